@@ -1,0 +1,92 @@
+"""The warehouse tables of DESIGN.md as Ibis schemas, shared by every backend."""
+
+from __future__ import annotations
+
+import ibis
+import ibis.expr.datatypes as dt
+
+MONEY = dt.Decimal(18, 4)
+TS = dt.Timestamp(timezone="UTC")
+
+TABLES: dict[str, ibis.Schema] = {
+    "users": ibis.schema(
+        {
+            "user_id": dt.string,
+            "first_seen": TS,
+            "signup_at": TS,
+            "channel": dt.string,
+            "country": dt.string,
+            "birthday": dt.date,
+            "attributes": dt.string,  # JSON object
+            "updated_at": TS,
+        }
+    ),
+    "events": ibis.schema(
+        {
+            "event_id": dt.string,
+            "type": dt.string,
+            "user_id": dt.string,
+            "anonymous_id": dt.string,
+            "name": dt.string,
+            "ts": TS,
+            "properties": dt.string,  # JSON object
+            "received_at": TS,
+        }
+    ),
+    "orders": ibis.schema(
+        {
+            "order_id": dt.string,
+            "user_id": dt.string,
+            "ts": TS,
+            "status": dt.string,
+            "amount": MONEY,
+            "currency": dt.string,
+            "channel": dt.string,
+            "properties": dt.string,
+        }
+    ),
+    "order_lines": ibis.schema(
+        {
+            "order_id": dt.string,
+            "line_no": dt.int32,
+            "sku": dt.string,
+            "quantity": dt.int64,
+            "unit_price": MONEY,
+            "line_total": MONEY,
+            "category": dt.string,
+        }
+    ),
+    "items": ibis.schema(
+        {
+            "sku": dt.string,
+            "name": dt.string,
+            "category": dt.string,
+            "price": MONEY,
+            "attributes": dt.string,
+        }
+    ),
+    "identities": ibis.schema(
+        {"alias_id": dt.string, "user_id": dt.string, "ts": TS},
+    ),
+    "scores": ibis.schema(
+        {
+            "user_id": dt.string,
+            "model": dt.string,
+            "version": dt.string,
+            "computed_at": TS,
+            "values": dt.string,  # JSON object
+        }
+    ),
+}
+
+KEYS: dict[str, tuple[str, ...]] = {
+    "users": ("user_id",),
+    "events": ("event_id",),
+    "orders": ("order_id",),
+    "order_lines": ("order_id", "line_no"),
+    "items": ("sku",),
+    "identities": ("alias_id",),
+    "scores": ("user_id", "model", "version"),
+}
+
+ORDER_STATUSES = ("paid", "refunded", "cancelled")

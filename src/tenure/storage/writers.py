@@ -1,0 +1,218 @@
+"""Backend writers: the few mutations ingestion needs, each keyed so replays change nothing."""
+
+from __future__ import annotations
+
+from typing import Any, Protocol
+
+import duckdb
+import ibis.expr.datatypes as dt
+import pyarrow as pa
+
+from tenure.storage.schemas import KEYS, TABLES
+
+
+class WarehouseWriter(Protocol):
+    """What ingestion may do to the warehouse."""
+
+    def create_missing_tables(self) -> None:
+        """Create the tables of schemas.TABLES that do not exist."""
+
+    def upsert(self, table: str, data: pa.Table, key: tuple[str, ...] | None = None) -> int:
+        """Replace rows whose key appears in `data`, then insert `data`."""
+
+    def insert_missing(self, table: str, data: pa.Table) -> int:
+        """Insert only the rows whose key is not present yet; returns how many."""
+
+    def merge(self, table: str, data: pa.Table) -> int:
+        """Merge rows by key: earliest first_seen, newer non-null fields, JSON objects merged."""
+
+    def set_order_status(self, order_ids: list[str], status: str) -> int:
+        """Set the status of existing orders."""
+
+    def resolve_identities(self) -> None:
+        """Rewrite events and orders to the merged user id of every known alias."""
+
+    def count(self, table: str) -> int:
+        """Rows in a table."""
+
+
+def duckdb_type(dtype: dt.DataType) -> str:
+    """The DuckDB column type for an Ibis type of our schemas."""
+    if dtype.is_string():
+        return "VARCHAR"
+    if dtype.is_timestamp():
+        return "TIMESTAMPTZ"
+    if dtype.is_decimal():
+        return f"DECIMAL({dtype.precision}, {dtype.scale})"  # type: ignore[attr-defined]
+    if dtype.is_date():
+        return "DATE"
+    if dtype.is_int32():
+        return "INTEGER"
+    if dtype.is_int64():
+        return "BIGINT"
+    if dtype.is_float64():
+        return "DOUBLE"
+    if dtype.is_boolean():
+        return "BOOLEAN"
+    raise TypeError(f"no DuckDB type for {dtype}")
+
+
+def conform(table: str, data: pa.Table) -> pa.Table:
+    """`data` with exactly the table's columns, in order, missing ones null."""
+    schema = TABLES[table]
+    columns = []
+    for name, dtype in schema.items():
+        arrow_type = dtype.to_pyarrow()
+        if name in data.column_names:
+            columns.append(data[name].cast(arrow_type))
+        else:
+            columns.append(pa.nulls(data.num_rows, type=arrow_type))
+    return pa.table(columns, names=list(schema.names))
+
+
+JSON_COLUMNS = ("attributes", "properties")
+
+
+def _merge_expr(col: str, key: tuple[str, ...]) -> str:
+    if col in key:
+        return f's."{col}"'
+    if col == "first_seen":
+        return "least(o.first_seen, s.first_seen) AS first_seen"
+    if col in JSON_COLUMNS:
+        return (
+            f"CASE WHEN o.{col} IS NULL THEN s.{col} WHEN s.{col} IS NULL THEN o.{col} "
+            f"ELSE json_merge_patch(o.{col}, s.{col})::VARCHAR END AS {col}"
+        )
+    return f'coalesce(s."{col}", o."{col}") AS "{col}"'
+
+
+class DuckDBWriter:
+    """Writes through one DuckDB connection inside one transaction."""
+
+    def __init__(self, con: duckdb.DuckDBPyConnection) -> None:
+        self.con = con
+        self._staged = 0
+
+    def begin(self) -> None:
+        """Open the transaction."""
+        self.con.execute("BEGIN TRANSACTION")
+
+    def commit(self) -> None:
+        """Commit; DuckDB has fsynced its write-ahead log when this returns."""
+        self.con.execute("COMMIT")
+
+    def rollback(self) -> None:
+        """Undo everything of this writer."""
+        try:
+            self.con.execute("ROLLBACK")
+        except duckdb.Error:
+            pass
+
+    def create_missing_tables(self) -> None:
+        """Create the tables of schemas.TABLES that do not exist."""
+        for name, schema in TABLES.items():
+            cols = ", ".join(f'"{col}" {duckdb_type(typ)}' for col, typ in schema.items())
+            self.con.execute(f'CREATE TABLE IF NOT EXISTS "{name}" ({cols})')
+
+    def _stage(self, table: str, data: pa.Table) -> str:
+        self._staged += 1
+        view = f"_stage_{table}_{self._staged}"
+        self.con.register(view, conform(table, data))
+        return view
+
+    def _key_match(self, key: tuple[str, ...], left: str, right: str) -> str:
+        return " AND ".join(f'{left}."{k}" = {right}."{k}"' for k in key)
+
+    def upsert(self, table: str, data: pa.Table, key: tuple[str, ...] | None = None) -> int:
+        """Replace rows whose key appears in `data`, then insert `data`."""
+        if data.num_rows == 0:
+            return 0
+        key = key or KEYS[table]
+        view = self._stage(table, data)
+        match = self._key_match(key, f'"{table}"', "s")
+        self.con.execute(f'DELETE FROM "{table}" WHERE EXISTS (SELECT 1 FROM {view} s WHERE {match})')
+        self.con.execute(f'INSERT INTO "{table}" SELECT * FROM {view}')
+        self.con.unregister(view)
+        return data.num_rows
+
+    def insert_missing(self, table: str, data: pa.Table) -> int:
+        """Insert only the rows whose key is not present yet; returns how many."""
+        if data.num_rows == 0:
+            return 0
+        key = KEYS[table]
+        view = self._stage(table, data)
+        match = self._key_match(key, "t", "s")
+        keys = ", ".join(f'"{k}"' for k in key)
+        # The first row of a key wins inside the batch too, so a batch may repeat itself.
+        row = self.con.execute(
+            f"""INSERT INTO "{table}"
+                SELECT * EXCLUDE (_rn) FROM (
+                    SELECT s.*, row_number() OVER (PARTITION BY {keys}) AS _rn FROM {view} s
+                    WHERE NOT EXISTS (SELECT 1 FROM "{table}" t WHERE {match})
+                ) WHERE _rn = 1"""
+        ).fetchone()
+        self.con.unregister(view)
+        return int(row[0]) if row else 0
+
+    def merge(self, table: str, data: pa.Table) -> int:
+        """Merge rows by key: earliest first_seen, newer non-null fields, JSON objects merged."""
+        if data.num_rows == 0:
+            return 0
+        view = self._stage(table, data)
+        key = KEYS[table]
+        keys = ", ".join(f'"{k}"' for k in key)
+        select = ", ".join(_merge_expr(col, key) for col in TABLES[table].names)
+        self.con.execute(
+            f"""CREATE TEMP TABLE _merged AS
+                SELECT {select} FROM (
+                    SELECT * FROM {view} QUALIFY row_number() OVER (PARTITION BY {keys}) = 1
+                ) s LEFT JOIN "{table}" o USING ({keys})"""
+        )
+        match = self._key_match(key, f'"{table}"', "m")
+        self.con.execute(f'DELETE FROM "{table}" WHERE EXISTS (SELECT 1 FROM _merged m WHERE {match})')
+        self.con.execute(f'INSERT INTO "{table}" SELECT * FROM _merged')
+        self.con.execute("DROP TABLE _merged")
+        self.con.unregister(view)
+        return data.num_rows
+
+    def set_order_status(self, order_ids: list[str], status: str) -> int:
+        """Set the status of existing orders."""
+        if not order_ids:
+            return 0
+        row = self.con.execute(
+            "UPDATE orders SET status = ? WHERE order_id IN (SELECT unnest(?))", [status, order_ids]
+        ).fetchone()
+        return int(row[0]) if row else 0
+
+    def resolve_identities(self) -> None:
+        """Rewrite events and orders to the merged user id of every known alias."""
+        self._collapse_identity_chains()
+        for table in ("events", "orders"):
+            self.con.execute(
+                f"""UPDATE "{table}" SET user_id = i.user_id FROM identities i
+                    WHERE "{table}".user_id = i.alias_id AND i.alias_id <> i.user_id"""
+            )
+        self.con.execute(
+            """UPDATE events SET user_id = i.user_id FROM identities i
+               WHERE events.user_id IS NULL AND events.anonymous_id = i.alias_id"""
+        )
+
+    def _collapse_identity_chains(self) -> None:
+        # a -> b and b -> c become a -> c, so one pass of rewriting reaches the final id.
+        for _ in range(8):
+            row = self.con.execute(
+                """UPDATE identities SET user_id = j.user_id FROM identities j
+                   WHERE identities.user_id = j.alias_id AND j.alias_id <> j.user_id
+                     AND identities.user_id <> j.user_id"""
+            ).fetchone()
+            if not row or int(row[0]) == 0:
+                return
+
+    def count(self, table: str) -> int:
+        """Rows in a table."""
+        row = self.con.execute(f'SELECT count(*) FROM "{table}"').fetchone()
+        return int(row[0]) if row else 0
+
+    def query(self, sql: str, params: list[Any] | None = None) -> list[tuple[Any, ...]]:
+        """Run a read query inside the writer's transaction."""
+        return self.con.execute(sql, params or []).fetchall()
