@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import shutil
 import uuid
+from decimal import Decimal
 from collections.abc import Iterator
 from contextlib import contextmanager
 from functools import lru_cache
@@ -159,6 +160,11 @@ class SparkWriter:
                 ]
                 frame = joined.select(*cols)
             self._replace(table, frame.localCheckpoint())
+
+    def order_amounts(self, order_ids: list[str]) -> dict[str, Decimal]:
+        """The amounts of existing orders."""
+        rows = self._existing("orders").where(F.col("order_id").isin(order_ids)).collect()
+        return {r.order_id: Decimal(r.amount) for r in rows if r.amount is not None}
 
     def count(self, table: str) -> int:
         """Rows in a table."""

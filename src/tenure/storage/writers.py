@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
 from typing import Any, Protocol
 
 import duckdb
@@ -31,6 +32,9 @@ class WarehouseWriter(Protocol):
 
     def resolve_identities(self) -> None:
         """Rewrite events and orders to the merged user id of every known alias."""
+
+    def order_amounts(self, order_ids: list[str]) -> dict[str, Decimal]:
+        """The amounts of existing orders."""
 
     def count(self, table: str) -> int:
         """Rows in a table."""
@@ -207,6 +211,13 @@ class DuckDBWriter:
             ).fetchone()
             if not row or int(row[0]) == 0:
                 return
+
+    def order_amounts(self, order_ids: list[str]) -> dict[str, Decimal]:
+        """The amounts of existing orders."""
+        rows = self.con.execute(
+            "SELECT order_id, amount FROM orders WHERE order_id IN (SELECT unnest(?))", [order_ids]
+        ).fetchall()
+        return {str(order_id): Decimal(amount) for order_id, amount in rows if amount is not None}
 
     def count(self, table: str) -> int:
         """Rows in a table."""

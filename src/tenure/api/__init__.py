@@ -1,0 +1,1 @@
+"""HTTP API: app factory, auth, problem+json errors."""

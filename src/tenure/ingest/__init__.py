@@ -1,0 +1,1 @@
+"""Getting data in: file imports and Segment-compatible HTTP tracking."""

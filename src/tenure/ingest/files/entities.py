@@ -1,0 +1,186 @@
+"""Importing events, users and items."""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+import duckdb
+import pyarrow as pa
+
+from tenure.ingest.files import sql
+from tenure.ingest.files.plans import Plan, user_rows
+from tenure.ingest.files.readers import FILE_COLUMN, LINE_COLUMN
+
+_LAST_PER_KEY = f"QUALIFY row_number() OVER (PARTITION BY {{key}} ORDER BY {FILE_COLUMN} DESC, {LINE_COLUMN} DESC) = 1"
+
+
+def _json_with_extras(plan: Plan, field: str) -> tuple[str, sql.Check | None]:
+    """A JSON column: the mapped JSON column merged with the unmapped columns."""
+    extras = sql.json_object(plan.unmapped)
+    if not plan.has(field):
+        return extras, None
+    raw = plan.raw(field)
+    valid = f"({raw} IS NULL OR (json_valid({raw}) AND json_type({raw}) = 'OBJECT'))"
+    merged = (
+        f"CASE WHEN NOT {valid} THEN NULL WHEN {raw} IS NULL THEN {extras} "
+        f"WHEN {extras} IS NULL THEN {raw} ELSE CAST(json_merge_patch({extras}, {raw}) AS VARCHAR) END"
+    )
+    return merged, sql.Check.rule(f"NOT {valid}", "json_object", field=field)
+
+
+class EventsPlan(Plan):
+    """Behavioural events; ids derived from content when the file has none."""
+
+    kind: ClassVar[str] = "events"
+    required: ClassVar[tuple[str, ...]] = ("name", "ts")
+
+    def fields(self) -> tuple[list[tuple[str, str]], list[sql.Check]]:
+        """Typed columns and row checks."""
+        ts_raw = self.raw("ts")
+        ts = sql.timestamp(ts_raw, self.mapping.date_format, self.zone)
+        props, props_check = _json_with_extras(self, "properties")
+        user, anon = sql.identifier(self.sources.get("user_id")), self.raw("anonymous_id")
+        columns = [
+            ("event_id", self.raw("event_id")),
+            ("type", f"coalesce(lower({self.raw('type')}), 'track')"),
+            ("user_id", user),
+            ("anonymous_id", anon),
+            ("name", self.raw("name")),
+            ("ts", ts),
+            ("properties", props),
+        ]
+        checks = [
+            sql.Check.missing("name", self.raw("name")),
+            sql.Check.missing("ts", ts_raw),
+            sql.Check.unreadable("ts", ts_raw, ts, "time"),
+            sql.Check.rule(f"{user} IS NULL AND {anon} IS NULL", "no_identity"),
+        ]
+        if props_check:
+            checks.append(props_check)
+        return columns, checks
+
+    def cross_checks(self, con: duckdb.DuckDBPyConnection) -> None:
+        """Give id-less rows a content id; the n-th identical row keeps its id on re-import."""
+        con.execute(
+            f"""UPDATE typed SET event_id = d.eid FROM (
+                   SELECT {FILE_COLUMN} AS f, {LINE_COLUMN} AS l,
+                          'f' || substr(md5(concat_ws('|', user_id, anonymous_id, name, ts, properties,
+                              row_number() OVER (PARTITION BY user_id, anonymous_id, name, ts, properties
+                                                 ORDER BY {FILE_COLUMN}, {LINE_COLUMN}))), 1, 24) AS eid
+                   FROM typed WHERE event_id IS NULL) d
+               WHERE typed.{FILE_COLUMN} = d.f AND typed.{LINE_COLUMN} = d.l"""
+        )
+
+    def build(self, con: duckdb.DuckDBPyConnection) -> dict[str, pa.Table]:
+        """Events, the users they name, and anonymous-to-user links."""
+        con.execute("CREATE TABLE good AS SELECT * FROM typed WHERE _reject IS NULL")
+        con.execute("ALTER TABLE good ADD COLUMN channel VARCHAR; ALTER TABLE good ADD COLUMN country VARCHAR")
+        return {
+            "events": con.execute(
+                """SELECT event_id, type, user_id, anonymous_id, name, ts, properties,
+                          now() AS received_at FROM good"""
+            ).fetch_arrow_table(),
+            "users": user_rows(con, "good"),
+            "identities": con.execute(
+                """SELECT anonymous_id AS alias_id, arg_max(user_id, ts) AS user_id, max(ts) AS ts
+                   FROM good WHERE user_id IS NOT NULL AND anonymous_id IS NOT NULL
+                   GROUP BY anonymous_id"""
+            ).fetch_arrow_table(),
+        }
+
+    def summary(self, con: duckdb.DuckDBPyConnection) -> dict[str, Any]:
+        """Events, distinct names and people."""
+        row = con.execute(
+            "SELECT count(*), count(DISTINCT name), count(DISTINCT coalesce(user_id, anonymous_id)) FROM good"
+        ).fetchone() or (0, 0, 0)
+        return {"events": row[0], "event_names": row[1], "people": row[2]}
+
+
+class UsersPlan(Plan):
+    """User profiles; the last row of a user in the files wins."""
+
+    kind: ClassVar[str] = "users"
+    required: ClassVar[tuple[str, ...]] = ("user_id",)
+
+    def fields(self) -> tuple[list[tuple[str, str]], list[sql.Check]]:
+        """Typed columns and row checks."""
+        zone, fmt = self.zone, self.mapping.date_format
+        signup_raw, seen_raw, bday_raw = self.raw("signup_at"), self.raw("first_seen"), self.raw("birthday")
+        signup, seen = sql.timestamp(signup_raw, fmt, zone), sql.timestamp(seen_raw, fmt, zone)
+        birthday = sql.date(bday_raw)
+        attributes, attr_check = _json_with_extras(self, "attributes")
+        user = sql.identifier(self.sources.get("user_id"))
+        columns = [
+            ("user_id", user),
+            ("signup_at", signup),
+            ("first_seen", f"coalesce({seen}, {signup})"),
+            ("channel", self.raw("channel")),
+            ("country", self.raw("country")),
+            ("birthday", birthday),
+            ("attributes", attributes),
+        ]
+        checks = [
+            sql.Check.missing("user_id", user),
+            sql.Check.unreadable("signup_at", signup_raw, signup, "time"),
+            sql.Check.unreadable("first_seen", seen_raw, seen, "time"),
+            sql.Check.unreadable("birthday", bday_raw, birthday, "date"),
+        ]
+        if attr_check:
+            checks.append(attr_check)
+        return columns, checks
+
+    def build(self, con: duckdb.DuckDBPyConnection) -> dict[str, pa.Table]:
+        """One row per user."""
+        con.execute(
+            f"""CREATE TABLE good AS SELECT * EXCLUDE (_reject) FROM typed WHERE _reject IS NULL
+                {_LAST_PER_KEY.format(key='user_id')}"""
+        )
+        return {
+            "users": con.execute(
+                """SELECT user_id, first_seen, signup_at, channel, country, birthday, attributes,
+                          NULL::TIMESTAMPTZ AS updated_at FROM good"""
+            ).fetch_arrow_table()
+        }
+
+    def summary(self, con: duckdb.DuckDBPyConnection) -> dict[str, Any]:
+        """Users."""
+        row = con.execute("SELECT count(*) FROM good").fetchone() or (0,)
+        return {"users": row[0]}
+
+
+class ItemsPlan(Plan):
+    """The catalogue; the last row of a SKU wins."""
+
+    kind: ClassVar[str] = "items"
+    required: ClassVar[tuple[str, ...]] = ("sku",)
+
+    def fields(self) -> tuple[list[tuple[str, str]], list[sql.Check]]:
+        """Typed columns and row checks."""
+        price_raw = self.raw("price")
+        price = sql.money(price_raw)
+        attributes, attr_check = _json_with_extras(self, "attributes")
+        sku = sql.identifier(self.sources.get("sku"))
+        columns = [
+            ("sku", sku),
+            ("name", self.raw("name")),
+            ("category", self.raw("category")),
+            ("price", price),
+            ("attributes", attributes),
+        ]
+        checks = [sql.Check.missing("sku", sku), sql.Check.unreadable("price", price_raw, price, "number")]
+        if attr_check:
+            checks.append(attr_check)
+        return columns, checks
+
+    def build(self, con: duckdb.DuckDBPyConnection) -> dict[str, pa.Table]:
+        """One row per SKU."""
+        con.execute(
+            f"""CREATE TABLE good AS SELECT * EXCLUDE (_reject) FROM typed WHERE _reject IS NULL
+                {_LAST_PER_KEY.format(key='sku')}"""
+        )
+        return {"items": con.execute("SELECT sku, name, category, price, attributes FROM good").fetch_arrow_table()}
+
+    def summary(self, con: duckdb.DuckDBPyConnection) -> dict[str, Any]:
+        """Items."""
+        row = con.execute("SELECT count(*) FROM good").fetchone() or (0,)
+        return {"items": row[0]}

@@ -1,0 +1,174 @@
+"""`tenure import`: read files, validate every row, then write all of it in one transaction."""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import pyarrow as pa
+
+from tenure.config import Settings
+from tenure.ingest.files.entities import EventsPlan, ItemsPlan, UsersPlan
+from tenure.ingest.files.errors import ImportRejected, NoFiles
+from tenure.ingest.files.mapping import Mapping
+from tenure.ingest.files.orders import OrdersPlan
+from tenure.ingest.files.plans import Plan
+from tenure.ingest.files.readers import FILE_COLUMN, LINE_COLUMN, expand, read_file
+from tenure.storage.warehouse import Warehouse
+from tenure.storage.writers import WarehouseWriter
+
+log = logging.getLogger(__name__)
+PLANS: dict[str, type[Plan]] = {
+    "orders": OrdersPlan,
+    "events": EventsPlan,
+    "users": UsersPlan,
+    "items": ItemsPlan,
+}
+SAMPLE_SIZE = 20
+Progress = Callable[[str, int, int], None]
+
+
+@dataclass
+class ImportSummary:
+    """What an import read, rejected and wrote."""
+
+    kind: str
+    files: int
+    rows: int
+    rejected: int
+    seconds: float = 0.0
+    figures: dict[str, Any] = field(default_factory=dict)
+    rejects_report: str | None = None
+    written: dict[str, int] = field(default_factory=dict)
+
+    def as_dict(self) -> dict[str, Any]:
+        """A JSON-able summary."""
+        return {
+            "kind": self.kind,
+            "files": self.files,
+            "rows": self.rows,
+            "rejected": self.rejected,
+            "seconds": round(self.seconds, 3),
+            **self.figures,
+            "rejects_report": self.rejects_report,
+        }
+
+
+def _read_all(files: list[Path], progress: Progress | None) -> pa.Table:
+    tables = []
+    for done, path in enumerate(files, start=1):
+        tables.append(read_file(path))
+        if progress:
+            progress("read", done, len(files))
+    return pa.concat_tables(tables, promote_options="permissive")
+
+
+def _write_report(con: duckdb.DuckDBPyConnection, settings: Settings, kind: str) -> str:
+    folder = settings.home / "rejects"
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / f"{kind}-{time.strftime('%Y%m%d-%H%M%S')}.csv"
+    con.execute(
+        f"""COPY (SELECT t.{FILE_COLUMN} AS file, t.{LINE_COLUMN} AS line, t._reject AS reason,
+                         r.* EXCLUDE ({FILE_COLUMN}, {LINE_COLUMN})
+                  FROM typed t JOIN raw r USING ({FILE_COLUMN}, {LINE_COLUMN})
+                  WHERE t._reject IS NOT NULL ORDER BY 1, 2)
+            TO '{path}' (HEADER, DELIMITER ',')"""
+    )
+    return str(path)
+
+
+def _sample(con: duckdb.DuckDBPyConnection) -> list[dict[str, Any]]:
+    rows = con.execute(
+        f"""SELECT {FILE_COLUMN}, {LINE_COLUMN}, _reject FROM typed WHERE _reject IS NOT NULL
+            ORDER BY {FILE_COLUMN}, {LINE_COLUMN} LIMIT {SAMPLE_SIZE}"""
+    ).fetchall()
+    return [{"file": f, "line": line, "reason": r} for f, line, r in rows]
+
+
+def write_outputs(writer: WarehouseWriter, kind: str, out: dict[str, pa.Table]) -> dict[str, int]:
+    """Apply an import's rows; every write is keyed, so a replay changes nothing."""
+    written: dict[str, int] = {}
+    if "orders" in out:
+        written["orders"] = writer.upsert("orders", out["orders"])
+    if "order_lines" in out:
+        written["order_lines"] = writer.upsert("order_lines", out["order_lines"], key=("order_id",))
+    if "events" in out:
+        written["events"] = writer.insert_missing("events", out["events"])
+    if "users" in out:
+        written["users"] = writer.merge("users", out["users"])
+    if "items" in out:
+        written["items"] = writer.merge("items", out["items"])
+    if "identities" in out and out["identities"].num_rows:
+        written["identities"] = writer.upsert("identities", out["identities"])
+        writer.resolve_identities()
+    return written
+
+
+def import_files(
+    kind: str,
+    paths: list[str],
+    *,
+    settings: Settings,
+    warehouse: Warehouse,
+    mapping: Mapping | None = None,
+    max_rejects: int = 0,
+    progress: Progress | None = None,
+) -> ImportSummary:
+    """Import files of one kind; raises ImportRejected (writing nothing) past `max_rejects`."""
+    started = time.perf_counter()
+    mapping = mapping or Mapping()
+    files = expand(paths)
+    data = _read_all(files, progress)
+    if data.num_rows == 0:
+        raise NoFiles(paths=", ".join(paths))
+    con = duckdb.connect()
+    try:
+        con.execute("SET TimeZone = 'UTC'")
+        con.register("arrow_raw", data)
+        con.execute("CREATE TABLE raw AS SELECT * FROM arrow_raw")
+        con.unregister("arrow_raw")
+        plan = PLANS[kind](
+            mapping=mapping,
+            columns=data.column_names,
+            zone=mapping.timezone or settings.timezone,
+            currency=(mapping.currency or settings.currency).upper(),
+        )
+        del data
+        plan.stage(con)
+        if progress:
+            progress("validate", 1, 1)
+        rejected = _count_rejected(con)
+        if rejected and max_rejects and isinstance(plan, OrdersPlan):
+            plan.drop_partial_orders(con)
+            rejected = _count_rejected(con)
+        summary = ImportSummary(kind, len(files), _count(con, "raw"), rejected)
+        if rejected:
+            summary.rejects_report = _write_report(con, settings, kind)
+            if rejected > max_rejects:
+                raise ImportRejected(rejected, summary.rows, _sample(con), summary.rejects_report)
+        out = plan.build(con)
+        summary.figures = plan.summary(con)
+    finally:
+        con.close()
+    with warehouse.writer() as writer:
+        summary.written = write_outputs(writer, kind, out)
+    if progress:
+        progress("write", 1, 1)
+    summary.seconds = time.perf_counter() - started
+    log.info("imported %s: %s", kind, summary.as_dict())
+    return summary
+
+
+def _count(con: duckdb.DuckDBPyConnection, table: str) -> int:
+    row = con.execute(f"SELECT count(*) FROM {table}").fetchone()
+    return int(row[0]) if row else 0
+
+
+def _count_rejected(con: duckdb.DuckDBPyConnection) -> int:
+    row = con.execute("SELECT count(*) FROM typed WHERE _reject IS NOT NULL").fetchone()
+    return int(row[0]) if row else 0

@@ -1,0 +1,1 @@
+"""Segment-compatible HTTP tracking: messages land in a durable inbox, then flush to the warehouse."""

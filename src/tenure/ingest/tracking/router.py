@@ -1,0 +1,79 @@
+"""Segment-compatible tracking endpoints (/v1/identify, /v1/track, …, /v1/batch)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Request
+from fastapi.concurrency import run_in_threadpool
+
+from tenure.api.auth import principal
+from tenure.config import Settings
+from tenure.ingest.tracking import service
+from tenure.storage.database import Database
+
+router = APIRouter(prefix="/v1", tags=["tracking"])
+
+
+def _store(request: Request, kind: str | None, raw: bytes) -> dict[str, Any]:
+    settings: Settings = request.app.state.settings
+    database: Database = request.app.state.database
+    limit = settings.max_batch_bytes if kind is None else settings.max_message_bytes
+    body = service.parse_body(raw, limit, batch=kind is None)
+    write_key = body.get("writeKey") if isinstance(body, dict) else None
+    principal(request, write_key).require("write")
+    # The inbox commit happens before we answer: a 2xx means the data is on disk.
+    with database.session() as session:
+        if kind is None:
+            result = service.track_batch(session, settings, body)
+        else:
+            result = service.track_one(session, settings, kind, body)
+    service.raise_for_rejects(result)
+    return {"success": True, "accepted": result.accepted}
+
+
+async def _accept(request: Request, kind: str | None) -> dict[str, Any]:
+    raw = await request.body()
+    return await run_in_threadpool(_store, request, kind, raw)
+
+
+@router.post("/batch", summary="Send many messages (Segment batch)")
+async def batch(request: Request) -> dict[str, Any]:
+    """Accept a Segment batch."""
+    return await _accept(request, None)
+
+
+@router.post("/identify", summary="Identify a user and set traits")
+async def identify(request: Request) -> dict[str, Any]:
+    """Accept an identify call."""
+    return await _accept(request, "identify")
+
+
+@router.post("/track", summary="Record an event")
+async def track(request: Request) -> dict[str, Any]:
+    """Accept a track call."""
+    return await _accept(request, "track")
+
+
+@router.post("/page", summary="Record a page view")
+async def page(request: Request) -> dict[str, Any]:
+    """Accept a page call."""
+    return await _accept(request, "page")
+
+
+@router.post("/screen", summary="Record a screen view")
+async def screen(request: Request) -> dict[str, Any]:
+    """Accept a screen call."""
+    return await _accept(request, "screen")
+
+
+@router.post("/group", summary="Associate a user with a group")
+async def group(request: Request) -> dict[str, Any]:
+    """Accept a group call."""
+    return await _accept(request, "group")
+
+
+@router.post("/alias", summary="Merge two identities")
+async def alias(request: Request) -> dict[str, Any]:
+    """Accept an alias call."""
+    return await _accept(request, "alias")
