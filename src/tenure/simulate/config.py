@@ -70,8 +70,8 @@ class SimulationConfig:
     holiday_amplitude: float = 1.2
     signup_trend: float = 0.3
     # Browsing without purchase (sessions/week while alive) = base + per_purchase × λ.
-    browse_base_per_week: float = 0.04
-    browse_per_purchase: float = 3.0
+    browse_base_per_week: float = 0.02
+    browse_per_purchase: float = 1.5
     post_dropout_browse: float = 0.05
     pre_signup_sessions: float = 1.0
     anonymous_visitors_per_user: float = 0.5

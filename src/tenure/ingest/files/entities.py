@@ -79,13 +79,13 @@ class EventsPlan(Plan):
             "events": con.execute(
                 """SELECT event_id, type, user_id, anonymous_id, name, ts, properties,
                           now() AS received_at FROM good"""
-            ).fetch_arrow_table(),
+            ).to_arrow_table(),
             "users": user_rows(con, "good"),
             "identities": con.execute(
                 """SELECT anonymous_id AS alias_id, arg_max(user_id, ts) AS user_id, max(ts) AS ts
                    FROM good WHERE user_id IS NOT NULL AND anonymous_id IS NOT NULL
                    GROUP BY anonymous_id"""
-            ).fetch_arrow_table(),
+            ).to_arrow_table(),
         }
 
     def summary(self, con: duckdb.DuckDBPyConnection) -> dict[str, Any]:
@@ -139,7 +139,7 @@ class UsersPlan(Plan):
             "users": con.execute(
                 """SELECT user_id, first_seen, signup_at, channel, country, birthday, attributes,
                           NULL::TIMESTAMPTZ AS updated_at FROM good"""
-            ).fetch_arrow_table()
+            ).to_arrow_table()
         }
 
     def summary(self, con: duckdb.DuckDBPyConnection) -> dict[str, Any]:
@@ -178,7 +178,7 @@ class ItemsPlan(Plan):
             f"""CREATE TABLE good AS SELECT * EXCLUDE (_reject) FROM typed WHERE _reject IS NULL
                 {_LAST_PER_KEY.format(key='sku')}"""
         )
-        return {"items": con.execute("SELECT sku, name, category, price, attributes FROM good").fetch_arrow_table()}
+        return {"items": con.execute("SELECT sku, name, category, price, attributes FROM good").to_arrow_table()}
 
     def summary(self, con: duckdb.DuckDBPyConnection) -> dict[str, Any]:
         """Items."""

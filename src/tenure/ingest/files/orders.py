@@ -151,18 +151,18 @@ class OrdersPlan(Plan):
             "orders": con.execute(
                 """SELECT order_id, user_id, ts, status, amount, currency, channel, properties
                    FROM good_orders"""
-            ).fetch_arrow_table(),
+            ).to_arrow_table(),
             "users": user_rows(con, "good_orders"),
         }
         if self.line_level:
             out["order_lines"] = con.execute(
                 "SELECT order_id, line_no, sku, quantity, unit_price, line_total, category FROM good_lines"
-            ).fetch_arrow_table()
+            ).to_arrow_table()
             out["items"] = con.execute(
                 """SELECT sku, arg_max(name, ts) AS name, arg_max(category, ts) AS category,
                           arg_max(unit_price, ts) FILTER (WHERE quantity > 0 AND unit_price > 0) AS price
                    FROM good_lines GROUP BY sku"""
-            ).fetch_arrow_table()
+            ).to_arrow_table()
         return out
 
     def _build_lines(self, con: duckdb.DuckDBPyConnection) -> None:

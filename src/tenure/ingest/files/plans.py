@@ -92,7 +92,7 @@ def user_rows(con: duckdb.DuckDBPyConnection, source: str) -> pa.Table:
         f"""SELECT user_id, min(ts) AS first_seen, arg_min(channel, ts) AS channel,
                    arg_min(country, ts) AS country
             FROM {source} WHERE user_id IS NOT NULL GROUP BY user_id"""
-    ).fetch_arrow_table()
+    ).to_arrow_table()
 
 
 __all__ = ["FIELDS", "Plan", "reject", "user_rows"]

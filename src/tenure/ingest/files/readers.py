@@ -76,7 +76,7 @@ def _as_text(table: pa.Table) -> pa.Table:
             columns.append(column.cast(pa.string()))
         elif pa.types.is_timestamp(column.type) and column.type.tz is not None:
             # Keep the offset in the text so the instant survives the round trip.
-            columns.append(pc.strftime(column, format="%Y-%m-%dT%H:%M:%S.%f%z"))
+            columns.append(pc.strftime(column, format="%Y-%m-%dT%H:%M:%S%z"))
         else:
             columns.append(column.cast(pa.string()))
     return pa.table(columns, names=table.column_names)

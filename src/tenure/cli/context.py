@@ -1,0 +1,84 @@
+"""What every command needs: settings, stores, a console, and friendly error exits."""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from functools import wraps
+from typing import Any, ParamSpec, TypeVar
+
+import typer
+from rich.console import Console
+
+from tenure.config import Settings, get_settings
+from tenure.errors import TenureError
+from tenure.storage.database import Database
+from tenure.storage.warehouse import Warehouse
+
+console = Console()
+err_console = Console(stderr=True)
+P = ParamSpec("P")
+R = TypeVar("R")
+
+
+@dataclass
+class Services:
+    """The stores, built from settings."""
+
+    settings: Settings
+    database: Database
+    warehouse: Warehouse
+
+
+def services() -> Services:
+    """The stores for the current settings."""
+    settings = get_settings()
+    return Services(settings, Database(settings.sqlalchemy_url), Warehouse(settings))
+
+
+def friendly(func: Callable[P, R]) -> Callable[P, R]:
+    """Turn a TenureError into a red message and exit code 1 instead of a traceback."""
+
+    @wraps(func)
+    def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
+        try:
+            return func(*args, **kwargs)
+        except TenureError as exc:
+            err_console.print(f"[bold red]error[/] [dim]({exc.code})[/] {exc.message}")
+            raise typer.Exit(1) from None
+
+    return wrapper
+
+
+def emit_json(data: Any) -> None:
+    """Machine-readable output on stdout."""
+    sys.stdout.write(json.dumps(data, indent=2, default=str) + "\n")
+
+
+@contextmanager
+def quiet_progress(enabled: bool) -> Iterator[Callable[[str, int, int], None] | None]:
+    """A Rich progress bar fed by (stage, done, total) callbacks."""
+    if not enabled:
+        yield None
+        return
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    with Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=err_console,
+        transient=True,
+    ) as bar:
+        tasks: dict[str, Any] = {}
+
+        def update(stage: str, done: int, total: int) -> None:
+            if stage not in tasks:
+                tasks[stage] = bar.add_task(stage, total=total)
+            bar.update(tasks[stage], completed=done, total=total)
+
+        yield update

@@ -1,0 +1,33 @@
+"""The Typer application: one module per command group."""
+
+from __future__ import annotations
+
+import logging
+import os
+
+import typer
+
+from tenure.cli import demo, imports, keys, setup, simulate
+
+app = typer.Typer(
+    name="tenure",
+    help="Tenure: the retention loop on your shop's own data.",
+    no_args_is_help=True,
+    pretty_exceptions_show_locals=False,
+)
+app.command("init")(setup.init)
+app.command("serve")(setup.serve)
+app.command("flush")(setup.flush)
+app.command("status")(setup.status)
+app.command("simulate")(simulate.simulate)
+app.command("demo")(demo.demo)
+app.add_typer(imports.app, name="import")
+app.add_typer(keys.app, name="keys")
+
+
+@app.callback()
+def _main(verbose: bool = typer.Option(False, "--verbose", "-v", help="Log progress.")) -> None:
+    logging.basicConfig(
+        level=logging.INFO if verbose or os.environ.get("TENURE_VERBOSE") else logging.WARNING,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
