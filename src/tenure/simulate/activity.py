@@ -45,8 +45,9 @@ def _within_rank(owner: Array, counts: Array) -> Array:
     return np.arange(owner.size) - first[owner]
 
 
-def purchase_process(rng: np.random.Generator, cal: Calendar, pop: Population,
-                     t_end: float) -> tuple[Array, Array, Array, Array]:
+def purchase_process(
+    rng: np.random.Generator, cal: Calendar, pop: Population, t_end: float
+) -> tuple[Array, Array, Array, Array]:
     """BG/NBD purchases: Poisson(λ · season) while alive, dropout w.p. p after each purchase.
 
     The number of purchases before dropout is Geometric(p); the purchase times are the first
@@ -67,8 +68,13 @@ def purchase_process(rng: np.random.Generator, cal: Calendar, pop: Population,
     return owner[keep], times[keep], n_orders, dropped
 
 
-def simulate_activity(rng: np.random.Generator, config: SimulationConfig, cal: Calendar,
-                      pop: Population, vis: Visitors) -> Activity:
+def simulate_activity(
+    rng: np.random.Generator,
+    config: SimulationConfig,
+    cal: Calendar,
+    pop: Population,
+    vis: Visitors,
+) -> Activity:
     """Draw every session of a block's users and visitors, in a fixed kind order."""
     n, m = pop.rate.size, vis.first_h.size
     users = np.arange(n)
@@ -79,29 +85,35 @@ def simulate_activity(rng: np.random.Generator, config: SimulationConfig, cal: C
     last = np.cumsum(n_orders) - 1
     alive_end = np.full(n, t_end)
     alive_end[dropped] = p_start[last[dropped]]
-    browse = (config.browse_base_per_week + config.browse_per_purchase * pop.rate)
+    browse = config.browse_base_per_week + config.browse_per_purchase * pop.rate
     browse = browse * pop.engagement / HOURS_PER_WEEK
     n_alive = rng.poisson(browse * cal.integral(pop.signup_h, alive_end))
-    n_after = rng.poisson(browse * config.post_dropout_browse
-                          * cal.integral(alive_end, np.full(n, t_end)))
+    n_after = rng.poisson(
+        browse * config.post_dropout_browse * cal.integral(alive_end, np.full(n, t_end))
+    )
     b_owner = np.concatenate([np.repeat(users, n_alive), np.repeat(users, n_after)])
-    lo = np.concatenate([pop.signup_h[np.repeat(users, n_alive)],
-                         alive_end[np.repeat(users, n_after)]])
+    lo = np.concatenate(
+        [pop.signup_h[np.repeat(users, n_alive)], alive_end[np.repeat(users, n_after)]]
+    )
     hi = np.concatenate([alive_end[np.repeat(users, n_alive)], np.full(n_after.sum(), t_end)])
     b_start = cal.sample_in_windows(rng, lo, hi)
 
     n_pre = rng.poisson(config.pre_signup_sessions, n)
     pre_owner = np.repeat(users, n_pre)
-    pre_start = (pop.signup_h[pre_owner] - PRE_SIGNUP_GAP_H
-                 - rng.exponential(PRE_SIGNUP_MEAN_H, pre_owner.size))
+    pre_start = (
+        pop.signup_h[pre_owner]
+        - PRE_SIGNUP_GAP_H
+        - rng.exponential(PRE_SIGNUP_MEAN_H, pre_owner.size)
+    )
     pre_ok = pre_start >= 0
     pre_owner, pre_start = pre_owner[pre_ok], pre_start[pre_ok]
 
     n_visits = 1 + rng.poisson(VISITOR_REPEAT_MEAN, m)
     v_owner = np.repeat(np.arange(m), n_visits)
     returning = _within_rank(v_owner, n_visits) > 0
-    v_start = vis.first_h[v_owner] + returning * rng.exponential(VISITOR_RETURN_MEAN_H,
-                                                                 v_owner.size)
+    v_start = vis.first_h[v_owner] + returning * rng.exponential(
+        VISITOR_RETURN_MEAN_H, v_owner.size
+    )
     v_ok = v_start <= t_end
     v_owner, v_start = v_owner[v_ok], v_start[v_ok]
 
@@ -133,8 +145,12 @@ def simulate_activity(rng: np.random.Generator, config: SimulationConfig, cal: C
     is_order = (kind == PURCHASE) | (kind == GUEST)
     slot[is_order] = np.arange(int(is_order.sum()))
     return Activity(
-        kind=kind, entity=entity, start_h=start_h, slot=slot,
+        kind=kind,
+        entity=entity,
+        start_h=start_h,
+        slot=slot,
         slot_entity=entity[is_order],
         slot_value=np.concatenate([user_value, guest_value]),
-        n_orders=n_orders, dropped=dropped,
+        n_orders=n_orders,
+        dropped=dropped,
     )

@@ -18,31 +18,65 @@ Array = npt.NDArray[Any]
 
 TS = pa.timestamp("us", tz="UTC")
 MONEY = pa.decimal128(18, 2)
-USERS_SCHEMA = pa.schema([
-    ("user_id", pa.string()), ("signup_at", TS), ("channel", pa.string()),
-    ("country", pa.string()), ("birthday", pa.date32()), ("attributes", pa.string()),
-])
-ITEMS_SCHEMA = pa.schema([
-    ("sku", pa.string()), ("name", pa.string()), ("category", pa.string()),
-    ("price", MONEY), ("attributes", pa.string()),
-])
-EVENTS_SCHEMA = pa.schema([
-    ("event_id", pa.string()), ("user_id", pa.string()), ("anonymous_id", pa.string()),
-    ("name", pa.string()), ("ts", TS), ("properties", pa.string()), ("received_at", TS),
-])
-ORDER_LINES_SCHEMA = pa.schema([
-    ("order_id", pa.string()), ("user_id", pa.string()), ("ts", TS), ("status", pa.string()),
-    ("currency", pa.string()), ("channel", pa.string()), ("sku", pa.string()),
-    ("quantity", pa.int64()), ("unit_price", MONEY), ("line_total", MONEY),
-    ("category", pa.string()),
-])
+USERS_SCHEMA = pa.schema(
+    [
+        ("user_id", pa.string()),
+        ("signup_at", TS),
+        ("channel", pa.string()),
+        ("country", pa.string()),
+        ("birthday", pa.date32()),
+        ("attributes", pa.string()),
+    ]
+)
+ITEMS_SCHEMA = pa.schema(
+    [
+        ("sku", pa.string()),
+        ("name", pa.string()),
+        ("category", pa.string()),
+        ("price", MONEY),
+        ("attributes", pa.string()),
+    ]
+)
+EVENTS_SCHEMA = pa.schema(
+    [
+        ("event_id", pa.string()),
+        ("user_id", pa.string()),
+        ("anonymous_id", pa.string()),
+        ("name", pa.string()),
+        ("ts", TS),
+        ("properties", pa.string()),
+        ("received_at", TS),
+    ]
+)
+ORDER_LINES_SCHEMA = pa.schema(
+    [
+        ("order_id", pa.string()),
+        ("user_id", pa.string()),
+        ("ts", TS),
+        ("status", pa.string()),
+        ("currency", pa.string()),
+        ("channel", pa.string()),
+        ("sku", pa.string()),
+        ("quantity", pa.int64()),
+        ("unit_price", MONEY),
+        ("line_total", MONEY),
+        ("category", pa.string()),
+    ]
+)
 SPEND_SCHEMA = pa.schema([("date", pa.date32()), ("channel", pa.string()), ("spend", MONEY)])
-TRUTH_USERS_SCHEMA = pa.schema([
-    ("user_id", pa.string()), ("channel", pa.string()),
-    ("purchase_rate_per_week", pa.float64()), ("dropout_p", pa.float64()),
-    ("dropout_at", TS), ("alive_at_end", pa.bool_()), ("mean_spend", pa.float64()),
-    ("orders", pa.int64()), ("first_order_at", TS),
-])
+TRUTH_USERS_SCHEMA = pa.schema(
+    [
+        ("user_id", pa.string()),
+        ("channel", pa.string()),
+        ("purchase_rate_per_week", pa.float64()),
+        ("dropout_p", pa.float64()),
+        ("dropout_at", TS),
+        ("alive_at_end", pa.bool_()),
+        ("mean_spend", pa.float64()),
+        ("orders", pa.int64()),
+        ("first_order_at", TS),
+    ]
+)
 ID_WIDTHS = {"a": 9, "s": 10, "o": 9, "e": 10}
 
 
@@ -99,37 +133,74 @@ def user_ids(numbers: Array, width: int) -> pa.Array:
     return format_ids("u", numbers, width)
 
 
-def users_table(cfg: SimulationConfig, uid: Array, width: int, signup_us: Array,
-                channel: Array, country: Array, birthday: Array, birthday_valid: Array,
-                gender: Array, opt_in: Array, device: Array) -> pa.Table:
+def users_table(
+    cfg: SimulationConfig,
+    uid: Array,
+    width: int,
+    signup_us: Array,
+    channel: Array,
+    country: Array,
+    birthday: Array,
+    birthday_valid: Array,
+    gender: Array,
+    opt_in: Array,
+    device: Array,
+) -> pa.Table:
     """users.parquet rows."""
-    attrs = _join('{"gender":"', lookup(GENDERS, gender), '","email_opt_in":',
-                  lookup(("false", "true"), opt_in.astype(np.int64)), ',"device":"',
-                  lookup(DEVICES, device), '"}')
-    return pa.Table.from_arrays([
-        user_ids(uid, width), timestamps(signup_us),
-        lookup([c.name for c in cfg.channels], channel),
-        lookup([c for c, _ in COUNTRIES], country),
-        pa.array(birthday.astype(np.int32), type=pa.date32(), mask=~birthday_valid),
-        attrs,
-    ], schema=USERS_SCHEMA)
+    attrs = _join(
+        '{"gender":"',
+        lookup(GENDERS, gender),
+        '","email_opt_in":',
+        lookup(("false", "true"), opt_in.astype(np.int64)),
+        ',"device":"',
+        lookup(DEVICES, device),
+        '"}',
+    )
+    return pa.Table.from_arrays(
+        [
+            user_ids(uid, width),
+            timestamps(signup_us),
+            lookup([c.name for c in cfg.channels], channel),
+            lookup([c for c, _ in COUNTRIES], country),
+            pa.array(birthday.astype(np.int32), type=pa.date32(), mask=~birthday_valid),
+            attrs,
+        ],
+        schema=USERS_SCHEMA,
+    )
 
 
-def truth_table(cfg: SimulationConfig, uid: Array, width: int, channel: Array, rate: Array,
-                dropout_p: Array, dropout_us: Array, mean_spend: Array, orders: Array,
-                first_order_us: Array) -> pa.Table:
+def truth_table(
+    cfg: SimulationConfig,
+    uid: Array,
+    width: int,
+    channel: Array,
+    rate: Array,
+    dropout_p: Array,
+    dropout_us: Array,
+    mean_spend: Array,
+    orders: Array,
+    first_order_us: Array,
+) -> pa.Table:
     """truth/users.parquet rows."""
-    return pa.Table.from_arrays([
-        user_ids(uid, width), lookup([c.name for c in cfg.channels], channel),
-        pa.array(rate, pa.float64()), pa.array(dropout_p, pa.float64()),
-        timestamps(dropout_us), pa.array(dropout_us < 0, pa.bool_()),
-        pa.array(mean_spend, pa.float64()), pa.array(orders, pa.int64()),
-        timestamps(first_order_us),
-    ], schema=TRUTH_USERS_SCHEMA)
+    return pa.Table.from_arrays(
+        [
+            user_ids(uid, width),
+            lookup([c.name for c in cfg.channels], channel),
+            pa.array(rate, pa.float64()),
+            pa.array(dropout_p, pa.float64()),
+            timestamps(dropout_us),
+            pa.array(dropout_us < 0, pa.bool_()),
+            pa.array(mean_spend, pa.float64()),
+            pa.array(orders, pa.int64()),
+            timestamps(first_order_us),
+        ],
+        schema=TRUTH_USERS_SCHEMA,
+    )
 
 
-def events_table(cfg: SimulationConfig, catalog: Catalog, ev: dict[str, Array],
-                 first_event: int, width: int) -> pa.Table:
+def events_table(
+    cfg: SimulationConfig, catalog: Catalog, ev: dict[str, Array], first_event: int, width: int
+) -> pa.Table:
     """events.parquet rows; properties are JSON objects built column-wise."""
     n = ev["kind"].size
     kind = ev["kind"]
@@ -137,56 +208,83 @@ def events_table(cfg: SimulationConfig, catalog: Catalog, ev: dict[str, Array],
     sku = ev["sku"]
     cat = np.where(sku >= 0, catalog.category[np.maximum(sku, 0)], -1)
     price = np.where(sku >= 0, catalog.price_cents[np.maximum(sku, 0)], -1)
-    total_key = np.select([kind == EV_CHECKOUT, kind == EV_ORDER, kind == EV_REFUND],
-                          [0, 1, 1], -1)
+    total_key = np.select([kind == EV_CHECKOUT, kind == EV_ORDER, kind == EV_REFUND], [0, 1, 1], -1)
     total_key = np.where(ev["value"] >= 0, total_key, -1)
     fragments = [
         _join('"session_id":"', format_ids("s", ev["session"], ID_WIDTHS["s"]), '"'),
         _join('"order_id":"', order_id, '"'),
         _join('"refund_id":"R', pc.if_else(pa.array(kind == EV_REFUND), order_id, None), '"'),
-        _join('"sku":"', lookup(catalog.skus, sku), '","category":"',
-              lookup(catalog.category_names, cat), '","price":', format_money(price)),
+        _join(
+            '"sku":"',
+            lookup(catalog.skus, sku),
+            '","category":"',
+            lookup(catalog.category_names, cat),
+            '","price":',
+            format_money(price),
+        ),
         _join('"quantity":', pc.cast(pa.array(ev["qty"], mask=ev["qty"] < 0), pa.string())),
-        _join('"', lookup(("value", "total"), total_key), '":', format_money(ev["value"]),
-              f',"currency":"{cfg.currency}"'),
+        _join(
+            '"',
+            lookup(("value", "total"), total_key),
+            '":',
+            format_money(ev["value"]),
+            f',"currency":"{cfg.currency}"',
+        ),
         _join('"channel":"', lookup([c.name for c in cfg.channels], ev["channel"]), '"'),
     ]
     body = pc.binary_join_element_wise(*fragments, ",", null_handling="skip")
-    return pa.Table.from_arrays([
-        format_ids("e", first_event + np.arange(n), ID_WIDTHS["e"]),
-        user_ids(ev["user"], width),
-        format_ids("a", ev["anon"], ID_WIDTHS["a"]),
-        lookup(EVENT_NAMES, kind),
-        timestamps(ev["ts"]),
-        _join("{", body, "}"),
-        timestamps(ev["received"]),
-    ], schema=EVENTS_SCHEMA)
+    return pa.Table.from_arrays(
+        [
+            format_ids("e", first_event + np.arange(n), ID_WIDTHS["e"]),
+            user_ids(ev["user"], width),
+            format_ids("a", ev["anon"], ID_WIDTHS["a"]),
+            lookup(EVENT_NAMES, kind),
+            timestamps(ev["ts"]),
+            _join("{", body, "}"),
+            timestamps(ev["received"]),
+        ],
+        schema=EVENTS_SCHEMA,
+    )
 
 
-def order_lines_table(cfg: SimulationConfig, catalog: Catalog, lines: dict[str, Array],
-                      width: int) -> pa.Table:
+def order_lines_table(
+    cfg: SimulationConfig, catalog: Catalog, lines: dict[str, Array], width: int
+) -> pa.Table:
     """order_lines.parquet rows: paid lines and negative refund-document lines."""
     n = lines["order"].size
     refund = lines["refund"].astype(bool)
     oid = format_ids("o", lines["order"], ID_WIDTHS["o"])
     oid = pc.if_else(pa.array(refund), _join("R", oid), oid)
-    return pa.Table.from_arrays([
-        oid, user_ids(lines["user"], width), timestamps(lines["ts"]),
-        lookup(("paid", "refunded"), lines["refund"]), constant(cfg.currency, n),
-        lookup([c.name for c in cfg.channels], lines["channel"]),
-        lookup(catalog.skus, lines["sku"]), pa.array(lines["qty"], pa.int64()),
-        cents_to_decimal(lines["unit"]), cents_to_decimal(lines["qty"] * lines["unit"]),
-        lookup(catalog.category_names, catalog.category[lines["sku"]]),
-    ], schema=ORDER_LINES_SCHEMA)
+    return pa.Table.from_arrays(
+        [
+            oid,
+            user_ids(lines["user"], width),
+            timestamps(lines["ts"]),
+            lookup(("paid", "refunded"), lines["refund"]),
+            constant(cfg.currency, n),
+            lookup([c.name for c in cfg.channels], lines["channel"]),
+            lookup(catalog.skus, lines["sku"]),
+            pa.array(lines["qty"], pa.int64()),
+            cents_to_decimal(lines["unit"]),
+            cents_to_decimal(lines["qty"] * lines["unit"]),
+            lookup(catalog.category_names, catalog.category[lines["sku"]]),
+        ],
+        schema=ORDER_LINES_SCHEMA,
+    )
 
 
 def items_table(catalog: Catalog) -> pa.Table:
     """items.parquet rows."""
-    return pa.Table.from_arrays([
-        pa.array(catalog.skus, pa.string()), pa.array(catalog.names, pa.string()),
-        lookup(catalog.category_names, catalog.category),
-        cents_to_decimal(catalog.price_cents), pa.array(catalog.attributes, pa.string()),
-    ], schema=ITEMS_SCHEMA)
+    return pa.Table.from_arrays(
+        [
+            pa.array(catalog.skus, pa.string()),
+            pa.array(catalog.names, pa.string()),
+            lookup(catalog.category_names, catalog.category),
+            cents_to_decimal(catalog.price_cents),
+            pa.array(catalog.attributes, pa.string()),
+        ],
+        schema=ITEMS_SCHEMA,
+    )
 
 
 def spend_table(cfg: SimulationConfig, start_epoch_day: int, spend_cents: Array) -> pa.Table:
@@ -194,7 +292,11 @@ def spend_table(cfg: SimulationConfig, start_epoch_day: int, spend_cents: Array)
     days, n_ch = spend_cents.shape
     day = np.repeat(np.arange(days), n_ch) + start_epoch_day
     ch = np.tile(np.arange(n_ch), days)
-    return pa.Table.from_arrays([
-        pa.array(day.astype(np.int32), pa.date32()),
-        lookup([c.name for c in cfg.channels], ch), cents_to_decimal(spend_cents.ravel()),
-    ], schema=SPEND_SCHEMA)
+    return pa.Table.from_arrays(
+        [
+            pa.array(day.astype(np.int32), pa.date32()),
+            lookup([c.name for c in cfg.channels], ch),
+            cents_to_decimal(spend_cents.ravel()),
+        ],
+        schema=SPEND_SCHEMA,
+    )

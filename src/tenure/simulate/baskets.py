@@ -37,8 +37,7 @@ def draw_browse_items(rng: np.random.Generator, catalog: Catalog, fav: Array) ->
     return np.where(rng.random(fav.size) < FAVOURITE_SHARE, in_fav, popular)
 
 
-def build_baskets(rng: np.random.Generator, catalog: Catalog, value: Array,
-                  fav: Array) -> Baskets:
+def build_baskets(rng: np.random.Generator, catalog: Catalog, value: Array, fav: Array) -> Baskets:
     """Baskets of 1-5 lines whose total roughly matches each latent order value.
 
     Each line picks, among a few candidate items (favourite category or bestsellers), the

@@ -18,10 +18,18 @@ from tenure.simulate.population import Population, draw_population, draw_visitor
 Array = npt.NDArray[Any]
 
 STREAM_BLOCK = 2
-EVENT_NAMES = ("Session Started", "Product Viewed", "Product Added", "Checkout Started",
-               "Order Completed", "Order Refunded", "Signed Up")
+EVENT_NAMES = (
+    "Session Started",
+    "Product Viewed",
+    "Product Added",
+    "Checkout Started",
+    "Order Completed",
+    "Order Refunded",
+    "Signed Up",
+)
 EV_SESSION, EV_VIEW, EV_ADD, EV_CHECKOUT, EV_ORDER, EV_REFUND, EV_SIGNUP = range(7)
 MAX_VIEWS = 15
+MAX_ADDS = 5
 MAX_GAP_US = 300_000_000
 US_PER_DAY = 24 * US_PER_HOUR
 # Share of logged-in sessions on the device that carries the pre-signup anonymous_id.
@@ -54,8 +62,9 @@ def _take(values: Array, idx: Array, fill: int = -1) -> Array:
     return np.append(values, fill)[idx]
 
 
-def _funnel(rng: np.random.Generator, config: SimulationConfig, act: Activity,
-            line_count: Array) -> tuple[Array, Array, Array, Array]:
+def _funnel(
+    rng: np.random.Generator, config: SimulationConfig, act: Activity, line_count: Array
+) -> tuple[Array, Array, Array, Array]:
     """Views, adds, checkout and order counts per session (monotone by construction)."""
     s = act.kind.size
     is_order = act.slot >= 0
@@ -63,19 +72,19 @@ def _funnel(rng: np.random.Generator, config: SimulationConfig, act: Activity,
     browse_views = 1 + rng.poisson(1.6, s)
     buy_views = lines + rng.poisson(1.2, s)
     signup_views = rng.poisson(1.0, s)
-    views = np.where(is_order, buy_views,
-                     np.where(act.kind == SIGNUP, signup_views, browse_views))
+    views = np.where(is_order, buy_views, np.where(act.kind == SIGNUP, signup_views, browse_views))
     views = np.minimum(views, MAX_VIEWS)
     has_add = (rng.random(s) < config.add_to_cart_rate) & (act.kind != SIGNUP) & ~is_order
-    browse_adds = has_add * np.minimum(1 + rng.poisson(0.3, s), views)
+    browse_adds = has_add * np.minimum(np.minimum(1 + rng.poisson(0.3, s), views), MAX_ADDS)
     adds = np.where(is_order, lines, browse_adds)
     abandoned = has_add & (rng.random(s) < config.checkout_rate)
     checkouts = (is_order | abandoned).astype(np.int64)
     return views.astype(np.int64), adds.astype(np.int64), checkouts, is_order.astype(np.int64)
 
 
-def simulate_block(config: SimulationConfig, cal: Calendar, catalog: Catalog, index: int,
-                   n: int) -> Block:
+def simulate_block(
+    config: SimulationConfig, cal: Calendar, catalog: Catalog, index: int, n: int
+) -> Block:
     """Simulate block `index` with n users; depends only on (seed, index, n, model)."""
     rng = np.random.default_rng(np.random.SeedSequence([config.seed, STREAM_BLOCK, index]))
     pop = draw_population(rng, config, cal, catalog, n)
@@ -98,8 +107,11 @@ def simulate_block(config: SimulationConfig, cal: Calendar, catalog: Catalog, in
     b_add = b_view + adds[ev_sess]
     b_check = b_add + checkouts[ev_sess]
     b_order = b_check + orders[ev_sess]
-    kind = np.select([pos == 0, pos < b_view, pos < b_add, pos < b_check, pos < b_order],
-                     [EV_SESSION, EV_VIEW, EV_ADD, EV_CHECKOUT, EV_ORDER], EV_SIGNUP)
+    kind = np.select(
+        [pos == 0, pos < b_view, pos < b_add, pos < b_check, pos < b_order],
+        [EV_SESSION, EV_VIEW, EV_ADD, EV_CHECKOUT, EV_ORDER],
+        EV_SIGNUP,
+    )
     ev_slot = act.slot[ev_sess]
 
     # Purchase sessions view their basket first; other views follow the visitor's taste.
@@ -126,8 +138,11 @@ def simulate_block(config: SimulationConfig, cal: Calendar, catalog: Catalog, in
     duration = offset[ev_first + n_ev - 1]
     signup_us = cal.to_us(pop.signup_h)
     is_signup = act.kind == SIGNUP
-    start_us = np.where(is_signup, _take(signup_us, np.where(is_signup, act.entity, -1), 0)
-                        - duration, cal.to_us(np.nan_to_num(act.start_h)))
+    start_us = np.where(
+        is_signup,
+        _take(signup_us, np.where(is_signup, act.entity, -1), 0) - duration,
+        cal.to_us(np.nan_to_num(act.start_h)),
+    )
     ts = start_us[ev_sess] + offset
 
     n_slots = act.slot_value.size
@@ -138,8 +153,9 @@ def simulate_block(config: SimulationConfig, cal: Calendar, catalog: Catalog, in
     order_total = np.rint(np.bincount(bsk.slot, weights=line_total, minlength=n_slots))
     order_total = order_total.astype(np.int64)
     is_add = kind == EV_ADD
-    cart = np.bincount(ev_sess[is_add], minlength=s_count,
-                       weights=catalog.price_cents[sku[is_add]] * qty[is_add])
+    cart = np.bincount(
+        ev_sess[is_add], minlength=s_count, weights=catalog.price_cents[sku[is_add]] * qty[is_add]
+    )
     cart_value = np.rint(cart).astype(np.int64)
 
     # Identity: logged-in sessions carry user_id, anonymous_id only on the pre-signup device.
@@ -158,8 +174,11 @@ def simulate_block(config: SimulationConfig, cal: Calendar, catalog: Catalog, in
     slot_rank = np.empty(n_slots, dtype=np.int64)
     slot_rank[np.lexsort((np.arange(n_slots), slot_ts))] = np.arange(n_slots)
     order_val = _take(order_total, ev_slot)
-    value = np.select([kind == EV_ORDER, (kind == EV_CHECKOUT) & (ev_slot >= 0),
-                       kind == EV_CHECKOUT], [order_val, order_val, cart_value[ev_sess]], -1)
+    value = np.select(
+        [kind == EV_ORDER, (kind == EV_CHECKOUT) & (ev_slot >= 0), kind == EV_CHECKOUT],
+        [order_val, order_val, cart_value[ev_sess]],
+        -1,
+    )
     with_order = (kind == EV_ORDER) | ((kind == EV_CHECKOUT) & (ev_slot >= 0))
     sess_rank = np.empty(s_count, dtype=np.int64)
     sess_rank[np.lexsort((np.arange(s_count), start_us))] = np.arange(s_count)
@@ -172,11 +191,13 @@ def simulate_block(config: SimulationConfig, cal: Calendar, catalog: Catalog, in
         "session": np.concatenate([sess_rank[ev_sess], np.full(n_ref, -1)]),
         "sku": np.concatenate([sku, np.full(n_ref, -1)]),
         "qty": np.concatenate([qty, np.full(n_ref, -1)]),
-        "order": np.concatenate([np.where(with_order, _take(slot_rank, ev_slot), -1),
-                                 slot_rank[r_slot]]),
+        "order": np.concatenate(
+            [np.where(with_order, _take(slot_rank, ev_slot), -1), slot_rank[r_slot]]
+        ),
         "value": np.concatenate([value, order_total[r_slot]]),
-        "channel": np.concatenate([np.where(kind == EV_SIGNUP, channel[act.entity[ev_sess]],
-                                            -1), np.full(n_ref, -1)]),
+        "channel": np.concatenate(
+            [np.where(kind == EV_SIGNUP, channel[act.entity[ev_sess]], -1), np.full(n_ref, -1)]
+        ),
     }
     tie1 = np.concatenate([sess_rank[ev_sess], s_count + slot_rank[r_slot]])
     tie2 = np.concatenate([pos, np.zeros(n_ref, dtype=np.int64)])
@@ -184,12 +205,12 @@ def simulate_block(config: SimulationConfig, cal: Calendar, catalog: Catalog, in
     ev = {name: col[order].astype(np.int64) for name, col in cols.items()}
     # Client delivery delay: usually ~1 s, sometimes an offline mobile batch much later.
     late = rng.random(order.size) < 0.02
-    delay_s = 0.05 + rng.exponential(1.0, order.size) + late * rng.exponential(1800.0,
-                                                                              order.size)
+    delay_s = 0.05 + rng.exponential(1.0, order.size) + late * rng.exponential(1800.0, order.size)
     ev["received"] = ev["ts"] + np.rint(delay_s * 1e6).astype(np.int64)
 
-    lines = _order_lines(act, bsk.slot, bsk.sku, bsk.quantity, catalog, slot_ts, slot_rank,
-                         r_slot, r_ts, channel, n)
+    lines = _order_lines(
+        act, bsk.slot, bsk.sku, bsk.quantity, catalog, slot_ts, slot_rank, r_slot, r_ts, channel, n
+    )
     truth_orders = np.asarray(act.n_orders, dtype=np.int64)
     first_order_us = np.full(n, np.iinfo(np.int64).max, dtype=np.int64)
     dropout_us = np.full(n, -1, dtype=np.int64)
@@ -202,14 +223,36 @@ def simulate_block(config: SimulationConfig, cal: Calendar, catalog: Catalog, in
     day = np.minimum((pop.signup_h // 24).astype(np.int64), config.days - 1)
     n_ch = len(config.channels)
     signup_counts = np.bincount(day * n_ch + pop.channel, minlength=config.days * n_ch)
-    return Block(n, m, s_count, n_slots, n_ref, pop, signup_us, truth_orders,
-                 first_order_us, dropout_us, ev, lines,
-                 signup_counts.reshape(config.days, n_ch).astype(np.int64))
+    return Block(
+        n,
+        m,
+        s_count,
+        n_slots,
+        n_ref,
+        pop,
+        signup_us,
+        truth_orders,
+        first_order_us,
+        dropout_us,
+        ev,
+        lines,
+        signup_counts.reshape(config.days, n_ch).astype(np.int64),
+    )
 
 
-def _order_lines(act: Activity, l_slot: Array, l_sku: Array, l_qty: Array, catalog: Catalog,
-                 slot_ts: Array, slot_rank: Array, r_slot: Array, r_ts: Array,
-                 channel: Array, n: int) -> dict[str, Array]:
+def _order_lines(
+    act: Activity,
+    l_slot: Array,
+    l_sku: Array,
+    l_qty: Array,
+    catalog: Catalog,
+    slot_ts: Array,
+    slot_rank: Array,
+    r_slot: Array,
+    r_ts: Array,
+    channel: Array,
+    n: int,
+) -> dict[str, Array]:
     """Line-level paid orders plus negative refund documents, sorted by time."""
     refunded = np.zeros(slot_ts.size, dtype=bool)
     refunded[r_slot] = True

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 from typing import Any
 
 import numpy as np
@@ -13,10 +13,34 @@ from tenure.simulate.config import SimulationConfig
 Array = npt.NDArray[Any]
 
 # Relative traffic by UTC hour; most customers are in Europe/Americas, so evenings peak.
-DIURNAL = np.array([
-    0.55, 0.45, 0.35, 0.28, 0.25, 0.28, 0.40, 0.60, 0.80, 0.95, 1.05, 1.15,
-    1.20, 1.25, 1.25, 1.20, 1.20, 1.25, 1.35, 1.45, 1.50, 1.40, 1.10, 0.80,
-])
+DIURNAL = np.array(
+    [
+        0.55,
+        0.45,
+        0.35,
+        0.28,
+        0.25,
+        0.28,
+        0.40,
+        0.60,
+        0.80,
+        0.95,
+        1.05,
+        1.15,
+        1.20,
+        1.25,
+        1.25,
+        1.20,
+        1.20,
+        1.25,
+        1.35,
+        1.45,
+        1.50,
+        1.40,
+        1.10,
+        0.80,
+    ]
+)
 HOURS_PER_WEEK = 168.0
 US_PER_HOUR = 3_600_000_000
 
@@ -39,8 +63,7 @@ class Calendar:
         """Precompute hourly intensity grids and their cumulative integrals."""
         self.days = config.days
         self.hours = float(config.days * 24)
-        start = datetime(config.start.year, config.start.month, config.start.day,
-                         tzinfo=timezone.utc)
+        start = datetime(config.start.year, config.start.month, config.start.day, tzinfo=UTC)
         self.start_us = int(start.timestamp()) * 1_000_000
         self.start_epoch_day = (config.start - date(1970, 1, 1)).days
         day = np.arange(config.days)
@@ -49,13 +72,15 @@ class Calendar:
         dow = (config.start.weekday() + day) % 7
         weekly_shape = 1.0 + config.weekly_amplitude * (np.arange(7) >= 5)
         weekly = (weekly_shape / weekly_shape.mean())[dow]
-        year_shape = yearly_factor(np.arange(365.0), config.yearly_amplitude,
-                                   config.holiday_amplitude)
-        yearly = yearly_factor(doy.astype(float), config.yearly_amplitude,
-                               config.holiday_amplitude) / year_shape.mean()
+        year_shape = yearly_factor(
+            np.arange(365.0), config.yearly_amplitude, config.holiday_amplitude
+        )
+        yearly = (
+            yearly_factor(doy.astype(float), config.yearly_amplitude, config.holiday_amplitude)
+            / year_shape.mean()
+        )
         diurnal = DIURNAL / DIURNAL.mean()
         daily = weekly * yearly
-        self.daily_purchase = daily
         purchase = (daily[:, None] * diurnal[None, :]).ravel()
         trend = 1.0 + config.signup_trend * (np.arange(purchase.size) / purchase.size)
         signup = purchase * trend

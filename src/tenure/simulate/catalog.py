@@ -29,27 +29,73 @@ class CategorySpec:
 
 
 CATEGORIES: tuple[CategorySpec, ...] = (
-    CategorySpec("apparel", 0.22, 35.0, 0.5, ("T-Shirt", "Hoodie", "Jeans", "Dress", "Jacket"),
-                 ("shoes", "accessories")),
-    CategorySpec("shoes", 0.10, 85.0, 0.4, ("Sneakers", "Boots", "Sandals", "Loafers"),
-                 ("apparel", "sports")),
-    CategorySpec("accessories", 0.12, 25.0, 0.6, ("Belt", "Cap", "Scarf", "Wallet", "Sunglasses"),
-                 ("apparel",)),
-    CategorySpec("home", 0.14, 40.0, 0.7, ("Mug", "Candle", "Cushion", "Throw", "Vase", "Lamp"),
-                 ("books", "grocery")),
-    CategorySpec("beauty", 0.12, 22.0, 0.5, ("Face Cream", "Shampoo", "Lipstick", "Serum"),
-                 ("accessories",)),
-    CategorySpec("electronics", 0.08, 110.0, 0.8, ("Headphones", "Charger", "Speaker", "Watch"),
-                 ("accessories", "sports")),
-    CategorySpec("sports", 0.08, 45.0, 0.6, ("Yoga Mat", "Bottle", "Dumbbells", "Shorts"),
-                 ("apparel", "shoes")),
-    CategorySpec("books", 0.06, 16.0, 0.3, ("Cookbook", "Novel", "Notebook", "Planner"),
-                 ("home", "grocery")),
-    CategorySpec("grocery", 0.08, 9.0, 0.5, ("Coffee Beans", "Tea", "Chocolate", "Olive Oil"),
-                 ("home",)),
+    CategorySpec(
+        "apparel",
+        0.22,
+        35.0,
+        0.5,
+        ("T-Shirt", "Hoodie", "Jeans", "Dress", "Jacket"),
+        ("shoes", "accessories"),
+    ),
+    CategorySpec(
+        "shoes", 0.10, 85.0, 0.4, ("Sneakers", "Boots", "Sandals", "Loafers"), ("apparel", "sports")
+    ),
+    CategorySpec(
+        "accessories",
+        0.12,
+        25.0,
+        0.6,
+        ("Belt", "Cap", "Scarf", "Wallet", "Sunglasses"),
+        ("apparel",),
+    ),
+    CategorySpec(
+        "home",
+        0.14,
+        40.0,
+        0.7,
+        ("Mug", "Candle", "Cushion", "Throw", "Vase", "Lamp"),
+        ("books", "grocery"),
+    ),
+    CategorySpec(
+        "beauty", 0.12, 22.0, 0.5, ("Face Cream", "Shampoo", "Lipstick", "Serum"), ("accessories",)
+    ),
+    CategorySpec(
+        "electronics",
+        0.08,
+        110.0,
+        0.8,
+        ("Headphones", "Charger", "Speaker", "Watch"),
+        ("accessories", "sports"),
+    ),
+    CategorySpec(
+        "sports",
+        0.08,
+        45.0,
+        0.6,
+        ("Yoga Mat", "Bottle", "Dumbbells", "Shorts"),
+        ("apparel", "shoes"),
+    ),
+    CategorySpec(
+        "books", 0.06, 16.0, 0.3, ("Cookbook", "Novel", "Notebook", "Planner"), ("home", "grocery")
+    ),
+    CategorySpec(
+        "grocery", 0.08, 9.0, 0.5, ("Coffee Beans", "Tea", "Chocolate", "Olive Oil"), ("home",)
+    ),
 )
-ADJECTIVES = ("Classic", "Essential", "Premium", "Organic", "Vintage", "Urban", "Eco", "Deluxe",
-              "Everyday", "Signature", "Nordic", "Coastal")
+ADJECTIVES = (
+    "Classic",
+    "Essential",
+    "Premium",
+    "Organic",
+    "Vintage",
+    "Urban",
+    "Eco",
+    "Deluxe",
+    "Everyday",
+    "Signature",
+    "Nordic",
+    "Coastal",
+)
 COLORS = ("black", "white", "navy", "grey", "red", "green", "beige", "blue", "pink", "brown")
 BRANDS = ("Northwind", "Aster", "Lumen", "Kestrel", "Juniper", "Halcyon", "Oakridge", "Vela")
 PARTNERS_PER_ITEM = 3
@@ -123,14 +169,24 @@ def build_catalog(config: SimulationConfig) -> Catalog:
     names_idx = {c.name: i for i, c in enumerate(CATEGORIES)}
     comp = [np.array([names_idx[x] for x in c.complements]) for c in CATEGORIES]
     complement_cat = np.array([comp[c][rng.integers(comp[c].size)] for c in category])
-    temp = Catalog([], [], [], category, price_cents, popularity_cdf, category_cdf,
-                   cat_total / cat_total.sum(), np.empty((0, 0), dtype=np.int64))
+    temp = Catalog(
+        [],
+        [],
+        [],
+        category,
+        price_cents,
+        popularity_cdf,
+        category_cdf,
+        cat_total / cat_total.sum(),
+        np.empty((0, 0), dtype=np.int64),
+    )
     same = np.stack([temp.draw_in_category(rng, category) for _ in range(2)], axis=1)
     # A product is not its own partner: move to the next product of the same category.
     pos = same - starts[category][:, None]
     self_hit = same == np.arange(config.items)[:, None]
-    same = np.where(self_hit, starts[category][:, None] + (pos + 1) % counts[category][:, None],
-                    same)
+    same = np.where(
+        self_hit, starts[category][:, None] + (pos + 1) % counts[category][:, None], same
+    )
     other = temp.draw_in_category(rng, complement_cat)
     partners = np.concatenate([same, other[:, None]], axis=1).astype(np.int64)
 
@@ -145,8 +201,17 @@ def build_catalog(config: SimulationConfig) -> Catalog:
         color = COLORS[int(col[i])]
         skus.append(f"SKU-{i + 1:05d}")
         names.append(f"{ADJECTIVES[int(adj[i])]} {color.capitalize()} {noun}")
-        attrs.append(json.dumps({"brand": BRANDS[int(brand[i])], "color": color},
-                                separators=(",", ":")))
-    return Catalog(skus, names, attrs, category, price_cents, popularity_cdf, category_cdf,
-                   temp.category_weights, partners)
-
+        attrs.append(
+            json.dumps({"brand": BRANDS[int(brand[i])], "color": color}, separators=(",", ":"))
+        )
+    return Catalog(
+        skus,
+        names,
+        attrs,
+        category,
+        price_cents,
+        popularity_cdf,
+        category_cdf,
+        temp.category_weights,
+        partners,
+    )

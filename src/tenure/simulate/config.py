@@ -38,8 +38,18 @@ DEFAULT_CHANNELS: tuple[ChannelSpec, ...] = (
 
 # ISO-2 country codes and their share of the customer base.
 COUNTRIES: tuple[tuple[str, float], ...] = (
-    ("US", 0.38), ("GB", 0.12), ("DE", 0.10), ("FR", 0.07), ("CA", 0.07), ("AU", 0.05),
-    ("NL", 0.04), ("ES", 0.04), ("IT", 0.04), ("SE", 0.03), ("PL", 0.03), ("BR", 0.03),
+    ("US", 0.38),
+    ("GB", 0.12),
+    ("DE", 0.10),
+    ("FR", 0.07),
+    ("CA", 0.07),
+    ("AU", 0.05),
+    ("NL", 0.04),
+    ("ES", 0.04),
+    ("IT", 0.04),
+    ("SE", 0.03),
+    ("PL", 0.03),
+    ("BR", 0.03),
 )
 
 
@@ -87,6 +97,8 @@ class SimulationConfig:
         """Reject configurations that cannot produce a meaningful shop."""
         if self.users < 1 or self.days < 1 or self.chunk_users < 1:
             raise ValueError("users, days and chunk_users must be positive")
+        if self.seed < 0:
+            raise ValueError("seed must be non-negative")
         if self.items < 20:
             raise ValueError("items must be at least 20 (every category needs products)")
         if not self.channels or any(c.share <= 0 for c in self.channels):
@@ -96,8 +108,13 @@ class SimulationConfig:
         for name in ("r", "alpha", "a", "b", "gg_p", "gg_q", "gg_gamma"):
             if not getattr(self, name) > 0:
                 raise ValueError(f"{name} must be positive")
-        for name in ("guest_order_share", "refund_rate", "birthday_missing",
-                     "add_to_cart_rate", "checkout_rate"):
+        for name in (
+            "guest_order_share",
+            "refund_rate",
+            "birthday_missing",
+            "add_to_cart_rate",
+            "checkout_rate",
+        ):
             if not 0 <= getattr(self, name) < 1:
                 raise ValueError(f"{name} must be in [0, 1)")
 
@@ -123,18 +140,29 @@ class SimulationConfig:
             "items": self.items,
             "currency": self.currency,
             "block_users": BLOCK_USERS,
-            "bgnbd": {"r": self.r, "alpha": self.alpha, "a": self.a, "b": self.b,
-                      "time_unit": "week", "max_rate_per_week": self.max_rate_per_week},
-            "gammagamma": {"p": self.gg_p, "q": self.gg_q, "gamma": self.gg_gamma,
-                           "mean_order_value": self.gg_p * self.gg_gamma / (self.gg_q - 1)
-                           if self.gg_q > 1 else None},
-            "channels": [
-                {**asdict(c), "cac": str(c.cac)} for c in self.channels
-            ],
-            "seasonality": {"weekly_amplitude": self.weekly_amplitude,
-                            "yearly_amplitude": self.yearly_amplitude,
-                            "holiday_amplitude": self.holiday_amplitude,
-                            "signup_trend": self.signup_trend},
+            "bgnbd": {
+                "r": self.r,
+                "alpha": self.alpha,
+                "a": self.a,
+                "b": self.b,
+                "time_unit": "week",
+                "max_rate_per_week": self.max_rate_per_week,
+            },
+            "gammagamma": {
+                "p": self.gg_p,
+                "q": self.gg_q,
+                "gamma": self.gg_gamma,
+                "mean_order_value": self.gg_p * self.gg_gamma / (self.gg_q - 1)
+                if self.gg_q > 1
+                else None,
+            },
+            "channels": [{**asdict(c), "cac": str(c.cac)} for c in self.channels],
+            "seasonality": {
+                "weekly_amplitude": self.weekly_amplitude,
+                "yearly_amplitude": self.yearly_amplitude,
+                "holiday_amplitude": self.holiday_amplitude,
+                "signup_trend": self.signup_trend,
+            },
             "activity": {
                 "browse_base_per_week": self.browse_base_per_week,
                 "browse_per_purchase": self.browse_per_purchase,

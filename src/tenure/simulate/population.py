@@ -57,8 +57,9 @@ def channel_probs(config: SimulationConfig) -> Array:
     return shares / shares.sum()
 
 
-def draw_population(rng: np.random.Generator, config: SimulationConfig, cal: Calendar,
-                    catalog: Catalog, n: int) -> Population:
+def draw_population(
+    rng: np.random.Generator, config: SimulationConfig, cal: Calendar, catalog: Catalog, n: int
+) -> Population:
     """Draw n users with their latent parameters."""
     chans = config.channels
     channel = rng.choice(len(chans), size=n, p=channel_probs(config))
@@ -74,23 +75,38 @@ def draw_population(rng: np.random.Generator, config: SimulationConfig, cal: Cal
     device = rng.choice(len(DEVICES), size=n, p=DEVICE_P)
 
     base_rate = rng.gamma(config.r, 1.0 / config.alpha, n)
-    rate = np.minimum(base_rate * np.array([c.rate_multiplier for c in chans])[channel],
-                      config.max_rate_per_week)
+    rate = np.minimum(
+        base_rate * np.array([c.rate_multiplier for c in chans])[channel], config.max_rate_per_week
+    )
     base_p = rng.beta(config.a, config.b, n)
-    dropout_p = np.clip(base_p * np.array([c.dropout_multiplier for c in chans])[channel],
-                        1e-4, 0.98)
+    dropout_p = np.clip(
+        base_p * np.array([c.dropout_multiplier for c in chans])[channel], 1e-4, 0.98
+    )
     nu = rng.gamma(config.gg_q, 1.0 / config.gg_gamma, n)
     nu = nu / np.array([c.spend_multiplier for c in chans])[channel]
-    fav_category = rng.choice(catalog.category_weights.size, size=n,
-                              p=catalog.category_weights)
+    fav_category = rng.choice(catalog.category_weights.size, size=n, p=catalog.category_weights)
     engagement = rng.gamma(2.0, 0.5, n)
-    return Population(channel, signup_h, country, birthday_day, birthday_valid, gender,
-                      email_opt_in, device, rate, dropout_p, config.gg_p / nu, nu,
-                      fav_category, engagement)
+    return Population(
+        channel,
+        signup_h,
+        country,
+        birthday_day,
+        birthday_valid,
+        gender,
+        email_opt_in,
+        device,
+        rate,
+        dropout_p,
+        config.gg_p / nu,
+        nu,
+        fav_category,
+        engagement,
+    )
 
 
-def draw_visitors(rng: np.random.Generator, config: SimulationConfig, cal: Calendar,
-                  catalog: Catalog, m: int) -> Visitors:
+def draw_visitors(
+    rng: np.random.Generator, config: SimulationConfig, cal: Calendar, catalog: Catalog, m: int
+) -> Visitors:
     """Draw m anonymous visitors arriving with the signup seasonality."""
     channel = rng.choice(len(config.channels), size=m, p=channel_probs(config))
     first_h = cal.sample_signups(rng, m, 0.0, cal.hours - SIGNUP_MIN_HOURS)

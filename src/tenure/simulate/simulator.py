@@ -69,12 +69,20 @@ def _concat(blocks: list[Block], counters: _Counters) -> tuple[dict[str, Array],
     for b in blocks:
         p = b.pop
         for name, value in (
-            ("uid", counters.users + np.arange(b.n_users)), ("signup_us", b.signup_us),
-            ("channel", p.channel), ("country", p.country), ("birthday", p.birthday_day),
-            ("birthday_valid", p.birthday_valid), ("gender", p.gender),
-            ("opt_in", p.email_opt_in), ("device", p.device), ("rate", p.rate),
-            ("dropout_p", p.dropout_p), ("mean_spend", p.mean_spend),
-            ("orders", b.truth_orders), ("first_order_us", b.first_order_us),
+            ("uid", counters.users + np.arange(b.n_users)),
+            ("signup_us", b.signup_us),
+            ("channel", p.channel),
+            ("country", p.country),
+            ("birthday", p.birthday_day),
+            ("birthday_valid", p.birthday_valid),
+            ("gender", p.gender),
+            ("opt_in", p.email_opt_in),
+            ("device", p.device),
+            ("rate", p.rate),
+            ("dropout_p", p.dropout_p),
+            ("mean_spend", p.mean_spend),
+            ("orders", b.truth_orders),
+            ("first_order_us", b.first_order_us),
             ("dropout_us", b.dropout_us),
         ):
             put(users, name, value)
@@ -106,13 +114,14 @@ def _concat(blocks: list[Block], counters: _Counters) -> tuple[dict[str, Array],
 def _spend_cents(config: SimulationConfig, signups: Array) -> Array:
     """Daily spend = CAC × signups × mean-one lognormal noise (bids and pacing vary)."""
     rng = np.random.default_rng(np.random.SeedSequence([config.seed, STREAM_SPEND]))
-    noise = rng.lognormal(-SPEND_NOISE_SIGMA**2 / 2, SPEND_NOISE_SIGMA, signups.shape)
+    noise = rng.lognormal(-(SPEND_NOISE_SIGMA**2) / 2, SPEND_NOISE_SIGMA, signups.shape)
     cac = np.array([int(c.cac * 100) for c in config.channels], dtype=np.float64)
     return np.rint(signups * cac[None, :] * noise).astype(np.int64)
 
 
-def simulate_shop(config: SimulationConfig, out_dir: Path,
-                  progress: Callable[[int, int], None] | None = None) -> SimulationSummary:
+def simulate_shop(
+    config: SimulationConfig, out_dir: Path, progress: Callable[[int, int], None] | None = None
+) -> SimulationSummary:
     """Simulate a shop and write users, items, events, order lines, spend and truth."""
     started = time.perf_counter()
     out_dir = Path(out_dir)
@@ -128,14 +137,16 @@ def simulate_shop(config: SimulationConfig, out_dir: Path,
 
     counters = _Counters(signups=np.zeros((config.days, len(config.channels)), dtype=np.int64))
     chunk = config.effective_chunk_users
-    writers = {name: pq.ParquetWriter(files[name], schema) for name, (_, schema) in
-               STREAMED.items()}
+    writers = {
+        name: pq.ParquetWriter(files[name], schema) for name, (_, schema) in STREAMED.items()
+    }
     try:
         for chunk_start in range(0, config.users, chunk):
             chunk_end = min(config.users, chunk_start + chunk)
             blocks = [
-                simulate_block(config, cal, catalog, first // BLOCK_USERS,
-                               min(BLOCK_USERS, chunk_end - first))
+                simulate_block(
+                    config, cal, catalog, first // BLOCK_USERS, min(BLOCK_USERS, chunk_end - first)
+                )
                 for first in range(chunk_start, chunk_end, BLOCK_USERS)
             ]
             first_event = counters.events
@@ -143,21 +154,39 @@ def simulate_shop(config: SimulationConfig, out_dir: Path,
             del blocks
             tables: dict[str, pa.Table] = {
                 "users": arrow.users_table(
-                    config, users["uid"], width, users["signup_us"], users["channel"],
-                    users["country"], users["birthday"], users["birthday_valid"],
-                    users["gender"], users["opt_in"], users["device"]),
+                    config,
+                    users["uid"],
+                    width,
+                    users["signup_us"],
+                    users["channel"],
+                    users["country"],
+                    users["birthday"],
+                    users["birthday_valid"],
+                    users["gender"],
+                    users["opt_in"],
+                    users["device"],
+                ),
                 "truth_users": arrow.truth_table(
-                    config, users["uid"], width, users["channel"], users["rate"],
-                    users["dropout_p"], users["dropout_us"], users["mean_spend"],
-                    users["orders"], users["first_order_us"]),
+                    config,
+                    users["uid"],
+                    width,
+                    users["channel"],
+                    users["rate"],
+                    users["dropout_p"],
+                    users["dropout_us"],
+                    users["mean_spend"],
+                    users["orders"],
+                    users["first_order_us"],
+                ),
                 "events": arrow.events_table(config, catalog, events, first_event, width),
                 "order_lines": arrow.order_lines_table(config, catalog, lines, width),
             }
             counters.events += tables["events"].num_rows
             for name, table in tables.items():
                 writers[name].write_table(table)
-            logger.info("simulated users %d-%d: %d events so far", chunk_start, chunk_end,
-                        counters.events)
+            logger.info(
+                "simulated users %d-%d: %d events so far", chunk_start, chunk_end, counters.events
+            )
             if progress is not None:
                 progress(chunk_end, config.users)
     finally:
@@ -167,14 +196,29 @@ def simulate_shop(config: SimulationConfig, out_dir: Path,
     spend = _spend_cents(config, counters.signups)
     pq.write_table(arrow.spend_table(config, cal.start_epoch_day, spend), files["spend"])
     params = config.params()
-    params["generated"] = {"anonymous_visitors": counters.visitors, "events": counters.events,
-                           "orders": counters.orders, "refunds": counters.refunds}
+    params["generated"] = {
+        "anonymous_visitors": counters.visitors,
+        "events": counters.events,
+        "orders": counters.orders,
+        "refunds": counters.refunds,
+    }
     files["truth_params"].write_text(json.dumps(params, indent=2, sort_keys=True) + "\n")
-    logger.info("simulation finished in %.1f s: %d users, %d events, %d orders",
-                time.perf_counter() - started, config.users, counters.events, counters.orders)
+    logger.info(
+        "simulation finished in %.1f s: %d users, %d events, %d orders",
+        time.perf_counter() - started,
+        config.users,
+        counters.events,
+        counters.orders,
+    )
     return SimulationSummary(
-        out_dir=out_dir, users=config.users, events=counters.events, orders=counters.orders,
-        order_lines=counters.lines, refunds=counters.refunds,
-        revenue=Decimal(counters.net_cents).scaleb(-2), files=files,
-        anonymous_visitors=counters.visitors, gross_revenue=Decimal(counters.gross_cents).scaleb(-2),
+        out_dir=out_dir,
+        users=config.users,
+        events=counters.events,
+        orders=counters.orders,
+        order_lines=counters.lines,
+        refunds=counters.refunds,
+        revenue=Decimal(counters.net_cents).scaleb(-2),
+        files=files,
+        anonymous_visitors=counters.visitors,
+        gross_revenue=Decimal(counters.gross_cents).scaleb(-2),
     )
