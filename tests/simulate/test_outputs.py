@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from datetime import date
+from datetime import date, timedelta
 from decimal import Decimal
 
 import pandas as pd
@@ -69,7 +69,8 @@ EXPECTED_SCHEMAS = {
     ],
 }
 START = pd.Timestamp("2024-01-01", tz="UTC")
-END = pd.Timestamp("2025-01-01", tz="UTC")
+# 2024 is a leap year: 365 days from 2024-01-01 end (exclusively) on 2024-12-31.
+END = pd.Timestamp("2024-12-31", tz="UTC")
 
 
 @pytest.mark.parametrize("name", sorted(EXPECTED_SCHEMAS))
@@ -139,6 +140,7 @@ def test_ids_are_unique_and_well_formed(run: Run) -> None:
 
 
 def test_event_times_are_inside_the_period(run: Run) -> None:
+    assert pd.Timestamp(run.config.end, tz="UTC") == END
     events = run.df("events")
     assert events.ts.min() >= START
     assert events.ts.max() < END
@@ -197,7 +199,7 @@ def test_spend_is_cac_times_signups(run: Run) -> None:
     cfg = run.config
     assert len(spend) == cfg.days * len(cfg.channels)
     assert spend.date.min() == date(2024, 1, 1)
-    assert spend.date.max() == date(2024, 12, 31)
+    assert spend.date.max() == date(2024, 12, 30) == cfg.end - timedelta(days=1)
     signups = run.df("users").channel.value_counts()
     for ch in cfg.channels:
         total = sum(spend[spend.channel == ch.name].spend, Decimal(0))
@@ -213,7 +215,7 @@ def test_params_json_describes_population(run: Run) -> None:
     cfg = run.config
     assert params["seed"] == 7
     assert params["start"] == "2024-01-01"
-    assert params["end"] == "2025-01-01"
+    assert params["end"] == "2024-12-31" == cfg.end.isoformat()
     assert params["users"] == 3000
     assert params["currency"] == "USD"
     assert params["bgnbd"] == {

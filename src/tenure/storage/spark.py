@@ -15,6 +15,7 @@ import pyarrow as pa
 from ibis.backends import BaseBackend
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
+from pyspark.sql import types as T
 
 from tenure.storage.schemas import KEYS, TABLES
 from tenure.storage.writers import conform
@@ -36,6 +37,28 @@ def get_spark(master: str, warehouse_dir: Path) -> SparkSession:
     )
     spark.sparkContext.setLogLevel("ERROR")
     return spark
+
+
+def spark_schema(table: str) -> T.StructType:
+    """The Spark schema of a warehouse table."""
+    fields = []
+    for name, dtype in TABLES[table].items():
+        if dtype.is_string():
+            spark_type: T.DataType = T.StringType()
+        elif dtype.is_timestamp():
+            spark_type = T.TimestampType()
+        elif dtype.is_decimal():
+            spark_type = T.DecimalType(dtype.precision, dtype.scale)  # type: ignore[attr-defined]
+        elif dtype.is_date():
+            spark_type = T.DateType()
+        elif dtype.is_int32():
+            spark_type = T.IntegerType()
+        elif dtype.is_int64():
+            spark_type = T.LongType()
+        else:
+            raise TypeError(f"no Spark type for {dtype}")
+        fields.append(T.StructField(name, spark_type, nullable=True))
+    return T.StructType(fields)
 
 
 def _table_path(root: Path, table: str) -> Path:
@@ -67,7 +90,9 @@ class SparkWriter:
         self.root = root
 
     def _frame(self, table: str, data: pa.Table) -> DataFrame:
-        return self.spark.createDataFrame(conform(table, data).to_pandas())
+        return self.spark.createDataFrame(
+            conform(table, data).to_pandas(), schema=spark_schema(table)
+        )
 
     def _replace(self, table: str, frame: DataFrame) -> None:
         # Spark cannot overwrite a path it is reading from: write aside, then swap directories.
