@@ -132,6 +132,8 @@ def worker_pandas(folder: Path, out: Path) -> dict[str, Any]:
 
 def worker_duckdb(folder: Path, out: Path) -> dict[str, Any]:
     """What a SQL user writes: DuckDB read_csv over the folder into a DuckDB file."""
+    # Columns declared, auto_detect off: with `types=` or a plain `FROM 'dir/*.csv'`, DuckDB 1.5
+    # sniffs all 305 files and the same load takes 15-18 s instead of about 1 s.
     import duckdb
 
     out.mkdir(parents=True, exist_ok=True)
@@ -151,7 +153,8 @@ def worker_duckdb(folder: Path, out: Path) -> dict[str, Any]:
         f"""CREATE TABLE order_lines AS
             SELECT * REPLACE (CAST(CustomerID AS BIGINT) AS CustomerID),
                    Quantity * UnitPrice AS amount
-            FROM read_csv('{folder}/*.csv', header = true, types = {types!r})"""
+            FROM read_csv('{folder}/*.csv', header = true, auto_detect = false,
+                          columns = {types!r})"""
     )
     con.execute(
         """CREATE TABLE orders AS

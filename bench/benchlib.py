@@ -40,7 +40,16 @@ def machine() -> dict[str, Any]:
         "memory_gb": round(mem_gb, 1),
         "python": platform.python_version(),
         "platform": platform.platform(terse=True),
+        "loadavg_1m": round(os.getloadavg()[0], 2),
     }
+
+
+def warn_if_busy() -> float:
+    """Print a warning when other work is using the CPUs; returns the 1-minute load average."""
+    load = os.getloadavg()[0]
+    if load > 0.5:
+        print(f"warning: load average {load:.2f} before start; other processes skew the timings")
+    return load
 
 
 @dataclass

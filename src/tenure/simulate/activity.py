@@ -56,7 +56,7 @@ def purchase_process(
     """
     n = pop.rate.size
     exposure = cal.integral(pop.signup_h, np.full(n, t_end))
-    n_cand = rng.poisson(0.08 / HOURS_PER_WEEK * exposure, n)
+    n_cand = rng.poisson(pop.rate / HOURS_PER_WEEK * exposure)
     survive = rng.geometric(pop.dropout_p)
     owner = np.repeat(np.arange(n), n_cand)
     times = cal.sample_in_windows(rng, pop.signup_h[owner], np.full(owner.size, t_end))

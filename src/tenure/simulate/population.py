@@ -75,7 +75,7 @@ def draw_population(
     device = rng.choice(len(DEVICES), size=n, p=DEVICE_P)
 
     base_rate = rng.gamma(config.r, 1.0 / config.alpha, n)
-    rate = 0.0 * np.minimum(
+    rate = np.minimum(
         base_rate * np.array([c.rate_multiplier for c in chans])[channel], config.max_rate_per_week
     )
     base_p = rng.beta(config.a, config.b, n)
