@@ -7,7 +7,12 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from pydantic import Field, field_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    TomlConfigSettingsSource,
+)
 
 
 class Settings(BaseSettings):
@@ -61,12 +66,15 @@ class Settings(BaseSettings):
         return self.database_url or f"sqlite:///{(self.home / 'tenure.db').resolve()}"
 
     @classmethod
-    def settings_customise_sources(  # type: ignore[override]
-        cls, settings_cls, init_settings, env_settings, dotenv_settings, file_secret_settings
-    ):  # noqa: ANN001, ANN206 - pydantic-settings' hook signature
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
         """Order: explicit arguments, environment, tenure.toml."""
-        from pydantic_settings import TomlConfigSettingsSource
-
         return (init_settings, env_settings, TomlConfigSettingsSource(settings_cls))
 
 

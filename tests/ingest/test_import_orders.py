@@ -41,14 +41,18 @@ def orders_frame(warehouse: Warehouse) -> pd.DataFrame:
 
 
 class TestLineLevelFiles:
-    def test_lines_become_orders_with_summed_amounts(self, duck_settings: Settings, warehouse: Warehouse, tmp_path: Path) -> None:
+    def test_lines_become_orders_with_summed_amounts(
+        self, duck_settings: Settings, warehouse: Warehouse, tmp_path: Path
+    ) -> None:
         path = retail_file(
             tmp_path / "a.csv",
             "1001,A,Mug,2,2024-03-01 10:00:00,2.50,17850.0,United Kingdom",
             "1001,B,Plate,1,2024-03-01 10:00:00,4.25,17850.0,United Kingdom",
             "1002,A,Mug,3,2024-03-02 09:00:00,2.50,,France",
         )
-        summary = import_files("orders", [str(path)], settings=duck_settings, warehouse=warehouse, mapping=RETAIL)
+        summary = import_files(
+            "orders", [str(path)], settings=duck_settings, warehouse=warehouse, mapping=RETAIL
+        )
         assert summary.rows == 3
         assert summary.figures["orders"] == 2
         assert summary.figures["customers"] == 1
@@ -68,20 +72,26 @@ class TestLineLevelFiles:
         assert users.country.tolist() == ["United Kingdom"]
         assert items.name.tolist() == ["Mug", "Plate"]
 
-    def test_cancellation_invoices_are_negative_refund_documents(self, duck_settings: Settings, warehouse: Warehouse, tmp_path: Path) -> None:
+    def test_cancellation_invoices_are_negative_refund_documents(
+        self, duck_settings: Settings, warehouse: Warehouse, tmp_path: Path
+    ) -> None:
         path = retail_file(
             tmp_path / "a.csv",
             "1001,A,Mug,2,2024-03-01 10:00:00,2.50,17850.0,United Kingdom",
             "C1002,A,Mug,-1,2024-03-03 10:00:00,2.50,17850.0,United Kingdom",
         )
-        summary = import_files("orders", [str(path)], settings=duck_settings, warehouse=warehouse, mapping=RETAIL)
+        summary = import_files(
+            "orders", [str(path)], settings=duck_settings, warehouse=warehouse, mapping=RETAIL
+        )
         assert summary.figures["refunds"] == 1
         assert summary.figures["revenue"] == {"GBP": "2.50"}
         orders = orders_frame(warehouse)
         assert orders.status.tolist() == ["paid", "refunded"]
         assert orders.amount.tolist() == [Decimal("5.0000"), Decimal("-2.5000")]
 
-    def test_zero_quantity_and_line_totals_are_handled(self, duck_settings: Settings, warehouse: Warehouse, tmp_path: Path) -> None:
+    def test_zero_quantity_and_line_totals_are_handled(
+        self, duck_settings: Settings, warehouse: Warehouse, tmp_path: Path
+    ) -> None:
         path = write(
             tmp_path / "lines.csv",
             """order,sku,qty,total,when
@@ -89,8 +99,12 @@ class TestLineLevelFiles:
                o1,B,4,10.00,2024-01-01T10:00:00Z
                o2,A,-2,-5.00,2024-01-02T10:00:00Z""",
         )
-        mapping = Mapping(columns={"order": "order_id", "qty": "quantity", "total": "line_total", "when": "ts"})
-        import_files("orders", [str(path)], settings=duck_settings, warehouse=warehouse, mapping=mapping)
+        mapping = Mapping(
+            columns={"order": "order_id", "qty": "quantity", "total": "line_total", "when": "ts"}
+        )
+        import_files(
+            "orders", [str(path)], settings=duck_settings, warehouse=warehouse, mapping=mapping
+        )
         with warehouse.reader() as con:
             lines = con.table("order_lines").order_by(["order_id", "line_no"]).execute()
         assert lines.quantity.tolist() == [0, 4, -2]
@@ -100,14 +114,20 @@ class TestLineLevelFiles:
 
 
 class TestTimeZones:
-    def test_naive_times_are_read_in_the_shop_zone_and_stored_in_utc(self, duck_settings: Settings, warehouse: Warehouse, tmp_path: Path) -> None:
+    def test_naive_times_are_read_in_the_shop_zone_and_stored_in_utc(
+        self, duck_settings: Settings, warehouse: Warehouse, tmp_path: Path
+    ) -> None:
         # 2024-07-01 00:30 in London (BST, UTC+1) is 2024-06-30 23:30 UTC.
         path = retail_file(tmp_path / "a.csv", "1,A,Mug,1,2024-07-01 00:30:00,1.00,1,UK")
-        import_files("orders", [str(path)], settings=duck_settings, warehouse=warehouse, mapping=RETAIL)
+        import_files(
+            "orders", [str(path)], settings=duck_settings, warehouse=warehouse, mapping=RETAIL
+        )
         ts = orders_frame(warehouse).ts.iloc[0].to_pydatetime()
         assert ts == datetime(2024, 6, 30, 23, 30, tzinfo=UTC)
 
-    def test_explicit_offsets_win_over_the_zone(self, duck_settings: Settings, warehouse: Warehouse, tmp_path: Path) -> None:
+    def test_explicit_offsets_win_over_the_zone(
+        self, duck_settings: Settings, warehouse: Warehouse, tmp_path: Path
+    ) -> None:
         path = write(
             tmp_path / "o.csv",
             """order_id,ts,amount
@@ -115,21 +135,36 @@ class TestTimeZones:
                b,2024-01-05 23:30:00,10""",
         )
         mapping = Mapping(timezone="Asia/Shanghai")
-        import_files("orders", [str(path)], settings=duck_settings, warehouse=warehouse, mapping=mapping)
+        import_files(
+            "orders", [str(path)], settings=duck_settings, warehouse=warehouse, mapping=mapping
+        )
         ts = [t.to_pydatetime() for t in orders_frame(warehouse).ts]
         assert ts == [datetime(2024, 1, 5, 15, 30, tzinfo=UTC)] * 2
 
-    def test_custom_date_format(self, duck_settings: Settings, warehouse: Warehouse, tmp_path: Path) -> None:
+    def test_custom_date_format(
+        self, duck_settings: Settings, warehouse: Warehouse, tmp_path: Path
+    ) -> None:
         path = write(tmp_path / "o.csv", "id,date,value\nx,05/01/2024 13:00,3.5")
-        mapping = Mapping(columns={"id": "order_id", "date": "ts", "value": "amount"}, date_format="%d/%m/%Y %H:%M")
-        import_files("orders", [str(path)], settings=duck_settings, warehouse=warehouse, mapping=mapping)
-        assert orders_frame(warehouse).ts.iloc[0].to_pydatetime() == datetime(2024, 1, 5, 13, 0, tzinfo=UTC)
+        mapping = Mapping(
+            columns={"id": "order_id", "date": "ts", "value": "amount"},
+            date_format="%d/%m/%Y %H:%M",
+        )
+        import_files(
+            "orders", [str(path)], settings=duck_settings, warehouse=warehouse, mapping=mapping
+        )
+        assert orders_frame(warehouse).ts.iloc[0].to_pydatetime() == datetime(
+            2024, 1, 5, 13, 0, tzinfo=UTC
+        )
 
 
 class TestValidation:
-    def test_bad_rows_are_reported_with_line_numbers_and_nothing_is_written(self, duck_settings: Settings, warehouse: Warehouse, tmp_path: Path) -> None:
+    def test_bad_rows_are_reported_with_line_numbers_and_nothing_is_written(
+        self, duck_settings: Settings, warehouse: Warehouse, tmp_path: Path
+    ) -> None:
         good = retail_file(tmp_path / "good.csv", "1,A,Mug,1,2024-01-01 10:00:00,1.00,1,UK")
-        import_files("orders", [str(good)], settings=duck_settings, warehouse=warehouse, mapping=RETAIL)
+        import_files(
+            "orders", [str(good)], settings=duck_settings, warehouse=warehouse, mapping=RETAIL
+        )
         before = snapshot(warehouse)
         bad = retail_file(
             tmp_path / "bad.csv",
@@ -139,11 +174,15 @@ class TestValidation:
             "5,A,Mug,1,2024-01-02 10:00:00,cheap,1,UK",
         )
         with pytest.raises(ImportRejected) as caught:
-            import_files("orders", [str(bad)], settings=duck_settings, warehouse=warehouse, mapping=RETAIL)
+            import_files(
+                "orders", [str(bad)], settings=duck_settings, warehouse=warehouse, mapping=RETAIL
+            )
         error = caught.value
         assert error.data["rejected"] == 3
         assert [(Path(s["file"]).name, s["line"]) for s in error.data["sample"]] == [
-            ("bad.csv", 3), ("bad.csv", 4), ("bad.csv", 5)
+            ("bad.csv", 3),
+            ("bad.csv", 4),
+            ("bad.csv", 5),
         ]
         reasons = [s["reason"] for s in error.data["sample"]]
         assert "quantity" in reasons[0] and "one" in reasons[0]
@@ -153,44 +192,74 @@ class TestValidation:
         assert report.line.tolist() == [3, 4, 5]
         assert snapshot(warehouse) == before
 
-    def test_max_rejects_skips_whole_orders_never_part_of_one(self, duck_settings: Settings, warehouse: Warehouse, tmp_path: Path) -> None:
+    def test_max_rejects_skips_whole_orders_never_part_of_one(
+        self, duck_settings: Settings, warehouse: Warehouse, tmp_path: Path
+    ) -> None:
         path = retail_file(
             tmp_path / "a.csv",
             "1,A,Mug,1,2024-01-01 10:00:00,1.00,1,UK",
             "1,B,Cup,x,2024-01-01 10:00:00,1.00,1,UK",
             "2,A,Mug,1,2024-01-01 11:00:00,1.00,1,UK",
         )
-        summary = import_files("orders", [str(path)], settings=duck_settings, warehouse=warehouse, mapping=RETAIL, max_rejects=5)
+        summary = import_files(
+            "orders",
+            [str(path)],
+            settings=duck_settings,
+            warehouse=warehouse,
+            mapping=RETAIL,
+            max_rejects=5,
+        )
         assert summary.rejected == 2
         assert orders_frame(warehouse).order_id.tolist() == ["2"]
 
-    def test_lines_of_one_order_naming_two_customers_are_rejected(self, duck_settings: Settings, warehouse: Warehouse, tmp_path: Path) -> None:
+    def test_lines_of_one_order_naming_two_customers_are_rejected(
+        self, duck_settings: Settings, warehouse: Warehouse, tmp_path: Path
+    ) -> None:
         path = retail_file(
             tmp_path / "a.csv",
             "1,A,Mug,1,2024-01-01 10:00:00,1.00,1,UK",
             "1,B,Cup,1,2024-01-01 10:00:00,1.00,2,UK",
         )
         with pytest.raises(ImportRejected) as caught:
-            import_files("orders", [str(path)], settings=duck_settings, warehouse=warehouse, mapping=RETAIL)
+            import_files(
+                "orders", [str(path)], settings=duck_settings, warehouse=warehouse, mapping=RETAIL
+            )
         assert "different customers" in caught.value.data["sample"][0]["reason"]
 
-    def test_a_missing_required_field_names_the_columns_found(self, duck_settings: Settings, warehouse: Warehouse, tmp_path: Path) -> None:
+    def test_a_missing_required_field_names_the_columns_found(
+        self, duck_settings: Settings, warehouse: Warehouse, tmp_path: Path
+    ) -> None:
         path = write(tmp_path / "o.csv", "id,value\nx,1")
         with pytest.raises(MissingField) as caught:
             import_files("orders", [str(path)], settings=duck_settings, warehouse=warehouse)
         assert "ts" in caught.value.message and "id, value" in caught.value.message
 
-    def test_mapping_to_an_unknown_field_is_refused(self, duck_settings: Settings, warehouse: Warehouse, tmp_path: Path) -> None:
+    def test_mapping_to_an_unknown_field_is_refused(
+        self, duck_settings: Settings, warehouse: Warehouse, tmp_path: Path
+    ) -> None:
         path = write(tmp_path / "o.csv", "id,ts,amount\nx,2024-01-01,1")
         with pytest.raises(BadMapping):
-            import_files("orders", [str(path)], settings=duck_settings, warehouse=warehouse, mapping=Mapping(columns={"id": "orderid"}))
+            import_files(
+                "orders",
+                [str(path)],
+                settings=duck_settings,
+                warehouse=warehouse,
+                mapping=Mapping(columns={"id": "orderid"}),
+            )
 
-    def test_unknown_status_is_rejected_and_synonyms_are_read(self, duck_settings: Settings, warehouse: Warehouse, tmp_path: Path) -> None:
-        path = write(tmp_path / "o.csv", "order_id,ts,amount,status\na,2024-01-01,5,Completed\nb,2024-01-01,5,Canceled\nc,2024-01-01,5,lost")
+    def test_unknown_status_is_rejected_and_synonyms_are_read(
+        self, duck_settings: Settings, warehouse: Warehouse, tmp_path: Path
+    ) -> None:
+        path = write(
+            tmp_path / "o.csv",
+            "order_id,ts,amount,status\na,2024-01-01,5,Completed\nb,2024-01-01,5,Canceled\nc,2024-01-01,5,lost",
+        )
         with pytest.raises(ImportRejected) as caught:
             import_files("orders", [str(path)], settings=duck_settings, warehouse=warehouse)
         assert [s["line"] for s in caught.value.data["sample"]] == [4]
-        path.write_text("order_id,ts,amount,status\na,2024-01-01,5,Completed\nb,2024-01-01,5,Canceled\nr,2024-01-02,5,refund\n")
+        path.write_text(
+            "order_id,ts,amount,status\na,2024-01-01,5,Completed\nb,2024-01-01,5,Canceled\nr,2024-01-02,5,refund\n"
+        )
         import_files("orders", [str(path)], settings=duck_settings, warehouse=warehouse)
         orders = orders_frame(warehouse)
         assert orders.status.tolist() == ["paid", "cancelled", "refunded"]
@@ -198,31 +267,61 @@ class TestValidation:
 
 
 class TestIdempotencyAndAtomicity:
-    def test_importing_the_same_files_twice_changes_nothing(self, duck_settings: Settings, warehouse: Warehouse, tmp_path: Path) -> None:
-        a = retail_file(tmp_path / "a.csv", "1,A,Mug,1,2024-01-01 10:00:00,1.00,1,UK", "1,A,Mug,1,2024-01-01 10:00:00,1.00,1,UK")
+    def test_importing_the_same_files_twice_changes_nothing(
+        self, duck_settings: Settings, warehouse: Warehouse, tmp_path: Path
+    ) -> None:
+        a = retail_file(
+            tmp_path / "a.csv",
+            "1,A,Mug,1,2024-01-01 10:00:00,1.00,1,UK",
+            "1,A,Mug,1,2024-01-01 10:00:00,1.00,1,UK",
+        )
         b = retail_file(tmp_path / "b.csv", "2,B,Cup,2,2024-01-02 10:00:00,3.00,2,FR")
-        import_files("orders", [str(tmp_path / "*.csv")], settings=duck_settings, warehouse=warehouse, mapping=RETAIL)
+        import_files(
+            "orders",
+            [str(tmp_path / "*.csv")],
+            settings=duck_settings,
+            warehouse=warehouse,
+            mapping=RETAIL,
+        )
         first = snapshot(warehouse)
-        import_files("orders", [str(a), str(b)], settings=duck_settings, warehouse=warehouse, mapping=RETAIL)
+        import_files(
+            "orders", [str(a), str(b)], settings=duck_settings, warehouse=warehouse, mapping=RETAIL
+        )
         assert snapshot(warehouse) == first
         assert len(first["order_lines"]) == 3  # repeated identical lines are two lines, kept
 
-    def test_rows_without_order_ids_get_stable_content_ids(self, duck_settings: Settings, warehouse: Warehouse, tmp_path: Path) -> None:
-        path = write(tmp_path / "cd.csv", "customer_id,date,number_of_cds,dollar_value\n00001,19970101,1,11.77\n00001,19970101,1,11.77\n00002,19970112,2,24.00")
+    def test_rows_without_order_ids_get_stable_content_ids(
+        self, duck_settings: Settings, warehouse: Warehouse, tmp_path: Path
+    ) -> None:
+        path = write(
+            tmp_path / "cd.csv",
+            "customer_id,date,number_of_cds,dollar_value\n00001,19970101,1,11.77\n00001,19970101,1,11.77\n00002,19970112,2,24.00",
+        )
         mapping = preset("cdnow", "orders")
-        import_files("orders", [str(path)], settings=duck_settings, warehouse=warehouse, mapping=mapping)
+        import_files(
+            "orders", [str(path)], settings=duck_settings, warehouse=warehouse, mapping=mapping
+        )
         first = snapshot(warehouse)
-        import_files("orders", [str(path)], settings=duck_settings, warehouse=warehouse, mapping=mapping)
+        import_files(
+            "orders", [str(path)], settings=duck_settings, warehouse=warehouse, mapping=mapping
+        )
         assert snapshot(warehouse) == first
         assert len(first["orders"]) == 3
         props = sorted(json.loads(p)["number_of_cds"] for p in orders_frame(warehouse).properties)
         assert props == ["1", "1", "2"]
 
-    def test_a_crash_mid_import_leaves_the_warehouse_as_it_was(self, duck_settings: Settings, warehouse: Warehouse, tmp_path: Path) -> None:
+    def test_a_crash_mid_import_leaves_the_warehouse_as_it_was(
+        self, duck_settings: Settings, warehouse: Warehouse, tmp_path: Path
+    ) -> None:
         seed = retail_file(tmp_path / "seed.csv", "1,A,Mug,1,2024-01-01 10:00:00,1.00,1,UK")
-        import_files("orders", [str(seed)], settings=duck_settings, warehouse=warehouse, mapping=RETAIL)
+        import_files(
+            "orders", [str(seed)], settings=duck_settings, warehouse=warehouse, mapping=RETAIL
+        )
         before = snapshot(warehouse)
-        big = retail_file(tmp_path / "big.csv", *[f"{9000 + i},A,Mug,1,2024-01-02 10:00:00,1.00,{i},UK" for i in range(2000)])
+        big = retail_file(
+            tmp_path / "big.csv",
+            *[f"{9000 + i},A,Mug,1,2024-01-02 10:00:00,1.00,{i},UK" for i in range(2000)],
+        )
         # The child dies hard (no cleanup, no rollback) after orders are written, before lines are.
         script = f"""
 import os
@@ -240,22 +339,34 @@ writers.DuckDBWriter.upsert = dying
 s = Settings(home={str(duck_settings.home)!r})
 import_files("orders", [{str(big)!r}], settings=s, warehouse=Warehouse(s), mapping=preset("online-retail", "orders"))
 """
-        proc = subprocess.run([sys.executable, "-c", script], capture_output=True, timeout=120, env={**os.environ})
+        proc = subprocess.run(
+            [sys.executable, "-c", script], capture_output=True, timeout=120, env={**os.environ}
+        )
         assert proc.returncode == 137, proc.stderr.decode()
         assert snapshot(warehouse) == before
 
 
 class TestFormats:
-    def test_parquet_excel_and_gzip_give_the_same_orders(self, duck_settings: Settings, tmp_path: Path) -> None:
+    def test_parquet_excel_and_gzip_give_the_same_orders(
+        self, duck_settings: Settings, tmp_path: Path
+    ) -> None:
         frame = pd.DataFrame(
-            {"order_id": ["a", "b"], "user_id": ["u1", "u2"], "ts": ["2024-01-01 10:00:00", "2024-01-02 11:00:00"],
-             "amount": ["10.50", "3.25"], "channel": ["email", "organic"], "coupon": ["X", None]}
+            {
+                "order_id": ["a", "b"],
+                "user_id": ["u1", "u2"],
+                "ts": ["2024-01-01 10:00:00", "2024-01-02 11:00:00"],
+                "amount": ["10.50", "3.25"],
+                "channel": ["email", "organic"],
+                "coupon": ["X", None],
+            }
         )
         csv_gz = tmp_path / "o.csv.gz"
         with gzip.open(csv_gz, "wt") as fh:
             frame.to_csv(fh, index=False)
         parquet = tmp_path / "o.parquet"
-        typed = frame.assign(ts=pd.to_datetime(frame.ts).dt.tz_localize("UTC"), amount=frame.amount.astype(float))
+        typed = frame.assign(
+            ts=pd.to_datetime(frame.ts).dt.tz_localize("UTC"), amount=frame.amount.astype(float)
+        )
         typed.to_parquet(parquet)
         xlsx = tmp_path / "o.xlsx"
         frame.to_excel(xlsx, index=False)
@@ -269,10 +380,17 @@ class TestFormats:
         assert results[0] == results[1] == results[2]
         assert json.loads(orders_frame_of(results[0])) == {"coupon": "X"}
 
-    def test_unmapped_columns_are_kept_as_properties(self, duck_settings: Settings, warehouse: Warehouse, tmp_path: Path) -> None:
-        path = write(tmp_path / "o.csv", "order_id,ts,amount,coupon,device\na,2024-01-01,5,SPRING,ios")
+    def test_unmapped_columns_are_kept_as_properties(
+        self, duck_settings: Settings, warehouse: Warehouse, tmp_path: Path
+    ) -> None:
+        path = write(
+            tmp_path / "o.csv", "order_id,ts,amount,coupon,device\na,2024-01-01,5,SPRING,ios"
+        )
         import_files("orders", [str(path)], settings=duck_settings, warehouse=warehouse)
-        assert json.loads(orders_frame(warehouse).properties.iloc[0]) == {"coupon": "SPRING", "device": "ios"}
+        assert json.loads(orders_frame(warehouse).properties.iloc[0]) == {
+            "coupon": "SPRING",
+            "device": "ios",
+        }
 
 
 def orders_frame_of(rows: list[tuple[object, ...]]) -> str:

@@ -37,14 +37,27 @@ def test_official_segment_client_events_reach_the_warehouse(served_home: Path) -
     key = _key(served_home, "write")
     errors: list[object] = []
     with running_server(served_home, TENURE_INBOX_FLUSH_SECONDS="0.5") as url:
-        client = Client(write_key=key, host=url, sync_mode=False, on_error=lambda e, b: errors.append(e),
-                        max_retries=1, upload_size=50)
+        client = Client(
+            write_key=key,
+            host=url,
+            sync_mode=False,
+            on_error=lambda e, b: errors.append(e),
+            max_retries=1,
+            upload_size=50,
+        )
         client.identify("carol", {"email": "c@example.com", "country": "DE"}, anonymous_id="anon-c")
         for i in range(120):
             client.track("carol", "Product Viewed", {"sku": f"s{i % 7}", "price": 9.5})
         client.page("carol", "Shop", "Home")
-        client.track("carol", "Order Completed", {"order_id": "SEG-1", "total": 19.0, "products": [
-            {"product_id": "s1", "price": 9.5, "quantity": 2}]})
+        client.track(
+            "carol",
+            "Order Completed",
+            {
+                "order_id": "SEG-1",
+                "total": 19.0,
+                "products": [{"product_id": "s1", "price": 9.5, "quantity": 2}],
+            },
+        )
         client.alias("carol-old", "carol")
         client.flush()
         client.join()
@@ -65,12 +78,16 @@ def test_cli_and_server_work_on_the_embedded_warehouse_at_the_same_time(
     key = _key(served_home, "write")
     files = []
     for day in range(6):
-        rows = [f"{day}{i:05d},A,Mug,1,2024-01-0{day + 1} 10:00:00,1.00,{i},UK" for i in range(3000)]
+        rows = [
+            f"{day}{i:05d},A,Mug,1,2024-01-0{day + 1} 10:00:00,1.00,{i},UK" for i in range(3000)
+        ]
         files.append(retail_file(tmp_path / f"d{day}.csv", *rows))
     sent = 0
     failures: list[str] = []
     with running_server(served_home, TENURE_INBOX_FLUSH_SECONDS="0.2") as url:
-        client = Client(write_key=key, host=url, sync_mode=True, on_error=lambda e, b: failures.append(str(e)))
+        client = Client(
+            write_key=key, host=url, sync_mode=True, on_error=lambda e, b: failures.append(str(e))
+        )
 
         def send() -> None:
             nonlocal sent
@@ -82,7 +99,16 @@ def test_cli_and_server_work_on_the_embedded_warehouse_at_the_same_time(
         sender.start()
         # Imports (writers) and status reads run while the server keeps flushing into DuckDB.
         for path in files:
-            result = run_cli(served_home, "import", "orders", str(path), "--preset", "online-retail", "--format", "json")
+            result = run_cli(
+                served_home,
+                "import",
+                "orders",
+                str(path),
+                "--preset",
+                "online-retail",
+                "--format",
+                "json",
+            )
             assert result.returncode == 0, result.stderr
             assert _status(served_home)["orders"] >= 3000
         sender.join()

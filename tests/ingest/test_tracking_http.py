@@ -66,7 +66,9 @@ class TestAuth:
         assert (response.status_code, response.json()["code"]) == (401, "invalid_api_key")
 
     def test_write_key_in_the_body_is_accepted(self, client: TestClient, write_key: str) -> None:
-        response = post(client, None, "/v1/track", {"userId": "u", "event": "x", "writeKey": write_key})
+        response = post(
+            client, None, "/v1/track", {"userId": "u", "event": "x", "writeKey": write_key}
+        )
         assert response.status_code == 200
 
 
@@ -77,7 +79,9 @@ class TestLimitsAndValidation:
         assert (response.status_code, response.json()["code"]) == (400, "message_too_large")
 
     def test_oversize_batch_is_400(self, client: TestClient, write_key: str) -> None:
-        batch = [{"type": "track", "userId": "u", "event": "x", "properties": {"b": "x" * 20_000}}] * 30
+        batch = [
+            {"type": "track", "userId": "u", "event": "x", "properties": {"b": "x" * 20_000}}
+        ] * 30
         response = post(client, write_key, "/v1/batch", {"batch": batch})
         assert (response.status_code, response.json()["code"]) == (400, "batch_too_large")
         assert response.json()["limit"] == 500 * 1024
@@ -97,8 +101,13 @@ class TestLimitsAndValidation:
         batch = [
             {"type": "track", "userId": "u1", "event": "A", "messageId": "m1"},
             {"type": "track", "event": "B", "messageId": "m2"},
-            {"type": "track", "userId": "u1", "event": "C", "messageId": "m3",
-             "properties": {"big": "x" * 33_000}},
+            {
+                "type": "track",
+                "userId": "u1",
+                "event": "C",
+                "messageId": "m3",
+                "properties": {"big": "x" * 33_000},
+            },
             {"type": "nonsense", "userId": "u1", "messageId": "m4"},
             {"type": "page", "anonymousId": "a1", "name": "Home", "messageId": "m5"},
         ]
@@ -108,7 +117,9 @@ class TestLimitsAndValidation:
         assert body["code"] == "batch_partially_rejected"
         assert body["accepted"] == 2
         assert [(r["index"], r["code"]) for r in body["rejected"]] == [
-            (1, "invalid_message"), (2, "message_too_large"), (3, "invalid_message")
+            (1, "invalid_message"),
+            (2, "message_too_large"),
+            (3, "invalid_message"),
         ]
         flush(stores)
         assert sorted(table(stores, "events").event_id) == ["m1", "m5"]
@@ -118,7 +129,9 @@ class TestDurabilityAndDedupe:
     def test_a_2xx_means_the_message_is_in_the_database(
         self, client: TestClient, write_key: str, stores: tuple[Settings, Database, Warehouse]
     ) -> None:
-        assert post(client, write_key, "/v1/track", {"userId": "u", "event": "x"}).status_code == 200
+        assert (
+            post(client, write_key, "/v1/track", {"userId": "u", "event": "x"}).status_code == 200
+        )
         # A new engine sees it: it is committed, not only in the server's session.
         assert waiting_messages(Database(stores[0].sqlalchemy_url)) == 1
 
@@ -139,9 +152,18 @@ class TestDurabilityAndDedupe:
         now = datetime.now(UTC)
         skew = timedelta(hours=3)  # the device clock is 3 h fast
         event_time = now - timedelta(minutes=10) + skew
-        body = {"batch": [{"type": "track", "userId": "u", "event": "x", "messageId": "k",
-                           "timestamp": event_time.isoformat()}],
-                "sentAt": (now + skew).isoformat()}
+        body = {
+            "batch": [
+                {
+                    "type": "track",
+                    "userId": "u",
+                    "event": "x",
+                    "messageId": "k",
+                    "timestamp": event_time.isoformat(),
+                }
+            ],
+            "sentAt": (now + skew).isoformat(),
+        }
         assert post(client, write_key, "/v1/batch", body).status_code == 200
         flush(stores)
         ts = table(stores, "events").ts.iloc[0].to_pydatetime()
@@ -152,16 +174,47 @@ class TestIdentity:
     def test_identify_and_alias_merge_anonymous_activity_into_one_person(
         self, client: TestClient, write_key: str, stores: tuple[Settings, Database, Warehouse]
     ) -> None:
-        post(client, write_key, "/v1/page", {"anonymousId": "anon-1", "name": "Home", "messageId": "p1"})
-        post(client, write_key, "/v1/track", {"anonymousId": "anon-1", "event": "Product Viewed", "messageId": "t1"})
+        post(
+            client,
+            write_key,
+            "/v1/page",
+            {"anonymousId": "anon-1", "name": "Home", "messageId": "p1"},
+        )
+        post(
+            client,
+            write_key,
+            "/v1/track",
+            {"anonymousId": "anon-1", "event": "Product Viewed", "messageId": "t1"},
+        )
         flush(stores)
-        post(client, write_key, "/v1/identify", {
-            "anonymousId": "anon-1", "userId": "alice", "messageId": "i1",
-            "traits": {"email": "a@example.com", "birthday": "1990-05-04", "address": {"country": "CN"},
-                       "createdAt": "2024-01-02T03:04:05Z"},
-        })
-        post(client, write_key, "/v1/track", {"userId": "alice-old", "event": "Old", "messageId": "t2"})
-        post(client, write_key, "/v1/alias", {"previousId": "alice-old", "userId": "alice", "messageId": "a1"})
+        post(
+            client,
+            write_key,
+            "/v1/identify",
+            {
+                "anonymousId": "anon-1",
+                "userId": "alice",
+                "messageId": "i1",
+                "traits": {
+                    "email": "a@example.com",
+                    "birthday": "1990-05-04",
+                    "address": {"country": "CN"},
+                    "createdAt": "2024-01-02T03:04:05Z",
+                },
+            },
+        )
+        post(
+            client,
+            write_key,
+            "/v1/track",
+            {"userId": "alice-old", "event": "Old", "messageId": "t2"},
+        )
+        post(
+            client,
+            write_key,
+            "/v1/alias",
+            {"previousId": "alice-old", "userId": "alice", "messageId": "a1"},
+        )
         flush(stores)
         events = table(stores, "events").set_index("event_id")
         assert events.loc[["p1", "t1", "i1", "t2"], "user_id"].tolist() == ["alice"] * 4
@@ -175,22 +228,83 @@ class TestCommerce:
     def test_order_events_maintain_orders_lines_items_and_refunds(
         self, client: TestClient, write_key: str, stores: tuple[Settings, Database, Warehouse]
     ) -> None:
-        products = [{"product_id": "sku-1", "name": "Tea", "price": 4.5, "quantity": 2, "category": "drinks"},
-                    {"sku": "sku-2", "name": "Cup", "price": "3.00", "category": "kitchen"}]
-        post(client, write_key, "/v1/track", {"userId": "bob", "event": "Product Viewed", "messageId": "v1",
-                                              "properties": {"sku": "sku-3", "name": "Pot", "price": 20}})
-        post(client, write_key, "/v1/track", {"userId": "bob", "event": "Order Completed", "messageId": "o1",
-                                              "properties": {"order_id": "A-1", "total": 12, "currency": "cny",
-                                                             "products": products}})
-        post(client, write_key, "/v1/track", {"userId": "bob", "event": "Order Completed", "messageId": "o2",
-                                              "properties": {"order_id": "A-2", "products": products}})
-        post(client, write_key, "/v1/track", {"userId": "bob", "event": "Order Refunded", "messageId": "r1",
-                                              "properties": {"order_id": "A-1"}})
-        post(client, write_key, "/v1/track", {"userId": "bob", "event": "Order Cancelled", "messageId": "c1",
-                                              "properties": {"order_id": "A-2"}})
+        products = [
+            {
+                "product_id": "sku-1",
+                "name": "Tea",
+                "price": 4.5,
+                "quantity": 2,
+                "category": "drinks",
+            },
+            {"sku": "sku-2", "name": "Cup", "price": "3.00", "category": "kitchen"},
+        ]
+        post(
+            client,
+            write_key,
+            "/v1/track",
+            {
+                "userId": "bob",
+                "event": "Product Viewed",
+                "messageId": "v1",
+                "properties": {"sku": "sku-3", "name": "Pot", "price": 20},
+            },
+        )
+        post(
+            client,
+            write_key,
+            "/v1/track",
+            {
+                "userId": "bob",
+                "event": "Order Completed",
+                "messageId": "o1",
+                "properties": {
+                    "order_id": "A-1",
+                    "total": 12,
+                    "currency": "cny",
+                    "products": products,
+                },
+            },
+        )
+        post(
+            client,
+            write_key,
+            "/v1/track",
+            {
+                "userId": "bob",
+                "event": "Order Completed",
+                "messageId": "o2",
+                "properties": {"order_id": "A-2", "products": products},
+            },
+        )
+        post(
+            client,
+            write_key,
+            "/v1/track",
+            {
+                "userId": "bob",
+                "event": "Order Refunded",
+                "messageId": "r1",
+                "properties": {"order_id": "A-1"},
+            },
+        )
+        post(
+            client,
+            write_key,
+            "/v1/track",
+            {
+                "userId": "bob",
+                "event": "Order Cancelled",
+                "messageId": "c1",
+                "properties": {"order_id": "A-2"},
+            },
+        )
         flush(stores)
         orders = table(stores, "orders").set_index("order_id")
-        assert orders.loc["A-1", ["status", "amount", "currency"]].tolist() == ["paid", Decimal("12.0000"), "CNY"]
+        assert orders.loc["A-1", ["status", "amount", "currency"]].tolist() == [
+            "paid",
+            Decimal("12.0000"),
+            "CNY",
+        ]
         assert orders.loc["A-2", ["status", "amount"]].tolist() == ["cancelled", Decimal("12.0000")]
         refund = orders[orders.status == "refunded"]
         assert refund.amount.tolist() == [Decimal("-12.0000")]

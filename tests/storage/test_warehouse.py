@@ -35,9 +35,15 @@ def test_a_failed_write_block_rolls_everything_back(warehouse: Warehouse) -> Non
 def test_merge_keeps_the_earliest_first_seen_and_merges_attributes(warehouse: Warehouse) -> None:
     later = datetime(2024, 2, 1, tzinfo=UTC)
     with warehouse.writer() as writer:
-        writer.merge("users", pa.table({"user_id": ["u"], "first_seen": [later], "attributes": ['{"a":1}']}))
-        writer.merge("users", pa.table({"user_id": ["u"], "first_seen": [T0], "attributes": ['{"b":2}'],
-                                        "country": ["CN"]}))
+        writer.merge(
+            "users", pa.table({"user_id": ["u"], "first_seen": [later], "attributes": ['{"a":1}']})
+        )
+        writer.merge(
+            "users",
+            pa.table(
+                {"user_id": ["u"], "first_seen": [T0], "attributes": ['{"b":2}'], "country": ["CN"]}
+            ),
+        )
         writer.merge("users", pa.table({"user_id": ["u"], "first_seen": [later]}))
     with warehouse.reader() as con:
         row = con.table("users").execute().iloc[0]
@@ -48,15 +54,29 @@ def test_merge_keeps_the_earliest_first_seen_and_merges_attributes(warehouse: Wa
 
 def test_alias_chains_resolve_to_the_final_user(warehouse: Warehouse) -> None:
     with warehouse.writer() as writer:
-        writer.insert_missing("events", pa.table({"event_id": ["1", "2"], "anonymous_id": ["anon", None],
-                                                  "user_id": [None, "old"], "name": ["x", "y"], "ts": [T0, T0]}))
-        writer.upsert("identities", pa.table({"alias_id": ["anon", "old"], "user_id": ["old", "new"]}))
+        writer.insert_missing(
+            "events",
+            pa.table(
+                {
+                    "event_id": ["1", "2"],
+                    "anonymous_id": ["anon", None],
+                    "user_id": [None, "old"],
+                    "name": ["x", "y"],
+                    "ts": [T0, T0],
+                }
+            ),
+        )
+        writer.upsert(
+            "identities", pa.table({"alias_id": ["anon", "old"], "user_id": ["old", "new"]})
+        )
         writer.resolve_identities()
     with warehouse.reader() as con:
         assert con.table("events").user_id.execute().tolist() == ["new", "new"]
 
 
-def test_a_second_process_waits_for_the_writer_instead_of_failing(warehouse: Warehouse, duck_settings: Settings) -> None:
+def test_a_second_process_waits_for_the_writer_instead_of_failing(
+    warehouse: Warehouse, duck_settings: Settings
+) -> None:
     script = f"""
 import time, pyarrow as pa
 from datetime import datetime, UTC

@@ -21,7 +21,9 @@ def problem(status: int, code: str, detail: str, **extra: Any) -> JSONResponse:
     """A problem+json response."""
     body = {
         "type": f"https://tenure.dev/problems/{code}",
-        "title": translate(f"title.{code}") if translate(f"title.{code}") != f"title.{code}" else code,
+        "title": translate(f"title.{code}")
+        if translate(f"title.{code}") != f"title.{code}"
+        else code,
         "status": status,
         "code": code,
         "detail": detail,

@@ -50,7 +50,7 @@ def _print_next_steps(port: int, write_key: str, out: Path) -> None:
     console.print(f"simulated data and ground truth: {out}")
     console.print(
         f"send an event: curl -u {write_key}: -H 'content-type: application/json' "
-        f"-d '{{\"userId\":\"u1\",\"event\":\"Product Viewed\",\"properties\":{{\"sku\":\"A1\"}}}}' "
+        f'-d \'{{"userId":"u1","event":"Product Viewed","properties":{{"sku":"A1"}}}}\' '
         f"{url}/v1/track",
         highlight=False,
     )

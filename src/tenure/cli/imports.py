@@ -79,7 +79,9 @@ def _command(kind: str) -> None:
     def command(
         files: list[str] = typer.Argument(..., help="Files, globs or folders."),
         preset_name: str | None = typer.Option(None, "--preset", help="online-retail or cdnow."),
-        mapping_file: Path | None = typer.Option(None, "--mapping", help="Saved mapping (JSON/TOML)."),
+        mapping_file: Path | None = typer.Option(
+            None, "--mapping", help="Saved mapping (JSON/TOML)."
+        ),
         maps: list[str] = typer.Option([], "--map", help="Column=field, repeatable."),
         date_format: str | None = typer.Option(
             None, "--date-format", help="strptime format, or epoch / epoch_ms."
@@ -93,8 +95,17 @@ def _command(kind: str) -> None:
         output: str = typer.Option("table", "--format", help="table or json."),
     ) -> None:
         _run(
-            kind, files, preset_name, mapping_file, maps, date_format, timezone, currency,
-            max_rejects, save_mapping, output,
+            kind,
+            files,
+            preset_name,
+            mapping_file,
+            maps,
+            date_format,
+            timezone,
+            currency,
+            max_rejects,
+            save_mapping,
+            output,
         )
 
 

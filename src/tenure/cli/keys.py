@@ -41,7 +41,12 @@ def list_keys() -> None:
         table = Table("id", "name", "prefix", "scopes", "created", "revoked")
         for key in keys:
             table.add_row(
-                key.id, key.name, key.prefix + "…", key.scopes, str(key.created_at), str(key.revoked_at or "")
+                key.id,
+                key.name,
+                key.prefix + "…",
+                key.scopes,
+                str(key.created_at),
+                str(key.revoked_at or ""),
             )
     console.print(table)
 

@@ -20,7 +20,9 @@ def init() -> None:
     svc.database.upgrade()
     console.print(
         translate(
-            "cli.init.done", warehouse=svc.settings.warehouse_url, database=svc.settings.sqlalchemy_url
+            "cli.init.done",
+            warehouse=svc.settings.warehouse_url,
+            database=svc.settings.sqlalchemy_url,
         )
     )
 
@@ -29,7 +31,9 @@ def init() -> None:
 def serve(
     host: str = typer.Option("127.0.0.1", help="Interface to listen on."),
     port: int = typer.Option(8000, help="Port to listen on."),
-    workers: int = typer.Option(1, help="Worker processes (PostgreSQL database recommended for >1)."),
+    workers: int = typer.Option(
+        1, help="Worker processes (PostgreSQL database recommended for >1)."
+    ),
 ) -> None:
     """Run the HTTP API (tracking, admin) and the background inbox flusher."""
     import uvicorn

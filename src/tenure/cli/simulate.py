@@ -12,8 +12,12 @@ from tenure.cli.context import console, emit_json, friendly, quiet_progress, ser
 from tenure.ingest.files.importer import import_files
 from tenure.simulate import SimulationConfig, simulate_shop
 
-IMPORT_ORDER = (("users", "users.parquet"), ("items", "items.parquet"),
-                ("orders", "order_lines.parquet"), ("events", "events.parquet"))
+IMPORT_ORDER = (
+    ("users", "users.parquet"),
+    ("items", "items.parquet"),
+    ("orders", "order_lines.parquet"),
+    ("events", "events.parquet"),
+)
 
 
 def import_simulation(out: Path, show_progress: bool) -> dict[str, dict[str, object]]:
@@ -24,7 +28,10 @@ def import_simulation(out: Path, show_progress: bool) -> dict[str, dict[str, obj
     for kind, name in IMPORT_ORDER:
         with quiet_progress(show_progress) as progress:
             summary = import_files(
-                kind, [str(out / name)], settings=svc.settings, warehouse=svc.warehouse,
+                kind,
+                [str(out / name)],
+                settings=svc.settings,
+                warehouse=svc.warehouse,
                 progress=progress,
             )
         results[kind] = summary.as_dict()
@@ -48,13 +55,20 @@ def simulate(
     )
     with quiet_progress(not as_json) as progress:
         summary = simulate_shop(
-            config, out, progress=(lambda done, total: progress("simulate", done, total)) if progress else None
+            config,
+            out,
+            progress=(lambda done, total: progress("simulate", done, total)) if progress else None,
         )
     imported = import_simulation(out, not as_json) if load else {}
     data = {
-        "out_dir": str(summary.out_dir), "users": summary.users, "events": summary.events,
-        "orders": summary.orders, "order_lines": summary.order_lines, "refunds": summary.refunds,
-        "revenue": str(summary.revenue), "imported": imported,
+        "out_dir": str(summary.out_dir),
+        "users": summary.users,
+        "events": summary.events,
+        "orders": summary.orders,
+        "order_lines": summary.order_lines,
+        "refunds": summary.refunds,
+        "revenue": str(summary.revenue),
+        "imported": imported,
     }
     if as_json:
         emit_json(data)

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import shutil
 import uuid
-from decimal import Decimal
 from collections.abc import Iterator
 from contextlib import contextmanager
+from decimal import Decimal
 from functools import lru_cache
 from pathlib import Path
 
@@ -48,7 +48,7 @@ def spark_schema(table: str) -> T.StructType:
         elif dtype.is_timestamp():
             spark_type = T.TimestampType()
         elif dtype.is_decimal():
-            spark_type = T.DecimalType(dtype.precision, dtype.scale)  # type: ignore[attr-defined]
+            spark_type = T.DecimalType(dtype.precision, dtype.scale)
         elif dtype.is_date():
             spark_type = T.DateType()
         elif dtype.is_int32():
@@ -132,7 +132,11 @@ class SparkWriter:
             return 0
         key = list(KEYS[table])
         existing = self._existing(table)
-        new = self._frame(table, data).dropDuplicates(key).join(existing.select(*key), key, "left_anti")
+        new = (
+            self._frame(table, data)
+            .dropDuplicates(key)
+            .join(existing.select(*key), key, "left_anti")
+        )
         new = new.localCheckpoint()
         added = new.count()
         self._replace(table, existing.unionByName(new).localCheckpoint())

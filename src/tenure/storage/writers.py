@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 from decimal import Decimal
 from typing import Any, Protocol
 
@@ -47,7 +48,7 @@ def duckdb_type(dtype: dt.DataType) -> str:
     if dtype.is_timestamp():
         return "TIMESTAMPTZ"
     if dtype.is_decimal():
-        return f"DECIMAL({dtype.precision}, {dtype.scale})"  # type: ignore[attr-defined]
+        return f"DECIMAL({dtype.precision}, {dtype.scale})"
     if dtype.is_date():
         return "DATE"
     if dtype.is_int32():
@@ -107,10 +108,8 @@ class DuckDBWriter:
 
     def rollback(self) -> None:
         """Undo everything of this writer."""
-        try:
+        with contextlib.suppress(duckdb.Error):
             self.con.execute("ROLLBACK")
-        except duckdb.Error:
-            pass
 
     def create_missing_tables(self) -> None:
         """Create the tables of schemas.TABLES that do not exist."""
@@ -134,7 +133,9 @@ class DuckDBWriter:
         key = key or KEYS[table]
         view = self._stage(table, data)
         match = self._key_match(key, f'"{table}"', "s")
-        self.con.execute(f'DELETE FROM "{table}" WHERE EXISTS (SELECT 1 FROM {view} s WHERE {match})')
+        self.con.execute(
+            f'DELETE FROM "{table}" WHERE EXISTS (SELECT 1 FROM {view} s WHERE {match})'
+        )
         self.con.execute(f'INSERT INTO "{table}" SELECT * FROM {view}')
         self.con.unregister(view)
         return data.num_rows
@@ -173,7 +174,9 @@ class DuckDBWriter:
                 ) s LEFT JOIN "{table}" o USING ({keys})"""
         )
         match = self._key_match(key, f'"{table}"', "m")
-        self.con.execute(f'DELETE FROM "{table}" WHERE EXISTS (SELECT 1 FROM _merged m WHERE {match})')
+        self.con.execute(
+            f'DELETE FROM "{table}" WHERE EXISTS (SELECT 1 FROM _merged m WHERE {match})'
+        )
         self.con.execute(f'INSERT INTO "{table}" SELECT * FROM _merged')
         self.con.execute("DROP TABLE _merged")
         self.con.unregister(view)

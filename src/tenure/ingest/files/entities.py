@@ -74,7 +74,9 @@ class EventsPlan(Plan):
     def build(self, con: duckdb.DuckDBPyConnection) -> dict[str, pa.Table]:
         """Events, the users they name, and anonymous-to-user links."""
         con.execute("CREATE TABLE good AS SELECT * FROM typed WHERE _reject IS NULL")
-        con.execute("ALTER TABLE good ADD COLUMN channel VARCHAR; ALTER TABLE good ADD COLUMN country VARCHAR")
+        con.execute(
+            "ALTER TABLE good ADD COLUMN channel VARCHAR; ALTER TABLE good ADD COLUMN country VARCHAR"
+        )
         return {
             "events": con.execute(
                 """SELECT event_id, type, user_id, anonymous_id, name, ts, properties,
@@ -105,7 +107,11 @@ class UsersPlan(Plan):
     def fields(self) -> tuple[list[tuple[str, str]], list[sql.Check]]:
         """Typed columns and row checks."""
         zone, fmt = self.zone, self.mapping.date_format
-        signup_raw, seen_raw, bday_raw = self.raw("signup_at"), self.raw("first_seen"), self.raw("birthday")
+        signup_raw, seen_raw, bday_raw = (
+            self.raw("signup_at"),
+            self.raw("first_seen"),
+            self.raw("birthday"),
+        )
         signup, seen = sql.timestamp(signup_raw, fmt, zone), sql.timestamp(seen_raw, fmt, zone)
         birthday = sql.date(bday_raw)
         attributes, attr_check = _json_with_extras(self, "attributes")
@@ -133,7 +139,7 @@ class UsersPlan(Plan):
         """One row per user."""
         con.execute(
             f"""CREATE TABLE good AS SELECT * EXCLUDE (_reject) FROM typed WHERE _reject IS NULL
-                {_LAST_PER_KEY.format(key='user_id')}"""
+                {_LAST_PER_KEY.format(key="user_id")}"""
         )
         return {
             "users": con.execute(
@@ -167,7 +173,10 @@ class ItemsPlan(Plan):
             ("price", price),
             ("attributes", attributes),
         ]
-        checks = [sql.Check.missing("sku", sku), sql.Check.unreadable("price", price_raw, price, "number")]
+        checks = [
+            sql.Check.missing("sku", sku),
+            sql.Check.unreadable("price", price_raw, price, "number"),
+        ]
         if attr_check:
             checks.append(attr_check)
         return columns, checks
@@ -176,9 +185,13 @@ class ItemsPlan(Plan):
         """One row per SKU."""
         con.execute(
             f"""CREATE TABLE good AS SELECT * EXCLUDE (_reject) FROM typed WHERE _reject IS NULL
-                {_LAST_PER_KEY.format(key='sku')}"""
+                {_LAST_PER_KEY.format(key="sku")}"""
         )
-        return {"items": con.execute("SELECT sku, name, category, price, attributes FROM good").to_arrow_table()}
+        return {
+            "items": con.execute(
+                "SELECT sku, name, category, price, attributes FROM good"
+            ).to_arrow_table()
+        }
 
     def summary(self, con: duckdb.DuckDBPyConnection) -> dict[str, Any]:
         """Items."""

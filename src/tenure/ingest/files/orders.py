@@ -70,7 +70,11 @@ class OrdersPlan(Plan):
     def _line_fields(
         self, columns: list[tuple[str, str]], checks: list[sql.Check]
     ) -> tuple[list[tuple[str, str]], list[sql.Check]]:
-        qty_raw, price_raw, total_raw = self.raw("quantity"), self.raw("unit_price"), self.raw("line_total")
+        qty_raw, price_raw, total_raw = (
+            self.raw("quantity"),
+            self.raw("unit_price"),
+            self.raw("line_total"),
+        )
         qty = sql.integer(qty_raw) if self.has("quantity") else "1::BIGINT"
         price, total = sql.money(price_raw), sql.money(total_raw)
         columns += [

@@ -8,8 +8,18 @@ from tenure.i18n import translate
 
 _OFFSET = r"\d{1,2}:\d{2}(:\d{2}(\.\d+)?)?\s*(Z|[+-]\d{2}(:?\d{2})?)$"
 STATUS_SYNONYMS = {
-    "paid": ("paid", "completed", "complete", "success", "succeeded", "fulfilled", "shipped",
-             "delivered", "closed", "processing"),
+    "paid": (
+        "paid",
+        "completed",
+        "complete",
+        "success",
+        "succeeded",
+        "fulfilled",
+        "shipped",
+        "delivered",
+        "closed",
+        "processing",
+    ),
     "refunded": ("refunded", "refund", "returned", "return", "chargeback"),
     "cancelled": ("cancelled", "canceled", "void", "voided", "failed"),
 }
@@ -87,7 +97,9 @@ class Check:
     def unreadable(field: str, raw: str, parsed: str, what: str) -> Check:
         """The raw value is present but does not parse."""
         message = translate("import.reason.unreadable", field=field, what=what)
-        return Check(f"{raw} IS NOT NULL AND {parsed} IS NULL", f"{literal(message + ' ')} || {raw}")
+        return Check(
+            f"{raw} IS NOT NULL AND {parsed} IS NULL", f"{literal(message + ' ')} || {raw}"
+        )
 
     @staticmethod
     def missing(field: str, raw: str) -> Check:
@@ -95,7 +107,7 @@ class Check:
         return Check(f"{raw} IS NULL", literal(translate("import.reason.missing", field=field)))
 
     @staticmethod
-    def rule(failed: str, key: str, **values: object) -> Check:
+    def rule(failed: str, key: str, **values: str) -> Check:
         """Any other rule, its message from the catalogue."""
         return Check(failed, literal(translate(f"import.reason.{key}", **values)))
 

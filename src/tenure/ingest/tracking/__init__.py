@@ -1,1 +1,1 @@
-"""Segment-compatible HTTP tracking: messages land in a durable inbox, then flush to the warehouse."""
+"""Segment-compatible HTTP tracking: a durable inbox, flushed into the warehouse."""

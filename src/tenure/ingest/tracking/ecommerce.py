@@ -76,8 +76,11 @@ class Commerce:
         sign = 1 if name == ORDER_COMPLETED else -1
         # A refund is its own document so refunded revenue stays visible beside the sale.
         doc_id = str(order_id) if sign == 1 else f"{order_id}:refund:{event_id}"
-        lines = [self._line(doc_id, n, p, sign) for n, p in enumerate(products, start=1)]
-        lines = [line for line in lines if line is not None]
+        lines = [
+            line
+            for n, p in enumerate(products, start=1)
+            if (line := self._line(doc_id, n, p, sign)) is not None
+        ]
         amount = money(props.get("total"))
         if amount is None:
             amount = money(props.get("revenue"))

@@ -50,7 +50,7 @@ def _signup(value: Any) -> Any:
 def _user_row(msg: InboxMessage, payload: dict[str, Any]) -> dict[str, Any]:
     traits = payload.get("traits") or {}
     campaign = (payload.get("context") or {}).get("campaign") or {}
-    address = traits.get("address") if isinstance(traits.get("address"), dict) else {}
+    address: dict[str, Any] = traits["address"] if isinstance(traits.get("address"), dict) else {}
     row: dict[str, Any] = {"user_id": msg.user_id, "first_seen": msg.ts}
     if msg.type == "identify":
         row.update(

@@ -114,7 +114,7 @@ def normalise(
     elif kind in ("page", "screen"):
         raw = message.get("name")
         name = str(raw)[:500] if raw else None
-    payload = {
+    payload: dict[str, Any] = {
         "properties": _as_object(message, "properties"),
         "traits": _as_object(message, "traits"),
         "context": _as_object(message, "context"),

@@ -31,7 +31,10 @@ def upgrade() -> None:
     op.create_table(
         "tracking_inbox",
         sa.Column(
-            "id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), autoincrement=True, nullable=False
+            "id",
+            sa.BigInteger().with_variant(sa.Integer(), "sqlite"),
+            autoincrement=True,
+            nullable=False,
         ),
         sa.Column("message_id", sa.String(200), nullable=False),
         sa.Column("type", sa.String(16), nullable=False),

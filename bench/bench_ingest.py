@@ -1,0 +1,519 @@
+"""Tracking ingestion through `tenure serve`: batch throughput, single-event latency, exact counts."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import base64
+import json
+import os
+import resource
+import shutil
+import signal
+import sqlite3
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import httpx
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from benchlib import free_port, table, tenure_exe, warn_if_busy, write_results  # noqa: E402
+
+TARGET_EVENTS_PER_S = 20_000
+EVENTS = ("Product Viewed", "Product Viewed", "Product Viewed", "Product Added", "Cart Viewed")
+CATEGORIES = ("Kitchen", "Garden", "Stationery", "Lighting", "Textiles")
+CLK_TCK = os.sysconf("SC_CLK_TCK")
+
+
+# --- messages -------------------------------------------------------------------------------------
+
+
+def message(run: str, stream: str, seq: int) -> dict[str, Any]:
+    """One ~300-byte Segment track message with a unique messageId."""
+    n = hash((stream, seq)) & 0xFFFFFF
+    sku = f"SKU-{n % 4000:05d}"
+    return {
+        "type": "track",
+        "messageId": f"{run}-{stream}-{seq}",
+        "userId": f"user-{n % 50_000}",
+        "event": EVENTS[seq % len(EVENTS)],
+        "properties": {
+            "sku": sku,
+            "name": f"Enamel mug {n % 97}",
+            "category": CATEGORIES[n % len(CATEGORIES)],
+            "price": round(2 + (n % 900) / 10, 2),
+        },
+        "timestamp": datetime.now(UTC).isoformat(timespec="milliseconds"),
+        "context": {"library": {"name": "bench", "version": "1.0"}, "page": {"path": f"/p/{sku}"}},
+    }
+
+
+def batch_body(run: str, stream: str, start: int, size: int) -> bytes:
+    """A /v1/batch body of `size` messages."""
+    batch = [message(run, stream, seq) for seq in range(start, start + size)]
+    sent_at = datetime.now(UTC).isoformat(timespec="milliseconds")
+    return json.dumps({"batch": batch, "sentAt": sent_at}, separators=(",", ":")).encode()
+
+
+# --- the server -----------------------------------------------------------------------------------
+
+
+@dataclass
+class Server:
+    """A `tenure serve` child on a fresh TENURE_HOME."""
+
+    home: Path
+    port: int
+    env: dict[str, str]
+    proc: subprocess.Popen[bytes] | None = None
+    log: Path | None = None
+
+    @property
+    def url(self) -> str:
+        """Base URL."""
+        return f"http://127.0.0.1:{self.port}"
+
+    def cli(self, *args: str) -> str:
+        """Run a `tenure` command against this home and return its stdout."""
+        done = subprocess.run(
+            [tenure_exe(), *args], env=self.env, capture_output=True, text=True, check=False
+        )
+        if done.returncode != 0:
+            raise SystemExit(f"tenure {' '.join(args)} failed:\n{done.stdout}\n{done.stderr}")
+        return done.stdout
+
+    def start(self) -> None:
+        """Start `tenure serve` and wait for /healthz."""
+        self.log = self.home / "serve.log"
+        with self.log.open("wb") as log:
+            self.proc = subprocess.Popen(
+                [tenure_exe(), "serve", "--host", "127.0.0.1", "--port", str(self.port)],
+                env=self.env,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+            )
+        deadline = time.monotonic() + 90
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise SystemExit(f"tenure serve exited:\n{self.log.read_text()}")
+            try:
+                if httpx.get(f"{self.url}/healthz", timeout=2).status_code == 200:
+                    return
+            except httpx.HTTPError:
+                pass
+            time.sleep(0.2)
+        raise SystemExit("tenure serve did not answer /healthz within 90 s")
+
+    def stop(self) -> float:
+        """SIGINT (graceful: the lifespan runs a last flush); returns seconds to exit."""
+        assert self.proc is not None
+        started = time.perf_counter()
+        self.proc.send_signal(signal.SIGINT)
+        try:
+            self.proc.wait(timeout=120)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait()
+        return time.perf_counter() - started
+
+    def cpu_seconds(self) -> float:
+        """User + system CPU seconds of the server process so far."""
+        assert self.proc is not None
+        fields = Path(f"/proc/{self.proc.pid}/stat").read_text().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / CLK_TCK
+
+    def peak_rss_mb(self) -> float:
+        """The server's peak resident memory (VmHWM)."""
+        assert self.proc is not None
+        for line in Path(f"/proc/{self.proc.pid}/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+        return 0.0
+
+    def inbox_waiting(self) -> int:
+        """Messages in the SQLite inbox, read directly (cheap, no lock on the warehouse)."""
+        con = sqlite3.connect(f"file:{self.home / 'tenure.db'}?mode=ro", uri=True, timeout=30)
+        try:
+            return int(con.execute("SELECT count(*) FROM tracking_inbox").fetchone()[0])
+        finally:
+            con.close()
+
+    def status(self) -> dict[str, int]:
+        """`tenure status --json`."""
+        return json.loads(self.cli("status", "--json"))
+
+
+def auth_header(secret: str) -> dict[str, str]:
+    """Segment's basic auth: the write key as user name, empty password."""
+    token = base64.b64encode(f"{secret}:".encode()).decode()
+    return {"Authorization": f"Basic {token}", "Content-Type": "application/json"}
+
+
+# --- a) batch throughput --------------------------------------------------------------------------
+
+
+@dataclass
+class Tally:
+    """Counts shared by the client threads."""
+
+    accepted: int = 0
+    requests: int = 0
+    errors: list[str] = field(default_factory=list)
+    latencies: list[float] = field(default_factory=list)
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+
+def _batch_client(
+    server: Server, headers: dict[str, str], run: str, stream: str, size: int, until: float, tally: Tally
+) -> None:
+    """Post batches back to back until the deadline."""
+    seq = 0
+    with httpx.Client(base_url=server.url, headers=headers, timeout=120) as client:
+        while time.monotonic() < until:
+            body = batch_body(run, stream, seq, size)
+            seq += size
+            started = time.perf_counter()
+            try:
+                response = client.post("/v1/batch", content=body)
+            except httpx.HTTPError as exc:
+                with tally.lock:
+                    tally.errors.append(repr(exc)[:200])
+                continue
+            elapsed = time.perf_counter() - started
+            with tally.lock:
+                tally.requests += 1
+                tally.latencies.append(elapsed)
+                if response.status_code == 200:
+                    tally.accepted += int(response.json().get("accepted", size))
+                else:
+                    tally.errors.append(f"{response.status_code}: {response.text[:200]}")
+
+
+def throughput(server: Server, secret: str, clients: int, size: int, seconds: float) -> dict[str, Any]:
+    """Several threads post /v1/batch for `seconds`; events/s accepted (200 = durable in the inbox)."""
+    run, headers, tally = uuid.uuid4().hex[:8], auth_header(secret), Tally()
+    cpu_before, rusage_before = server.cpu_seconds(), resource.getrusage(resource.RUSAGE_SELF)
+    started = time.monotonic()
+    threads = [
+        threading.Thread(
+            target=_batch_client,
+            args=(server, headers, run, f"b{i}", size, started + seconds, tally),
+        )
+        for i in range(clients)
+    ]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    wall = time.monotonic() - started
+    rusage_after = resource.getrusage(resource.RUSAGE_SELF)
+    client_cpu = (rusage_after.ru_utime + rusage_after.ru_stime) - (
+        rusage_before.ru_utime + rusage_before.ru_stime
+    )
+    lat = np.array(tally.latencies) * 1000
+    return {
+        "clients": clients,
+        "batch_size": size,
+        "seconds": round(wall, 2),
+        "requests": tally.requests,
+        "events_accepted": tally.accepted,
+        "events_per_s": round(tally.accepted / wall),
+        "batch_p50_ms": round(float(np.percentile(lat, 50)), 1) if lat.size else None,
+        "batch_p99_ms": round(float(np.percentile(lat, 99)), 1) if lat.size else None,
+        "server_cpu_s": round(server.cpu_seconds() - cpu_before, 2),
+        "client_cpu_s": round(client_cpu, 2),
+        "errors": len(tally.errors),
+        "error_sample": tally.errors[:5],
+    }
+
+
+def drain(server: Server, timeout: float = 300) -> float:
+    """Seconds until the background flusher has emptied the inbox."""
+    started = time.perf_counter()
+    while server.inbox_waiting() and time.perf_counter() - started < timeout:
+        time.sleep(0.1)
+    return time.perf_counter() - started
+
+
+# --- b) open-loop single-event latency ------------------------------------------------------------
+
+
+async def _open_loop(url: str, headers: dict[str, str], rate: float, seconds: float) -> dict[str, Any]:
+    """Issue one /v1/track every 1/rate s on a fixed schedule; latency counts from the schedule."""
+    run, total = uuid.uuid4().hex[:8], int(rate * seconds)
+    limits = httpx.Limits(max_connections=256, max_keepalive_connections=256)
+    results: list[tuple[float, float, int]] = []  # (from schedule, from send, status)
+    lags: list[float] = []
+    async with httpx.AsyncClient(base_url=url, headers=headers, limits=limits, timeout=60) as client:
+
+        async def one(seq: int, due: float) -> None:
+            body = json.dumps(message(run, "t", seq), separators=(",", ":")).encode()
+            sent = time.perf_counter()
+            try:
+                response = await client.post("/v1/track", content=body)
+                status = response.status_code
+            except httpx.HTTPError:
+                status = 0
+            done = time.perf_counter()
+            results.append((done - due, done - sent, status))
+
+        tasks = []
+        start = time.perf_counter() + 0.05
+        for seq in range(total):
+            due = start + seq / rate
+            delay = due - time.perf_counter()
+            if delay > 0:
+                await asyncio.sleep(delay)
+            lags.append(time.perf_counter() - due)
+            tasks.append(asyncio.create_task(one(seq, due)))
+        issued = time.perf_counter() - start
+        await asyncio.gather(*tasks)
+        finished = time.perf_counter() - start
+    ok = [r for r in results if r[2] == 200]
+    sched = np.array([r[0] for r in ok]) * 1000
+    service = np.array([r[1] for r in ok]) * 1000
+    pct = {f"p{p}_ms": round(float(np.percentile(sched, p)), 2) for p in (50, 95, 99)}
+    return {
+        "target_rate": rate,
+        "requests": total,
+        "ok": len(ok),
+        "errors": total - len(ok),
+        "issue_rate": round(total / issued, 1),
+        "achieved_rate": round(len(ok) / finished, 1),
+        **pct,
+        "max_ms": round(float(sched.max()), 2),
+        "mean_ms": round(float(sched.mean()), 2),
+        "service_p99_ms": round(float(np.percentile(service, 99)), 2),
+        "schedule_lag_max_ms": round(max(lags) * 1000, 2),
+    }
+
+
+def latency(server: Server, secret: str, rate: float, seconds: float) -> dict[str, Any]:
+    """Open-loop single /v1/track calls at `rate` per second."""
+    cpu_before = server.cpu_seconds()
+    result = asyncio.run(_open_loop(server.url, auth_header(secret), rate, seconds))
+    result["server_cpu_s"] = round(server.cpu_seconds() - cpu_before, 2)
+    return result
+
+
+# --- c) the official Segment client ---------------------------------------------------------------
+
+
+def segment_client(server: Server, secret: str, events: int) -> dict[str, Any]:
+    """`segment.analytics.Client` with its defaults (100 per batch), as fast as it will go."""
+    from segment.analytics import Client
+
+    failures: list[str] = []
+    client = Client(
+        secret,
+        host=server.url,
+        max_queue_size=events + 1,
+        on_error=lambda exc, batch: failures.append(f"{exc!r}"[:200] + f" ({len(batch)})"),
+    )
+    run = uuid.uuid4().hex[:8]
+    messages = [message(run, "s", seq) for seq in range(events)]
+    started = time.perf_counter()
+    for m in messages:
+        client.track(
+            user_id=m["userId"],
+            event=m["event"],
+            properties=m["properties"],
+            context=m["context"],
+            timestamp=datetime.fromisoformat(m["timestamp"]),
+            message_id=m["messageId"],
+        )
+    client.flush()
+    seconds = time.perf_counter() - started
+    client.join()
+    return {
+        "events": events,
+        "seconds": round(seconds, 2),
+        "events_per_s": round(events / seconds),
+        "failed_batches": len(failures),
+        "error_sample": failures[:3],
+    }
+
+
+# --- the peer: raw SQLite ---------------------------------------------------------------------------
+
+INBOX_DDL = """CREATE TABLE tracking_inbox (
+    id INTEGER PRIMARY KEY AUTOINCREMENT, message_id VARCHAR(200) NOT NULL UNIQUE,
+    type VARCHAR(16) NOT NULL, user_id VARCHAR(200), anonymous_id VARCHAR(200),
+    previous_id VARCHAR(200), name VARCHAR(500), ts DATETIME NOT NULL,
+    received_at DATETIME NOT NULL, payload TEXT NOT NULL)"""
+INSERT = """INSERT OR IGNORE INTO tracking_inbox
+    (message_id, type, user_id, anonymous_id, previous_id, name, ts, received_at, payload)
+    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"""
+
+
+def _rows(body: bytes) -> list[tuple[Any, ...]]:
+    """What a minimal endpoint does per batch: parse JSON, pick the columns, keep a payload."""
+    received = datetime.now(UTC).isoformat()
+    rows = []
+    for m in json.loads(body)["batch"]:
+        payload = json.dumps({"properties": m.get("properties"), "context": m.get("context")})
+        rows.append((m["messageId"], m["type"], m.get("userId"), m.get("anonymousId"), None,
+                     m.get("event"), m.get("timestamp"), received, payload))
+    return rows
+
+
+def sqlite_peer(folder: Path, size: int, events: int) -> dict[str, Any]:
+    """Same messages into an inbox table with executemany, one fsynced commit per batch."""
+    path = folder / "peer.db"
+    con = sqlite3.connect(path, isolation_level=None)
+    con.execute("PRAGMA journal_mode=WAL")
+    con.execute("PRAGMA synchronous=FULL")
+    con.execute(INBOX_DDL)
+    run = uuid.uuid4().hex[:8]
+    bodies = [batch_body(run, "p", start, size) for start in range(0, events, size)]
+    parsed = [_rows(body) for body in bodies]
+
+    def insert(batches: Iterator[list[tuple[Any, ...]]]) -> float:
+        started = time.perf_counter()
+        for rows in batches:
+            con.execute("BEGIN")
+            con.executemany(INSERT, rows)
+            con.execute("COMMIT")
+        return time.perf_counter() - started
+
+    raw_s = insert(iter(parsed))
+    con.execute("DELETE FROM tracking_inbox")
+    parse_s = insert(_rows(body) for body in bodies)
+    count = con.execute("SELECT count(*) FROM tracking_inbox").fetchone()[0]
+    con.close()
+    return {
+        "events": events,
+        "executemany_events_per_s": round(events / raw_s),
+        "json_plus_executemany_events_per_s": round(events / parse_s),
+        "rows_check": count,
+    }
+
+
+# --- orchestration ----------------------------------------------------------------------------------
+
+
+def run(args: argparse.Namespace) -> dict[str, Any]:
+    """Init, key, serve; phases a, b, c; flush and exact counts; the SQLite peer."""
+    home = Path(tempfile.mkdtemp(prefix="tenure-bench-ingest-"))
+    env = {**os.environ, "TENURE_HOME": str(home / "data")}
+    server = Server(home=home / "data", port=free_port(), env=env)
+    results: dict[str, Any] = {"args": vars(args)}
+    try:
+        server.cli("init")
+        secret = json.loads(server.cli("keys", "create", "--scope", "write", "--json"))["secret"]
+        server.start()
+        print(f"tenure serve on {server.url}, home {server.home}", flush=True)
+
+        print(f"a) {args.clients} clients x {args.batch}-message batches for {args.seconds:.0f}s",
+              flush=True)
+        results["throughput"] = tp = throughput(
+            server, secret, args.clients, args.batch, args.seconds
+        )
+        tp["drain_s"] = round(drain(server), 2)
+        server.cli("flush")
+        counts = server.status()
+        tp["warehouse_events"] = counts["events"]
+        tp["count_ok"] = counts["events"] == tp["events_accepted"] and counts["tracking_inbox"] == 0
+        expected = tp["events_accepted"]
+
+        print(f"b) open loop {args.rate:.0f} req/s of /v1/track for {args.latency_seconds:.0f}s",
+              flush=True)
+        results["latency"] = lat = latency(server, secret, args.rate, args.latency_seconds)
+        expected += lat["ok"]
+
+        if args.segment_events:
+            print(f"c) segment-analytics-python, {args.segment_events:,} events", flush=True)
+            results["segment"] = seg = segment_client(server, secret, args.segment_events)
+            expected += seg["events"] if not seg["failed_batches"] else 0
+
+        results["server_peak_rss_mb"] = round(server.peak_rss_mb(), 1)
+        results["server_stop_s"] = round(server.stop(), 2)
+        final = server.status()
+        results["final"] = {
+            "expected_events": expected,
+            "warehouse_events": final["events"],
+            "inbox_left": final["tracking_inbox"],
+            "items": final["items"],
+            "users": final["users"],
+            "ok": final["events"] == expected and final["tracking_inbox"] == 0,
+        }
+        print("peer: raw SQLite executemany", flush=True)
+        results["sqlite_peer"] = sqlite_peer(home, args.batch, args.peer_events)
+    finally:
+        if server.proc and server.proc.poll() is None:
+            server.stop()
+        if args.keep:
+            print(f"kept {home}")
+        else:
+            shutil.rmtree(home, ignore_errors=True)
+    return results
+
+
+def report(r: dict[str, Any]) -> None:
+    """Print the compact tables."""
+    tp, peer = r["throughput"], r["sqlite_peer"]
+    rows = [
+        ("tenure /v1/batch (HTTP, validated, durable)", tp["events_per_s"], 1.0),
+        ("sqlite json.loads + executemany (no HTTP)", peer["json_plus_executemany_events_per_s"],
+         peer["json_plus_executemany_events_per_s"] / tp["events_per_s"]),
+        ("sqlite executemany only (ceiling)", peer["executemany_events_per_s"],
+         peer["executemany_events_per_s"] / tp["events_per_s"]),
+    ]
+    if "segment" in r:
+        seg = r["segment"]
+        rows.insert(1, ("segment-analytics-python client -> tenure", seg["events_per_s"],
+                        seg["events_per_s"] / tp["events_per_s"]))
+    print()
+    print(table(("ingestion path", "events/s", "x tenure"), [(a, b, f"{c:.2f}x") for a, b, c in rows]))
+    verdict = "meets" if tp["events_per_s"] >= TARGET_EVENTS_PER_S else "MISSES"
+    print(f"\nbatch: {tp['events_accepted']:,} events in {tp['seconds']}s, {tp['requests']:,} requests,"
+          f" {tp['errors']} errors; p50 {tp['batch_p50_ms']} ms, p99 {tp['batch_p99_ms']} ms per batch;"
+          f" server CPU {tp['server_cpu_s']}s, client CPU {tp['client_cpu_s']}s;"
+          f" {verdict} the >= {TARGET_EVENTS_PER_S:,}/s target")
+    print(f"flush: inbox drained {tp['drain_s']}s after the load; warehouse events "
+          f"{tp['warehouse_events']:,} vs accepted {tp['events_accepted']:,}: "
+          f"{'OK' if tp['count_ok'] else 'MISMATCH'}")
+    lat = r["latency"]
+    print()
+    print(table(
+        ("single /v1/track", "rate", "achieved", "p50 ms", "p95 ms", "p99 ms", "max ms", "errors"),
+        [("open loop", lat["target_rate"], lat["achieved_rate"], lat["p50_ms"], lat["p95_ms"],
+          lat["p99_ms"], lat["max_ms"], lat["errors"])],
+    ))
+    fin = r["final"]
+    print(f"\nfinal: warehouse events {fin['warehouse_events']:,} vs sent {fin['expected_events']:,}, "
+          f"inbox {fin['inbox_left']}: {'OK' if fin['ok'] else 'MISMATCH'}; "
+          f"server peak RSS {r['server_peak_rss_mb']} MB, graceful stop {r['server_stop_s']}s")
+
+
+def main() -> None:
+    """Parse arguments, run, print, save JSON."""
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--clients", type=int, default=4, help="Concurrent batch clients.")
+    parser.add_argument("--batch", type=int, default=500, help="Messages per /v1/batch.")
+    parser.add_argument("--seconds", type=float, default=20, help="Length of the batch phase.")
+    parser.add_argument("--rate", type=float, default=200, help="Single calls per second.")
+    parser.add_argument("--latency-seconds", type=float, default=15, help="Length of phase b.")
+    parser.add_argument("--segment-events", type=int, default=20_000, help="0 skips phase c.")
+    parser.add_argument("--peer-events", type=int, default=200_000, help="Rows for the peer.")
+    parser.add_argument("--keep", action="store_true", help="Keep the scratch home.")
+    args = parser.parse_args()
+    load = warn_if_busy()
+    results = run(args)
+    results["loadavg_at_start"] = load
+    report(results)
+    print(f"\nresults: {write_results('ingest', results)}")
+
+
+if __name__ == "__main__":
+    main()
