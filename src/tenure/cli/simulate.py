@@ -8,7 +8,7 @@ from pathlib import Path
 import typer
 from rich.table import Table
 
-from tenure.cli.context import console, emit_json, friendly, quiet_progress, services
+from tenure.cli.context import console, emit_json, friendly, quiet_progress
 from tenure.ingest.files.importer import import_files
 from tenure.simulate import SimulationConfig, simulate_shop
 
@@ -20,10 +20,11 @@ IMPORT_ORDER = (
 )
 
 
-def import_simulation(out: Path, show_progress: bool) -> dict[str, dict[str, object]]:
+def import_simulation(
+    out: Path, settings: Settings, warehouse: Warehouse, show_progress: bool = False
+) -> dict[str, dict[str, object]]:
     """Import a simulator output folder into the warehouse."""
-    svc = services()
-    svc.warehouse.init()
+    warehouse.init()
     results = {}
     for kind, name in IMPORT_ORDER:
         with quiet_progress(show_progress) as progress:

@@ -224,19 +224,19 @@ def simulate_block(
     n_ch = len(config.channels)
     signup_counts = np.bincount(day * n_ch + pop.channel, minlength=config.days * n_ch)
     return Block(
-        n,
-        m,
-        s_count,
-        n_slots,
-        n_ref,
-        pop,
-        signup_us,
-        truth_orders,
-        first_order_us,
-        dropout_us,
-        ev,
-        lines,
-        signup_counts.reshape(config.days, n_ch).astype(np.int64),
+        n_users=n,
+        n_visitors=m,
+        n_sessions=s_count,
+        n_orders=n_slots,
+        n_refunds=n_ref,
+        pop=pop,
+        signup_us=signup_us,
+        truth_orders=truth_orders,
+        first_order_us=first_order_us,
+        dropout_us=dropout_us,
+        ev=ev,
+        lines=lines,
+        signup_counts=signup_counts.reshape(config.days, n_ch).astype(np.int64),
     )
 
 

@@ -48,6 +48,7 @@ class EventsPlan(Plan):
             ("name", self.raw("name")),
             ("ts", ts),
             ("properties", props),
+            ("received_at", sql.timestamp(self.raw("received_at"), None, self.zone)),
         ]
         checks = [
             sql.Check.missing("name", self.raw("name")),
@@ -80,7 +81,7 @@ class EventsPlan(Plan):
         return {
             "events": con.execute(
                 """SELECT event_id, type, user_id, anonymous_id, name, ts, properties,
-                          now() AS received_at FROM good"""
+                          coalesce(received_at, now()) AS received_at FROM good"""
             ).to_arrow_table(),
             "users": user_rows(con, "good"),
             "identities": con.execute(

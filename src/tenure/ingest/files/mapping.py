@@ -14,7 +14,16 @@ ORDER_FIELDS = ("order_id", "user_id", "ts", "amount", "status", "currency", "ch
 LINE_FIELDS = ("sku", "quantity", "unit_price", "line_total", "category", "name")
 FIELDS: dict[str, tuple[str, ...]] = {
     "orders": (*ORDER_FIELDS, *LINE_FIELDS, "country"),
-    "events": ("event_id", "type", "user_id", "anonymous_id", "name", "ts", "properties"),
+    "events": (
+        "event_id",
+        "type",
+        "user_id",
+        "anonymous_id",
+        "name",
+        "ts",
+        "properties",
+        "received_at",
+    ),
     "users": ("user_id", "signup_at", "first_seen", "channel", "country", "birthday", "attributes"),
     "items": ("sku", "name", "category", "price", "attributes"),
 }
