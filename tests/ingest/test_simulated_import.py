@@ -9,21 +9,20 @@ from pathlib import Path
 import pyarrow.parquet as pq
 
 from tenure.cli.simulate import import_simulation
+from tenure.config import Settings
 from tenure.simulate import SimulationConfig, simulate_shop
+from tenure.storage.warehouse import Warehouse
 from tests.serving import run_cli
 
 
-def test_simulated_shop_round_trips_through_import(home: Path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
-    monkeypatch.setenv("TENURE_HOME", str(home))
-    from tenure.config import get_settings
-
-    get_settings.cache_clear()
-    out = home / "sim"
+def test_simulated_shop_round_trips_through_import(
+    duck_settings: Settings, warehouse: Warehouse
+) -> None:
+    out = duck_settings.home / "sim"
     summary = simulate_shop(
         SimulationConfig(users=1500, days=120, start=date(2024, 3, 1), seed=3), out
     )
-    results = import_simulation(out, show_progress=False)
-    get_settings.cache_clear()
+    results = import_simulation(out, duck_settings, warehouse)
     assert (
         results["orders"]["orders"] + results["orders"]["refunds"]
         == summary.orders + summary.refunds

@@ -29,7 +29,7 @@ def demo(
     summary = simulate_shop(SimulationConfig(users=users, seed=seed, start=date(2024, 1, 1)), out)
     console.print(f"{summary.users:,} users, {summary.orders:,} orders, {summary.events:,} events")
     console.rule("2. import it")
-    for kind, result in import_simulation(out, True).items():
+    for kind, result in import_simulation(out, svc.settings, svc.warehouse, True).items():
         console.print(f"{kind}: {result['rows']:,} rows in {result['seconds']} s")
     console.rule("3. keys")
     with svc.database.session() as session:

@@ -8,9 +8,11 @@ from pathlib import Path
 import typer
 from rich.table import Table
 
-from tenure.cli.context import console, emit_json, friendly, quiet_progress
+from tenure.cli.context import console, emit_json, friendly, quiet_progress, services
+from tenure.config import Settings
 from tenure.ingest.files.importer import import_files
 from tenure.simulate import SimulationConfig, simulate_shop
+from tenure.storage.warehouse import Warehouse
 
 IMPORT_ORDER = (
     ("users", "users.parquet"),
@@ -31,8 +33,8 @@ def import_simulation(
             summary = import_files(
                 kind,
                 [str(out / name)],
-                settings=svc.settings,
-                warehouse=svc.warehouse,
+                settings=settings,
+                warehouse=warehouse,
                 progress=progress,
             )
         results[kind] = summary.as_dict()
@@ -60,7 +62,8 @@ def simulate(
             out,
             progress=(lambda done, total: progress("simulate", done, total)) if progress else None,
         )
-    imported = import_simulation(out, not as_json) if load else {}
+    svc = services()
+    imported = import_simulation(out, svc.settings, svc.warehouse, not as_json) if load else {}
     data = {
         "out_dir": str(summary.out_dir),
         "users": summary.users,
