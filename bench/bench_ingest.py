@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import argparse
-import asyncio
 import base64
+import http.client
 import json
 import os
+import queue
 import resource
 import shutil
 import signal
@@ -153,6 +154,12 @@ class Server:
         return json.loads(self.cli("status", "--json"))
 
 
+def _own_cpu() -> float:
+    """CPU seconds of this (client) process so far."""
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
+
+
 def auth_header(secret: str) -> dict[str, str]:
     """Segment's basic auth: the write key as user name, empty password."""
     token = base64.b64encode(f"{secret}:".encode()).decode()
@@ -202,7 +209,7 @@ def _batch_client(
 def throughput(server: Server, secret: str, clients: int, size: int, seconds: float) -> dict[str, Any]:
     """Several threads post /v1/batch for `seconds`; events/s accepted (200 = durable in the inbox)."""
     run, headers, tally = uuid.uuid4().hex[:8], auth_header(secret), Tally()
-    cpu_before, rusage_before = server.cpu_seconds(), resource.getrusage(resource.RUSAGE_SELF)
+    cpu_before, client_before = server.cpu_seconds(), _own_cpu()
     started = time.monotonic()
     threads = [
         threading.Thread(
@@ -216,10 +223,7 @@ def throughput(server: Server, secret: str, clients: int, size: int, seconds: fl
     for thread in threads:
         thread.join()
     wall = time.monotonic() - started
-    rusage_after = resource.getrusage(resource.RUSAGE_SELF)
-    client_cpu = (rusage_after.ru_utime + rusage_after.ru_stime) - (
-        rusage_before.ru_utime + rusage_before.ru_stime
-    )
+    client_cpu = _own_cpu() - client_before
     lat = np.array(tally.latencies) * 1000
     return {
         "clients": clients,
@@ -248,43 +252,59 @@ def drain(server: Server, timeout: float = 300) -> float:
 # --- b) open-loop single-event latency ------------------------------------------------------------
 
 
-async def _open_loop(url: str, headers: dict[str, str], rate: float, seconds: float) -> dict[str, Any]:
+def _open_loop(
+    server: Server, headers: dict[str, str], rate: float, seconds: float, workers: int
+) -> dict[str, Any]:
     """Issue one /v1/track every 1/rate s on a fixed schedule; latency counts from the schedule."""
     run, total = uuid.uuid4().hex[:8], int(rate * seconds)
-    limits = httpx.Limits(max_connections=256, max_keepalive_connections=256)
+    due_queue: queue.SimpleQueue[tuple[int, float] | None] = queue.SimpleQueue()
     results: list[tuple[float, float, int]] = []  # (from schedule, from send, status)
-    lags: list[float] = []
-    async with httpx.AsyncClient(base_url=url, headers=headers, limits=limits, timeout=60) as client:
 
-        async def one(seq: int, due: float) -> None:
+    def worker() -> None:
+        con = http.client.HTTPConnection("127.0.0.1", server.port, timeout=120)
+        while (job := due_queue.get()) is not None:
+            seq, due = job
             body = json.dumps(message(run, "t", seq), separators=(",", ":")).encode()
             sent = time.perf_counter()
             try:
-                response = await client.post("/v1/track", content=body)
-                status = response.status_code
-            except httpx.HTTPError:
+                con.request("POST", "/v1/track", body=body, headers=headers)
+                response = con.getresponse()
+                response.read()
+                status = response.status
+            except (OSError, http.client.HTTPException):
+                con.close()
+                con = http.client.HTTPConnection("127.0.0.1", server.port, timeout=120)
                 status = 0
             done = time.perf_counter()
             results.append((done - due, done - sent, status))
+        con.close()
 
-        tasks = []
-        start = time.perf_counter() + 0.05
-        for seq in range(total):
-            due = start + seq / rate
-            delay = due - time.perf_counter()
-            if delay > 0:
-                await asyncio.sleep(delay)
-            lags.append(time.perf_counter() - due)
-            tasks.append(asyncio.create_task(one(seq, due)))
-        issued = time.perf_counter() - start
-        await asyncio.gather(*tasks)
-        finished = time.perf_counter() - start
+    threads = [threading.Thread(target=worker, daemon=True) for _ in range(workers)]
+    for thread in threads:
+        thread.start()
+    lags: list[float] = []
+    start = time.perf_counter() + 0.05
+    for seq in range(total):
+        due = start + seq / rate
+        delay = due - time.perf_counter()
+        if delay > 0:
+            time.sleep(delay)
+        lags.append(time.perf_counter() - due)
+        due_queue.put((seq, due))
+    issued = time.perf_counter() - start
+    for _ in threads:
+        due_queue.put(None)
+    for thread in threads:
+        thread.join()
+    finished = time.perf_counter() - start
     ok = [r for r in results if r[2] == 200]
     sched = np.array([r[0] for r in ok]) * 1000
     service = np.array([r[1] for r in ok]) * 1000
     pct = {f"p{p}_ms": round(float(np.percentile(sched, p)), 2) for p in (50, 95, 99)}
     return {
         "target_rate": rate,
+        "seconds": seconds,
+        "client_threads": workers,
         "requests": total,
         "ok": len(ok),
         "errors": total - len(ok),
@@ -293,16 +313,18 @@ async def _open_loop(url: str, headers: dict[str, str], rate: float, seconds: fl
         **pct,
         "max_ms": round(float(sched.max()), 2),
         "mean_ms": round(float(sched.mean()), 2),
+        "service_p50_ms": round(float(np.percentile(service, 50)), 2),
         "service_p99_ms": round(float(np.percentile(service, 99)), 2),
         "schedule_lag_max_ms": round(max(lags) * 1000, 2),
     }
 
 
-def latency(server: Server, secret: str, rate: float, seconds: float) -> dict[str, Any]:
-    """Open-loop single /v1/track calls at `rate` per second."""
-    cpu_before = server.cpu_seconds()
-    result = asyncio.run(_open_loop(server.url, auth_header(secret), rate, seconds))
+def latency(server: Server, secret: str, rate: float, seconds: float, workers: int) -> dict[str, Any]:
+    """Open-loop single /v1/track calls at `rate` per second from a pool of client threads."""
+    cpu_before, client_before = server.cpu_seconds(), _own_cpu()
+    result = _open_loop(server, auth_header(secret), rate, seconds, workers)
     result["server_cpu_s"] = round(server.cpu_seconds() - cpu_before, 2)
+    result["client_cpu_s"] = round(_own_cpu() - client_before, 2)
     return result
 
 
@@ -428,7 +450,9 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
 
         print(f"b) open loop {args.rate:.0f} req/s of /v1/track for {args.latency_seconds:.0f}s",
               flush=True)
-        results["latency"] = lat = latency(server, secret, args.rate, args.latency_seconds)
+        results["latency"] = lat = latency(
+            server, secret, args.rate, args.latency_seconds, args.latency_threads
+        )
         expected += lat["ok"]
 
         if args.segment_events:
@@ -504,6 +528,7 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=20, help="Length of the batch phase.")
     parser.add_argument("--rate", type=float, default=200, help="Single calls per second.")
     parser.add_argument("--latency-seconds", type=float, default=15, help="Length of phase b.")
+    parser.add_argument("--latency-threads", type=int, default=64, help="Client threads, phase b.")
     parser.add_argument("--segment-events", type=int, default=20_000, help="0 skips phase c.")
     parser.add_argument("--peer-events", type=int, default=200_000, help="Rows for the peer.")
     parser.add_argument("--keep", action="store_true", help="Keep the scratch home.")

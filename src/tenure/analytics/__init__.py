@@ -1,0 +1,1 @@
+"""Understanding: retention, KPIs, funnels and paths as Ibis query runners."""
