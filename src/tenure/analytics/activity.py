@@ -1,25 +1,16 @@
-"""Per-user daily activity: the rollup every retention and KPI query reads instead of raw events.
-
-`activity_daily(user_id, day, source, n, revenue)` has one row per user, shop-local day and source:
-`$order` (paid orders, revenue = amount), `$refund` (refund documents, negative revenue), `$page`,
-`$screen`, or a track event's name. The same Ibis expression builds it from the raw tables (used on
-Spark and when the rollup is stale) and maintains the stored table, so both are always equal.
-"""
+"""Activity selectors over the per-user daily activity rollup (see storage/rollups.py)."""
 
 from __future__ import annotations
 
 from typing import Literal
 
-import ibis
 import ibis.expr.types as ir
 from ibis.backends import BaseBackend
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from tenure.analytics.localtime import local_day
 from tenure.errors import BadRequest
+from tenure.storage.rollups import ORDER, REFUND, ROLLUP, activity_expr
 
-ORDER, REFUND, PAGE, SCREEN = "$order", "$refund", "$page", "$screen"
-ROLLUP = "activity_daily"
 _SYSTEM = (ORDER, REFUND)
 
 
@@ -66,44 +57,6 @@ class Activity(BaseModel):
     def label(self) -> str:
         """Human label."""
         return self.name or self.kind if self.kind == "event" else self.kind
-
-
-def activity_expr(
-    con: BaseBackend, zone: str, since: ir.Scalar | None = None, until: ir.Scalar | None = None
-) -> ir.Table:
-    """activity_daily computed from orders and events (optionally only for instants in a range)."""
-    backend = con.name
-    orders = con.table("orders").filter(lambda o: o.user_id.notnull() & o.status.isin(["paid", "refunded"]))
-    events = con.table("events").filter(lambda e: e.user_id.notnull() & e.type.isin(["track", "page", "screen"]))
-    if since is not None:
-        orders = orders.filter(orders.ts >= since)
-        events = events.filter(events.ts >= since)
-    if until is not None:
-        orders = orders.filter(orders.ts < until)
-        events = events.filter(events.ts < until)
-    order_rows = orders.select(
-        user_id=orders.user_id,
-        day=local_day(orders.ts, zone, backend),
-        source=ibis.ifelse(orders.status == "paid", ORDER, REFUND),
-        revenue=orders.amount,
-    )
-    event_source = (
-        ibis.case()
-        .when(events.type == "page", PAGE)
-        .when(events.type == "screen", SCREEN)
-        .else_(events.name)
-        .end()
-    )
-    event_rows = events.select(
-        user_id=events.user_id,
-        day=local_day(events.ts, zone, backend),
-        source=event_source,
-        revenue=ibis.null().cast(orders.amount.type()),
-    )
-    rows = order_rows.union(event_rows, distinct=False)
-    return rows.group_by(["user_id", "day", "source"]).aggregate(
-        n=rows.count().cast("int64"), revenue=rows.revenue.sum()
-    )
 
 
 def activity(con: BaseBackend, zone: str) -> ir.Table:

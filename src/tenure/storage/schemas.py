@@ -79,6 +79,20 @@ TABLES: dict[str, ibis.Schema] = {
     ),
 }
 
+# Rollups maintained by the embedded writer (see analytics/activity.py); other engines compute live.
+ROLLUP_TABLES: dict[str, ibis.Schema] = {
+    "activity_daily": ibis.schema(
+        {
+            "user_id": dt.string,
+            "day": dt.date,
+            "source": dt.string,
+            "n": dt.int64,
+            "revenue": MONEY,
+        }
+    ),
+    "rollup_state": ibis.schema({"name": dt.string, "zone": dt.string, "built_at": TS}),
+}
+
 KEYS: dict[str, tuple[str, ...]] = {
     "users": ("user_id",),
     "events": ("event_id",),

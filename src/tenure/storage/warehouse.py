@@ -85,7 +85,7 @@ class Warehouse:
         self.path.parent.mkdir(parents=True, exist_ok=True)
         with file_lock(self.lock_path, exclusive=True, timeout=LOCK_WAIT_SECONDS):
             con = ibis.duckdb.connect(str(self.path))
-            writer = DuckDBWriter(con.con)
+            writer = DuckDBWriter(con.con, self.settings.timezone)
             try:
                 writer.begin()
                 yield writer

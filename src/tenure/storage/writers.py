@@ -10,7 +10,8 @@ import duckdb
 import ibis.expr.datatypes as dt
 import pyarrow as pa
 
-from tenure.storage.schemas import KEYS, TABLES
+from tenure.storage.rollups import RollupMaintainer
+from tenure.storage.schemas import KEYS, ROLLUP_TABLES, TABLES
 
 
 class WarehouseWriter(Protocol):
@@ -94,16 +95,18 @@ def _merge_expr(col: str, key: tuple[str, ...]) -> str:
 class DuckDBWriter:
     """Writes through one DuckDB connection inside one transaction."""
 
-    def __init__(self, con: duckdb.DuckDBPyConnection) -> None:
+    def __init__(self, con: duckdb.DuckDBPyConnection, zone: str = "UTC") -> None:
         self.con = con
         self._staged = 0
+        self.rollups = RollupMaintainer(con, zone)
 
     def begin(self) -> None:
         """Open the transaction."""
         self.con.execute("BEGIN TRANSACTION")
 
     def commit(self) -> None:
-        """Commit; DuckDB has fsynced its write-ahead log when this returns."""
+        """Bring the rollups up to date and commit; DuckDB has fsynced its log when this returns."""
+        self.rollups.refresh()
         self.con.execute("COMMIT")
 
     def rollback(self) -> None:
@@ -113,7 +116,7 @@ class DuckDBWriter:
 
     def create_missing_tables(self) -> None:
         """Create the tables of schemas.TABLES that do not exist."""
-        for name, schema in TABLES.items():
+        for name, schema in {**TABLES, **ROLLUP_TABLES}.items():
             cols = ", ".join(f'"{col}" {duckdb_type(typ)}' for col, typ in schema.items())
             self.con.execute(f'CREATE TABLE IF NOT EXISTS "{name}" ({cols})')
 
@@ -133,9 +136,11 @@ class DuckDBWriter:
         key = key or KEYS[table]
         view = self._stage(table, data)
         match = self._key_match(key, f'"{table}"', "s")
-        self.con.execute(
-            f'DELETE FROM "{table}" WHERE EXISTS (SELECT 1 FROM {view} s WHERE {match})'
+        exists = f"EXISTS (SELECT 1 FROM {view} s WHERE {match})"
+        self.rollups.mark(
+            table, f'SELECT ts FROM "{table}" WHERE {exists} UNION ALL SELECT ts FROM {view}'
         )
+        self.con.execute(f'DELETE FROM "{table}" WHERE {exists}')
         self.con.execute(f'INSERT INTO "{table}" SELECT * FROM {view}')
         self.con.unregister(view)
         return data.num_rows
@@ -146,6 +151,7 @@ class DuckDBWriter:
             return 0
         key = KEYS[table]
         view = self._stage(table, data)
+        self.rollups.mark(table, f"SELECT ts FROM {view}")
         match = self._key_match(key, "t", "s")
         keys = ", ".join(f'"{k}"' for k in key)
         # The first row of a key wins inside the batch too, so a batch may repeat itself.
@@ -186,6 +192,8 @@ class DuckDBWriter:
         """Set the status of existing orders."""
         if not order_ids:
             return 0
+        ids = ", ".join("'" + i.replace("'", "''") + "'" for i in order_ids)
+        self.rollups.mark("orders", f"SELECT ts FROM orders WHERE order_id IN ({ids})")
         row = self.con.execute(
             "UPDATE orders SET status = ? WHERE order_id IN (SELECT unnest(?))", [status, order_ids]
         ).fetchone()
@@ -194,6 +202,17 @@ class DuckDBWriter:
     def resolve_identities(self) -> None:
         """Rewrite events and orders to the merged user id of every known alias."""
         self._collapse_identity_chains()
+        for table in ("events", "orders"):
+            self.rollups.mark(
+                table,
+                f"""SELECT t.ts FROM "{table}" t JOIN identities i
+                    ON t.user_id = i.alias_id AND i.alias_id <> i.user_id""",
+            )
+        self.rollups.mark(
+            "events",
+            """SELECT e.ts FROM events e JOIN identities i
+               ON e.user_id IS NULL AND e.anonymous_id = i.alias_id""",
+        )
         for table in ("events", "orders"):
             self.con.execute(
                 f"""UPDATE "{table}" SET user_id = i.user_id FROM identities i

@@ -1,0 +1,134 @@
+"""Per-user daily activity: the rollup retention and KPI queries read instead of raw events.
+
+`activity_daily(user_id, day, source, n, revenue)` has one row per user, shop-local day and source:
+`$order` (paid orders, revenue = amount), `$refund` (refund documents, negative revenue), `$page`,
+`$screen`, or a track event's name. The same Ibis expression builds it from the raw tables (used on
+Spark and when the rollup is stale) and maintains the stored table, so both are always equal.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+
+import duckdb
+import ibis
+import ibis.expr.types as ir
+from ibis.backends import BaseBackend
+
+from tenure.analytics.localtime import local_day
+
+log = logging.getLogger(__name__)
+ORDER, REFUND, PAGE, SCREEN = "$order", "$refund", "$page", "$screen"
+ROLLUP = "activity_daily"
+ACTIVITY_TABLES = ("orders", "events")
+
+
+def activity_expr(
+    con: BaseBackend, zone: str, since: ir.Scalar | None = None, until: ir.Scalar | None = None
+) -> ir.Table:
+    """activity_daily computed from orders and events (optionally only for instants in a range)."""
+    backend = con.name
+    orders = con.table("orders").filter(
+        lambda o: o.user_id.notnull() & o.status.isin(["paid", "refunded"])
+    )
+    events = con.table("events").filter(
+        lambda e: e.user_id.notnull() & e.type.isin(["track", "page", "screen"])
+    )
+    if since is not None:
+        orders = orders.filter(orders.ts >= since)
+        events = events.filter(events.ts >= since)
+    if until is not None:
+        orders = orders.filter(orders.ts < until)
+        events = events.filter(events.ts < until)
+    order_rows = orders.select(
+        user_id=orders.user_id,
+        day=local_day(orders.ts, zone, backend),
+        source=ibis.ifelse(orders.status == "paid", ORDER, REFUND),
+        revenue=orders.amount,
+    )
+    event_source = ibis.cases(
+        (events.type == "page", PAGE), (events.type == "screen", SCREEN), else_=events.name
+    )
+    event_rows = events.select(
+        user_id=events.user_id,
+        day=local_day(events.ts, zone, backend),
+        source=event_source,
+        revenue=ibis.null().cast(orders.amount.type()),
+    )
+    rows = order_rows.union(event_rows, distinct=False)
+    return rows.group_by(["user_id", "day", "source"]).aggregate(
+        n=rows.count().cast("int64"), revenue=rows.revenue.sum()
+    )
+
+
+class RollupMaintainer:
+    """Keeps activity_daily exact inside a DuckDB write transaction, touching only changed days."""
+
+    def __init__(self, con: duckdb.DuckDBPyConnection, zone: str) -> None:
+        self.con = con
+        self.zone = zone
+        self._marked = False
+
+    def _local_day_sql(self, column: str) -> str:
+        return f"CAST(timezone('{self.zone}', {column}) AS DATE)"
+
+    def mark(self, table: str, ts_query: str) -> None:
+        """Record the days of rows a write is about to add, change or remove (`ts_query` -> ts)."""
+        if table not in ACTIVITY_TABLES:
+            return
+        if not self._marked:
+            self.con.execute("CREATE TEMP TABLE IF NOT EXISTS _dirty_days (day DATE)")
+            self._marked = True
+        self.con.execute(
+            f"""INSERT INTO _dirty_days SELECT DISTINCT {self._local_day_sql("ts")}
+                FROM ({ts_query}) WHERE ts IS NOT NULL"""
+        )
+
+    def _state_zone(self) -> str | None:
+        row = self.con.execute("SELECT zone FROM rollup_state WHERE name = ?", [ROLLUP]).fetchone()
+        return str(row[0]) if row else None
+
+    def refresh(self) -> None:
+        """Rebuild the changed days, or everything when the rollup was built for another zone."""
+        if self._state_zone() != self.zone:
+            self.rebuild()
+        elif self._marked:
+            self._refresh_days()
+        if self._marked:
+            self.con.execute("DROP TABLE _dirty_days")
+            self._marked = False
+
+    def _sql(self, since: ir.Scalar | None = None, until: ir.Scalar | None = None) -> str:
+        backend = ibis.duckdb.from_connection(self.con)
+        return str(ibis.to_sql(activity_expr(backend, self.zone, since, until), dialect="duckdb"))
+
+    def _refresh_days(self) -> None:
+        row = self.con.execute("SELECT min(day), max(day) FROM _dirty_days").fetchone()
+        if not row or row[0] is None:
+            return
+        # Any instant of a local day lies within a day of that day's UTC midnight.
+        since = ibis.timestamp(f"{row[0].isoformat()} 00:00:00").cast(
+            "timestamp('UTC')"
+        ) - ibis.interval(days=1)
+        until = ibis.timestamp(f"{row[1].isoformat()} 00:00:00").cast(
+            "timestamp('UTC')"
+        ) + ibis.interval(days=2)
+        self.con.execute(f"DELETE FROM {ROLLUP} WHERE day IN (SELECT day FROM _dirty_days)")
+        self.con.execute(
+            f"""INSERT INTO {ROLLUP} SELECT user_id, day, source, n, revenue
+                FROM ({self._sql(since, until)}) WHERE day IN (SELECT day FROM _dirty_days)"""
+        )
+
+    def rebuild(self) -> float:
+        """Rebuild the whole rollup; returns the seconds it took."""
+        started = time.perf_counter()
+        self.con.execute(f"DELETE FROM {ROLLUP}")
+        self.con.execute(
+            f"INSERT INTO {ROLLUP} SELECT user_id, day, source, n, revenue FROM ({self._sql()})"
+        )
+        self.con.execute("DELETE FROM rollup_state WHERE name = ?", [ROLLUP])
+        self.con.execute("INSERT INTO rollup_state VALUES (?, ?, now())", [ROLLUP, self.zone])
+        seconds = time.perf_counter() - started
+        log.info("rebuilt %s for %s in %.2f s", ROLLUP, self.zone, seconds)
+        return seconds
