@@ -77,6 +77,7 @@ class Server:
     port: int
     env: dict[str, str]
     serve_cmd: list[str] = field(default_factory=lambda: [tenure_exe()])
+    workers: int = 1
     proc: subprocess.Popen[bytes] | None = None
     log: Path | None = None
 
@@ -99,7 +100,8 @@ class Server:
         self.log = self.home / "serve.log"
         with self.log.open("wb") as log:
             self.proc = subprocess.Popen(
-                [*self.serve_cmd, "serve", "--host", "127.0.0.1", "--port", str(self.port)],
+                [*self.serve_cmd, "serve", "--host", "127.0.0.1", "--port", str(self.port),
+                 "--workers", str(self.workers)],
                 env=self.env,
                 stdout=log,
                 stderr=subprocess.STDOUT,
@@ -128,19 +130,42 @@ class Server:
             self.proc.wait()
         return time.perf_counter() - started
 
-    def cpu_seconds(self) -> float:
-        """User + system CPU seconds of the server process so far."""
+    def pids(self) -> list[int]:
+        """The server process and its descendants (uvicorn workers when --workers > 1)."""
         assert self.proc is not None
-        fields = Path(f"/proc/{self.proc.pid}/stat").read_text().rsplit(")", 1)[1].split()
-        return (int(fields[11]) + int(fields[12])) / CLK_TCK
+        parents: dict[int, int] = {}
+        for stat in Path("/proc").glob("[0-9]*/stat"):
+            try:
+                fields = stat.read_text().rsplit(")", 1)[1].split()
+            except OSError:
+                continue
+            parents[int(stat.parent.name)] = int(fields[1])
+        found = [self.proc.pid]
+        for pid in found:
+            found.extend(child for child, parent in parents.items() if parent == pid)
+        return found
+
+    def cpu_seconds(self) -> float:
+        """User + system CPU seconds of the server's processes so far."""
+        total = 0
+        for pid in self.pids():
+            try:
+                fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+            except OSError:
+                continue
+            total += int(fields[11]) + int(fields[12])
+        return total / CLK_TCK
 
     def peak_rss_mb(self) -> float:
-        """The server's peak resident memory (VmHWM)."""
-        assert self.proc is not None
-        for line in Path(f"/proc/{self.proc.pid}/status").read_text().splitlines():
-            if line.startswith("VmHWM:"):
-                return int(line.split()[1]) / 1024
-        return 0.0
+        """Peak resident memory (VmHWM), summed over the server's processes."""
+        total = 0
+        for pid in self.pids():
+            try:
+                status = Path(f"/proc/{pid}/status").read_text()
+            except OSError:
+                continue
+            total += sum(int(line.split()[1]) for line in status.splitlines() if line.startswith("VmHWM:"))
+        return total / 1024
 
     def inbox_waiting(self) -> int:
         """Messages in the SQLite inbox, read directly (cheap, no lock on the warehouse)."""
@@ -429,7 +454,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     """Init, key, serve; phases a, b, c; flush and exact counts; the SQLite peer."""
     home = Path(tempfile.mkdtemp(prefix="tenure-bench-ingest-"))
     env = {**os.environ, "TENURE_HOME": str(home / "data")}
-    server = Server(home=home / "data", port=free_port(), env=env)
+    server = Server(home=home / "data", port=free_port(), env=env, workers=args.workers)
     if args.serve_cmd:
         server.serve_cmd = args.serve_cmd.split()
     results: dict[str, Any] = {"args": vars(args)}
@@ -537,6 +562,7 @@ def main() -> None:
     parser.add_argument("--latency-threads", type=int, default=64, help="Client threads, phase b.")
     parser.add_argument("--segment-events", type=int, default=20_000, help="0 skips phase c.")
     parser.add_argument("--peer-events", type=int, default=200_000, help="Rows for the peer.")
+    parser.add_argument("--workers", type=int, default=1, help="`tenure serve --workers`.")
     parser.add_argument("--keep", action="store_true", help="Keep the scratch home.")
     parser.add_argument("--serve-cmd", help="Run this instead of `tenure` for `serve` (A/B a fix).")
     args = parser.parse_args()

@@ -34,9 +34,12 @@ class Services:
 
 
 def services() -> Services:
-    """The stores for the current settings."""
+    """The stores for the current settings, the database migrated to the current schema."""
     settings = get_settings()
-    return Services(settings, Database(settings.sqlalchemy_url), Warehouse(settings))
+    settings.home.mkdir(parents=True, exist_ok=True)
+    database = Database(settings.sqlalchemy_url)
+    database.upgrade()
+    return Services(settings, database, Warehouse(settings))
 
 
 def friendly(func: Callable[P, R]) -> Callable[P, R]:

@@ -7,13 +7,13 @@ import os
 
 import typer
 
-from tenure.cli import demo, imports, keys, setup, simulate
+from tenure.cli import demo, imports, keys, retention, setup, simulate
 
 app = typer.Typer(
     name="tenure",
     help="Tenure: the retention loop on your shop's own data.",
     no_args_is_help=True,
-    pretty_exceptions_show_locals=False,
+    pretty_exceptions_enable=False,
 )
 app.command("init")(setup.init)
 app.command("serve")(setup.serve)
@@ -21,6 +21,7 @@ app.command("flush")(setup.flush)
 app.command("status")(setup.status)
 app.command("simulate")(simulate.simulate)
 app.command("demo")(demo.demo)
+app.command("retention")(retention.retention)
 app.add_typer(imports.app, name="import")
 app.add_typer(keys.app, name="keys")
 

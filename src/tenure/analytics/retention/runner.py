@@ -1,0 +1,235 @@
+"""Retention as Ibis expressions over the activity rollup; the same code runs on DuckDB and Spark."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from datetime import date
+from typing import Any, ClassVar
+
+import ibis
+import ibis.expr.types as ir
+import pandas as pd
+from ibis.backends import BaseBackend
+
+from tenure.analytics.activity import activity
+from tenure.analytics.base import InvalidQuery, Runner
+from tenure.analytics.localtime import day_number, period_index, period_start
+from tenure.analytics.retention.query import CohortRow, DayNRow, RetentionQuery, RetentionResult
+from tenure.storage.rollups import ORDER, REFUND
+
+NONE = "(none)"
+
+
+def _segments(con: BaseBackend, breakdown: str | None, zone: str) -> ir.Table | None:
+    """user_id → segment label for a breakdown, or None."""
+    if breakdown is None:
+        return None
+    if breakdown in ("channel", "country"):
+        users = con.table("users")
+        return users.select(user_id=users.user_id, segment=users[breakdown].fill_null(NONE))
+    orders = con.table("orders").filter(lambda o: o.user_id.notnull() & (o.status == "paid"))
+    first = orders.group_by("user_id").aggregate(
+        order_id=orders.order_id.argmin(orders.ts), channel=orders.channel.argmin(orders.ts)
+    )
+    if breakdown == "first_order_channel":
+        return first.select("user_id", segment=first.channel.fill_null(NONE))
+    lines = con.table("order_lines")
+    first_lines = lines.group_by("order_id").aggregate(
+        category=lines.category.argmin(lines.line_no)
+    )
+    joined = first.left_join(first_lines, "order_id")
+    return joined.select(user_id=joined.user_id, segment=joined.category.fill_null(NONE))
+
+
+class RetentionRunner(Runner[RetentionQuery, RetentionResult]):
+    """Cohort matrix, value retention and the day-N table."""
+
+    query_type: ClassVar[type[RetentionQuery]] = RetentionQuery
+
+    def validate(self) -> None:
+        """Day-N columns must be positive and the window must be ordered."""
+        q = self.query
+        if any(n < 1 for n in q.days):
+            raise InvalidQuery(field="days", reason="day numbers start at 1")
+        if q.since and q.until and q.since > q.until:
+            raise InvalidQuery(field="since", reason="since is after until")
+
+    def _observed_until(self, act: ir.Table) -> date | None:
+        if self.query.until:
+            return self.query.until
+        value = act.day.max().execute()
+        return None if value is None or pd.isna(value) else pd.Timestamp(value).date()
+
+    def _memberships(self, act: ir.Table, end: date, segments: ir.Table | None) -> ir.Table:
+        q = self.query
+        starts = act.filter(q.start.predicate(act.source) & (act.day <= end))
+        if q.start_mode == "first":
+            members = starts.group_by("user_id").aggregate(start_day=starts.day.min())
+        else:
+            starts = starts.mutate(cohort=period_start(starts.day, q.period))
+            members = starts.group_by(["user_id", "cohort"]).aggregate(start_day=starts.day.min())
+            members = members.drop("cohort")
+        if q.since:
+            members = members.filter(members.start_day >= q.since)
+        members = members.mutate(
+            cohort=period_start(members.start_day, q.period),
+            cidx=period_index(members.start_day, q.period),
+        )
+        if segments is None:
+            return members.mutate(segment=ibis.literal(NONE))
+        joined = members.left_join(segments, "user_id")
+        return joined.select(
+            *[joined[c] for c in ("user_id", "start_day", "cohort", "cidx")],
+            segment=joined.segment.fill_null(NONE),
+        )
+
+    def run(self, con: BaseBackend) -> RetentionResult:
+        """Answer the query."""
+        q = self.query
+        act = activity(con, self.zone)
+        end = self._observed_until(act)
+        if end is None:
+            return RetentionResult(
+                period=q.period,
+                start=q.start.label(),
+                returning=q.returning.label(),
+                observed_until=None,
+                cohorts=[],
+                day_n=[],
+            )
+        members = self._memberships(act, end, _segments(con, q.breakdown, self.zone))
+        counts = self._matrix(act, members, end).execute()
+        sizes = members.group_by(["cohort", "segment"]).aggregate(size=members.count()).execute()
+        value = self._value(act, members, end).execute()
+        day_n = self._day_n(act, members, end).execute()
+        end_index = _index(end, q.period)
+        return RetentionResult(
+            period=q.period,
+            start=q.start.label(),
+            returning=q.returning.label(),
+            observed_until=end,
+            cohorts=self._cohort_rows(sizes, counts, value, end_index),
+            day_n=self._day_n_rows(day_n),
+        )
+
+    def _matrix(self, act: ir.Table, members: ir.Table, end: date) -> ir.Table:
+        q = self.query
+        ret = act.filter(q.returning.predicate(act.source) & (act.day <= end))
+        ret = ret.mutate(pidx=period_index(ret.day, q.period))
+        ret = ret.group_by(["user_id", "pidx"]).aggregate(n=ret.n.sum())
+        ret = ret.filter(ret.n >= q.min_occurrences)
+        joined = members.join(ret, "user_id")
+        joined = joined.mutate(offset=joined.pidx - joined.cidx)
+        joined = joined.filter((joined.offset >= 0) & (joined.offset <= q.periods))
+        return joined.group_by(["cohort", "segment", "offset"]).aggregate(
+            users=joined.user_id.nunique()
+        )
+
+    def _value(self, act: ir.Table, members: ir.Table, end: date) -> ir.Table:
+        q = self.query
+        money = act.filter(act.source.isin([ORDER, REFUND]) & (act.day <= end))
+        money = money.mutate(pidx=period_index(money.day, q.period))
+        joined = members.join(money, "user_id")
+        joined = joined.mutate(offset=joined.pidx - joined.cidx)
+        joined = joined.filter((joined.offset >= 0) & (joined.offset <= q.periods))
+        return joined.group_by(["cohort", "segment", "offset"]).aggregate(
+            revenue=joined.revenue.sum()
+        )
+
+    def _day_n(self, act: ir.Table, members: ir.Table, end: date) -> ir.Table:
+        q = self.query
+        ret = act.filter(q.returning.predicate(act.source) & (act.day <= end))
+        ret = ret.group_by(["user_id", "day"]).aggregate(n=ret.n.sum())
+        ret = ret.filter(ret.n >= q.min_occurrences)
+        end_num = day_number(ibis.literal(end))
+        members = members.mutate(age=end_num - day_number(members.start_day))
+        joined = members.left_join(ret, "user_id")
+        joined = joined.mutate(d=day_number(joined.day) - day_number(joined.start_day))
+        flags: dict[str, Any] = {}
+        for n in q.days:
+            flags[f"on_{n}"] = (joined.d == n).any()
+            flags[f"after_{n}"] = (joined.d >= n).any()
+            flags[f"within_{n}"] = ((joined.d >= 1) & (joined.d <= n)).any()
+        per_member = joined.group_by(["user_id", "start_day", "segment", "age"]).aggregate(**flags)
+        totals: dict[str, Any] = {}
+        for n in q.days:
+            eligible = per_member.age >= n
+            totals[f"eligible_{n}"] = eligible.sum()
+            for kind in ("on", "after", "within"):
+                flag = per_member[f"{kind}_{n}"].fill_null(False)
+                totals[f"{kind}_{n}"] = (flag & eligible).sum()
+        return per_member.group_by("segment").aggregate(**totals)
+
+    def _cohort_rows(
+        self, sizes: pd.DataFrame, counts: pd.DataFrame, value: pd.DataFrame, end_index: int
+    ) -> list[CohortRow]:
+        q = self.query
+        retained: dict[tuple[date, str], dict[int, int]] = defaultdict(dict)
+        for row in counts.itertuples(index=False):
+            retained[(_as_date(row.cohort), row.segment)][int(row.offset)] = int(row.users)
+        revenue: dict[tuple[date, str], dict[int, float]] = defaultdict(dict)
+        for row in value.itertuples(index=False):
+            amount = 0.0 if row.revenue is None or pd.isna(row.revenue) else float(row.revenue)
+            revenue[(_as_date(row.cohort), row.segment)][int(row.offset)] = amount
+        rows = []
+        for row in sizes.itertuples(index=False):
+            key = (_as_date(row.cohort), row.segment)
+            size = int(row.size)
+            observed = min(q.periods, end_index - _index(key[0], q.period))
+            users = [retained[key].get(p, 0) for p in range(observed + 1)]
+            money = [round(revenue[key].get(p, 0.0), 4) for p in range(observed + 1)]
+            per_user = [round(m / size, 4) for m in money]
+            ltv = [round(sum(per_user[: p + 1]), 4) for p in range(len(per_user))]
+            rows.append(
+                CohortRow(
+                    cohort=key[0],
+                    segment=None if q.breakdown is None else key[1],
+                    size=size,
+                    retained=users,
+                    rate=[round(u / size, 3) for u in users],
+                    revenue=money,
+                    revenue_per_user=per_user,
+                    ltv=ltv,
+                )
+            )
+        return sorted(rows, key=lambda r: (r.segment or "", r.cohort))
+
+    def _day_n_rows(self, frame: pd.DataFrame) -> list[DayNRow]:
+        rows = []
+        for row in frame.to_dict("records"):
+            for n in self.query.days:
+                eligible = int(row[f"eligible_{n}"] or 0)
+                counts = [int(row[f"{k}_{n}"] or 0) for k in ("on", "after", "within")]
+                rates = [round(c / eligible, 4) if eligible else 0.0 for c in counts]
+                rows.append(
+                    DayNRow(
+                        day=n,
+                        segment=None if self.query.breakdown is None else row["segment"],
+                        eligible=eligible,
+                        on_day=counts[0],
+                        on_or_after=counts[1],
+                        within=counts[2],
+                        on_day_rate=rates[0],
+                        on_or_after_rate=rates[1],
+                        within_rate=rates[2],
+                    )
+                )
+        return sorted(rows, key=lambda r: (r.segment or "", r.day))
+
+
+def _as_date(value: Any) -> date:
+    return (
+        value
+        if isinstance(value, date) and not isinstance(value, pd.Timestamp)
+        else pd.Timestamp(value).date()
+    )
+
+
+def _index(day: date, period: str) -> int:
+    """period_index in Python, matching localtime.period_index."""
+    if period == "month":
+        return day.year * 12 + day.month
+    days = (day - date(1970, 1, 1)).days
+    if period == "day":
+        return days
+    return (days - day.weekday() + 3) // 7

@@ -1,0 +1,1 @@
+"""Predictive models of customer behaviour: purchase counts, churn, lifetime value."""
