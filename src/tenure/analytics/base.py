@@ -1,4 +1,4 @@
-"""Query runners: a typed query, validated, turned into an Ibis expression, run to a typed result."""
+"""Query runners: a typed query, validated, built as an Ibis expression, run to a typed result."""
 
 from __future__ import annotations
 

@@ -71,7 +71,8 @@ def result_frame(result: RetentionResult) -> pd.DataFrame:
 def result_table(result: RetentionResult, value: bool) -> Table:
     """A cohort triangle of rates (or LTV), then nothing else: the day-N table prints below."""
     width = max((len(c.retained) for c in result.cohorts), default=0)
-    title = f"{'LTV' if value else 'retention'} by {result.period} cohort ({result.start} → {result.returning})"
+    what = "LTV" if value else "retention"
+    title = f"{what} by {result.period} cohort ({result.start} → {result.returning})"
     table = Table("cohort", "segment", "size", *[str(p) for p in range(width)], title=title)
     for c in result.cohorts:
         cells = [f"{v:,.2f}" for v in c.ltv] if value else [f"{r:.1%}" for r in c.rate]

@@ -1,4 +1,4 @@
-"""Cohort retention: cohort matrices, day-N tables (classic, unbounded, rolling), value retention."""
+"""Cohort retention: cohort matrices, day-N tables (three ways), value retention."""
 
 from tenure.analytics.retention.query import DayNRow, RetentionQuery, RetentionResult
 from tenure.analytics.retention.runner import RetentionRunner

@@ -1,4 +1,4 @@
-"""Retention as Ibis expressions over the activity rollup; the same code runs on DuckDB and Spark."""
+"""Retention as Ibis expressions over the activity rollup; one code path for DuckDB and Spark."""
 
 from __future__ import annotations
 
@@ -165,16 +165,19 @@ class RetentionRunner(Runner[RetentionQuery, RetentionResult]):
     ) -> list[CohortRow]:
         q = self.query
         retained: dict[tuple[date, str], dict[int, int]] = defaultdict(dict)
-        for row in counts.itertuples(index=False):
-            retained[(_as_date(row.cohort), row.segment)][int(row.offset)] = int(row.users)
+        for rec in counts.to_dict("records"):
+            retained[(_as_date(rec["cohort"]), str(rec["segment"]))][int(rec["offset"])] = int(
+                rec["users"]
+            )
         revenue: dict[tuple[date, str], dict[int, float]] = defaultdict(dict)
-        for row in value.itertuples(index=False):
-            amount = 0.0 if row.revenue is None or pd.isna(row.revenue) else float(row.revenue)
-            revenue[(_as_date(row.cohort), row.segment)][int(row.offset)] = amount
+        for rec in value.to_dict("records"):
+            money = rec["revenue"]
+            amount = 0.0 if money is None or pd.isna(money) else float(money)
+            revenue[(_as_date(rec["cohort"]), str(rec["segment"]))][int(rec["offset"])] = amount
         rows = []
-        for row in sizes.itertuples(index=False):
-            key = (_as_date(row.cohort), row.segment)
-            size = int(row.size)
+        for rec in sizes.to_dict("records"):
+            key = (_as_date(rec["cohort"]), str(rec["segment"]))
+            size = int(rec["size"])
             observed = min(q.periods, end_index - _index(key[0], q.period))
             users = [retained[key].get(p, 0) for p in range(observed + 1)]
             money = [round(revenue[key].get(p, 0.0), 4) for p in range(observed + 1)]
