@@ -42,7 +42,7 @@ class Activity(BaseModel):
             return cls(kind="event", name=name)
         if kind not in ("order", "any_event", "any") or name:
             raise BadActivity(reason=f"`{text}`: use order, any_event, any or event:NAME")
-        return cls(kind=kind)  # type: ignore[arg-type]
+        return cls(kind=kind)
 
     def predicate(self, source: ir.StringValue) -> ir.BooleanValue:
         """Which activity_daily rows this selector means."""

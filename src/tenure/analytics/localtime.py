@@ -24,8 +24,8 @@ def _spark_local(ts: _UTC, zone: str) -> _NAIVE:  # type: ignore[valid-type]
 def local_time(ts: ir.TimestampValue, zone: str, backend: str) -> ir.TimestampValue:
     """The shop-local wall-clock time of a UTC instant (DST-aware)."""
     if backend == "pyspark":
-        return _spark_local(ts, zone)  # type: ignore[no-any-return]
-    return _duckdb_local(zone, ts)  # type: ignore[no-any-return]
+        return _spark_local(ts, zone)
+    return _duckdb_local(zone, ts)
 
 
 def local_day(ts: ir.TimestampValue, zone: str, backend: str) -> ir.DateValue:
