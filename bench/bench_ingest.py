@@ -267,12 +267,14 @@ def throughput(server: Server, secret: str, clients: int, size: int, seconds: fl
     }
 
 
-def drain(server: Server, timeout: float = 300) -> float:
-    """Seconds until the background flusher has emptied the inbox."""
+def drain(server: Server, timeout: float) -> float | None:
+    """Seconds until the background flusher has emptied the inbox; None past `timeout`."""
     started = time.perf_counter()
-    while server.inbox_waiting() and time.perf_counter() - started < timeout:
+    while server.inbox_waiting():
+        if time.perf_counter() - started > timeout:
+            return None
         time.sleep(0.1)
-    return time.perf_counter() - started
+    return round(time.perf_counter() - started, 2)
 
 
 # --- b) open-loop single-event latency ------------------------------------------------------------
@@ -469,8 +471,11 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         results["throughput"] = tp = throughput(
             server, secret, args.clients, args.batch, args.seconds
         )
-        tp["drain_s"] = round(drain(server), 2)
+        tp["inbox_after_load"] = server.inbox_waiting()
+        tp["drain_s"] = drain(server, args.drain_timeout)
+        started = time.perf_counter()
         server.cli("flush")
+        tp["cli_flush_s"] = round(time.perf_counter() - started, 2)
         counts = server.status()
         tp["warehouse_events"] = counts["events"]
         tp["count_ok"] = counts["events"] == tp["events_accepted"] and counts["tracking_inbox"] == 0
@@ -533,7 +538,8 @@ def report(r: dict[str, Any]) -> None:
           f" {tp['errors']} errors; p50 {tp['batch_p50_ms']} ms, p99 {tp['batch_p99_ms']} ms per batch;"
           f" server CPU {tp['server_cpu_s']}s, client CPU {tp['client_cpu_s']}s;"
           f" {verdict} the >= {TARGET_EVENTS_PER_S:,}/s target")
-    print(f"flush: inbox drained {tp['drain_s']}s after the load; warehouse events "
+    print(f"flush: {tp['inbox_after_load']:,} waiting when the load stopped, drained by the "
+          f"background flusher in {tp['drain_s']}s; warehouse events "
           f"{tp['warehouse_events']:,} vs accepted {tp['events_accepted']:,}: "
           f"{'OK' if tp['count_ok'] else 'MISMATCH'}")
     if "latency" in r:
@@ -562,6 +568,7 @@ def main() -> None:
     parser.add_argument("--latency-threads", type=int, default=64, help="Client threads, phase b.")
     parser.add_argument("--segment-events", type=int, default=20_000, help="0 skips phase c.")
     parser.add_argument("--peer-events", type=int, default=200_000, help="Rows for the peer.")
+    parser.add_argument("--drain-timeout", type=float, default=300, help="Wait for the flusher.")
     parser.add_argument("--workers", type=int, default=1, help="`tenure serve --workers`.")
     parser.add_argument("--keep", action="store_true", help="Keep the scratch home.")
     parser.add_argument("--serve-cmd", help="Run this instead of `tenure` for `serve` (A/B a fix).")

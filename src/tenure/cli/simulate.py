@@ -11,14 +11,16 @@ from rich.table import Table
 from tenure.cli.context import console, emit_json, friendly, quiet_progress, services
 from tenure.config import Settings
 from tenure.ingest.files.importer import import_files
+from tenure.ingest.files.mapping import Mapping
 from tenure.simulate import SimulationConfig, simulate_shop
 from tenure.storage.warehouse import Warehouse
 
 IMPORT_ORDER = (
-    ("users", "users.parquet"),
-    ("items", "items.parquet"),
-    ("orders", "order_lines.parquet"),
-    ("events", "events.parquet"),
+    ("users", "users.parquet", Mapping()),
+    ("items", "items.parquet", Mapping()),
+    ("orders", "order_lines.parquet", Mapping()),
+    ("events", "events.parquet", Mapping()),
+    ("spend", "spend.parquet", Mapping(columns={"date": "day", "spend": "amount"})),
 )
 
 
@@ -28,13 +30,14 @@ def import_simulation(
     """Import a simulator output folder into the warehouse."""
     warehouse.init()
     results = {}
-    for kind, name in IMPORT_ORDER:
+    for kind, name, mapping in IMPORT_ORDER:
         with quiet_progress(show_progress) as progress:
             summary = import_files(
                 kind,
                 [str(out / name)],
                 settings=settings,
                 warehouse=warehouse,
+                mapping=mapping,
                 progress=progress,
             )
         results[kind] = summary.as_dict()

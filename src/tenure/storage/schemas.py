@@ -68,6 +68,9 @@ TABLES: dict[str, ibis.Schema] = {
     "identities": ibis.schema(
         {"alias_id": dt.string, "user_id": dt.string, "ts": TS},
     ),
+    "spend": ibis.schema(
+        {"day": dt.date, "channel": dt.string, "amount": MONEY, "currency": dt.string}
+    ),
     "scores": ibis.schema(
         {
             "user_id": dt.string,
@@ -101,6 +104,7 @@ KEYS: dict[str, tuple[str, ...]] = {
     "items": ("sku",),
     "identities": ("alias_id",),
     "scores": ("user_id", "model", "version"),
+    "spend": ("day", "channel"),
 }
 
 ORDER_STATUSES = ("paid", "refunded", "cancelled")

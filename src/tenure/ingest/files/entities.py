@@ -155,6 +155,55 @@ class UsersPlan(Plan):
         return {"users": row[0]}
 
 
+class SpendPlan(Plan):
+    """Acquisition spend per day and channel (for CAC); a later row for the same day wins."""
+
+    kind: ClassVar[str] = "spend"
+    required: ClassVar[tuple[str, ...]] = ("day", "channel", "amount")
+
+    def fields(self) -> tuple[list[tuple[str, str]], list[sql.Check]]:
+        """Typed columns and row checks."""
+        day_raw, amount_raw, channel = self.raw("day"), self.raw("amount"), self.raw("channel")
+        fmt = self.mapping.date_format
+        day = (
+            f"CAST(try_strptime({day_raw}, {sql.literal(fmt)}) AS DATE)"
+            if fmt
+            else sql.date(day_raw)
+        )
+        amount = sql.money(amount_raw)
+        currency = f"upper(coalesce({self.raw('currency')}, {sql.literal(self.currency)}))"
+        columns = [("day", day), ("channel", channel), ("amount", amount), ("currency", currency)]
+        checks = [
+            sql.Check.missing("day", day_raw),
+            sql.Check.unreadable("day", day_raw, day, "date"),
+            sql.Check.missing("channel", channel),
+            sql.Check.missing("amount", amount_raw),
+            sql.Check.unreadable("amount", amount_raw, amount, "number"),
+            sql.Check.rule(f"{amount} < 0", "negative", field="amount"),
+        ]
+        return columns, checks
+
+    def build(self, con: duckdb.DuckDBPyConnection) -> dict[str, pa.Table]:
+        """One row per day and channel."""
+        con.execute(
+            f"""CREATE TABLE good AS SELECT * EXCLUDE (_reject) FROM typed WHERE _reject IS NULL
+                {_LAST_PER_KEY.format(key="day, channel")}"""
+        )
+        return {
+            "spend": con.execute("SELECT day, channel, amount, currency FROM good").to_arrow_table()
+        }
+
+    def summary(self, con: duckdb.DuckDBPyConnection) -> dict[str, Any]:
+        """Days, channels and total spend per currency."""
+        row = con.execute(
+            "SELECT count(DISTINCT day), count(DISTINCT channel) FROM good"
+        ).fetchone() or (0, 0)
+        totals = con.execute(
+            "SELECT currency, CAST(sum(amount) AS DECIMAL(18, 2)) FROM good GROUP BY 1 ORDER BY 1"
+        ).fetchall()
+        return {"days": row[0], "channels": row[1], "spend": {str(c): str(v) for c, v in totals}}
+
+
 class ItemsPlan(Plan):
     """The catalogue; the last row of a SKU wins."""
 

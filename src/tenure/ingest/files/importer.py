@@ -13,7 +13,7 @@ import duckdb
 import pyarrow as pa
 
 from tenure.config import Settings
-from tenure.ingest.files.entities import EventsPlan, ItemsPlan, UsersPlan
+from tenure.ingest.files.entities import EventsPlan, ItemsPlan, SpendPlan, UsersPlan
 from tenure.ingest.files.errors import ImportRejected, NoFiles
 from tenure.ingest.files.mapping import Mapping
 from tenure.ingest.files.orders import OrdersPlan
@@ -28,6 +28,7 @@ PLANS: dict[str, type[Plan]] = {
     "events": EventsPlan,
     "users": UsersPlan,
     "items": ItemsPlan,
+    "spend": SpendPlan,
 }
 SAMPLE_SIZE = 20
 Progress = Callable[[str, int, int], None]
@@ -103,6 +104,8 @@ def write_outputs(writer: WarehouseWriter, kind: str, out: dict[str, pa.Table]) 
         written["users"] = writer.merge("users", out["users"])
     if "items" in out:
         written["items"] = writer.merge("items", out["items"])
+    if "spend" in out:
+        written["spend"] = writer.upsert("spend", out["spend"])
     if "identities" in out and out["identities"].num_rows:
         written["identities"] = writer.upsert("identities", out["identities"])
         writer.resolve_identities()

@@ -26,6 +26,7 @@ FIELDS: dict[str, tuple[str, ...]] = {
     ),
     "users": ("user_id", "signup_at", "first_seen", "channel", "country", "birthday", "attributes"),
     "items": ("sku", "name", "category", "price", "attributes"),
+    "spend": ("day", "channel", "amount", "currency"),
 }
 KINDS = tuple(FIELDS)
 

@@ -42,7 +42,9 @@ class Plan:
         missing = [f for f in self.required if f not in self.sources]
         if missing:
             raise MissingField(
-                kind=self.kind, fields=", ".join(missing), columns=", ".join(self.columns[:30])
+                kind=self.kind,
+                fields=", ".join(missing),
+                columns=", ".join(c for c in self.columns[:30] if not c.startswith("_")),
             )
 
     def raw(self, name: str) -> str:
