@@ -9,7 +9,7 @@ import numpy as np
 from scipy.special import betainc, betaln, digamma, expit, gammaln, hyp2f1
 
 from tenure.predict.clv.base import ModelParams, TransactionModel, broadcast_history
-from tenure.predict.clv.inputs import CompressedRFM, FloatArray, as_column, check_frequency
+from tenure.predict.clv.inputs import CompressedRFM, FloatArray, as_column, check_frequency, dot
 from tenure.predict.clv.optimize import Objective
 
 
@@ -59,7 +59,7 @@ class BGNBD(TransactionModel[BGNBDParams]):
 
     def _start(self, data: CompressedRFM) -> FloatArray:
         """r = 1 with alpha from the mean purchase rate; a = 1, b = 3 (a 25% dropout chance)."""
-        rate = float(data.weights @ data.frequency) / max(float(data.weights @ data.T), 1e-12)
+        rate = dot(data.weights, data.frequency) / max(dot(data.weights, data.T), 1e-12)
         alpha = 1.0 / max(rate, 1e-6)
         return np.log(np.array([1.0, alpha, 1.0, 3.0]))
 
@@ -77,19 +77,20 @@ class BGNBD(TransactionModel[BGNBDParams]):
             r, alpha, a, b = np.exp(theta)
             log_alpha = np.log(alpha)
             l0 = np.log(alpha + T0)
-            ll = n * r * log_alpha - r * (w0 @ l0)
-            g_r = n * log_alpha - w0 @ l0
-            g_alpha = n * r / alpha - r * (w0 @ (1.0 / (alpha + T0)))
+            ll = n * r * log_alpha - r * dot(w0, l0)
+            g_r = n * log_alpha - dot(w0, l0)
+            g_alpha = n * r / alpha - r * dot(w0, 1.0 / (alpha + T0))
             g_a = 0.0
             g_b = 0.0
             if x.size:
-                ll += wx @ (
+                ll += dot(
+                    wx,
                     gammaln(r + ux)
                     - gammaln(r)
                     + gammaln(a + b)
                     + gammaln(b + ux)
                     - gammaln(b)
-                    - gammaln(a + b + ux)
+                    - gammaln(a + b + ux),
                 )
                 l1 = np.log(alpha + T)
                 l2 = np.log(alpha + t_x)
@@ -97,14 +98,14 @@ class BGNBD(TransactionModel[BGNBDParams]):
                 rx = r + x
                 c = (np.log(a) - np.log(b + ux - 1))[inv]
                 soft, pi = _softplus(c + rx * gap)
-                ll += w @ (soft - rx * l1)
-                g_r += wx @ (digamma(r + ux) - digamma(r)) + w @ (pi * gap - l1)
-                g_alpha -= w @ (rx * ((1 - pi) / (alpha + T) + pi / (alpha + t_x)))
+                ll += dot(w, soft - rx * l1)
+                g_r += dot(wx, digamma(r + ux) - digamma(r)) + dot(w, pi * gap - l1)
+                g_alpha -= dot(w, rx * ((1 - pi) / (alpha + T) + pi / (alpha + t_x)))
                 alive_x = np.bincount(inv, weights=w * pi, minlength=ux.size)
                 psi_ab = digamma(a + b)
-                g_a = wx @ (psi_ab - digamma(a + b + ux)) + alive_x.sum() / a
-                g_b = wx @ (psi_ab + digamma(b + ux) - digamma(b) - digamma(a + b + ux)) - (
-                    alive_x @ (1.0 / (b + ux - 1))
+                g_a = dot(wx, psi_ab - digamma(a + b + ux)) + alive_x.sum() / a
+                g_b = dot(wx, psi_ab + digamma(b + ux) - digamma(b) - digamma(a + b + ux)) - dot(
+                    alive_x, 1.0 / (b + ux - 1)
                 )
             grad = np.array([g_r, g_alpha, g_a, g_b]) * np.exp(theta)
             return -ll / n, -grad / n

@@ -1,0 +1,55 @@
+"""Historical LTV by monthly first-order cohort: cumulative net revenue per customer."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from datetime import date
+
+import ibis.expr.types as ir
+
+from tenure.analytics.kpis.periods import index_of, number, start_of
+from tenure.analytics.kpis.sources import in_days
+from tenure.analytics.kpis.query import LtvCohort
+from tenure.analytics.localtime import period_index
+from tenure.storage.rollups import ORDER, REFUND
+
+
+def first_orders(act: ir.Table) -> ir.Table:
+    """user_id -> the shop-local day of the user's first paid order (customers only)."""
+    orders = act.filter(act.source == ORDER)
+    return orders.group_by("user_id").aggregate(first_day=orders.day.min())
+
+
+def cohort_ltv(act: ir.Table, since: date, until: date, months: int) -> list[LtvCohort]:
+    """Cohorts whose first paid order lies in [since, until], followed up to `until`.
+
+    Offsets are calendar months since the first order's month; the LTV at offset k is the
+    cohort's net revenue (paid orders and refunds) in months 0..k divided by its size.
+    """
+    first = first_orders(act)
+    first = first.filter(in_days(first.first_day, since, until))
+    first = first.mutate(cidx=period_index(first.first_day, "month"))
+    sizes = first.group_by("cidx").aggregate(customers=first.count()).execute()
+    money = act.filter(act.source.isin([ORDER, REFUND]) & (act.day <= until))
+    joined = first.join(money, "user_id")
+    joined = joined.mutate(offset=period_index(joined.day, "month") - joined.cidx)
+    joined = joined.filter((joined.offset >= 0) & (joined.offset <= months))
+    revenue = joined.group_by(["cidx", "offset"]).aggregate(revenue=joined.revenue.sum()).execute()
+
+    by_cohort: dict[int, dict[int, float]] = defaultdict(dict)
+    for rec in revenue.to_dict("records"):
+        by_cohort[int(rec["cidx"])][int(rec["offset"])] = number(rec["revenue"])
+    end = index_of(until, "month")
+    cohorts = []
+    for rec in sorted(sizes.to_dict("records"), key=lambda r: int(r["cidx"])):
+        cidx, size = int(rec["cidx"]), int(rec["customers"])
+        observed = min(months, end - cidx)
+        amounts = [round(by_cohort[cidx].get(k, 0.0), 4) for k in range(observed + 1)]
+        running, ltv = 0.0, []
+        for amount in amounts:
+            running += amount
+            ltv.append(round(running / size, 4))
+        cohorts.append(
+            LtvCohort(cohort=start_of(cidx, "month"), customers=size, revenue=amounts, ltv=ltv)
+        )
+    return cohorts

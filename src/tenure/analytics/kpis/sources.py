@@ -1,0 +1,52 @@
+"""The rows KPIs read: orders and visits by shop-local day, and the days the data spans."""
+
+from __future__ import annotations
+
+import ibis
+import ibis.expr.types as ir
+from ibis.backends import BaseBackend
+
+from tenure.analytics.kpis.periods import Bounds
+from tenure.analytics.localtime import local_day
+
+VISIT_TYPES = ("track", "page", "screen")
+
+
+def order_days(con: BaseBackend, zone: str) -> ir.Table:
+    """Paid orders and refund documents (guests included) with their shop-local day."""
+    orders = con.table("orders").filter(lambda o: o.status.isin(["paid", "refunded"]))
+    return orders.select(
+        "order_id",
+        "user_id",
+        "ts",
+        "status",
+        "amount",
+        "channel",
+        day=local_day(orders.ts, zone, con.name),
+    )
+
+
+def visit_days(con: BaseBackend, zone: str) -> ir.Table:
+    """Visits from the raw events (anonymous ones too): visitor id and shop-local day."""
+    events = con.table("events").filter(lambda e: e.type.isin(VISIT_TYPES))
+    return events.select(
+        visitor=events.user_id.fill_null(events.anonymous_id),
+        day=local_day(events.ts, zone, con.name),
+    )
+
+
+def data_bounds(con: BaseBackend, zone: str, extra: ir.Table | None = None) -> Bounds:
+    """The first and last shop-local day of any order, visit (or `extra` row with a `day`)."""
+    tables = [order_days(con, zone), visit_days(con, zone)]
+    if extra is not None:
+        tables.append(extra)
+    days: list[object] = []
+    for table in tables:
+        row = table.aggregate(lo=table.day.min(), hi=table.day.max()).execute()
+        days += [row["lo"].iloc[0], row["hi"].iloc[0]]
+    return Bounds.of(days)
+
+
+def in_days(day: ir.DateValue, since: object, until: object) -> ir.BooleanValue:
+    """since <= day <= until, for Python dates."""
+    return (day >= ibis.literal(since, type="date")) & (day <= ibis.literal(until, type="date"))
