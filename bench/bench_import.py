@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from benchlib import ChildRun, data_dir, run_child, table, tenure_exe, write_results  # noqa: E402
+from benchlib import ChildRun, data_dir, run_child, table, tenure_exe, write_results
 
 EXPECTED = {"orders": 25_900, "lines": 541_909, "customers": 4_372}
 TARGET_S = 30.0
@@ -106,12 +106,18 @@ def worker_pandas(folder: Path, out: Path) -> dict[str, Any]:
         country=("Country", "first"),
         lines=("StockCode", "size"),
     )
-    orders["status"] = orders["InvoiceNo"].str.startswith("C").map({True: "refunded", False: "paid"})
-    customers = lines.dropna(subset=["CustomerID"]).groupby("CustomerID", as_index=False).agg(
-        first_seen=("InvoiceDate", "min"), country=("Country", "first")
+    orders["status"] = (
+        orders["InvoiceNo"].str.startswith("C").map({True: "refunded", False: "paid"})
     )
-    items = lines.sort_values("InvoiceDate").groupby("StockCode", as_index=False).agg(
-        name=("Description", "last"), price=("UnitPrice", "last")
+    customers = (
+        lines.dropna(subset=["CustomerID"])
+        .groupby("CustomerID", as_index=False)
+        .agg(first_seen=("InvoiceDate", "min"), country=("Country", "first"))
+    )
+    items = (
+        lines.sort_values("InvoiceDate")
+        .groupby("StockCode", as_index=False)
+        .agg(name=("Description", "last"), price=("UnitPrice", "last"))
     )
     lines.to_parquet(out / "order_lines.parquet", index=False)
     orders.to_parquet(out / "orders.parquet", index=False)
@@ -177,7 +183,8 @@ def worker_duckdb(folder: Path, out: Path) -> dict[str, Any]:
     con = duckdb.connect(str(out / "retail.duckdb"), read_only=True)
     row = con.execute(
         """SELECT (SELECT count(*) FROM orders), (SELECT count(*) FROM order_lines),
-                  (SELECT count(DISTINCT customer_id) FROM orders), (SELECT sum(amount) FROM orders),
+                  (SELECT count(DISTINCT customer_id) FROM orders),
+                  (SELECT sum(amount) FROM orders),
                   (SELECT sum(amount) FROM order_lines), (SELECT count(*) FROM customers)"""
     ).fetchone()
     assert row is not None
@@ -204,14 +211,32 @@ def worker_main(args: argparse.Namespace) -> None:
 
 def _child(worker: str, folder: Path, target: Path) -> ChildRun:
     """One contender in a fresh interpreter."""
-    args = [sys.executable, __file__, "--worker", worker, "--data", str(folder), "--target", str(target)]
+    args = [
+        sys.executable,
+        __file__,
+        "--worker",
+        worker,
+        "--data",
+        str(folder),
+        "--target",
+        str(target),
+    ]
     return run_child(args)
 
 
 def _cli(folder: Path, home: Path) -> ChildRun:
     """`tenure import orders DIR --preset online-retail --format json`, timed as a whole process."""
     env = {**os.environ, "TENURE_HOME": str(home)}
-    args = [tenure_exe(), "import", "orders", str(folder), "--preset", "online-retail", "--format", "json"]
+    args = [
+        tenure_exe(),
+        "import",
+        "orders",
+        str(folder),
+        "--preset",
+        "online-retail",
+        "--format",
+        "json",
+    ]
     run = run_child(args, env=env)
     if run.returncode == 0:
         run.output = {"seconds": run.wall_s, "cli_reported_s": run.output.get("seconds")}
@@ -233,8 +258,11 @@ def run_all(folder: Path, repeat: int, keep: bool) -> dict[str, Any]:
             for name, got in runs.items():
                 if got and got[-1].returncode != 0:
                     raise SystemExit(f"{name} failed ({got[-1].returncode}):\n{got[-1].stderr}")
-            print(f"round {n + 1}/{repeat}: " + ", ".join(
-                f"{k} {v[-1].output['seconds']:.2f}s" for k, v in runs.items()), flush=True)
+            print(
+                f"round {n + 1}/{repeat}: "
+                + ", ".join(f"{k} {v[-1].output['seconds']:.2f}s" for k, v in runs.items()),
+                flush=True,
+            )
     finally:
         if keep:
             print(f"kept {scratch}")
@@ -294,14 +322,24 @@ def report(results: dict[str, Any]) -> None:
     for name, r in results.items():
         c = r["checks"]
         if c:
-            check_rows.append((name, c["orders"], c["lines"], c["customers"], c["revenue"],
-                               "OK" if r["checks_ok"] else "MISMATCH"))
+            check_rows.append(
+                (
+                    name,
+                    c["orders"],
+                    c["lines"],
+                    c["customers"],
+                    c["revenue"],
+                    "OK" if r["checks_ok"] else "MISMATCH",
+                )
+            )
     print(table(("check", "orders", "lines", "customers", "revenue", "result"), check_rows))
     tenure_s = results["tenure"]["seconds_median"]
     verdict = "meets" if tenure_s < TARGET_S else "MISSES"
-    print(f"\ntenure import {tenure_s:.2f}s {verdict} the < {TARGET_S:.0f}s target; "
-          f"expected orders {EXPECTED['orders']:,}, lines {EXPECTED['lines']:,}, "
-          f"customers {EXPECTED['customers']:,}")
+    print(
+        f"\ntenure import {tenure_s:.2f}s {verdict} the < {TARGET_S:.0f}s target; "
+        f"expected orders {EXPECTED['orders']:,}, lines {EXPECTED['lines']:,}, "
+        f"customers {EXPECTED['customers']:,}"
+    )
 
 
 def main() -> None:
@@ -309,7 +347,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--repeat", type=int, default=3, help="Rounds of every contender.")
     parser.add_argument("--keep", action="store_true", help="Keep the scratch folder.")
-    parser.add_argument("--worker", choices=("tenure", "pandas", "duckdb-sql"), help=argparse.SUPPRESS)
+    parser.add_argument(
+        "--worker", choices=("tenure", "pandas", "duckdb-sql"), help=argparse.SUPPRESS
+    )
     parser.add_argument("--data", help=argparse.SUPPRESS)
     parser.add_argument("--target", help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -319,7 +359,9 @@ def main() -> None:
     folder = data_dir() / "online_retail"
     if not folder.is_dir():
         raise SystemExit(f"Online Retail CSVs not found in {folder} (set TENURE_DATA_DIR)")
-    print(f"importing {len(_files(folder))} files from {folder}, {args.repeat} round(s)", flush=True)
+    print(
+        f"importing {len(_files(folder))} files from {folder}, {args.repeat} round(s)", flush=True
+    )
     results = run_all(folder, args.repeat, args.keep)
     report(results)
     path = write_results("import", {"data": str(folder), "repeat": args.repeat, "results": results})

@@ -1,4 +1,4 @@
-"""Tracking ingestion through `tenure serve`: batch throughput, single-event latency, exact counts."""
+"""Tracking through `tenure serve`: batch throughput, single-event latency, exact counts."""
 
 from __future__ import annotations
 
@@ -28,7 +28,8 @@ import httpx
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from benchlib import free_port, table, tenure_exe, warn_if_busy, write_results  # noqa: E402
+import peer_app
+from benchlib import BENCH, free_port, table, tenure_exe, warn_if_busy, write_results
 
 TARGET_EVENTS_PER_S = 20_000
 EVENTS = ("Product Viewed", "Product Viewed", "Product Viewed", "Product Added", "Cart Viewed")
@@ -71,15 +72,13 @@ def batch_body(run: str, stream: str, start: int, size: int) -> bytes:
 
 @dataclass
 class Server:
-    """A `tenure serve` child on a fresh TENURE_HOME."""
+    """An HTTP server child (`tenure serve`, or the peer app) on a fresh home."""
 
     home: Path
     port: int
     env: dict[str, str]
-    serve_cmd: list[str] = field(default_factory=lambda: [tenure_exe()])
-    workers: int = 1
+    command: list[str] = field(default_factory=list)
     proc: subprocess.Popen[bytes] | None = None
-    log: Path | None = None
 
     @property
     def url(self) -> str:
@@ -96,27 +95,23 @@ class Server:
         return done.stdout
 
     def start(self) -> None:
-        """Start `tenure serve` and wait for /healthz."""
-        self.log = self.home / "serve.log"
-        with self.log.open("wb") as log:
+        """Start the command and wait for /healthz."""
+        log_path = self.home / f"server-{self.port}.log"
+        with log_path.open("wb") as log:
             self.proc = subprocess.Popen(
-                [*self.serve_cmd, "serve", "--host", "127.0.0.1", "--port", str(self.port),
-                 "--workers", str(self.workers)],
-                env=self.env,
-                stdout=log,
-                stderr=subprocess.STDOUT,
+                self.command, env=self.env, stdout=log, stderr=subprocess.STDOUT
             )
         deadline = time.monotonic() + 90
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
-                raise SystemExit(f"tenure serve exited:\n{self.log.read_text()}")
+                raise SystemExit(f"{self.command[:3]} exited:\n{log_path.read_text()}")
             try:
                 if httpx.get(f"{self.url}/healthz", timeout=2).status_code == 200:
                     return
             except httpx.HTTPError:
                 pass
             time.sleep(0.2)
-        raise SystemExit("tenure serve did not answer /healthz within 90 s")
+        raise SystemExit(f"{self.command[:3]} did not answer /healthz within 90 s")
 
     def stop(self) -> float:
         """SIGINT (graceful: the lifespan runs a last flush); returns seconds to exit."""
@@ -164,7 +159,9 @@ class Server:
                 status = Path(f"/proc/{pid}/status").read_text()
             except OSError:
                 continue
-            total += sum(int(line.split()[1]) for line in status.splitlines() if line.startswith("VmHWM:"))
+            total += sum(
+                int(line.split()[1]) for line in status.splitlines() if line.startswith("VmHWM:")
+            )
         return total / 1024
 
     def inbox_waiting(self) -> int:
@@ -207,7 +204,13 @@ class Tally:
 
 
 def _batch_client(
-    server: Server, headers: dict[str, str], run: str, stream: str, size: int, until: float, tally: Tally
+    server: Server,
+    headers: dict[str, str],
+    run: str,
+    stream: str,
+    size: int,
+    until: float,
+    tally: Tally,
 ) -> None:
     """Post batches back to back until the deadline."""
     seq = 0
@@ -232,8 +235,10 @@ def _batch_client(
                     tally.errors.append(f"{response.status_code}: {response.text[:200]}")
 
 
-def throughput(server: Server, secret: str, clients: int, size: int, seconds: float) -> dict[str, Any]:
-    """Several threads post /v1/batch for `seconds`; events/s accepted (200 = durable in the inbox)."""
+def throughput(
+    server: Server, secret: str, clients: int, size: int, seconds: float
+) -> dict[str, Any]:
+    """Threads post /v1/batch for `seconds`; events/s accepted (a 200 means durable)."""
     run, headers, tally = uuid.uuid4().hex[:8], auth_header(secret), Tally()
     cpu_before, client_before = server.cpu_seconds(), _own_cpu()
     started = time.monotonic()
@@ -347,7 +352,9 @@ def _open_loop(
     }
 
 
-def latency(server: Server, secret: str, rate: float, seconds: float, workers: int) -> dict[str, Any]:
+def latency(
+    server: Server, secret: str, rate: float, seconds: float, workers: int
+) -> dict[str, Any]:
     """Open-loop single /v1/track calls at `rate` per second from a pool of client threads."""
     cpu_before, client_before = server.cpu_seconds(), _own_cpu()
     result = _open_loop(server, auth_header(secret), rate, seconds, workers)
@@ -394,36 +401,17 @@ def segment_client(server: Server, secret: str, events: int) -> dict[str, Any]:
     }
 
 
-# --- the peer: raw SQLite ---------------------------------------------------------------------------
-
-INBOX_DDL = """CREATE TABLE tracking_inbox (
-    id INTEGER PRIMARY KEY AUTOINCREMENT, message_id VARCHAR(200) NOT NULL UNIQUE,
-    type VARCHAR(16) NOT NULL, user_id VARCHAR(200), anonymous_id VARCHAR(200),
-    previous_id VARCHAR(200), name VARCHAR(500), ts DATETIME NOT NULL,
-    received_at DATETIME NOT NULL, payload TEXT NOT NULL)"""
-INSERT = """INSERT OR IGNORE INTO tracking_inbox
-    (message_id, type, user_id, anonymous_id, previous_id, name, ts, received_at, payload)
-    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"""
+# --- the peer: raw SQLite -------------------------------------------------------------------------
 
 
 def _rows(body: bytes) -> list[tuple[Any, ...]]:
-    """What a minimal endpoint does per batch: parse JSON, pick the columns, keep a payload."""
-    received = datetime.now(UTC).isoformat()
-    rows = []
-    for m in json.loads(body)["batch"]:
-        payload = json.dumps({"properties": m.get("properties"), "context": m.get("context")})
-        rows.append((m["messageId"], m["type"], m.get("userId"), m.get("anonymousId"), None,
-                     m.get("event"), m.get("timestamp"), received, payload))
-    return rows
+    """What a minimal endpoint does per batch: parse JSON, keep the columns and a payload."""
+    return peer_app.rows(json.loads(body)["batch"])
 
 
 def sqlite_peer(folder: Path, size: int, events: int) -> dict[str, Any]:
     """Same messages into an inbox table with executemany, one fsynced commit per batch."""
-    path = folder / "peer.db"
-    con = sqlite3.connect(path, isolation_level=None)
-    con.execute("PRAGMA journal_mode=WAL")
-    con.execute("PRAGMA synchronous=FULL")
-    con.execute(INBOX_DDL)
+    con = peer_app.connect(str(folder / "peer-inprocess.db"))
     run = uuid.uuid4().hex[:8]
     bodies = [batch_body(run, "p", start, size) for start in range(0, events, size)]
     parsed = [_rows(body) for body in bodies]
@@ -432,7 +420,7 @@ def sqlite_peer(folder: Path, size: int, events: int) -> dict[str, Any]:
         started = time.perf_counter()
         for rows in batches:
             con.execute("BEGIN")
-            con.executemany(INSERT, rows)
+            con.executemany(peer_app.INSERT, rows)
             con.execute("COMMIT")
         return time.perf_counter() - started
 
@@ -449,25 +437,69 @@ def sqlite_peer(folder: Path, size: int, events: int) -> dict[str, Any]:
     }
 
 
-# --- orchestration ----------------------------------------------------------------------------------
+# --- orchestration --------------------------------------------------------------------------------
 
 
-def run(args: argparse.Namespace) -> dict[str, Any]:
-    """Init, key, serve; phases a, b, c; flush and exact counts; the SQLite peer."""
-    home = Path(tempfile.mkdtemp(prefix="tenure-bench-ingest-"))
-    env = {**os.environ, "TENURE_HOME": str(home / "data")}
-    server = Server(home=home / "data", port=free_port(), env=env, workers=args.workers)
-    if args.serve_cmd:
-        server.serve_cmd = args.serve_cmd.split()
-    results: dict[str, Any] = {"args": vars(args)}
+def tenure_server(home: Path, args: argparse.Namespace) -> Server:
+    """`tenure serve` on `home` (or `--serve-cmd ... serve` to A/B a patched build)."""
+    env = {**os.environ, "TENURE_HOME": str(home)}
+    exe = args.serve_cmd.split() if args.serve_cmd else [tenure_exe()]
+    port = free_port()
+    command = [
+        *exe,
+        "serve",
+        "--host",
+        "127.0.0.1",
+        "--port",
+        str(port),
+        "--workers",
+        str(args.workers),
+    ]
+    return Server(home=home, port=port, env=env, command=command)
+
+
+def peer_server(home: Path) -> Server:
+    """bench/peer_app.py on the same uvicorn, one worker."""
+    home.mkdir(parents=True, exist_ok=True)
+    env = {**os.environ, "PEER_DB": str(home / "peer.db")}
+    port = free_port()
+    command = [
+        sys.executable,
+        "-m",
+        "uvicorn",
+        "peer_app:create_app",
+        "--factory",
+        "--app-dir",
+        str(BENCH),
+        "--host",
+        "127.0.0.1",
+        "--port",
+        str(port),
+        "--log-level",
+        "warning",
+    ]
+    return Server(home=home, port=port, env=env, command=command)
+
+
+def _stop(server: Server) -> None:
+    """Stop a server that is still running."""
+    if server.proc and server.proc.poll() is None:
+        server.stop()
+
+
+def run_tenure(home: Path, args: argparse.Namespace) -> dict[str, Any]:
+    """Init, key, serve; phases a, b, c; the flusher's lag; exact counts before and after stop."""
+    server = tenure_server(home, args)
+    results: dict[str, Any] = {}
     try:
         server.cli("init")
         secret = json.loads(server.cli("keys", "create", "--scope", "write", "--json"))["secret"]
         server.start()
         print(f"tenure serve on {server.url}, home {server.home}", flush=True)
-
-        print(f"a) {args.clients} clients x {args.batch}-message batches for {args.seconds:.0f}s",
-              flush=True)
+        print(
+            f"a) {args.clients} clients x {args.batch}-message batches for {args.seconds:.0f}s",
+            flush=True,
+        )
         results["throughput"] = tp = throughput(
             server, secret, args.clients, args.batch, args.seconds
         )
@@ -480,20 +512,19 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         tp["warehouse_events"] = counts["events"]
         tp["count_ok"] = counts["events"] == tp["events_accepted"] and counts["tracking_inbox"] == 0
         expected = tp["events_accepted"]
-
         if args.latency_seconds:
-            print(f"b) open loop {args.rate:.0f} req/s of /v1/track for "
-                  f"{args.latency_seconds:.0f}s", flush=True)
+            print(
+                f"b) open loop {args.rate:.0f} req/s of /v1/track for {args.latency_seconds:.0f}s",
+                flush=True,
+            )
             results["latency"] = lat = latency(
                 server, secret, args.rate, args.latency_seconds, args.latency_threads
             )
             expected += lat["ok"]
-
         if args.segment_events:
             print(f"c) segment-analytics-python, {args.segment_events:,} events", flush=True)
             results["segment"] = seg = segment_client(server, secret, args.segment_events)
             expected += seg["events"] if not seg["failed_batches"] else 0
-
         results["server_peak_rss_mb"] = round(server.peak_rss_mb(), 1)
         results["server_stop_s"] = round(server.stop(), 2)
         final = server.status()
@@ -505,11 +536,39 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             "users": final["users"],
             "ok": final["events"] == expected and final["tracking_inbox"] == 0,
         }
-        print("peer: raw SQLite executemany", flush=True)
-        results["sqlite_peer"] = sqlite_peer(home, args.batch, args.peer_events)
     finally:
-        if server.proc and server.proc.poll() is None:
-            server.stop()
+        _stop(server)
+    return results
+
+
+def run_peer(home: Path, args: argparse.Namespace) -> dict[str, Any]:
+    """The hand-rolled endpoint under the same load, then the in-process SQLite ceiling."""
+    results: dict[str, Any] = {}
+    if args.http_peer:
+        server = peer_server(home / "peer-http")
+        try:
+            server.start()
+            print(f"peer: hand-rolled FastAPI + sqlite3 endpoint on {server.url}", flush=True)
+            results["http_peer"] = throughput(server, "", args.clients, args.batch, args.seconds)
+            if args.latency_seconds:
+                results["http_peer_latency"] = latency(
+                    server, "", args.rate, args.latency_seconds, args.latency_threads
+                )
+        finally:
+            _stop(server)
+    print("peer: SQLite executemany in-process (no HTTP)", flush=True)
+    results["sqlite_peer"] = sqlite_peer(home, args.batch, args.peer_events)
+    return results
+
+
+def run(args: argparse.Namespace) -> dict[str, Any]:
+    """Tenure first, then the peers, each on its own scratch folder."""
+    home = Path(tempfile.mkdtemp(prefix="tenure-bench-ingest-"))
+    results: dict[str, Any] = {"args": vars(args)}
+    try:
+        results.update(run_tenure(home / "data", args))
+        results.update(run_peer(home, args))
+    finally:
         if args.keep:
             print(f"kept {home}")
         else:
@@ -520,41 +579,76 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
 def report(r: dict[str, Any]) -> None:
     """Print the compact tables."""
     tp, peer = r["throughput"], r["sqlite_peer"]
-    rows = [
-        ("tenure /v1/batch (HTTP, validated, durable)", tp["events_per_s"], 1.0),
-        ("sqlite json.loads + executemany (no HTTP)", peer["json_plus_executemany_events_per_s"],
-         peer["json_plus_executemany_events_per_s"] / tp["events_per_s"]),
-        ("sqlite executemany only (ceiling)", peer["executemany_events_per_s"],
-         peer["executemany_events_per_s"] / tp["events_per_s"]),
-    ]
+    base = tp["events_per_s"]
+    rows: list[tuple[str, int]] = [("tenure /v1/batch (HTTP, validated, durable)", base)]
     if "segment" in r:
-        seg = r["segment"]
-        rows.insert(1, ("segment-analytics-python client -> tenure", seg["events_per_s"],
-                        seg["events_per_s"] / tp["events_per_s"]))
+        rows.append(("segment-analytics-python defaults -> tenure", r["segment"]["events_per_s"]))
+    if "http_peer" in r:
+        rows.append(
+            ("peer: hand-rolled FastAPI /v1/batch + sqlite3", r["http_peer"]["events_per_s"])
+        )
+    rows += [
+        ("peer: json.loads + executemany, no HTTP", peer["json_plus_executemany_events_per_s"]),
+        ("ceiling: sqlite executemany only", peer["executemany_events_per_s"]),
+    ]
     print()
-    print(table(("ingestion path", "events/s", "x tenure"), [(a, b, f"{c:.2f}x") for a, b, c in rows]))
-    verdict = "meets" if tp["events_per_s"] >= TARGET_EVENTS_PER_S else "MISSES"
-    print(f"\nbatch: {tp['events_accepted']:,} events in {tp['seconds']}s, {tp['requests']:,} requests,"
-          f" {tp['errors']} errors; p50 {tp['batch_p50_ms']} ms, p99 {tp['batch_p99_ms']} ms per batch;"
-          f" server CPU {tp['server_cpu_s']}s, client CPU {tp['client_cpu_s']}s;"
-          f" {verdict} the >= {TARGET_EVENTS_PER_S:,}/s target")
-    print(f"flush: {tp['inbox_after_load']:,} waiting when the load stopped, drained by the "
-          f"background flusher in {tp['drain_s']}s; warehouse events "
-          f"{tp['warehouse_events']:,} vs accepted {tp['events_accepted']:,}: "
-          f"{'OK' if tp['count_ok'] else 'MISMATCH'}")
-    if "latency" in r:
-        lat = r["latency"]
+    print(
+        table(
+            ("ingestion path", "events/s", "vs tenure"),
+            [(name, rate, f"{rate / base:.2f}x") for name, rate in rows],
+        )
+    )
+    verdict = "meets" if base >= TARGET_EVENTS_PER_S else "MISSES"
+    print(
+        f"\nbatch: {tp['events_accepted']:,} events in {tp['seconds']}s, "
+        f"{tp['requests']:,} requests, {tp['errors']} errors; "
+        f"per batch p50 {tp['batch_p50_ms']} ms, p99 {tp['batch_p99_ms']} ms;"
+        f" server CPU {tp['server_cpu_s']}s, client CPU {tp['client_cpu_s']}s;"
+        f" {verdict} the >= {TARGET_EVENTS_PER_S:,}/s target"
+    )
+    print(
+        f"flush: {tp['inbox_after_load']:,} waiting when the load stopped, emptied by the "
+        f"background flusher in {tp['drain_s']}s; warehouse events {tp['warehouse_events']:,} "
+        f"vs accepted {tp['events_accepted']:,}: {'OK' if tp['count_ok'] else 'MISMATCH'}"
+    )
+    lat_rows = [
+        (
+            name,
+            x["target_rate"],
+            x["achieved_rate"],
+            x["p50_ms"],
+            x["p95_ms"],
+            x["p99_ms"],
+            x["max_ms"],
+            x["errors"],
+        )
+        for name, x in (("tenure", r.get("latency")), ("peer", r.get("http_peer_latency")))
+        if x
+    ]
+    if lat_rows:
         print()
-        print(table(
-            ("single /v1/track", "rate/s", "achieved/s", "p50 ms", "p95 ms", "p99 ms", "max ms",
-             "errors"),
-            [("open loop", lat["target_rate"], lat["achieved_rate"], lat["p50_ms"], lat["p95_ms"],
-              lat["p99_ms"], lat["max_ms"], lat["errors"])],
-        ))
+        print(
+            table(
+                (
+                    "/v1/track open loop",
+                    "rate/s",
+                    "achieved/s",
+                    "p50 ms",
+                    "p95 ms",
+                    "p99 ms",
+                    "max ms",
+                    "errors",
+                ),
+                lat_rows,
+            )
+        )
     fin = r["final"]
-    print(f"\nfinal: warehouse events {fin['warehouse_events']:,} vs sent {fin['expected_events']:,}, "
-          f"inbox {fin['inbox_left']}: {'OK' if fin['ok'] else 'MISMATCH'}; "
-          f"server peak RSS {r['server_peak_rss_mb']} MB, graceful stop {r['server_stop_s']}s")
+    print(
+        f"\nfinal: warehouse events {fin['warehouse_events']:,} "
+        f"vs sent {fin['expected_events']:,}, "
+        f"inbox {fin['inbox_left']}: {'OK' if fin['ok'] else 'MISMATCH'}; "
+        f"server peak RSS {r['server_peak_rss_mb']} MB, graceful stop {r['server_stop_s']}s"
+    )
 
 
 def main() -> None:
@@ -570,6 +664,12 @@ def main() -> None:
     parser.add_argument("--peer-events", type=int, default=200_000, help="Rows for the peer.")
     parser.add_argument("--drain-timeout", type=float, default=300, help="Wait for the flusher.")
     parser.add_argument("--workers", type=int, default=1, help="`tenure serve --workers`.")
+    parser.add_argument(
+        "--no-http-peer",
+        dest="http_peer",
+        action="store_false",
+        help="Skip the hand-rolled HTTP endpoint peer.",
+    )
     parser.add_argument("--keep", action="store_true", help="Keep the scratch home.")
     parser.add_argument("--serve-cmd", help="Run this instead of `tenure` for `serve` (A/B a fix).")
     args = parser.parse_args()

@@ -64,7 +64,9 @@ class ChildRun:
     stderr: str
 
 
-def run_child(args: Sequence[str], env: dict[str, str] | None = None, cwd: Path | None = None) -> ChildRun:
+def run_child(
+    args: Sequence[str], env: dict[str, str] | None = None, cwd: Path | None = None
+) -> ChildRun:
     """Run a child and read its own ru_maxrss with wait4; its stdout's last line must be JSON."""
     out_path = RESULTS / f".child-{os.getpid()}-{time.monotonic_ns()}.out"
     err_path = out_path.with_suffix(".err")
@@ -115,7 +117,12 @@ def table(headers: Sequence[str], rows: Sequence[Sequence[Any]]) -> str:
     widths = [max(len(row[i]) for row in cells) for i in range(len(headers))]
     lines = []
     for n, row in enumerate(cells):
-        lines.append("  ".join(c.rjust(w) if n and i else c.ljust(w) for i, (c, w) in enumerate(zip(row, widths, strict=True))))
+        lines.append(
+            "  ".join(
+                c.rjust(w) if n and i else c.ljust(w)
+                for i, (c, w) in enumerate(zip(row, widths, strict=True))
+            )
+        )
         if n == 0:
             lines.append("  ".join("-" * w for w in widths))
     return "\n".join(lines)
@@ -123,14 +130,20 @@ def table(headers: Sequence[str], rows: Sequence[Sequence[Any]]) -> str:
 
 def _fmt(value: Any) -> str:
     if isinstance(value, float):
-        return f"{value:,.0f}" if abs(value) >= 1000 else f"{value:.3g}" if abs(value) < 10 else f"{value:.1f}"
+        return (
+            f"{value:,.0f}"
+            if abs(value) >= 1000
+            else f"{value:.3g}"
+            if abs(value) < 10
+            else f"{value:.1f}"
+        )
     if isinstance(value, int) and not isinstance(value, bool):
         return f"{value:,}"
     return str(value)
 
 
 def write_results(name: str, data: dict[str, Any]) -> Path:
-    """Write `data` (plus date and machine) to bench/results/NAME-TIMESTAMP.json and NAME-latest.json."""
+    """Write `data`, date and machine to bench/results/NAME-STAMP.json and NAME-latest.json."""
     RESULTS.mkdir(parents=True, exist_ok=True)
     now = datetime.now(UTC)
     payload = {"bench": name, "at": now.isoformat(timespec="seconds"), "machine": machine(), **data}

@@ -41,7 +41,9 @@ def load(tmp_path: Path, zone: str) -> Warehouse:
 
 def run(warehouse: Warehouse, **query: object) -> RetentionResult:
     with warehouse.reader() as con:
-        return RetentionRunner(RetentionQuery.model_validate(query), warehouse.settings.timezone)(con)
+        return RetentionRunner(RetentionQuery.model_validate(query), warehouse.settings.timezone)(
+            con
+        )
 
 
 def triangle(result: RetentionResult) -> dict[str, list[int]]:
@@ -78,7 +80,9 @@ class TestCohortTriangles:
         assert triangle(result) == {"2024-01-01": [0, 0, 0, 0], "2024-01-08": [2, 0, 0]}
 
     def test_recurring_start_puts_a_user_in_every_cohort_they_start(self, tmp_path: Path) -> None:
-        result = run(load(tmp_path, "Asia/Shanghai"), period="week", periods=4, start_mode="recurring")
+        result = run(
+            load(tmp_path, "Asia/Shanghai"), period="week", periods=4, start_mode="recurring"
+        )
         assert triangle(result) == {
             "2024-01-01": [2, 1, 0, 1],
             "2024-01-08": [3, 2, 1],
@@ -87,7 +91,12 @@ class TestCohortTriangles:
         }
 
     def test_breakdown_by_acquisition_channel(self, tmp_path: Path) -> None:
-        result = run(load(tmp_path, "Asia/Shanghai"), period="week", periods=4, breakdown="first_order_channel")
+        result = run(
+            load(tmp_path, "Asia/Shanghai"),
+            period="week",
+            periods=4,
+            breakdown="first_order_channel",
+        )
         rows = {(c.segment, str(c.cohort)): c.retained for c in result.cohorts}
         assert rows == {
             ("email", "2024-01-01"): [2, 1, 0, 1],
@@ -118,19 +127,30 @@ def test_return_can_be_a_named_event(tmp_path: Path) -> None:
            u3,Product Viewed,2024-01-10T10:00:00Z
            u2,Signed Up,2024-01-16T10:00:00Z""",
     )
-    import_files("events", [str(events)], settings=warehouse.settings, warehouse=warehouse,
-                 mapping=Mapping(columns={"event": "name"}))
-    result = run(warehouse, period="week", periods=2, returning=Activity(kind="event", name="Product Viewed"))
+    import_files(
+        "events",
+        [str(events)],
+        settings=warehouse.settings,
+        warehouse=warehouse,
+        mapping=Mapping(columns={"event": "name"}),
+    )
+    result = run(
+        warehouse, period="week", periods=2, returning=Activity(kind="event", name="Product Viewed")
+    )
     assert triangle(result) == {"2024-01-01": [2, 1, 0], "2024-01-08": [0, 0, 0]}
     anything = run(warehouse, period="week", periods=2, returning=Activity(kind="any_event"))
     assert triangle(anything) == {"2024-01-01": [2, 1, 1], "2024-01-08": [0, 0, 0]}
 
 
-def _pandas_retention(files: list[Path], end: date, periods: int, days: tuple[int, ...]) -> tuple[dict[str, list[int]], dict[int, tuple[int, int, int, int]]]:
+def _pandas_retention(
+    files: list[Path], end: date, periods: int, days: tuple[int, ...]
+) -> tuple[dict[str, list[int]], dict[int, tuple[int, int, int, int]]]:
     """The same questions answered independently with pandas on the raw CSVs."""
     raw = pd.concat([pd.read_csv(f, dtype={"InvoiceNo": str, "CustomerID": str}) for f in files])
     paid = raw[raw.CustomerID.notna() & ~raw.InvoiceNo.str.startswith("C")]
-    paid = paid.assign(day=pd.to_datetime(paid.InvoiceDate).dt.date)[["CustomerID", "day"]].drop_duplicates()
+    paid = paid.assign(day=pd.to_datetime(paid.InvoiceDate).dt.date)[
+        ["CustomerID", "day"]
+    ].drop_duplicates()
     paid["week"] = paid.day.map(lambda d: d - timedelta(days=d.weekday()))
     first = paid.groupby("CustomerID").day.min().rename("first").reset_index()
     first["cohort"] = first["first"].map(lambda d: d - timedelta(days=d.weekday()))
@@ -158,13 +178,20 @@ def _pandas_retention(files: list[Path], end: date, periods: int, days: tuple[in
     return matrix, table
 
 
-def test_online_retail_matches_an_independent_pandas_computation(tmp_path: Path, real_data: Path) -> None:
+def test_online_retail_matches_an_independent_pandas_computation(
+    tmp_path: Path, real_data: Path
+) -> None:
     settings = Settings(home=tmp_path / "h", timezone="Europe/London")
     warehouse = Warehouse(settings)
     warehouse.init()
     files = sorted((real_data / "online_retail").glob("*.csv"))
-    import_files("orders", [str(f) for f in files], settings=settings, warehouse=warehouse,
-                 mapping=preset("online-retail", "orders"))
+    import_files(
+        "orders",
+        [str(f) for f in files],
+        settings=settings,
+        warehouse=warehouse,
+        mapping=preset("online-retail", "orders"),
+    )
     result = run(warehouse, period="week", periods=12, days=(1, 7, 30))
     assert result.observed_until is not None
     matrix, table = _pandas_retention(files, result.observed_until, 12, (1, 7, 30))
@@ -186,9 +213,51 @@ def test_duckdb_and_spark_give_the_same_retention(tmp_path: Path, spark_session:
         for query in (
             {"period": "week", "periods": 4, "days": (1, 7, 14)},
             {"period": "month", "periods": 2, "start_mode": "recurring", "breakdown": "channel"},
-            {"period": "day", "periods": 10, "min_occurrences": 1, "breakdown": "first_order_channel"},
+            {
+                "period": "day",
+                "periods": 10,
+                "min_occurrences": 1,
+                "breakdown": "first_order_channel",
+            },
         ):
             results.append((name, run(warehouse, **query).model_dump()))
     duck = [r for n, r in results if n == "duck"]
     spark = [r for n, r in results if n == "spark"]
     assert duck == spark
+
+
+def test_retention_over_http_needs_admin_and_answers(tmp_path: Path) -> None:
+    from fastapi.testclient import TestClient
+
+    from tenure.api.app import create_app
+    from tenure.apikeys.service import create_key
+    from tenure.storage.database import Database
+
+    warehouse = load(tmp_path, "Asia/Shanghai")
+    settings = warehouse.settings.model_copy(update={"inbox_flush_seconds": 0})
+    database = Database(settings.sqlalchemy_url)
+    database.upgrade()
+    with database.session() as session:
+        admin = create_key(session, "a", ["admin"]).secret
+        write = create_key(session, "w", ["write"]).secret
+    client = TestClient(create_app(settings))
+    body = {"period": "week", "periods": 4, "start": {"kind": "order"}}
+    denied = client.post(
+        "/v1/analytics/retention", json=body, headers={"authorization": f"Bearer {write}"}
+    )
+    assert denied.status_code == 403
+    response = client.post(
+        "/v1/analytics/retention", json=body, headers={"authorization": f"Bearer {admin}"}
+    )
+    assert response.status_code == 200
+    assert {c["cohort"]: c["retained"] for c in response.json()["cohorts"]} == {
+        "2024-01-01": [2, 1, 0, 1],
+        "2024-01-08": [2, 2, 0],
+    }
+    bad = client.post(
+        "/v1/analytics/retention",
+        json={"period": "year"},
+        headers={"authorization": f"Bearer {admin}"},
+    )
+    assert bad.status_code == 422
+    assert bad.headers["content-type"] == "application/problem+json"

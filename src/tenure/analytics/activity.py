@@ -65,4 +65,6 @@ def activity(con: BaseBackend, zone: str) -> ir.Table:
         state = con.table("rollup_state").filter(lambda s: s.name == ROLLUP).execute()
         if len(state) == 1 and state.zone.iloc[0] == zone:
             return con.table(ROLLUP)
-    return activity_expr(con, zone)
+    live = activity_expr(con, zone)
+    # Engines without the stored rollup compute it once per query, not once per sub-query.
+    return live.cache() if con.name == "pyspark" else live

@@ -13,6 +13,7 @@ from tenure import __version__
 from tenure.api import errors
 from tenure.config import Settings, get_settings
 from tenure.ingest.tracking.flush import flush_inbox
+from tenure.analytics.retention.router import router as retention_router
 from tenure.ingest.tracking.router import router as tracking_router
 from tenure.storage.database import Database
 from tenure.storage.warehouse import Warehouse
@@ -80,4 +81,5 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         return {"status": "ok", "version": __version__}
 
     app.include_router(tracking_router)
+    app.include_router(retention_router)
     return app

@@ -69,7 +69,7 @@ def commerce_values(row: dict[str, Any] | None, visitors: float) -> dict[str, in
 
 def records(frame: pd.DataFrame) -> dict[int, dict[str, Any]]:
     """Bucket -> row."""
-    return {int(r["bucket"]): r for r in frame.to_dict("records")}
+    return {int(r["bucket"]): {str(k): v for k, v in r.items()} for r in frame.to_dict("records")}
 
 
 def constant() -> ir.Value:

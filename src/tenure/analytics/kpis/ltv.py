@@ -8,8 +8,8 @@ from datetime import date
 import ibis.expr.types as ir
 
 from tenure.analytics.kpis.periods import index_of, number, start_of
-from tenure.analytics.kpis.sources import in_days
 from tenure.analytics.kpis.query import LtvCohort
+from tenure.analytics.kpis.sources import in_days
 from tenure.analytics.localtime import period_index
 from tenure.storage.rollups import ORDER, REFUND
 

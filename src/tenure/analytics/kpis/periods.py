@@ -74,7 +74,9 @@ class Window:
         return end_of(index, self.period) > self.until
 
 
-def make_window(period: str, since: date | None, until: date | None, bounds: Bounds) -> Window | None:
+def make_window(
+    period: str, since: date | None, until: date | None, bounds: Bounds
+) -> Window | None:
     """The window for a query, or None when there is no data to bound it."""
     first_day = since or bounds.first
     last_day = until or bounds.last

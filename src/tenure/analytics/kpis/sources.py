@@ -35,11 +35,9 @@ def visit_days(con: BaseBackend, zone: str) -> ir.Table:
     )
 
 
-def data_bounds(con: BaseBackend, zone: str, extra: ir.Table | None = None) -> Bounds:
-    """The first and last shop-local day of any order, visit (or `extra` row with a `day`)."""
+def data_bounds(con: BaseBackend, zone: str) -> Bounds:
+    """The first and last shop-local day of any order or visit."""
     tables = [order_days(con, zone), visit_days(con, zone)]
-    if extra is not None:
-        tables.append(extra)
     days: list[object] = []
     for table in tables:
         row = table.aggregate(lo=table.day.min(), hi=table.day.max()).execute()

@@ -1,5 +1,8 @@
 """What every transaction model shares: the fit flow, fitted attributes and prediction API."""
 
+# `T` (customer age) is the name the papers and lifetimes give this column.
+# ruff: noqa: N803
+
 from __future__ import annotations
 
 import logging
@@ -45,10 +48,10 @@ class NotFittedError(RuntimeError):
 
 def broadcast_history(frequency: Any, recency: Any, T: Any) -> tuple[FloatArray, ...]:
     """Customer histories for prediction: checked like fit inputs, broadcast together."""
-    x = as_column(frequency, "frequency", allow_scalar=True)
+    x = as_column(frequency, "frequency", any_shape=True)
     check_frequency(x, frequency)
-    t_x = as_column(recency, "recency", allow_scalar=True)
-    age = as_column(T, "T", allow_scalar=True)
+    t_x = as_column(recency, "recency", any_shape=True)
+    age = as_column(T, "T", any_shape=True)
     try:
         x, t_x, age = np.broadcast_arrays(x, t_x, age)
     except ValueError as exc:

@@ -1,5 +1,8 @@
 """BG/NBD model (Fader, Hardie & Lee 2005, "Counting your customers the easy way")."""
 
+# `T` (customer age) is the name the papers and lifetimes give this column.
+# ruff: noqa: N803
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -9,7 +12,14 @@ import numpy as np
 from scipy.special import betainc, betaln, digamma, expit, gammaln, hyp2f1
 
 from tenure.predict.clv.base import ModelParams, TransactionModel, broadcast_history
-from tenure.predict.clv.inputs import CompressedRFM, FloatArray, as_column, check_frequency, dot
+from tenure.predict.clv.inputs import (
+    CompressedRFM,
+    FloatArray,
+    as_column,
+    check_frequency,
+    dot,
+    weighted_counts,
+)
 from tenure.predict.clv.optimize import Objective
 
 
@@ -33,13 +43,15 @@ def _softplus(d: FloatArray) -> tuple[FloatArray, FloatArray]:
     return soft, sig
 
 
-def _log_dropout_odds(p: BGNBDParams, x: FloatArray, t_x: FloatArray, T: FloatArray) -> FloatArray:
+def _log_dropout_odds(
+    p: BGNBDParams, x: FloatArray, t_x: FloatArray, age: FloatArray
+) -> FloatArray:
     """log[a/(b+x-1) · ((α+T)/(α+t_x))^(r+x)]: the second term of eq. (6) over the first."""
     with np.errstate(divide="ignore", invalid="ignore"):
         odds = (
             np.log(p.a)
             - np.log(p.b + x - 1)
-            + (p.r + x) * (np.log(p.alpha + T) - np.log(p.alpha + t_x))
+            + (p.r + x) * (np.log(p.alpha + age) - np.log(p.alpha + t_x))
         )
     return np.where(x > 0, odds, -np.inf)
 
@@ -67,19 +79,19 @@ class BGNBD(TransactionModel[BGNBDParams]):
         """Eq. (6) summed over distinct rows, with its analytic gradient."""
         n = data.n_customers
         zero = data.frequency == 0
-        T0, w0 = data.T[zero], data.weights[zero]
-        x, t_x, T, w = (v[~zero] for v in (data.frequency, data.recency, data.T, data.weights))
+        age0, w0 = data.T[zero], data.weights[zero]
+        x, t_x, age, w = (v[~zero] for v in (data.frequency, data.recency, data.T, data.weights))
         # Terms that depend on x alone are computed once per distinct x and weighted by counts.
         ux, inv = np.unique(x, return_inverse=True)
-        wx = np.bincount(inv, weights=w, minlength=ux.size)
+        wx = weighted_counts(inv, w, ux.size)
 
         def objective(theta: FloatArray) -> tuple[float, FloatArray]:
             r, alpha, a, b = np.exp(theta)
             log_alpha = np.log(alpha)
-            l0 = np.log(alpha + T0)
+            l0 = np.log(alpha + age0)
             ll = n * r * log_alpha - r * dot(w0, l0)
             g_r = n * log_alpha - dot(w0, l0)
-            g_alpha = n * r / alpha - r * dot(w0, 1.0 / (alpha + T0))
+            g_alpha = n * r / alpha - r * dot(w0, 1.0 / (alpha + age0))
             g_a = 0.0
             g_b = 0.0
             if x.size:
@@ -92,7 +104,7 @@ class BGNBD(TransactionModel[BGNBDParams]):
                     - gammaln(b)
                     - gammaln(a + b + ux),
                 )
-                l1 = np.log(alpha + T)
+                l1 = np.log(alpha + age)
                 l2 = np.log(alpha + t_x)
                 gap = l1 - l2
                 rx = r + x
@@ -100,8 +112,8 @@ class BGNBD(TransactionModel[BGNBDParams]):
                 soft, pi = _softplus(c + rx * gap)
                 ll += dot(w, soft - rx * l1)
                 g_r += dot(wx, digamma(r + ux) - digamma(r)) + dot(w, pi * gap - l1)
-                g_alpha -= dot(w, rx * ((1 - pi) / (alpha + T) + pi / (alpha + t_x)))
-                alive_x = np.bincount(inv, weights=w * pi, minlength=ux.size)
+                g_alpha -= dot(w, rx * ((1 - pi) / (alpha + age) + pi / (alpha + t_x)))
+                alive_x = weighted_counts(inv, w * pi, ux.size)
                 psi_ab = digamma(a + b)
                 g_a = dot(wx, psi_ab - digamma(a + b + ux)) + alive_x.sum() / a
                 g_b = dot(wx, psi_ab + digamma(b + ux) - digamma(b) - digamma(a + b + ux)) - dot(
@@ -144,7 +156,7 @@ class BGNBD(TransactionModel[BGNBDParams]):
         a+b+x-1; z), so its parameters no longer grow with x (no overflow for heavy buyers).
         """
         p = self._fitted()
-        horizon = as_column(t, "t", allow_scalar=True)
+        horizon = as_column(t, "t", any_shape=True)
         x, t_x, age = broadcast_history(frequency, recency, T)
         z = horizon / (p.alpha + age + horizon)
         c = p.a + p.b + x - 1
@@ -154,14 +166,14 @@ class BGNBD(TransactionModel[BGNBDParams]):
 
     def expected_purchases_new_customer(self, t: Any) -> FloatArray:
         """E[X(t)] for a new customer, eq. (9) (eq. (10) with x = t_x = T = 0)."""
-        horizon = as_column(t, "t", allow_scalar=True)
+        horizon = as_column(t, "t", any_shape=True)
         return self.expected_purchases(horizon, 0, 0, 0)
 
     def probability_of_n_purchases_up_to_time(self, t: Any, n: Any) -> FloatArray:
         """P(X(t) = n), eq. (8); its NBD tail sum is the regularised incomplete beta I(n, r)."""
         p = self._fitted()
-        horizon = as_column(t, "t", allow_scalar=True)
-        count = as_column(n, "n", allow_scalar=True)
+        horizon = as_column(t, "t", any_shape=True)
+        count = as_column(n, "n", any_shape=True)
         check_frequency(count, n)
         horizon, count = np.broadcast_arrays(horizon, count)
         with np.errstate(divide="ignore", invalid="ignore"):

@@ -1,5 +1,8 @@
 """Gamma-Gamma spend model and CLV (Fader, Hardie & Lee 2005, "RFM and CLV")."""
 
+# `T` (customer age) is the name the papers and lifetimes give this column.
+# ruff: noqa: N803
+
 from __future__ import annotations
 
 import logging
@@ -30,9 +33,9 @@ class GammaGammaParams(ModelParams):
 
 def _spend_columns(frequency: Any, monetary_value: Any) -> tuple[FloatArray, FloatArray]:
     """Checked frequency and average spend, broadcast together."""
-    x = as_column(frequency, "frequency", allow_scalar=True)
+    x = as_column(frequency, "frequency", any_shape=True)
     check_frequency(x, frequency)
-    m = as_column(monetary_value, "monetary_value", allow_scalar=True)
+    m = as_column(monetary_value, "monetary_value", any_shape=True)
     try:
         x, m = np.broadcast_arrays(x, m)
     except ValueError as exc:
@@ -155,7 +158,9 @@ class GammaGamma:
         p = self._fitted()
         return p.p * p.gamma / (p.q - 1) if p.q > 1 else float("inf")
 
-    def conditional_expected_average_profit(self, frequency: Any, monetary_value: Any) -> FloatArray:
+    def conditional_expected_average_profit(
+        self, frequency: Any, monetary_value: Any
+    ) -> FloatArray:
         """E[M | x, m_x] = p (γ + x m_x) / (p x + q - 1), eq. (5) of the 2013 note.
 
         A weighted average of the population mean p γ / (q - 1) and the customer's own m_x;

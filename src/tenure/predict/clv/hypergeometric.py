@@ -12,8 +12,9 @@ from tenure.predict.clv.inputs import FloatArray
 # Below this z the power series needs at most ~60 terms to reach double precision; above it,
 # scipy's hyp2f1 (which switches to transformations near z = 1) is cheaper per row.
 SERIES_MAX_Z = 0.55
-_SERIES_TOL = 1e-17
-_SERIES_MAX_TERMS = 200
+_SERIES_TOL = 1e-16
+_SERIES_MAX_TERMS = 400
+_CHUNK = 8
 # Relative step for the central differences in b and c on the scipy path: error ~ step², well
 # below the line-search tolerance of the optimiser.
 _FD_STEP = 1e-5
@@ -56,26 +57,41 @@ def hyp2f1_unit(b: FloatArray, c: FloatArray, z: FloatArray, *, grad: bool = Tru
 
 
 def _series(b: FloatArray, c: FloatArray, z: FloatArray, grad: bool) -> Hyp2F1:
-    """Sum the series term by term; t_{n+1} = t_n z (b+n)/(c+n) ≤ t_n z."""
-    term = np.ones_like(z)
-    total = np.ones_like(z)
+    """Sum the series term by term; t_{n+1} = t_n z (b+n)/(c+n) <= t_n z.
+
+    Rows leave the loop as they converge (checked every few terms), so a few rows with z near
+    SERIES_MAX_Z do not make every row pay for their long tail.
+    """
+    rows = np.arange(z.size)
+    out = np.empty((4, z.size))
+    term, total = np.ones_like(z), np.ones_like(z)
     sum_b, sum_c = np.zeros_like(z), np.zeros_like(z)
     g_b, g_c, g_z = np.zeros_like(z), np.zeros_like(z), np.zeros_like(z)
-    for n in range(_SERIES_MAX_TERMS):
-        ratio = (b + n) / (c + n)
-        if grad:
-            # d t_{n+1} / dz = (n+1) t_n ratio; d log t_{n+1} / db = Σ_{j<=n} 1/(b+j).
-            g_z += (n + 1) * term * ratio
-            sum_b += 1.0 / (b + n)
-            sum_c += 1.0 / (c + n)
-        term = term * z * ratio
-        total += term
-        if grad:
-            g_b += term * sum_b
-            g_c -= term * sum_c
-        if not np.any(term * (n + 2) * (1.0 + sum_b) > _SERIES_TOL * total):
-            break
-    return Hyp2F1(np.log(total), g_b / total, g_c / total, g_z / total)
+    n = 0
+    while rows.size:
+        for _ in range(_CHUNK):
+            ratio = (b + n) / (c + n)
+            if grad:
+                # d t_{n+1} / dz = (n+1) t_n ratio; d log t_{n+1} / db = sum_{j<=n} 1/(b+j).
+                g_z += (n + 1) * term * ratio
+                sum_b += 1.0 / (b + n)
+                sum_c += 1.0 / (c + n)
+            term = term * z * ratio
+            total += term
+            if grad:
+                g_b += term * sum_b
+                g_c -= term * sum_c
+            n += 1
+        # The derivative series decay like n·log(n)·t_n, slower than the value series.
+        done = (term * (n + 1) * (1.0 + sum_b) <= _SERIES_TOL * total) | (n >= _SERIES_MAX_TERMS)
+        if done.any():
+            out[:, rows[done]] = np.log(total[done]), g_b[done], g_c[done], g_z[done]
+            out[1:, rows[done]] /= total[done]
+            left = ~done
+            rows, b, c, z = rows[left], b[left], c[left], z[left]
+            term, total, sum_b, sum_c = term[left], total[left], sum_b[left], sum_c[left]
+            g_b, g_c, g_z = g_b[left], g_c[left], g_z[left]
+    return Hyp2F1(out[0], out[1], out[2], out[3])
 
 
 def _scipy(b: FloatArray, c: FloatArray, z: FloatArray, grad: bool) -> Hyp2F1:

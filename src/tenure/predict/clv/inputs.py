@@ -1,5 +1,8 @@
 """Input checks for the CLV models and compression of identical customer rows."""
 
+# `T` (customer age) is the name the papers and lifetimes give this column.
+# ruff: noqa: N803
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -59,20 +62,20 @@ def _where(values: Any, mask: npt.NDArray[np.bool_]) -> str:
     """The label (pandas index) or position of the first offending value, for messages."""
     position = int(np.flatnonzero(mask)[0])
     index = getattr(values, "index", None)
-    if index is not None and len(index) == len(mask):
+    if index is not None and len(index) == mask.size:
         return f"index {index[position]!r}"
     return f"position {position}"
 
 
-def as_column(values: Any, column: str, *, allow_scalar: bool = False) -> FloatArray:
-    """One numeric column as a float array; NaN, infinite and negative values are rejected."""
+def as_column(values: Any, column: str, *, any_shape: bool = False) -> FloatArray:
+    """A numeric column as a float array (1-d unless any_shape); NaN, inf, negatives rejected."""
     try:
         array = np.asarray(values, dtype=np.float64)
     except (TypeError, ValueError) as exc:
         raise InvalidInput(column, f"not numeric ({exc})") from None
-    if array.ndim == 0 and not allow_scalar:
+    if array.ndim == 0 and not any_shape:
         array = array.reshape(1)
-    if array.ndim > 1:
+    if array.ndim > 1 and not any_shape:
         raise InvalidInput(column, f"expected one dimension, got shape {array.shape}")
     flat = array.reshape(-1)
     for bad, what in ((np.isnan(flat), "missing (NaN)"), (np.isinf(flat), "infinite")):
@@ -133,10 +136,15 @@ def validate_rfm(frequency: Any, recency: Any, T: Any, weights: Any = None) -> R
     return RFM(frequency=x, recency=np.minimum(t_x, age), T=age, weights=w)
 
 
-def _codes(values: FloatArray) -> tuple[IntArray, int]:
+def _codes(values: npt.NDArray[Any]) -> tuple[IntArray, int]:
     """Dense codes of a column by hashing (O(n), unlike sorting for np.unique)."""
     codes, uniques = pd.factorize(values, sort=False)
     return codes.astype(np.intp, copy=False), len(uniques)
+
+
+def weighted_counts(codes: IntArray, weights: FloatArray, n_codes: int) -> FloatArray:
+    """Σ weights per code (np.bincount, typed as floats)."""
+    return np.asarray(np.bincount(codes, weights=weights, minlength=n_codes), dtype=np.float64)
 
 
 def unique_pairs(a: FloatArray, b: FloatArray) -> tuple[IntArray, IntArray]:
@@ -159,12 +167,12 @@ def compress(rfm: RFM) -> CompressedRFM:
     """Merge identical (frequency, recency, T) rows, summing their weights."""
     cx, _ = _codes(rfm.frequency)
     ct, nt = _codes(rfm.recency)
-    cT, nT = _codes(rfm.T)
-    # Two steps keep every combined key below n_customers * max(nt, nT): no int64 overflow.
+    c_age, n_age = _codes(rfm.T)
+    # Two steps keep every combined key below n_customers * max(nt, n_age): no int64 overflow.
     pair, _ = _codes(cx.astype(np.int64) * nt + ct)
-    row, n_rows = _codes(pair.astype(np.int64) * nT + cT)
+    row, n_rows = _codes(pair.astype(np.int64) * n_age + c_age)
     first = _first_rows(row, n_rows)
-    weights = np.bincount(row, weights=rfm.weights, minlength=n_rows)
+    weights = weighted_counts(row, rfm.weights, n_rows)
     return CompressedRFM(
         frequency=rfm.frequency[first],
         recency=rfm.recency[first],

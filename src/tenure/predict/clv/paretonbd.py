@@ -1,5 +1,8 @@
 """Pareto/NBD model (Schmittlein, Morrison & Colombo 1987; Fader & Hardie 2005 notes)."""
 
+# `T` (customer age) is the name the papers and lifetimes give this column.
+# ruff: noqa: N803
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -18,6 +21,7 @@ from tenure.predict.clv.inputs import (
     check_frequency,
     dot,
     unique_pairs,
+    weighted_counts,
 )
 from tenure.predict.clv.optimize import Objective
 
@@ -46,14 +50,14 @@ class _Rows:
     age_pairs: tuple[IntArray, IntArray]
 
     @classmethod
-    def of(cls, x: FloatArray, t_x: FloatArray, T: FloatArray) -> _Rows:
+    def of(cls, x: FloatArray, t_x: FloatArray, age: FloatArray) -> _Rows:
         """Index the distinct pairs once; they are far fewer than rows (T takes few values)."""
-        return cls(x, t_x, T, unique_pairs(x, t_x), unique_pairs(x, T))
+        return cls(x, t_x, age, unique_pairs(x, t_x), unique_pairs(x, age))
 
 
 @dataclass(frozen=True)
 class _Likelihood:
-    """log L per row, P(alive) = B/D, and d log L / d(r, alpha, s, beta) when asked."""
+    """log L per row, P(alive) = B/D, and the weighted sum of d log L / d(r, alpha, s, beta)."""
 
     log_l: FloatArray
     alive: FloatArray
@@ -95,45 +99,50 @@ def _log_term(p: ParetoNBDParams, x: FloatArray, t: FloatArray, grad: bool) -> t
     return log_p, np.stack([d_r, d_alpha, d_s, d_beta])
 
 
-def _pair_term(p: ParetoNBDParams, x: FloatArray, t: FloatArray, pairs: tuple[IntArray, IntArray], grad: bool) -> tuple[Any, ...]:
-    """_log_term on the distinct (x, t) pairs, spread back to rows."""
-    first, inverse = pairs
-    values = _log_term(p, x[first], t[first], grad)
-    return tuple(v[..., inverse] for v in values)
+def _likelihood(p: ParetoNBDParams, rows: _Rows, weights: FloatArray | None) -> _Likelihood:
+    """Eq. (18) of the note: L = C [B + s/(r+s+x) A0], in logs, with P(alive) = B / (B + ...).
 
-
-def _likelihood(p: ParetoNBDParams, rows: _Rows, grad: bool) -> _Likelihood:
-    """Eq. (18) of the note: L = C [B + s/(r+s+x) A0], in logs, with P(alive) = B / (B + ...)."""
-    x, t_x, T = rows.x, rows.t_x, rows.T
+    With `weights`, also the weighted sum of d log L / d(r, alpha, s, beta); the 2F1 terms'
+    derivatives are summed per distinct (x, t) pair, never spread to rows.
+    """
+    x, t_x, age = rows.x, rows.t_x, rows.T
+    grad = weights is not None
+    (first_t, inv_t), (first_age, inv_age) = rows.recency_pairs, rows.age_pairs
+    term_t = _log_term(p, x[first_t], t_x[first_t], grad)
+    term_age = _log_term(p, x[first_age], age[first_age], grad)
     m = p.r + x
     k = m + p.s
-    log_c = gammaln(m) - gammaln(p.r) + p.r * np.log(p.alpha) + p.s * np.log(p.beta)
-    la_T, lb_T = np.log(p.alpha + T), np.log(p.beta + T)
-    log_b = -m * la_T - p.s * lb_T
-    term_t = _pair_term(p, x, t_x, rows.recency_pairs, grad)
-    term_T = _pair_term(p, x, T, rows.age_pairs, grad)
+    la_age, lb_age = np.log(p.alpha + age), np.log(p.beta + age)
+    log_b = -m * la_age - p.s * lb_age
     share = np.log(p.s / k)
-    log_pt, log_pT = share + term_t[0], share + term_T[0]
+    log_pt, log_p_age = share + term_t[0][inv_t], share + term_age[0][inv_age]
     with np.errstate(divide="ignore"):
         # A0 >= 0 since P(t) decreases in t; it is exactly 0 when t_x = T.
-        log_a0 = log_pt + np.log1p(-np.exp(np.minimum(log_pT - log_pt, 0.0)))
+        log_a0 = log_pt + np.log1p(-np.exp(np.minimum(log_p_age - log_pt, 0.0)))
     log_d = np.logaddexp(log_b, log_a0)
     alive = np.exp(log_b - log_d)
-    if not grad:
+    log_c = gammaln(m) - gammaln(p.r) + p.r * np.log(p.alpha) + p.s * np.log(p.beta)
+    if weights is None:
         return _Likelihood(log_c + log_d, alive, None)
-    w_t, w_T = np.exp(log_pt - log_d), np.exp(log_pT - log_d)
-    d_share = np.stack([-1.0 / k, 0 * k, 1.0 / p.s - 1.0 / k, 0 * k])
-    d_b = np.stack([-la_T, -m / (p.alpha + T), -lb_T, -p.s / (p.beta + T)])
-    d_c = np.stack(
+    w, n = weights, float(weights.sum())
+    wb = w * alive
+    w_t, w_age = w * np.exp(log_pt - log_d), w * np.exp(log_p_age - log_d)
+    w_share = w_t - w_age
+    gradient = np.array(
         [
-            digamma(m) - digamma(p.r) + np.log(p.alpha) + 0 * x,
-            p.r / p.alpha + 0 * x,
-            np.log(p.beta) + 0 * x,
-            p.s / p.beta + 0 * x,
+            dot(w, digamma(m))
+            - n * digamma(p.r)
+            + n * np.log(p.alpha)
+            - dot(wb, la_age)
+            - dot(w_share, 1.0 / k),
+            n * p.r / p.alpha - dot(wb, m / (p.alpha + age)),
+            n * np.log(p.beta) - dot(wb, lb_age) + dot(w_share, 1.0 / p.s - 1.0 / k),
+            n * p.s / p.beta - p.s * dot(wb, 1.0 / (p.beta + age)),
         ]
     )
-    d_d = alive * d_b + w_t * (d_share + term_t[1]) - w_T * (d_share + term_T[1])
-    return _Likelihood(log_c + log_d, alive, d_c + d_d)
+    gradient += term_t[1] @ weighted_counts(inv_t, w_t, first_t.size)
+    gradient -= term_age[1] @ weighted_counts(inv_age, w_age, first_age.size)
+    return _Likelihood(log_c + log_d, alive, gradient)
 
 
 class ParetoNBD(TransactionModel[ParetoNBDParams]):
@@ -162,9 +171,9 @@ class ParetoNBD(TransactionModel[ParetoNBDParams]):
 
         def objective(theta: FloatArray) -> tuple[float, FloatArray]:
             params = ParetoNBDParams(*(float(v) for v in np.exp(theta)))
-            lik = _likelihood(params, rows, grad=True)
+            lik = _likelihood(params, rows, w)
             assert lik.grad is not None
-            grad = np.einsum("ki,i->k", lik.grad, w) * np.exp(theta)
+            grad = lik.grad * np.exp(theta)
             return -dot(w, lik.log_l) / n, -grad / n
 
         return objective
@@ -173,27 +182,28 @@ class ParetoNBD(TransactionModel[ParetoNBDParams]):
         """Per-customer log-likelihood, eq. (18) of Fader & Hardie (2005)."""
         x, t_x, age = broadcast_history(frequency, recency, T)
         rows = _Rows.of(x.ravel(), t_x.ravel(), age.ravel())
-        return _likelihood(self._fitted(), rows, False).log_l.reshape(x.shape)
+        return _likelihood(self._fitted(), rows, None).log_l.reshape(x.shape)
 
     def conditional_probability_alive(self, frequency: Any, recency: Any, T: Any) -> FloatArray:
         """P(alive | x, t_x, T), eq. (36)-(37): the no-dropout share of the likelihood."""
         x, t_x, age = broadcast_history(frequency, recency, T)
         rows = _Rows.of(x.ravel(), t_x.ravel(), age.ravel())
-        return _likelihood(self._fitted(), rows, False).alive.reshape(x.shape)
+        return _likelihood(self._fitted(), rows, None).alive.reshape(x.shape)
 
     def expected_purchases(self, t: Any, frequency: Any, recency: Any, T: Any) -> FloatArray:
         """E[Y(t) | x, t_x, T], eq. (41): P(alive) (r+x)/(alpha+T) (beta+T) h(s, t/(beta+T))."""
         p = self._fitted()
-        horizon = as_column(t, "t", allow_scalar=True)
+        horizon = as_column(t, "t", any_shape=True)
         alive = self.conditional_probability_alive(frequency, recency, T)
         x, _, age = broadcast_history(frequency, recency, T)
         rate = (p.r + x) / (p.alpha + age)
-        return np.asarray(alive * rate * (p.beta + age) * _lifetime_integral(p.s, horizon / (p.beta + age)))
+        lifetime = (p.beta + age) * _lifetime_integral(p.s, horizon / (p.beta + age))
+        return np.asarray(alive * rate * lifetime)
 
     def expected_purchases_new_customer(self, t: Any) -> FloatArray:
         """E[X(t)] = r beta / (alpha (s-1)) [1 - (beta/(beta+t))^(s-1)], eq. (17) of the note."""
         p = self._fitted()
-        horizon = as_column(t, "t", allow_scalar=True)
+        horizon = as_column(t, "t", any_shape=True)
         return np.asarray(p.r / p.alpha * p.beta * _lifetime_integral(p.s, horizon / p.beta))
 
     def probability_of_n_purchases_up_to_time(self, t: Any, n: Any) -> FloatArray:
@@ -205,8 +215,8 @@ class ParetoNBD(TransactionModel[ParetoNBDParams]):
         y = log(alpha + τ), which moves the singularity at τ = -alpha to infinity.
         """
         p = self._fitted()
-        horizon = as_column(t, "t", allow_scalar=True)
-        count = as_column(n, "n", allow_scalar=True)
+        horizon = as_column(t, "t", any_shape=True)
+        count = as_column(n, "n", any_shape=True)
         check_frequency(count, n)
         horizon, count = np.broadcast_arrays(horizon, count)
         shape = horizon.shape
@@ -215,8 +225,10 @@ class ParetoNBD(TransactionModel[ParetoNBDParams]):
         y = (hi - lo) / 2 * _NODES + (hi + lo) / 2
         tau = np.maximum(np.exp(y) - p.alpha, 0.0)
         log_f = np.log(p.s) + p.s * np.log(p.beta) - (p.s + 1) * np.log(p.beta + tau)
-        integral = ((hi - lo) / 2 * _WEIGHTS * np.exp(_log_nbd(p, cc, tau) + log_f + y)).sum(axis=1)
-        survive = np.exp(_log_nbd(p, cc[:, 0], tt[:, 0]) + p.s * np.log(p.beta / (p.beta + tt[:, 0])))
+        integrand = np.exp(_log_nbd(p, cc, tau) + log_f + y)
+        integral = ((hi - lo) / 2 * _WEIGHTS * integrand).sum(axis=1)
+        t_end, n_end = tt[:, 0], cc[:, 0]
+        survive = np.exp(_log_nbd(p, n_end, t_end) + p.s * np.log(p.beta / (p.beta + t_end)))
         return np.asarray((survive + integral).reshape(shape))
 
 

@@ -1,0 +1,218 @@
+"""CAC, LTV at fixed horizons and payback period per acquisition channel, from the spend table."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from datetime import date, timedelta
+from typing import Any, ClassVar
+
+import ibis.expr.types as ir
+import pandas as pd
+from ibis.backends import BaseBackend
+
+from tenure.analytics.activity import activity
+from tenure.analytics.base import InvalidQuery, Runner
+from tenure.analytics.kpis.periods import (
+    Bounds,
+    Window,
+    as_date,
+    build_series,
+    index_of,
+    make_window,
+    number,
+    ratio,
+)
+from tenure.analytics.kpis.query import (
+    AcquisitionQuery,
+    AcquisitionResult,
+    ChannelRow,
+    HorizonLtv,
+    KpiSeries,
+)
+from tenure.analytics.kpis.sources import data_bounds, in_days, order_days
+from tenure.analytics.localtime import day_number, period_index
+from tenure.storage.rollups import ORDER, REFUND
+
+NONE, ALL = "(none)", "(all)"
+
+
+def new_customers(con: BaseBackend, zone: str, since: date, until: date) -> ir.Table:
+    """Users whose first paid order ever is in [since, until]: user_id, channel, first_day."""
+    orders = order_days(con, zone)
+    paid = orders.filter((orders.status == "paid") & orders.user_id.notnull())
+    first = paid.group_by("user_id").aggregate(
+        first_day=paid.day.min(), order_channel=paid.channel.argmin(paid.ts)
+    )
+    first = first.filter(in_days(first.first_day, since, until))
+    users = con.table("users")
+    users = users.select(uid=users.user_id, user_channel=users.channel)
+    joined = first.left_join(users, first.user_id == users.uid)
+    # The profile's channel is the acquisition channel; the first order's is the fallback.
+    channel = joined.user_channel.fill_null(joined.order_channel).fill_null(NONE)
+    return joined.select(joined.user_id, joined.first_day, channel=channel)
+
+
+class AcquisitionRunner(Runner[AcquisitionQuery, AcquisitionResult]):
+    """CAC = spend / new customers per channel, LTV at horizons, payback, CAC by period."""
+
+    query_type: ClassVar[type[AcquisitionQuery]] = AcquisitionQuery
+
+    def validate(self) -> None:
+        """An ordered window and positive horizons."""
+        q = self.query
+        if q.since and q.until and q.since > q.until:
+            raise InvalidQuery(field="since", reason="since is after until")
+        if not q.horizons or any(d < 1 for d in q.horizons):
+            raise InvalidQuery(field="horizons", reason="horizons are whole days from 1")
+
+    def run(self, con: BaseBackend) -> AcquisitionResult:
+        """Answer the query."""
+        q = self.query
+        spend = con.table("spend")
+        seen = data_bounds(con, self.zone)
+        # Spend days widen the default window but never the observed revenue.
+        spent = spend.aggregate(lo=spend.day.min(), hi=spend.day.max()).execute()
+        bounds = Bounds.of([seen.first, seen.last, spent["lo"].iloc[0], spent["hi"].iloc[0]])
+        window = make_window(q.period, q.since, q.until, bounds)
+        if window is None or seen.last is None:
+            return AcquisitionResult(
+                period=q.period,
+                zone=self.zone,
+                since=q.since,
+                until=q.until,
+                observed_until=None,
+                margin=q.margin,
+                channels=[],
+                total=None,
+                series=[],
+            )
+        since = q.since or window.start
+        until, observed = window.until, seen.last
+        spend = spend.filter(in_days(spend.day, since, until))
+        spend = spend.mutate(pidx=period_index(spend.day, q.period))
+        spend_frame = spend.group_by(["channel", "pidx"]).aggregate(spend=spend.amount.sum())
+        customers = new_customers(con, self.zone, since, until)
+        customers = customers.mutate(
+            cidx=period_index(customers.first_day, q.period),
+            first_num=day_number(customers.first_day),
+        )
+        sizes = customers.group_by(["channel", "first_day", "cidx"]).aggregate(n=customers.count())
+        money = self._money(con, customers)
+        frames = {
+            "spend": spend_frame.execute(),
+            "sizes": sizes.execute(),
+            "horizons": self._horizon_revenue(money).execute(),
+            "offsets": self._offset_revenue(money).execute(),
+        }
+        channels = sorted(
+            {str(c) for c in frames["spend"].channel} | {str(c) for c in frames["sizes"].channel}
+        )
+        rows = [self._row(c, frames, observed, [c]) for c in channels]
+        total = self._row(ALL, frames, observed, channels) if channels else None
+        return AcquisitionResult(
+            period=q.period,
+            zone=self.zone,
+            since=since,
+            until=until,
+            observed_until=observed,
+            margin=q.margin,
+            channels=rows,
+            total=total,
+            series=self._series(frames, window, [*channels, ALL] if channels else []),
+        )
+
+    def _money(self, con: BaseBackend, customers: ir.Table) -> ir.Table:
+        act = activity(con, self.zone)
+        money = act.filter(act.source.isin([ORDER, REFUND]))
+        joined = customers.join(money, "user_id")
+        return joined.mutate(
+            days=day_number(joined.day) - joined.first_num,
+            offset=period_index(joined.day, self.query.period) - joined.cidx,
+        ).filter(lambda t: t.days >= 0)
+
+    def _horizon_revenue(self, money: ir.Table) -> ir.Table:
+        sums: dict[str, Any] = {
+            f"h{d}": money.revenue.sum(where=money.days < d) for d in self.query.horizons
+        }
+        return money.group_by(["channel", "first_day"]).aggregate(**sums)
+
+    def _offset_revenue(self, money: ir.Table) -> ir.Table:
+        return money.group_by(["channel", "cidx", "offset"]).aggregate(revenue=money.revenue.sum())
+
+    def _row(
+        self, name: str, frames: dict[str, pd.DataFrame], observed: date, channels: list[str]
+    ) -> ChannelRow:
+        q = self.query
+        pick = {k: f[f.channel.astype(str).isin(channels)] for k, f in frames.items()}
+        spend = round(sum(number(v) for v in pick["spend"].spend), 4)
+        n = int(sum(int(v) for v in pick["sizes"].n))
+        cac = ratio(spend, n)
+        ltv = [self._ltv(d, pick, observed, cac) for d in q.horizons]
+        curve = self._curve(pick, index_of(observed, q.period))
+        payback = next((k for k, m in enumerate(curve) if cac is not None and m >= cac), None)
+        return ChannelRow(
+            channel=name,
+            spend=spend,
+            new_customers=n,
+            cac=cac,
+            ltv=ltv,
+            margin_curve=curve,
+            payback_period=payback,
+        )
+
+    def _ltv(
+        self, days: int, pick: dict[str, pd.DataFrame], observed: date, cac: float | None
+    ) -> HorizonLtv:
+        # Only customers whose first `days` days are all observed count at this horizon.
+        last_first = observed - timedelta(days=days - 1)
+        sizes = pick["sizes"]
+        eligible = sizes[[as_date(d) <= last_first for d in sizes.first_day]]
+        n = int(sum(int(v) for v in eligible.n))
+        money = pick["horizons"]
+        money = money[[as_date(d) <= last_first for d in money.first_day]]
+        ltv = ratio(sum(number(v) for v in money[f"h{days}"]), n)
+        return HorizonLtv(
+            days=days,
+            customers=n,
+            ltv=ltv,
+            ltv_to_cac=None if ltv is None else ratio(ltv, cac or 0),
+        )
+
+    def _curve(self, pick: dict[str, pd.DataFrame], end: int) -> list[float]:
+        sizes: dict[int, int] = defaultdict(int)
+        for rec in pick["sizes"].to_dict("records"):
+            sizes[int(rec["cidx"])] += int(rec["n"])
+        revenue: dict[tuple[int, int], float] = defaultdict(float)
+        for rec in pick["offsets"].to_dict("records"):
+            revenue[(int(rec["cidx"]), int(rec["offset"]))] += number(rec["revenue"])
+        if not sizes:
+            return []
+        curve = []
+        for k in range(end - min(sizes) + 1):
+            # Each offset is averaged over the cohorts observed at least that long.
+            cohorts = [c for c in sizes if end - c >= k]
+            money = sum(revenue[(c, j)] for c in cohorts for j in range(k + 1))
+            curve.append(round(self.query.margin * money / sum(sizes[c] for c in cohorts), 4))
+        return curve
+
+    def _series(
+        self, frames: dict[str, pd.DataFrame], window: Window, channels: list[str]
+    ) -> list[KpiSeries]:
+        out = []
+        for name in channels:
+            chosen = channels[:-1] if name == ALL else [name]
+            spend_rows = frames["spend"][frames["spend"].channel.astype(str).isin(chosen)]
+            size_rows = frames["sizes"][frames["sizes"].channel.astype(str).isin(chosen)]
+            spend: dict[int, float] = defaultdict(float)
+            for rec in spend_rows.to_dict("records"):
+                spend[int(rec["pidx"])] += number(rec["spend"])
+            count: dict[int, int] = defaultdict(int)
+            for rec in size_rows.to_dict("records"):
+                count[int(rec["cidx"])] += int(rec["n"])
+            indices = window.indices
+            out += [
+                build_series("spend", {i: round(spend[i], 4) for i in indices}, window, name),
+                build_series("new_customers", {i: count[i] for i in indices}, window, name),
+                build_series("cac", {i: ratio(spend[i], count[i]) for i in indices}, window, name),
+            ]
+        return out

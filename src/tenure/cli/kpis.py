@@ -1,0 +1,215 @@
+"""`tenure kpis` (KPI series with their change) and `tenure cac` (CAC, LTV, payback)."""
+
+from __future__ import annotations
+
+from datetime import date
+from pathlib import Path
+from typing import Any, TypeVar
+
+import pandas as pd
+import typer
+from pydantic import ValidationError
+from rich.console import Group
+from rich.table import Table
+
+from tenure.analytics.base import AnalyticsQuery, InvalidQuery
+from tenure.analytics.kpis import (
+    AcquisitionQuery,
+    AcquisitionResult,
+    AcquisitionRunner,
+    KpiQuery,
+    KpiResult,
+    KpiRunner,
+    KpiSeries,
+)
+from tenure.cli.context import friendly, services
+from tenure.cli.output import emit
+from tenure.ingest.tracking.flush import flush_inbox
+
+Q = TypeVar("Q", bound=AnalyticsQuery)
+RATES = {"stickiness", "repurchase_rate", "refund_rate", "conversion"}
+
+
+def _run(runner_type: type[KpiRunner] | type[AcquisitionRunner], query: AnalyticsQuery) -> Any:
+    """Flush waiting events, then answer on the configured warehouse."""
+    svc = services()
+    flush_inbox(svc.settings, svc.database, svc.warehouse)
+    with svc.warehouse.reader() as con:
+        return runner_type(query, svc.settings.timezone)(con)  # type: ignore[arg-type]
+
+
+def _day(text: str | None) -> date | None:
+    try:
+        return date.fromisoformat(text) if text else None
+    except ValueError:
+        raise InvalidQuery(field="date", reason=f"`{text}` is not YYYY-MM-DD") from None
+
+
+def _query(query_type: type[Q], data: dict[str, Any]) -> Q:
+    """The query from CLI options; a bad option is a friendly error, not a traceback."""
+    try:
+        return query_type.model_validate(data)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        field = ".".join(str(part) for part in first["loc"]) or "query"
+        raise InvalidQuery(field=field, reason=first["msg"]) from None
+
+
+def _cell(metric: str, value: float | None) -> str:
+    if value is None:
+        return "–"
+    if metric in RATES:
+        return f"{value:.1%}"
+    return f"{value:,}" if isinstance(value, int) else f"{value:,.2f}"
+
+
+def series_frame(series: list[KpiSeries]) -> pd.DataFrame:
+    """One row per metric (and segment) and period."""
+    rows = [
+        {"metric": s.metric, "segment": s.segment, **p.model_dump()}
+        for s in series
+        for p in s.points
+    ]
+    return pd.DataFrame(rows)
+
+
+def kpi_table(result: KpiResult, show: int) -> Table:
+    """Metrics down, the last `show` periods across, then the last change and the window total."""
+    periods = [p.period for p in result.series[0].points] if result.series else []
+    shown = periods[-show:]
+    title = f"KPIs by {result.period} ({result.zone}), {result.since} .. {result.until}"
+    if len(shown) < len(periods):
+        title += f" — last {len(shown)} of {len(periods)} periods"
+    table = Table("metric", *[str(p) for p in shown], "change", "window", title=title)
+    totals = result.totals.model_dump()
+    for s in result.series:
+        points = s.points[-len(shown) :] if shown else []
+        last = points[-1] if points else None
+        rate = last.change_rate if last else None
+        change = "–" if rate is None else f"{rate:+.1%}"
+        table.add_row(
+            s.metric,
+            *[_cell(s.metric, p.value) for p in points],
+            change,
+            _cell(s.metric, totals.get(s.metric)),
+        )
+    return table
+
+
+def ltv_table(result: KpiResult) -> Table:
+    """Cumulative net revenue per customer by monthly first-order cohort."""
+    width = max((len(c.ltv) for c in result.ltv), default=0)
+    table = Table("cohort", "customers", *[str(m) for m in range(width)], title="LTV by cohort")
+    for c in result.ltv:
+        table.add_row(str(c.cohort), f"{c.customers:,}", *[f"{v:,.2f}" for v in c.ltv])
+    return table
+
+
+@friendly
+def kpis(
+    period: str = typer.Option("week", help="day, week or month."),
+    since: str | None = typer.Option(None, help="A day in the first period (YYYY-MM-DD)."),
+    until: str | None = typer.Option(None, help="Last day observed (YYYY-MM-DD)."),
+    metric: list[str] = typer.Option([], "--metric", "-m", help="Only these metrics (repeat)."),
+    ltv_months: int = typer.Option(12, "--ltv-months", help="Months in the cohort LTV table."),
+    show: int = typer.Option(12, help="Periods shown in the table format."),
+    ltv: bool = typer.Option(False, "--ltv", help="Also print the cohort LTV table."),
+    fmt: str = typer.Option("table", "--format", help="table, csv, json or parquet."),
+    out: Path | None = typer.Option(None, "--out", help="Write to a file."),
+) -> None:
+    """DAU/WAU/MAU, lifecycle counts, orders, revenue, buyers, conversion, AOV and more."""
+    names = [m.strip() for item in metric for m in item.split(",") if m.strip()]
+    query = _query(
+        KpiQuery,
+        {
+            "period": period,
+            "since": _day(since),
+            "until": _day(until),
+            "metrics": tuple(names) or None,
+            "ltv_months": ltv_months,
+        },
+    )
+    result: KpiResult = _run(KpiRunner, query)
+
+    def as_table() -> Table:
+        parts = [kpi_table(result, show), *([ltv_table(result)] if ltv else [])]
+        return Group(*parts)  # type: ignore[return-value]
+
+    emit(
+        fmt,
+        out,
+        as_json=lambda: result.model_dump(mode="json"),
+        as_frame=lambda: series_frame(result.series),
+        as_table=as_table,
+    )
+
+
+def channels_frame(result: AcquisitionResult) -> pd.DataFrame:
+    """One row per channel, LTV horizons as columns."""
+    rows = []
+    for row in [*result.channels, *([result.total] if result.total else [])]:
+        item: dict[str, Any] = row.model_dump(exclude={"ltv", "margin_curve"})
+        for h in row.ltv:
+            item[f"ltv_{h.days}d"] = h.ltv
+            item[f"ltv_{h.days}d_customers"] = h.customers
+        rows.append(item)
+    return pd.DataFrame(rows)
+
+
+def channels_table(result: AcquisitionResult) -> Table:
+    """Spend, new customers, CAC, LTV at each horizon and payback, per channel."""
+    horizons = [h.days for h in result.total.ltv] if result.total else []
+    title = (
+        f"acquisition {result.since} .. {result.until} ({result.zone}), revenue observed to "
+        f"{result.observed_until}, margin {result.margin:.0%}"
+    )
+    table = Table(
+        "channel",
+        "spend",
+        "new customers",
+        "CAC",
+        *[f"LTV {d}d" for d in horizons],
+        f"payback ({result.period}s)",
+        title=title,
+    )
+    for row in [*result.channels, *([result.total] if result.total else [])]:
+        table.add_row(
+            row.channel,
+            f"{row.spend:,.2f}",
+            f"{row.new_customers:,}",
+            _cell("cac", row.cac),
+            *[_cell("ltv", h.ltv) for h in row.ltv],
+            "–" if row.payback_period is None else str(row.payback_period),
+        )
+    return table
+
+
+@friendly
+def acquisition(
+    period: str = typer.Option("month", help="Payback and series unit: day, week or month."),
+    since: str | None = typer.Option(None, help="First acquisition day (YYYY-MM-DD)."),
+    until: str | None = typer.Option(None, help="Last acquisition day (YYYY-MM-DD)."),
+    margin: float = typer.Option(1.0, help="Gross margin share of revenue, 0 < margin <= 1."),
+    horizons: str = typer.Option("30,90,180,365", help="LTV horizons in days."),
+    fmt: str = typer.Option("table", "--format", help="table, csv, json or parquet."),
+    out: Path | None = typer.Option(None, "--out", help="Write to a file."),
+) -> None:
+    """CAC and payback by acquisition channel from the spend table, with LTV against it."""
+    query = _query(
+        AcquisitionQuery,
+        {
+            "period": period,
+            "since": _day(since),
+            "until": _day(until),
+            "margin": margin,
+            "horizons": tuple(d.strip() for d in horizons.split(",") if d.strip()),
+        },
+    )
+    result: AcquisitionResult = _run(AcquisitionRunner, query)
+    emit(
+        fmt,
+        out,
+        as_json=lambda: result.model_dump(mode="json"),
+        as_frame=lambda: channels_frame(result),
+        as_table=lambda: channels_table(result),
+    )
