@@ -72,12 +72,13 @@ def values(result: KpiResult, metric: str) -> dict[date, Any]:
     return {p.period: p.value for p in result.get(metric).points}
 
 
-@pytest.fixture
-def shop(tmp_path: Path) -> Warehouse:
-    return load_shop(tmp_path)
+@pytest.fixture(scope="module")
+def shop(tmp_path_factory: pytest.TempPathFactory) -> Warehouse:
+    """Loaded once: the tests only read it."""
+    return load_shop(tmp_path_factory.mktemp("shop"))
 
 
-@pytest.fixture
+@pytest.fixture(scope="module")
 def monthly(shop: Warehouse) -> KpiResult:
     return run(shop, period="month")
 

@@ -10,10 +10,10 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 
 from tenure import __version__
+from tenure.analytics.retention.router import router as retention_router
 from tenure.api import errors
 from tenure.config import Settings, get_settings
 from tenure.ingest.tracking.flush import flush_inbox
-from tenure.analytics.retention.router import router as retention_router
 from tenure.ingest.tracking.router import router as tracking_router
 from tenure.storage.database import Database
 from tenure.storage.warehouse import Warehouse

@@ -7,7 +7,7 @@ import os
 
 import typer
 
-from tenure.cli import demo, imports, keys, retention, setup, simulate
+from tenure.cli import demo, imports, keys, report, retention, setup, simulate
 
 app = typer.Typer(
     name="tenure",
@@ -22,6 +22,7 @@ app.command("status")(setup.status)
 app.command("simulate")(simulate.simulate)
 app.command("demo")(demo.demo)
 app.command("retention")(retention.retention)
+app.command("report")(report.report)
 app.add_typer(imports.app, name="import")
 app.add_typer(keys.app, name="keys")
 

@@ -165,11 +165,9 @@ class AcquisitionRunner(Runner[AcquisitionQuery, AcquisitionResult]):
     ) -> HorizonLtv:
         # Only customers whose first `days` days are all observed count at this horizon.
         last_first = observed - timedelta(days=days - 1)
-        sizes = pick["sizes"]
-        eligible = sizes[[as_date(d) <= last_first for d in sizes.first_day]]
+        eligible = _first_by(pick["sizes"], last_first)
         n = int(sum(int(v) for v in eligible.n))
-        money = pick["horizons"]
-        money = money[[as_date(d) <= last_first for d in money.first_day]]
+        money = _first_by(pick["horizons"], last_first)
         ltv = ratio(sum(number(v) for v in money[f"h{days}"]), n)
         return HorizonLtv(
             days=days,
@@ -216,3 +214,9 @@ class AcquisitionRunner(Runner[AcquisitionQuery, AcquisitionResult]):
                 build_series("cac", {i: ratio(spend[i], count[i]) for i in indices}, window, name),
             ]
         return out
+
+
+def _first_by(frame: pd.DataFrame, last: date) -> pd.DataFrame:
+    """The rows whose `first_day` is on or before `last`."""
+    keep = [as_date(d) <= last for d in frame.first_day]
+    return frame.loc[pd.Series(keep, index=frame.index, dtype=bool)]

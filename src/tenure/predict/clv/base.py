@@ -21,9 +21,14 @@ from tenure.predict.clv.inputs import (
     compress,
     validate_rfm,
 )
-from tenure.predict.clv.optimize import Objective, minimize_nll
+from tenure.predict.clv.optimize import Objective, minimize_nll, numerical_hessian
 
 logger = logging.getLogger(__name__)
+
+# Above this many distinct rows, a fit on a random subsample of customers gives the starting
+# point: the full data then needs only the last few iterations (each costs a pass over rows).
+WARM_START_ROWS = 30_000
+WARM_START_CUSTOMERS = 30_000
 
 
 @dataclass(frozen=True)
@@ -59,6 +64,21 @@ def broadcast_history(frequency: Any, recency: Any, T: Any) -> tuple[FloatArray,
     if np.any(t_x > age * (1 + 1e-9) + 1e-9):
         raise InvalidInput("recency", "values exceed T")
     return x, np.minimum(t_x, age), age
+
+
+def _subsample(data: CompressedRFM, customers: int) -> CompressedRFM:
+    """A fixed-seed random sample of customers (not of rows), as weighted distinct rows."""
+    rng = np.random.default_rng(0)
+    counts = rng.multinomial(customers, data.weights / data.weights.sum())
+    keep = counts > 0
+    return CompressedRFM(
+        frequency=data.frequency[keep],
+        recency=data.recency[keep],
+        T=data.T[keep],
+        weights=counts[keep].astype(np.float64),
+        inverse=np.empty(0, dtype=np.intp),
+        n_customers=float(customers),
+    )
 
 
 class TransactionModel(ABC, Generic[P]):

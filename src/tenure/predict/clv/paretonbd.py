@@ -140,8 +140,8 @@ def _likelihood(p: ParetoNBDParams, rows: _Rows, weights: FloatArray | None) -> 
             n * p.s / p.beta - p.s * dot(wb, 1.0 / (p.beta + age)),
         ]
     )
-    gradient += term_t[1] @ weighted_counts(inv_t, w_t, first_t.size)
-    gradient -= term_age[1] @ weighted_counts(inv_age, w_age, first_age.size)
+    gradient += np.einsum("kp,p->k", term_t[1], weighted_counts(inv_t, w_t, first_t.size))
+    gradient -= np.einsum("kp,p->k", term_age[1], weighted_counts(inv_age, w_age, first_age.size))
     return _Likelihood(log_c + log_d, alive, gradient)
 
 

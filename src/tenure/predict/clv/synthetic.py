@@ -30,8 +30,8 @@ def simulate_bgnbd(
         age = rng.uniform(0.0, max_age, n_customers)
         age = np.where(age > 0, age, max_age)
     else:
-        steps = max(int(round(max_age / resolution)), 1)
-        age = rng.integers(1, steps + 1, n_customers) * resolution
+        steps = max(round(max_age / resolution), 1)
+        age = rng.integers(1, steps + 1, n_customers).astype(np.float64) * resolution
     rate = rng.gamma(params.r, 1.0 / params.alpha, n_customers)
     dropout = rng.beta(params.a, params.b, n_customers)
     lifetime_purchases = rng.geometric(np.maximum(dropout, 1e-300))

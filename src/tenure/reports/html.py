@@ -1,0 +1,97 @@
+"""The self-contained HTML report: sections of Plotly charts and tables, plotly.js inlined."""
+
+from __future__ import annotations
+
+import html
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+import plotly.graph_objects as go
+from ibis.backends import BaseBackend
+from plotly.offline import get_plotlyjs
+
+from tenure import __version__
+from tenure.analytics.retention import RetentionQuery, RetentionRunner
+from tenure.i18n import translate
+from tenure.reports import charts
+
+_CSS = """
+body{font-family:system-ui,-apple-system,"Segoe UI","PingFang SC","Microsoft YaHei",sans-serif;
+margin:0;background:#f6f7f9;color:#1f2933}
+header{background:#102a43;color:#fff;padding:24px 40px}header h1{margin:0 0 4px}
+main{max-width:1200px;margin:0 auto;padding:24px 40px}
+section{background:#fff;border-radius:8px;padding:16px 24px;margin:0 0 24px;
+box-shadow:0 1px 3px rgba(0,0,0,.08)}
+table{border-collapse:collapse;width:100%}td,th{padding:6px 10px;border-bottom:1px solid #e4e7eb;
+text-align:right}th:first-child,td:first-child{text-align:left}.up{color:#1f7a3a}.down{color:#b42318}
+.note{color:#616e7c;font-size:.9em}
+"""
+
+
+@dataclass(frozen=True)
+class Section:
+    """One titled block: charts and/or an HTML fragment."""
+
+    title: str
+    figures: tuple[go.Figure, ...] = ()
+    body: str = ""
+    note: str = ""
+
+
+SectionBuilder = Callable[[BaseBackend, str], list[Section]]
+
+
+def retention_sections(con: BaseBackend, zone: str) -> list[Section]:
+    """Cohort heatmap, day-N curves and LTV by acquisition channel."""
+    weekly = RetentionRunner(
+        RetentionQuery(period="week", periods=12, days=tuple(range(1, 31))), zone
+    )(con)
+    if not weekly.cohorts:
+        return [Section(translate("report.section.retention"), note=translate("report.empty"))]
+    monthly = RetentionRunner(
+        RetentionQuery(period="month", periods=12, breakdown="first_order_channel", days=(30,)),
+        zone,
+    )(con)
+    return [
+        Section(
+            translate("report.section.retention"),
+            (charts.cohort_heatmap(weekly), charts.day_n_curves(weekly)),
+            note=translate("report.note.retention", until=weekly.observed_until, zone=zone),
+        ),
+        Section(translate("report.section.ltv"), (charts.ltv_by_segment(monthly),)),
+    ]
+
+
+BUILDERS: list[SectionBuilder] = [retention_sections]
+
+
+def render(sections: list[Section], title: str, zone: str) -> str:
+    """The whole document; works offline because plotly.js is embedded once."""
+    parts = []
+    for section in sections:
+        figures = "".join(
+            fig.to_html(full_html=False, include_plotlyjs=False, config={"displaylogo": False})
+            for fig in section.figures
+        )
+        note = f'<p class="note">{html.escape(section.note)}</p>' if section.note else ""
+        parts.append(
+            f"<section><h2>{html.escape(section.title)}</h2>{note}{section.body}{figures}</section>"
+        )
+    generated = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
+    subtitle = translate("report.subtitle", generated=generated, zone=zone, version=__version__)
+    return (
+        "<!DOCTYPE html><html><head><meta charset='utf-8'>"
+        f"<title>{html.escape(title)}</title><style>{_CSS}</style>"
+        f"<script type='text/javascript'>{get_plotlyjs()}</script></head><body>"
+        f"<header><h1>{html.escape(title)}</h1><div>{html.escape(subtitle)}</div></header>"
+        f"<main>{''.join(parts)}</main></body></html>"
+    )
+
+
+def build_report(con: BaseBackend, zone: str, title: str | None = None) -> str:
+    """Run every section against the warehouse and render the report."""
+    sections: list[Section] = []
+    for builder in BUILDERS:
+        sections.extend(builder(con, zone))
+    return render(sections, title or translate("report.title"), zone)
