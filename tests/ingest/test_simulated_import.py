@@ -38,5 +38,6 @@ def test_demo_without_serving_prepares_everything(home: Path) -> None:
     result = run_cli(home, "demo", "--users", "800", "--no-serve")
     assert result.returncode == 0, result.stderr
     assert "tnr_write_" in result.stdout and "tnr_admin_" in result.stdout
+    assert (home / "report.html").stat().st_size > 1_000_000
     status = run_cli(home, "status", "--json")
     assert '"orders": 0' not in status.stdout

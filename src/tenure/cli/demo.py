@@ -10,6 +10,7 @@ import typer
 from tenure.apikeys import service as keys
 from tenure.cli import setup
 from tenure.cli.context import console, friendly, services
+from tenure.cli.report import write_report
 from tenure.cli.simulate import import_simulation
 from tenure.simulate import SimulationConfig, simulate_shop
 
@@ -31,7 +32,10 @@ def demo(
     console.rule("2. import it")
     for kind, result in import_simulation(out, svc.settings, svc.warehouse, True).items():
         console.print(f"{kind}: {result['rows']:,} rows in {result['seconds']} s")
-    console.rule("3. keys")
+    console.rule("3. report")
+    report_path = write_report(svc.settings.home / "report.html")
+    console.print(f"retention report: {report_path}", highlight=False)
+    console.rule("4. keys")
     with svc.database.session() as session:
         write = keys.create_key(session, "demo write key", ["write"])
         admin = keys.create_key(session, "demo admin key", ["admin"])
@@ -44,7 +48,7 @@ def demo(
 
 def _print_next_steps(port: int, write_key: str, out: Path) -> None:
     url = f"http://127.0.0.1:{port}"
-    console.rule("4. open")
+    console.rule("5. open")
     console.print(f"API docs:      {url}/docs")
     console.print(f"health:        {url}/healthz")
     console.print(f"simulated data and ground truth: {out}")

@@ -108,9 +108,18 @@ class TransactionModel(ABC, Generic[P]):
     ) -> Self:
         """Fit by maximum likelihood; identical (frequency, recency, T) rows are evaluated once."""
         data = compress(validate_rfm(frequency, recency, T, weights))
-        start = np.log(initial_params.values()) if initial_params is not None else self._start(data)
+        hessian = None
+        if initial_params is not None:
+            start = np.log(initial_params.values())
+        elif data.weights.size > WARM_START_ROWS:
+            sample = self._penalized(self._objective(_subsample(data, WARM_START_CUSTOMERS)))
+            warm = minimize_nll(sample, self._start(data), max_iter=self.max_iter)
+            start = warm.log_params
+            hessian = numerical_hessian(sample, start) if warm.converged else None
+        else:
+            start = self._start(data)
         objective = self._penalized(self._objective(data))
-        optimum = minimize_nll(objective, start, max_iter=self.max_iter)
+        optimum = minimize_nll(objective, start, max_iter=self.max_iter, hessian=hessian)
         values = np.exp(optimum.log_params)
         self.params_ = self._make_params(values)
         penalty = self.penalizer * float(np.sum(values**2))
