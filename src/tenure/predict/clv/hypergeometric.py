@@ -69,18 +69,25 @@ def _series(b: FloatArray, c: FloatArray, z: FloatArray, grad: bool) -> Hyp2F1:
     g_b, g_c, g_z = np.zeros_like(z), np.zeros_like(z), np.zeros_like(z)
     n = 0
     while rows.size:
+        bn, cn, ratio, scratch = (np.empty_like(z) for _ in range(4))
         for _ in range(_CHUNK):
-            ratio = (b + n) / (c + n)
+            # In-place ufuncs: this loop is the hot path of the Pareto/NBD fit.
+            np.add(b, n, out=bn)
+            np.add(c, n, out=cn)
+            np.divide(bn, cn, out=ratio)
             if grad:
                 # d t_{n+1} / dz = (n+1) t_n ratio; d log t_{n+1} / db = sum_{j<=n} 1/(b+j).
-                g_z += (n + 1) * term * ratio
-                sum_b += 1.0 / (b + n)
-                sum_c += 1.0 / (c + n)
-            term = term * z * ratio
+                np.multiply(term, ratio, out=scratch)
+                scratch *= n + 1
+                g_z += scratch
+                sum_b += np.reciprocal(bn, out=bn)
+                sum_c += np.reciprocal(cn, out=cn)
+            term *= z
+            term *= ratio
             total += term
             if grad:
-                g_b += term * sum_b
-                g_c -= term * sum_c
+                g_b += np.multiply(term, sum_b, out=scratch)
+                g_c -= np.multiply(term, sum_c, out=scratch)
             n += 1
         # The derivative series decay like n·log(n)·t_n, slower than the value series.
         done = (term * (n + 1) * (1.0 + sum_b) <= _SERIES_TOL * total) | (n >= _SERIES_MAX_TERMS)

@@ -63,10 +63,11 @@ def numerical_hessian(objective: Objective, theta: FloatArray, step: float = 1e-
 def _newton(
     objective: Objective, theta: FloatArray, hessian: FloatArray, max_steps: int = 40
 ) -> FloatArray | None:
-    """Newton steps with a fixed Hessian (from a subsample); None when they do not converge.
+    """Quasi-Newton steps from a subsample's Hessian; None when they do not converge.
 
-    A subsample's mean-NLL Hessian is close to the full data's, so each step shrinks the
-    gradient by roughly the sampling error: a handful of passes over the full data suffice.
+    A subsample's mean-NLL Hessian is close to the full data's, so even the first step shrinks
+    the gradient by roughly the sampling error, and BFGS updates correct the rest: a handful of
+    passes over the full data suffice.
     """
     if not np.all(np.linalg.eigvalsh(hessian) > 0):
         return None
@@ -82,6 +83,16 @@ def _newton(
                 break
         else:
             return None
+        # BFGS update: the sample's Hessian becomes the full data's within a few steps.
+        moved, change = candidate - theta, new_grad - grad
+        curvature = float(change @ moved)
+        if curvature > 0:
+            pushed = hessian @ moved
+            hessian = (
+                hessian
+                + np.outer(change, change) / curvature
+                - np.outer(pushed, pushed) / float(moved @ pushed)
+            )
         theta, value, grad = candidate, new_value, new_grad
     return None
 
