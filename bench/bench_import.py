@@ -15,7 +15,15 @@ from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from benchlib import ChildRun, data_dir, run_child, table, tenure_exe, write_results
+from benchlib import (
+    ChildRun,
+    data_dir,
+    run_child,
+    table,
+    tenure_exe,
+    warn_if_busy,
+    write_results,
+)
 
 EXPECTED = {"orders": 25_900, "lines": 541_909, "customers": 4_372}
 TARGET_S = 30.0
@@ -312,11 +320,13 @@ def report(results: dict[str, Any]) -> None:
             f"{r['ratio_to_pandas']:.2f}x",
             r["peak_rss_mb"],
             r["process_wall_s"],
+            r["child_cpu_s"],
         )
         for name, r in results.items()
     ]
+    headers = ("contender", "seconds", "rows/s", "vs pandas", "peak RSS MB", "process s", "CPU s")
     print()
-    print(table(("contender", "seconds", "rows/s", "vs pandas", "peak RSS MB", "process s"), rows))
+    print(table(headers, rows))
     print()
     check_rows = []
     for name, r in results.items():
@@ -359,12 +369,19 @@ def main() -> None:
     folder = data_dir() / "online_retail"
     if not folder.is_dir():
         raise SystemExit(f"Online Retail CSVs not found in {folder} (set TENURE_DATA_DIR)")
+    load = warn_if_busy()
     print(
         f"importing {len(_files(folder))} files from {folder}, {args.repeat} round(s)", flush=True
     )
     results = run_all(folder, args.repeat, args.keep)
     report(results)
-    path = write_results("import", {"data": str(folder), "repeat": args.repeat, "results": results})
+    data = {
+        "data": str(folder),
+        "repeat": args.repeat,
+        "loadavg_at_start": load,
+        "results": results,
+    }
+    path = write_results("import", data)
     print(f"\nresults: {path}")
 
 

@@ -255,6 +255,7 @@ def throughput(
         thread.join()
     wall = time.monotonic() - started
     client_cpu = _own_cpu() - client_before
+    server_cpu = server.cpu_seconds() - cpu_before
     lat = np.array(tally.latencies) * 1000
     return {
         "clients": clients,
@@ -265,7 +266,8 @@ def throughput(
         "events_per_s": round(tally.accepted / wall),
         "batch_p50_ms": round(float(np.percentile(lat, 50)), 1) if lat.size else None,
         "batch_p99_ms": round(float(np.percentile(lat, 99)), 1) if lat.size else None,
-        "server_cpu_s": round(server.cpu_seconds() - cpu_before, 2),
+        "server_cpu_s": round(server_cpu, 2),
+        "events_per_server_cpu_s": round(tally.accepted / server_cpu) if server_cpu else None,
         "client_cpu_s": round(client_cpu, 2),
         "errors": len(tally.errors),
         "error_sample": tally.errors[:5],
@@ -580,22 +582,34 @@ def report(r: dict[str, Any]) -> None:
     """Print the compact tables."""
     tp, peer = r["throughput"], r["sqlite_peer"]
     base = tp["events_per_s"]
-    rows: list[tuple[str, int]] = [("tenure /v1/batch (HTTP, validated, durable)", base)]
+    rows: list[tuple[str, int, Any]] = [
+        ("tenure /v1/batch (HTTP, validated, durable)", base, tp["events_per_server_cpu_s"])
+    ]
     if "segment" in r:
-        rows.append(("segment-analytics-python defaults -> tenure", r["segment"]["events_per_s"]))
+        seg = r["segment"]
+        rows.append(("segment-analytics-python defaults -> tenure", seg["events_per_s"], "-"))
     if "http_peer" in r:
+        hp = r["http_peer"]
         rows.append(
-            ("peer: hand-rolled FastAPI /v1/batch + sqlite3", r["http_peer"]["events_per_s"])
+            (
+                "peer: hand-rolled FastAPI /v1/batch + sqlite3",
+                hp["events_per_s"],
+                hp["events_per_server_cpu_s"],
+            )
         )
     rows += [
-        ("peer: json.loads + executemany, no HTTP", peer["json_plus_executemany_events_per_s"]),
-        ("ceiling: sqlite executemany only", peer["executemany_events_per_s"]),
+        (
+            "peer: json.loads + executemany, no HTTP",
+            peer["json_plus_executemany_events_per_s"],
+            "-",
+        ),
+        ("ceiling: sqlite executemany only", peer["executemany_events_per_s"], "-"),
     ]
     print()
     print(
         table(
-            ("ingestion path", "events/s", "vs tenure"),
-            [(name, rate, f"{rate / base:.2f}x") for name, rate in rows],
+            ("ingestion path", "events/s", "vs tenure", "per server CPU-s"),
+            [(name, rate, f"{rate / base:.2f}x", cpu) for name, rate, cpu in rows],
         )
     )
     verdict = "meets" if base >= TARGET_EVENTS_PER_S else "MISSES"

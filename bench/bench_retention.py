@@ -30,14 +30,14 @@ CACHE = Path(os.environ.get("TENURE_BENCH_DIR", Path(tempfile.gettempdir()) / "t
 
 def canonical(matrix: dict[str, list[int]], day_n: dict[int, list[int]]) -> str:
     """A digest of the answer, so contenders can be compared."""
-    text = json.dumps({"m": dict(sorted(matrix.items())), "d": {str(k): v for k, v in sorted(day_n.items())}})
+    text = json.dumps(
+        {"m": dict(sorted(matrix.items())), "d": {str(k): v for k, v in sorted(day_n.items())}}
+    )
     return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 
 def _week(d: date) -> date:
     return d - timedelta(days=d.weekday())
-
-
 
 
 def contender_pandas(path: Path) -> dict[str, Any]:
@@ -64,7 +64,9 @@ def contender_pandas(path: Path) -> dict[str, Any]:
     matrix: dict[str, list[int]] = {}
     for cohort in sorted(act.cohort.unique()):
         observed = min(PERIODS, (end_week - cohort).days // 7)
-        matrix[str(pd.Timestamp(cohort).date())] = [int(counts.get((cohort, p), 0)) for p in range(observed + 1)]
+        matrix[str(pd.Timestamp(cohort).date())] = [
+            int(counts.get((cohort, p), 0)) for p in range(observed + 1)
+        ]
     act["d"] = (act.day - act["first"]).dt.days
     age = (end - first).dt.days
     day_n = {}
@@ -72,9 +74,17 @@ def contender_pandas(path: Path) -> dict[str, Any]:
         eligible = age[age >= n].index
         sub = act[act.user_id.isin(eligible)]
         g = sub.groupby("user_id").d
-        day_n[n] = [len(eligible), int(g.apply(lambda s: (s == n).any()).sum()), int((g.max() >= n).sum()),
-                    int(sub[(sub.d >= 1) & (sub.d <= n)].user_id.nunique())]
-    return {"seconds": time.perf_counter() - t0, "digest": canonical(matrix, day_n), "cohorts": len(matrix)}
+        day_n[n] = [
+            len(eligible),
+            int(g.apply(lambda s: (s == n).any()).sum()),
+            int((g.max() >= n).sum()),
+            int(sub[(sub.d >= 1) & (sub.d <= n)].user_id.nunique()),
+        ]
+    return {
+        "seconds": time.perf_counter() - t0,
+        "digest": canonical(matrix, day_n),
+        "cohorts": len(matrix),
+    }
 
 
 def contender_polars(path: Path) -> dict[str, Any]:
@@ -85,37 +95,63 @@ def contender_polars(path: Path) -> dict[str, Any]:
     ev = pl.scan_parquet(path).select("user_id", "anonymous_id", "ts")
     link = (
         ev.filter(pl.col("user_id").is_not_null() & pl.col("anonymous_id").is_not_null())
-        .group_by("anonymous_id").agg(pl.col("user_id").sort_by("ts").last().alias("linked"))
+        .group_by("anonymous_id")
+        .agg(pl.col("user_id").sort_by("ts").last().alias("linked"))
     )
     act = (
         ev.join(link, on="anonymous_id", how="left")
         .with_columns(pl.coalesce("user_id", "linked").alias("user_id"))
         .filter(pl.col("user_id").is_not_null())
-        .select("user_id", pl.col("ts").dt.convert_time_zone("UTC").dt.date().alias("day")).unique()
+        .select("user_id", pl.col("ts").dt.convert_time_zone("UTC").dt.date().alias("day"))
+        .unique()
     )
     first = act.group_by("user_id").agg(pl.col("day").min().alias("first"))
-    j = act.join(first, on="user_id").with_columns(
-        cohort=pl.col("first").dt.truncate("1w"), week=pl.col("day").dt.truncate("1w"),
-        d=(pl.col("day") - pl.col("first")).dt.total_days(),
-    ).with_columns(offset=(pl.col("week") - pl.col("cohort")).dt.total_days() // 7).collect()
+    j = (
+        act.join(first, on="user_id")
+        .with_columns(
+            cohort=pl.col("first").dt.truncate("1w"),
+            week=pl.col("day").dt.truncate("1w"),
+            d=(pl.col("day") - pl.col("first")).dt.total_days(),
+        )
+        .with_columns(offset=(pl.col("week") - pl.col("cohort")).dt.total_days() // 7)
+        .collect()
+    )
     end = j["day"].max()
-    counts = j.filter(pl.col("offset") <= PERIODS).group_by("cohort", "offset").agg(pl.col("user_id").n_unique().alias("n"))
+    counts = (
+        j.filter(pl.col("offset") <= PERIODS)
+        .group_by("cohort", "offset")
+        .agg(pl.col("user_id").n_unique().alias("n"))
+    )
     lookup = {(r[0], r[1]): r[2] for r in counts.iter_rows()}
     end_week = _week(end)
     matrix = {}
     for cohort in sorted(counts["cohort"].unique().to_list()):
         observed = min(PERIODS, (end_week - cohort).days // 7)
         matrix[str(cohort)] = [int(lookup.get((cohort, p), 0)) for p in range(observed + 1)]
-    per_user = j.group_by("user_id").agg(
-        first=pl.col("first").first(), dmax=pl.col("d").max(),
-        **{f"on{n}": (pl.col("d") == n).any() for n in DAYS},
-        **{f"in{n}": ((pl.col("d") >= 1) & (pl.col("d") <= n)).any() for n in DAYS},
-    ).with_columns(age=(pl.lit(end) - pl.col("first")).dt.total_days())
+    per_user = (
+        j.group_by("user_id")
+        .agg(
+            first=pl.col("first").first(),
+            dmax=pl.col("d").max(),
+            **{f"on{n}": (pl.col("d") == n).any() for n in DAYS},
+            **{f"in{n}": ((pl.col("d") >= 1) & (pl.col("d") <= n)).any() for n in DAYS},
+        )
+        .with_columns(age=(pl.lit(end) - pl.col("first")).dt.total_days())
+    )
     day_n = {}
     for n in DAYS:
         e = per_user.filter(pl.col("age") >= n)
-        day_n[n] = [e.height, int(e[f"on{n}"].sum()), int((e["dmax"] >= n).sum()), int(e[f"in{n}"].sum())]
-    return {"seconds": time.perf_counter() - t0, "digest": canonical(matrix, day_n), "cohorts": len(matrix)}
+        day_n[n] = [
+            e.height,
+            int(e[f"on{n}"].sum()),
+            int((e["dmax"] >= n).sum()),
+            int(e[f"in{n}"].sum()),
+        ]
+    return {
+        "seconds": time.perf_counter() - t0,
+        "digest": canonical(matrix, day_n),
+        "cohorts": len(matrix),
+    }
 
 
 def contender_duckdb(path: Path) -> dict[str, Any]:
@@ -153,7 +189,11 @@ def contender_duckdb(path: Path) -> dict[str, Any]:
                               FROM f JOIN act a USING (user_id) WHERE DATE '{end}' - f.first >= {n} GROUP BY 1)
                            SELECT count(*), count(*) FILTER (on_), count(*) FILTER (dmax >= {n}), count(*) FILTER (within) FROM u""").fetchone()
         day_n[n] = [int(x) for x in r]  # type: ignore[union-attr]
-    return {"seconds": time.perf_counter() - t0, "digest": canonical(matrix, day_n), "cohorts": len(matrix)}
+    return {
+        "seconds": time.perf_counter() - t0,
+        "digest": canonical(matrix, day_n),
+        "cohorts": len(matrix),
+    }
 
 
 def contender_tenure(home: Path) -> dict[str, Any]:
@@ -164,13 +204,22 @@ def contender_tenure(home: Path) -> dict[str, Any]:
     from tenure.storage.warehouse import Warehouse
 
     t0 = time.perf_counter()
-    query = RetentionQuery(period="week", periods=PERIODS, days=DAYS,
-                           start=Activity(kind="any_event"), returning=Activity(kind="any_event"))
+    query = RetentionQuery(
+        period="week",
+        periods=PERIODS,
+        days=DAYS,
+        start=Activity(kind="any_event"),
+        returning=Activity(kind="any_event"),
+    )
     with Warehouse(Settings(home=home)).reader() as con:
         result = RetentionRunner(query, "UTC")(con)
     matrix = {str(c.cohort): c.retained for c in result.cohorts}
     day_n = {d.day: [d.eligible, d.on_day, d.on_or_after, d.within] for d in result.day_n}
-    return {"seconds": time.perf_counter() - t0, "digest": canonical(matrix, day_n), "cohorts": len(matrix)}
+    return {
+        "seconds": time.perf_counter() - t0,
+        "digest": canonical(matrix, day_n),
+        "cohorts": len(matrix),
+    }
 
 
 def build_tenure(events: Path, home: Path) -> dict[str, Any]:
@@ -213,8 +262,13 @@ def main() -> None:
     parser.add_argument("--path")
     args = parser.parse_args()
     if args.contender:
-        fn = {"pandas": contender_pandas, "polars": contender_polars, "duckdb": contender_duckdb,
-              "tenure": contender_tenure, "build": None}[args.contender]
+        fn = {
+            "pandas": contender_pandas,
+            "polars": contender_polars,
+            "duckdb": contender_duckdb,
+            "tenure": contender_tenure,
+            "build": None,
+        }[args.contender]
         if args.contender == "build":
             events, home = args.path.split("::")
             print(json.dumps(build_tenure(Path(events), Path(home))))
@@ -232,15 +286,28 @@ def main() -> None:
         home = CACHE / f"home-{size}"
         if not (home / "warehouse.duckdb").exists():
             build = run_child([*me, "--contender", "build", "--path", f"{events}::{home}"])
-            print(f"{rows:,} events: Tenure import {build.output.get('seconds', 0):.1f} s, rollup rebuild "
-                  f"{build.output.get('rollup_rebuild_s', 0):.1f} s, peak {build.max_rss_mb:,.0f} MB", flush=True)
-            results["sizes"].setdefault(str(size), {})["build"] = {**build.output, "max_rss_mb": build.max_rss_mb}
+            print(
+                f"{rows:,} events: Tenure import {build.output.get('seconds', 0):.1f} s, rollup rebuild "
+                f"{build.output.get('rollup_rebuild_s', 0):.1f} s, peak {build.max_rss_mb:,.0f} MB",
+                flush=True,
+            )
+            results["sizes"].setdefault(str(size), {})["build"] = {
+                **build.output,
+                "max_rss_mb": build.max_rss_mb,
+            }
         entry = results["sizes"].setdefault(str(size), {"rows": rows})
         entry["rows"] = rows
-        for name, target in (("tenure", home), ("duckdb_sql", events), ("polars", events), ("pandas", events)):
+        for name, target in (
+            ("tenure", home),
+            ("duckdb_sql", events),
+            ("polars", events),
+            ("pandas", events),
+        ):
             best = None
             for _ in range(args.repeat if name != "pandas" else 1):
-                run = run_child([*me, "--contender", name.replace("_sql", ""), "--path", str(target)])
+                run = run_child(
+                    [*me, "--contender", name.replace("_sql", ""), "--path", str(target)]
+                )
                 if run.returncode != 0:
                     print(f"{name} failed: {run.stderr[-1500:]}")
                     break
@@ -248,13 +315,21 @@ def main() -> None:
                     best = run
             if best is not None:
                 entry[name] = {**best.output, "max_rss_mb": best.max_rss_mb, "wall_s": best.wall_s}
-        digests = {k: v["digest"] for k, v in entry.items() if isinstance(v, dict) and "digest" in v}
+        digests = {
+            k: v["digest"] for k, v in entry.items() if isinstance(v, dict) and "digest" in v
+        }
         entry["same_answer"] = len(set(digests.values())) == 1
         t = entry.get("tenure", {}).get("seconds")
-        rows_out = [[name, v["seconds"], v["max_rss_mb"], (v["seconds"] / t) if t else None, v["digest"]]
-                    for name, v in entry.items() if isinstance(v, dict) and "digest" in v]
+        rows_out = [
+            [name, v["seconds"], v["max_rss_mb"], (v["seconds"] / t) if t else None, v["digest"]]
+            for name, v in entry.items()
+            if isinstance(v, dict) and "digest" in v
+        ]
         print(f"\n{rows:,} events (same answer: {entry['same_answer']})")
-        print(table(["contender", "query s", "peak MB", "x slower than Tenure", "digest"], rows_out), flush=True)
+        print(
+            table(["contender", "query s", "peak MB", "x slower than Tenure", "digest"], rows_out),
+            flush=True,
+        )
     path = write_results("retention", results)
     print(f"\nresults: {path}")
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import importlib.util
 import os
 from pathlib import Path
+from typing import NoReturn
 
 import numpy as np
 import pandas as pd
@@ -13,13 +14,15 @@ import pytest
 from tenure.predict.clv import summary_from_transactions
 
 DATA_DIR = Path(
-    os.environ.get("TENURE_DATA_DIR", Path(__file__).resolve().parents[2].parent / "shared" / "data")
+    os.environ.get(
+        "TENURE_DATA_DIR", Path(__file__).resolve().parents[2].parent / "shared" / "data"
+    )
 )
 CALIBRATION_END = "1997-09-30"
 OBSERVATION_END = "1998-06-30"
 
 
-def unavailable(reason: str) -> None:
+def unavailable(reason: str) -> NoReturn:
     """Fail in CI (a missing dataset must not pass silently), skip elsewhere."""
     if os.environ.get("CI", "").lower() == "true":
         pytest.fail(f"required in CI: {reason}")

@@ -18,7 +18,11 @@ from pyspark.sql import functions as F
 from pyspark.sql import types as T
 
 from tenure.storage.schemas import KEYS, TABLES
-from tenure.storage.writers import conform
+from tenure.storage.writers import Rows, conform
+
+
+def _whole(data: Rows) -> pa.Table:
+    return data.read_all() if isinstance(data, pa.RecordBatchReader) else data
 
 
 @lru_cache(maxsize=4)
@@ -89,7 +93,9 @@ class SparkWriter:
         self.spark = spark
         self.root = root
 
-    def _frame(self, table: str, data: pa.Table) -> DataFrame:
+    def _frame(self, table: str, data: Rows) -> DataFrame:
+        if isinstance(data, pa.RecordBatchReader):
+            data = data.read_all()
         return self.spark.createDataFrame(
             conform(table, data).to_pandas(), schema=spark_schema(table)
         )
@@ -116,8 +122,9 @@ class SparkWriter:
             if not _table_path(self.root, table).exists():
                 self._replace(table, self._frame(table, pa.table({})))
 
-    def upsert(self, table: str, data: pa.Table, key: tuple[str, ...] | None = None) -> int:
+    def upsert(self, table: str, data: Rows, key: tuple[str, ...] | None = None) -> int:
         """Replace rows whose key appears in `data`, then insert `data`."""
+        data = _whole(data)
         if data.num_rows == 0:
             return 0
         key = key or KEYS[table]
@@ -126,8 +133,9 @@ class SparkWriter:
         self._replace(table, kept.unionByName(new).localCheckpoint())
         return data.num_rows
 
-    def insert_missing(self, table: str, data: pa.Table) -> int:
+    def insert_missing(self, table: str, data: Rows) -> int:
         """Insert only the rows whose key is not present yet; returns how many."""
+        data = _whole(data)
         if data.num_rows == 0:
             return 0
         key = list(KEYS[table])
@@ -142,8 +150,9 @@ class SparkWriter:
         self._replace(table, existing.unionByName(new).localCheckpoint())
         return added
 
-    def merge(self, table: str, data: pa.Table) -> int:
+    def merge(self, table: str, data: Rows) -> int:
         """Merge rows by key: earliest first_seen, newer non-null fields (JSON replaced whole)."""
+        data = _whole(data)
         if data.num_rows == 0:
             return 0
         key = list(KEYS[table])

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import contextlib
 from decimal import Decimal
-from typing import Any, Protocol
+from typing import Any, Protocol, TypeAlias
 
 import duckdb
 import ibis.expr.datatypes as dt
@@ -13,6 +13,8 @@ import pyarrow as pa
 from tenure.storage.rollups import RollupMaintainer
 from tenure.storage.schemas import KEYS, ROLLUP_TABLES, TABLES
 
+Rows: TypeAlias = pa.Table | pa.RecordBatchReader
+
 
 class WarehouseWriter(Protocol):
     """What ingestion may do to the warehouse."""
@@ -20,13 +22,13 @@ class WarehouseWriter(Protocol):
     def create_missing_tables(self) -> None:
         """Create the tables of schemas.TABLES that do not exist."""
 
-    def upsert(self, table: str, data: pa.Table, key: tuple[str, ...] | None = None) -> int:
+    def upsert(self, table: str, data: Rows, key: tuple[str, ...] | None = None) -> int:
         """Replace rows whose key appears in `data`, then insert `data`."""
 
-    def insert_missing(self, table: str, data: pa.Table) -> int:
+    def insert_missing(self, table: str, data: Rows) -> int:
         """Insert only the rows whose key is not present yet; returns how many."""
 
-    def merge(self, table: str, data: pa.Table) -> int:
+    def merge(self, table: str, data: Rows) -> int:
         """Merge rows by key: earliest first_seen, newer non-null fields, JSON objects merged."""
 
     def set_order_status(self, order_ids: list[str], status: str) -> int:
@@ -120,73 +122,83 @@ class DuckDBWriter:
             cols = ", ".join(f'"{col}" {duckdb_type(typ)}' for col, typ in schema.items())
             self.con.execute(f'CREATE TABLE IF NOT EXISTS "{name}" ({cols})')
 
-    def _stage(self, table: str, data: pa.Table) -> str:
+    def _stage(self, table: str, data: Rows) -> tuple[str, int]:
+        """Copy `data` into a temp table with exactly the target's columns and types."""
         self._staged += 1
-        view = f"_stage_{table}_{self._staged}"
-        self.con.register(view, conform(table, data))
-        return view
+        source, staged = f"_src_{self._staged}", f"_stage_{table}_{self._staged}"
+        self.con.register(source, data)
+        present = set(data.schema.names)
+        columns = ", ".join(
+            f'CAST("{c}" AS {duckdb_type(t)}) AS "{c}"'
+            if c in present
+            else f'NULL::{duckdb_type(t)} AS "{c}"'
+            for c, t in TABLES[table].items()
+        )
+        self.con.execute(f"CREATE TEMP TABLE {staged} AS SELECT {columns} FROM {source}")
+        self.con.unregister(source)
+        row = self.con.execute(f"SELECT count(*) FROM {staged}").fetchone()
+        return staged, int(row[0]) if row else 0
 
     def _key_match(self, key: tuple[str, ...], left: str, right: str) -> str:
         return " AND ".join(f'{left}."{k}" = {right}."{k}"' for k in key)
 
-    def upsert(self, table: str, data: pa.Table, key: tuple[str, ...] | None = None) -> int:
+    def upsert(self, table: str, data: Rows, key: tuple[str, ...] | None = None) -> int:
         """Replace rows whose key appears in `data`, then insert `data`."""
-        if data.num_rows == 0:
-            return 0
-        key = key or KEYS[table]
-        view = self._stage(table, data)
-        match = self._key_match(key, f'"{table}"', "s")
-        exists = f"EXISTS (SELECT 1 FROM {view} s WHERE {match})"
-        self.rollups.mark(
-            table, f'SELECT ts FROM "{table}" WHERE {exists} UNION ALL SELECT ts FROM {view}'
-        )
-        self.con.execute(f'DELETE FROM "{table}" WHERE {exists}')
-        self.con.execute(f'INSERT INTO "{table}" SELECT * FROM {view}')
-        self.con.unregister(view)
-        return data.num_rows
+        staged, rows = self._stage(table, data)
+        if rows:
+            key = key or KEYS[table]
+            match = self._key_match(key, f'"{table}"', "s")
+            exists = f"EXISTS (SELECT 1 FROM {staged} s WHERE {match})"
+            self.rollups.mark(
+                table, f'SELECT ts FROM "{table}" WHERE {exists} UNION ALL SELECT ts FROM {staged}'
+            )
+            self.con.execute(f'DELETE FROM "{table}" WHERE {exists}')
+            self.con.execute(f'INSERT INTO "{table}" SELECT * FROM {staged}')
+        self.con.execute(f"DROP TABLE {staged}")
+        return rows
 
-    def insert_missing(self, table: str, data: pa.Table) -> int:
+    def insert_missing(self, table: str, data: Rows) -> int:
         """Insert only the rows whose key is not present yet; returns how many."""
-        if data.num_rows == 0:
-            return 0
-        key = KEYS[table]
-        view = self._stage(table, data)
-        self.rollups.mark(table, f"SELECT ts FROM {view}")
-        match = self._key_match(key, "t", "s")
-        keys = ", ".join(f'"{k}"' for k in key)
-        # The first row of a key wins inside the batch too, so a batch may repeat itself.
-        row = self.con.execute(
-            f"""INSERT INTO "{table}"
-                SELECT * EXCLUDE (_rn) FROM (
-                    SELECT s.*, row_number() OVER (PARTITION BY {keys}) AS _rn FROM {view} s
-                    WHERE NOT EXISTS (SELECT 1 FROM "{table}" t WHERE {match})
-                ) WHERE _rn = 1"""
-        ).fetchone()
-        self.con.unregister(view)
-        return int(row[0]) if row else 0
+        staged, rows = self._stage(table, data)
+        added = 0
+        if rows:
+            key = KEYS[table]
+            self.rollups.mark(table, f"SELECT ts FROM {staged}")
+            match = self._key_match(key, "t", "s")
+            keys = ", ".join(f'"{k}"' for k in key)
+            # The first row of a key wins inside the batch too, so a batch may repeat itself.
+            row = self.con.execute(
+                f"""INSERT INTO "{table}"
+                    SELECT * EXCLUDE (_rn) FROM (
+                        SELECT s.*, row_number() OVER (PARTITION BY {keys}) AS _rn FROM {staged} s
+                        WHERE NOT EXISTS (SELECT 1 FROM "{table}" t WHERE {match})
+                    ) WHERE _rn = 1"""
+            ).fetchone()
+            added = int(row[0]) if row else 0
+        self.con.execute(f"DROP TABLE {staged}")
+        return added
 
-    def merge(self, table: str, data: pa.Table) -> int:
+    def merge(self, table: str, data: Rows) -> int:
         """Merge rows by key: earliest first_seen, newer non-null fields, JSON objects merged."""
-        if data.num_rows == 0:
-            return 0
-        view = self._stage(table, data)
-        key = KEYS[table]
-        keys = ", ".join(f'"{k}"' for k in key)
-        select = ", ".join(_merge_expr(col, key) for col in TABLES[table].names)
-        self.con.execute(
-            f"""CREATE TEMP TABLE _merged AS
-                SELECT {select} FROM (
-                    SELECT * FROM {view} QUALIFY row_number() OVER (PARTITION BY {keys}) = 1
-                ) s LEFT JOIN "{table}" o USING ({keys})"""
-        )
-        match = self._key_match(key, f'"{table}"', "m")
-        self.con.execute(
-            f'DELETE FROM "{table}" WHERE EXISTS (SELECT 1 FROM _merged m WHERE {match})'
-        )
-        self.con.execute(f'INSERT INTO "{table}" SELECT * FROM _merged')
-        self.con.execute("DROP TABLE _merged")
-        self.con.unregister(view)
-        return data.num_rows
+        staged, rows = self._stage(table, data)
+        if rows:
+            key = KEYS[table]
+            keys = ", ".join(f'"{k}"' for k in key)
+            select = ", ".join(_merge_expr(col, key) for col in TABLES[table].names)
+            self.con.execute(
+                f"""CREATE TEMP TABLE _merged AS
+                    SELECT {select} FROM (
+                        SELECT * FROM {staged} QUALIFY row_number() OVER (PARTITION BY {keys}) = 1
+                    ) s LEFT JOIN "{table}" o USING ({keys})"""
+            )
+            match = self._key_match(key, f'"{table}"', "m")
+            self.con.execute(
+                f'DELETE FROM "{table}" WHERE EXISTS (SELECT 1 FROM _merged m WHERE {match})'
+            )
+            self.con.execute(f'INSERT INTO "{table}" SELECT * FROM _merged')
+            self.con.execute("DROP TABLE _merged")
+        self.con.execute(f"DROP TABLE {staged}")
+        return rows
 
     def set_order_status(self, order_ids: list[str], status: str) -> int:
         """Set the status of existing orders."""

@@ -29,7 +29,7 @@ from tenure.analytics.kpis.query import (
     HorizonLtv,
     KpiSeries,
 )
-from tenure.analytics.kpis.sources import data_bounds, in_days, order_days
+from tenure.analytics.kpis.sources import data_bounds, in_days, order_days, shared
 from tenure.analytics.localtime import day_number, period_index
 from tenure.storage.rollups import ORDER, REFUND
 
@@ -69,10 +69,9 @@ class AcquisitionRunner(Runner[AcquisitionQuery, AcquisitionResult]):
         """Answer the query."""
         q = self.query
         spend = con.table("spend")
-        seen = data_bounds(con, self.zone)
+        seen, spent = data_bounds(con, self.zone, spend=True)
         # Spend days widen the default window but never the observed revenue.
-        spent = spend.aggregate(lo=spend.day.min(), hi=spend.day.max()).execute()
-        bounds = Bounds.of([seen.first, seen.last, spent["lo"].iloc[0], spent["hi"].iloc[0]])
+        bounds = Bounds.of([seen.first, seen.last, spent.first, spent.last])
         window = make_window(q.period, q.since, q.until, bounds)
         if window is None or seen.last is None:
             return AcquisitionResult(
@@ -96,12 +95,13 @@ class AcquisitionRunner(Runner[AcquisitionQuery, AcquisitionResult]):
             cidx=period_index(customers.first_day, q.period),
             first_num=day_number(customers.first_day),
         )
-        sizes = customers.group_by(["channel", "first_day", "cidx"]).aggregate(n=customers.count())
-        money = self._money(con, customers)
+        money = shared(con, self._money(con, customers))
+        # One row per channel and first day: the customers (n) and their revenue by horizon.
+        cohorts = self._horizon_revenue(money).execute()
         frames = {
             "spend": spend_frame.execute(),
-            "sizes": sizes.execute(),
-            "horizons": self._horizon_revenue(money).execute(),
+            "sizes": cohorts,
+            "horizons": cohorts,
             "offsets": self._offset_revenue(money).execute(),
         }
         channels = sorted(
@@ -134,7 +134,10 @@ class AcquisitionRunner(Runner[AcquisitionQuery, AcquisitionResult]):
         sums: dict[str, Any] = {
             f"h{d}": money.revenue.sum(where=money.days < d) for d in self.query.horizons
         }
-        return money.group_by(["channel", "first_day"]).aggregate(**sums)
+        # Every new customer has its first paid order on day 0, so each is counted here.
+        return money.group_by(["channel", "first_day", "cidx"]).aggregate(
+            n=money.user_id.nunique(), **sums
+        )
 
     def _offset_revenue(self, money: ir.Table) -> ir.Table:
         return money.group_by(["channel", "cidx", "offset"]).aggregate(revenue=money.revenue.sum())

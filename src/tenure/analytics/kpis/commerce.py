@@ -2,21 +2,30 @@
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Mapping
 
-import ibis
 import ibis.expr.types as ir
-import pandas as pd
 
-from tenure.analytics.kpis.periods import number, ratio
+from tenure.analytics.kpis.periods import ratio
+from tenure.analytics.kpis.sources import longer
 
-COUNTS = ("orders", "guest_orders", "customer_orders", "buyers", "repeat_buyers")
-MONEY = ("gross", "refunds")
+STATS = (
+    "orders",
+    "guest_orders",
+    "customer_orders",
+    "gross",
+    "refunds",
+    "buyers",
+    "repeat_buyers",
+    "visitors",
+)
 
 
-def commerce_frame(orders: ir.Table, bucket: ir.Value) -> pd.DataFrame:
-    """Sufficient statistics per bucket: order counts, money, buyers and repeat buyers."""
-    rows = orders.mutate(bucket=bucket)
+def commerce_parts(
+    orders: ir.Table, visits: ir.Table, order_bucket: ir.Value, visit_bucket: ir.Value, prefix: str
+) -> list[ir.Table]:
+    """Sufficient statistics per bucket as stacked (stat, key, value) rows, stats `prefix`ed."""
+    rows = orders.mutate(bucket=order_bucket)
     paid = rows.status == "paid"
     customer = rows.user_id.notnull()
     base = rows.group_by("bucket").aggregate(
@@ -33,23 +42,22 @@ def commerce_frame(orders: ir.Table, bucket: ir.Value) -> pd.DataFrame:
     repeat = per_buyer.group_by("bucket").aggregate(
         repeat_buyers=(per_buyer.n >= 2).cast("int64").sum()
     )
-    frame = base.execute().merge(repeat.execute(), on="bucket", how="left")
-    return frame
+    seen = visits.mutate(bucket=visit_bucket)
+    seen = seen.group_by("bucket").aggregate(visitors=seen.visitor.nunique())
+    names = ("orders", "guest_orders", "customer_orders", "gross", "refunds", "buyers")
+    return [
+        longer(base, base.bucket, {prefix + n: base[n].fill_null(0) for n in names}),
+        longer(repeat, repeat.bucket, {prefix + "repeat_buyers": repeat.repeat_buyers}),
+        longer(seen, seen.bucket, {prefix + "visitors": seen.visitors}),
+    ]
 
 
-def visitors_frame(visits: ir.Table, bucket: ir.Value) -> pd.DataFrame:
-    """Distinct visitors per bucket."""
-    rows = visits.mutate(bucket=bucket)
-    return rows.group_by("bucket").aggregate(visitors=rows.visitor.nunique()).execute()
-
-
-def commerce_values(row: dict[str, Any] | None, visitors: float) -> dict[str, int | float | None]:
+def commerce_values(stats: Mapping[str, float]) -> dict[str, int | float | None]:
     """The commerce metrics of one bucket from its sufficient statistics."""
-    row = row or {}
-    counts = {k: int(number(row.get(k))) for k in COUNTS}
-    gross = number(row.get("gross"))
-    refunds = -number(row.get("refunds"))  # refund documents are negative
-    buyers = counts["buyers"]
+    counts = {k: int(stats.get(k, 0)) for k in STATS if k not in ("gross", "refunds")}
+    gross = stats.get("gross", 0.0)
+    refunds = -stats.get("refunds", 0.0)  # refund documents are negative
+    buyers, visitors = counts["buyers"], counts["visitors"]
     return {
         "orders": counts["orders"],
         "guest_orders": counts["guest_orders"],
@@ -62,16 +70,6 @@ def commerce_values(row: dict[str, Any] | None, visitors: float) -> dict[str, in
         "purchase_frequency": ratio(counts["customer_orders"], buyers),
         "repurchase_rate": ratio(counts["repeat_buyers"], buyers),
         "refund_rate": ratio(refunds, gross),
-        "visitors": int(visitors),
+        "visitors": visitors,
         "conversion": ratio(buyers, visitors),
     }
-
-
-def records(frame: pd.DataFrame) -> dict[int, dict[str, Any]]:
-    """Bucket -> row."""
-    return {int(r["bucket"]): {str(k): v for k, v in r.items()} for r in frame.to_dict("records")}
-
-
-def constant() -> ir.Value:
-    """The bucket of window totals."""
-    return ibis.literal(0)

@@ -29,20 +29,23 @@ def cohort_ltv(act: ir.Table, since: date, until: date, months: int) -> list[Ltv
     first = first_orders(act)
     first = first.filter(in_days(first.first_day, since, until))
     first = first.mutate(cidx=period_index(first.first_day, "month"))
-    sizes = first.group_by("cidx").aggregate(customers=first.count()).execute()
     money = act.filter(act.source.isin([ORDER, REFUND]) & (act.day <= until))
     joined = first.join(money, "user_id")
     joined = joined.mutate(offset=period_index(joined.day, "month") - joined.cidx)
     joined = joined.filter((joined.offset >= 0) & (joined.offset <= months))
-    revenue = joined.group_by(["cidx", "offset"]).aggregate(revenue=joined.revenue.sum()).execute()
+    # Every customer has a paid order at offset 0, so its users there are the cohort.
+    cells = joined.group_by(["cidx", "offset"]).aggregate(
+        revenue=joined.revenue.sum(), users=joined.user_id.nunique()
+    )
+    frame = cells.execute()
+    sizes = {int(r["cidx"]): int(r["users"]) for r in frame.to_dict("records") if r["offset"] == 0}
 
     by_cohort: dict[int, dict[int, float]] = defaultdict(dict)
-    for rec in revenue.to_dict("records"):
+    for rec in frame.to_dict("records"):
         by_cohort[int(rec["cidx"])][int(rec["offset"])] = number(rec["revenue"])
     end = index_of(until, "month")
     cohorts = []
-    for rec in sorted(sizes.to_dict("records"), key=lambda r: int(r["cidx"])):
-        cidx, size = int(rec["cidx"]), int(rec["customers"])
+    for cidx, size in sorted(sizes.items()):
         observed = min(months, end - cidx)
         amounts = [round(by_cohort[cidx].get(k, 0.0), 4) for k in range(observed + 1)]
         running, ltv = 0.0, []

@@ -4,19 +4,14 @@ from __future__ import annotations
 
 from typing import Any, ClassVar
 
+import ibis
 from ibis.backends import BaseBackend
 
 from tenure.analytics.activity import activity
 from tenure.analytics.base import InvalidQuery, Runner
-from tenure.analytics.kpis.commerce import (
-    commerce_frame,
-    commerce_values,
-    constant,
-    records,
-    visitors_frame,
-)
+from tenure.analytics.kpis.commerce import STATS, commerce_parts, commerce_values
 from tenure.analytics.kpis.ltv import cohort_ltv
-from tenure.analytics.kpis.periods import Window, build_series, by_index, make_window, number
+from tenure.analytics.kpis.periods import Window, build_series, make_window
 from tenure.analytics.kpis.query import (
     COMMERCE_METRICS,
     METRICS,
@@ -26,7 +21,14 @@ from tenure.analytics.kpis.query import (
     KpiResult,
     KpiTotals,
 )
-from tenure.analytics.kpis.sources import data_bounds, in_days, order_days, visit_days
+from tenure.analytics.kpis.sources import (
+    data_bounds,
+    fetch,
+    in_days,
+    order_days,
+    shared,
+    visit_days,
+)
 from tenure.analytics.kpis.users import user_counts
 from tenure.analytics.localtime import period_index
 
@@ -50,7 +52,7 @@ class KpiRunner(Runner[KpiQuery, KpiResult]):
     def run(self, con: BaseBackend) -> KpiResult:
         """Answer the query."""
         q = self.query
-        window = make_window(q.period, q.since, q.until, data_bounds(con, self.zone))
+        window = make_window(q.period, q.since, q.until, data_bounds(con, self.zone)[0])
         if window is None:
             return KpiResult(
                 period=q.period,
@@ -64,7 +66,7 @@ class KpiRunner(Runner[KpiQuery, KpiResult]):
         wanted = self._wanted()
         values: dict[str, dict[int, Any]] = {}
         totals: dict[str, Any] = {}
-        act = activity(con, self.zone)
+        act = shared(con, activity(con, self.zone))
         if set(wanted) & set(USER_METRICS):
             counts = user_counts(act, window)
             values |= counts.series(window)
@@ -93,20 +95,27 @@ class KpiRunner(Runner[KpiQuery, KpiResult]):
     ) -> tuple[dict[str, dict[int, Any]], dict[str, Any]]:
         orders = order_days(con, self.zone)
         visits = visit_days(con, self.zone)
-        orders = orders.filter(in_days(orders.day, window.lookback, window.until))
-        visits = visits.filter(in_days(visits.day, window.lookback, window.until))
-        per_period = records(commerce_frame(orders, period_index(orders.day, window.period)))
-        visitors = visitors_frame(visits, period_index(visits.day, window.period))
-        visitor_counts = by_index(visitors, "visitors", key="bucket")
-        values: dict[str, dict[int, Any]] = {m: {} for m in (*COMMERCE_METRICS, *VISIT_METRICS)}
-        for index in range(window.first - 1, window.last + 1):
-            row = commerce_values(per_period.get(index), visitor_counts.get(index, 0))
-            for metric in values:
-                values[metric][index] = row[metric]
+        orders = shared(con, orders.filter(in_days(orders.day, window.lookback, window.until)))
+        visits = shared(con, visits.filter(in_days(visits.day, window.lookback, window.until)))
         in_orders = orders.filter(orders.day >= window.start)
         in_visits = visits.filter(visits.day >= window.start)
-        whole = records(commerce_frame(in_orders, constant())).get(0)
-        seen = visitors_frame(in_visits, constant())
-        total_visitors = number(seen.visitors.iloc[0]) if len(seen) else 0.0
-        totals = commerce_values(whole, total_visitors)
+        period = window.period
+        stats = fetch(
+            [
+                *commerce_parts(
+                    orders,
+                    visits,
+                    period_index(orders.day, period),
+                    period_index(visits.day, period),
+                    "",
+                ),
+                *commerce_parts(in_orders, in_visits, ibis.literal(0), ibis.literal(0), "total."),
+            ]
+        )
+        values: dict[str, dict[int, Any]] = {m: {} for m in (*COMMERCE_METRICS, *VISIT_METRICS)}
+        for index in range(window.first - 1, window.last + 1):
+            row = commerce_values({s: stats[s].get(index, 0.0) for s in STATS})
+            for metric in values:
+                values[metric][index] = row[metric]
+        totals = commerce_values({s: stats["total." + s].get(0, 0.0) for s in STATS})
         return values, totals

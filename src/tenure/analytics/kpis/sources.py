@@ -2,14 +2,20 @@
 
 from __future__ import annotations
 
+import functools
+from collections import defaultdict
+
 import ibis
+import ibis.expr.datatypes as dt
 import ibis.expr.types as ir
 from ibis.backends import BaseBackend
 
-from tenure.analytics.kpis.periods import Bounds
+from tenure.analytics.kpis.periods import Bounds, number
 from tenure.analytics.localtime import local_day
 
 VISIT_TYPES = ("track", "page", "screen")
+# Counts and money travel together as exact decimals (sums of MONEY are DECIMAL(38, 4)).
+STAT_TYPE = dt.Decimal(38, 4)
 
 
 def order_days(con: BaseBackend, zone: str) -> ir.Table:
@@ -35,16 +41,51 @@ def visit_days(con: BaseBackend, zone: str) -> ir.Table:
     )
 
 
-def data_bounds(con: BaseBackend, zone: str) -> Bounds:
-    """The first and last shop-local day of any order or visit."""
-    tables = [order_days(con, zone), visit_days(con, zone)]
-    days: list[object] = []
-    for table in tables:
-        row = table.aggregate(lo=table.day.min(), hi=table.day.max()).execute()
-        days += [row["lo"].iloc[0], row["hi"].iloc[0]]
-    return Bounds.of(days)
+def data_bounds(con: BaseBackend, zone: str, spend: bool = False) -> tuple[Bounds, Bounds]:
+    """The first and last shop-local day of any order or visit, and of spend when asked."""
+    days = order_days(con, zone).select("day").union(visit_days(con, zone).select("day"))
+    days = days.mutate(spend=ibis.literal(False))
+    if spend:
+        table = con.table("spend")
+        days = days.union(table.select("day", spend=ibis.literal(True)), distinct=False)
+    row = days.aggregate(
+        lo=days.day.min(where=~days.spend),
+        hi=days.day.max(where=~days.spend),
+        spend_lo=days.day.min(where=days.spend),
+        spend_hi=days.day.max(where=days.spend),
+    ).execute()
+    first = row.iloc[0]
+    return Bounds.of([first["lo"], first["hi"]]), Bounds.of([first["spend_lo"], first["spend_hi"]])
 
 
 def in_days(day: ir.DateValue, since: object, until: object) -> ir.BooleanValue:
     """since <= day <= until, for Python dates."""
     return (day >= ibis.literal(since, type="date")) & (day <= ibis.literal(until, type="date"))
+
+
+def longer(table: ir.Table, key: ir.Value, columns: dict[str, ir.Value]) -> ir.Table:
+    """(stat, key, value) rows from an aggregate's columns, for one union and one round trip."""
+    parts = [
+        table.select(stat=ibis.literal(name), key=key.cast("int64"), value=value.cast(STAT_TYPE))
+        for name, value in columns.items()
+    ]
+    return functools.reduce(lambda a, b: a.union(b, distinct=False), parts)
+
+
+def fetch(parts: list[ir.Table]) -> dict[str, dict[int, float]]:
+    """Run stacked statistics in one query: stat -> key -> value."""
+    table = functools.reduce(lambda a, b: a.union(b, distinct=False), parts)
+    out: dict[str, dict[int, float]] = defaultdict(dict)
+    for stat, key, value in table.execute().itertuples(index=False):
+        out[str(stat)][int(key)] = number(value)
+    return out
+
+
+def shared(con: BaseBackend, table: ir.Table) -> ir.Table:
+    """A table several queries of one run read, computed once on Spark.
+
+    Spark recomputes a subplan (the live activity rollup, the zone conversion) in every query
+    that reads it; caching these small inputs once per run saves most of the stages. DuckDB
+    reads the stored rollup and needs no copy (and its reader is read-only).
+    """
+    return table.cache() if con.name == "pyspark" else table

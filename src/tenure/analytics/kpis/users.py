@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+import ibis
 import ibis.expr.types as ir
 
 from tenure.analytics.activity import Activity
-from tenure.analytics.kpis.periods import Window, by_index, number, ratio
-from tenure.analytics.kpis.sources import in_days
+from tenure.analytics.kpis.periods import Window, ratio
+from tenure.analytics.kpis.sources import fetch, in_days, longer
 from tenure.analytics.localtime import period_index
 
 # An active user did anything but receive a refund (refunds happen to people, not by them).
@@ -59,45 +60,58 @@ class UserCounts:
 
 
 def user_counts(act: ir.Table, window: Window) -> UserCounts:
-    """Run the user-count expressions over the window and the period before it."""
+    """Run the user-count expressions over the window and the period before it, in one query."""
     period = window.period
     active = act.filter(ACTIVE.predicate(act.source))
     scoped = active.filter(in_days(active.day, window.lookback, window.until))
     user_days = scoped.select("user_id", "day").distinct()
     daily = user_days.group_by("day").aggregate(users=user_days.count())
     daily = daily.mutate(pidx=period_index(daily.day, period))
-    per_day = daily.group_by("pidx").aggregate(user_days=daily.users.sum()).execute()
+    per_day = daily.group_by("pidx").aggregate(user_days=daily.users.sum())
 
     periods = user_days.select("user_id", pidx=period_index(user_days.day, period)).distinct()
-    counts = periods.group_by("pidx").aggregate(users=periods.count()).execute()
+    counts = periods.group_by("pidx").aggregate(users=periods.count())
     before = periods.select(prev_user=periods.user_id, next_pidx=periods.pidx + 1)
     pairs = periods.join(
         before, [periods.user_id == before.prev_user, periods.pidx == before.next_pidx]
     )
-    returning = pairs.group_by("pidx").aggregate(users=pairs.count()).execute()
+    returning = pairs.group_by("pidx").aggregate(users=pairs.count())
     gone = before.anti_join(
         periods, [before.prev_user == periods.user_id, before.next_pidx == periods.pidx]
     )
-    dormant = gone.group_by("next_pidx").aggregate(users=gone.count()).execute()
+    dormant = gone.group_by("next_pidx").aggregate(users=gone.count())
 
     # First activity ever, over all history, decides who is new.
     first = active.group_by("user_id").aggregate(first_day=active.day.min())
     first = first.filter(in_days(first.first_day, window.lookback, window.until))
     first = first.mutate(pidx=period_index(first.first_day, period))
-    new = first.group_by("pidx").aggregate(users=first.count()).execute()
-    total_new = first.filter(first.first_day >= window.start).count().execute()
+    new = first.group_by("pidx").aggregate(users=first.count())
+    total_new = first.filter(first.first_day >= window.start)
+    total_new = total_new.aggregate(users=total_new.count())
 
     in_window = user_days.filter(user_days.day >= window.start)
-    totals = in_window.aggregate(
-        users=in_window.user_id.nunique(), user_days=in_window.count()
-    ).execute()
+    totals = in_window.aggregate(users=in_window.user_id.nunique(), user_days=in_window.count())
+    zero = ibis.literal(0)
+    stats = fetch(
+        [
+            longer(per_day, per_day.pidx, {"user_days": per_day.user_days}),
+            longer(counts, counts.pidx, {"active": counts.users}),
+            longer(returning, returning.pidx, {"returning": returning.users}),
+            longer(dormant, dormant.next_pidx, {"dormant": dormant.users}),
+            longer(new, new.pidx, {"new": new.users}),
+            longer(total_new, zero, {"total_new": total_new.users}),
+            longer(
+                totals, zero, {"total_active": totals.users, "total_user_days": totals.user_days}
+            ),
+        ]
+    )
     return UserCounts(
-        active=by_index(counts, "users"),
-        user_days=by_index(per_day, "user_days"),
-        new=by_index(new, "users"),
-        returning=by_index(returning, "users"),
-        dormant=by_index(dormant, "users", key="next_pidx"),
-        total_active=int(number(totals["users"].iloc[0])),
-        total_user_days=number(totals["user_days"].iloc[0]),
-        total_new=int(total_new),
+        active=stats["active"],
+        user_days=stats["user_days"],
+        new=stats["new"],
+        returning=stats["returning"],
+        dormant=stats["dormant"],
+        total_active=int(stats["total_active"].get(0, 0)),
+        total_user_days=stats["total_user_days"].get(0, 0.0),
+        total_new=int(stats["total_new"].get(0, 0)),
     )

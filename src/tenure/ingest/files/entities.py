@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import Any, ClassVar
 
 import duckdb
-import pyarrow as pa
 
 from tenure.ingest.files import sql
 from tenure.ingest.files.plans import Plan, user_rows
@@ -72,23 +71,19 @@ class EventsPlan(Plan):
                WHERE typed.{FILE_COLUMN} = d.f AND typed.{LINE_COLUMN} = d.l"""
         )
 
-    def build(self, con: duckdb.DuckDBPyConnection) -> dict[str, pa.Table]:
+    def build(self, con: duckdb.DuckDBPyConnection) -> dict[str, str]:
         """Events, the users they name, and anonymous-to-user links."""
-        con.execute("CREATE TABLE good AS SELECT * FROM typed WHERE _reject IS NULL")
         con.execute(
-            "ALTER TABLE good ADD COLUMN channel VARCHAR; ALTER TABLE good ADD COLUMN country VARCHAR"
+            """CREATE VIEW good AS SELECT *, NULL::VARCHAR AS channel, NULL::VARCHAR AS country
+               FROM typed WHERE _reject IS NULL"""
         )
         return {
-            "events": con.execute(
-                """SELECT event_id, type, user_id, anonymous_id, name, ts, properties,
-                          coalesce(received_at, now()) AS received_at FROM good"""
-            ).to_arrow_table(),
-            "users": user_rows(con, "good"),
-            "identities": con.execute(
-                """SELECT anonymous_id AS alias_id, arg_max(user_id, ts) AS user_id, max(ts) AS ts
+            "events": """SELECT event_id, type, user_id, anonymous_id, name, ts, properties,
+                                coalesce(received_at, now()) AS received_at FROM good""",
+            "users": user_rows("good"),
+            "identities": """SELECT anonymous_id AS alias_id, arg_max(user_id, ts) AS user_id, max(ts) AS ts
                    FROM good WHERE user_id IS NOT NULL AND anonymous_id IS NOT NULL
-                   GROUP BY anonymous_id"""
-            ).to_arrow_table(),
+                   GROUP BY anonymous_id""",
         }
 
     def summary(self, con: duckdb.DuckDBPyConnection) -> dict[str, Any]:
@@ -136,17 +131,15 @@ class UsersPlan(Plan):
             checks.append(attr_check)
         return columns, checks
 
-    def build(self, con: duckdb.DuckDBPyConnection) -> dict[str, pa.Table]:
+    def build(self, con: duckdb.DuckDBPyConnection) -> dict[str, str]:
         """One row per user."""
         con.execute(
             f"""CREATE TABLE good AS SELECT * EXCLUDE (_reject) FROM typed WHERE _reject IS NULL
                 {_LAST_PER_KEY.format(key="user_id")}"""
         )
         return {
-            "users": con.execute(
-                """SELECT user_id, first_seen, signup_at, channel, country, birthday, attributes,
-                          NULL::TIMESTAMPTZ AS updated_at FROM good"""
-            ).to_arrow_table()
+            "users": """SELECT user_id, first_seen, signup_at, channel, country, birthday,
+                               attributes, NULL::TIMESTAMPTZ AS updated_at FROM good"""
         }
 
     def summary(self, con: duckdb.DuckDBPyConnection) -> dict[str, Any]:
@@ -183,15 +176,13 @@ class SpendPlan(Plan):
         ]
         return columns, checks
 
-    def build(self, con: duckdb.DuckDBPyConnection) -> dict[str, pa.Table]:
+    def build(self, con: duckdb.DuckDBPyConnection) -> dict[str, str]:
         """One row per day and channel."""
         con.execute(
             f"""CREATE TABLE good AS SELECT * EXCLUDE (_reject) FROM typed WHERE _reject IS NULL
                 {_LAST_PER_KEY.format(key="day, channel")}"""
         )
-        return {
-            "spend": con.execute("SELECT day, channel, amount, currency FROM good").to_arrow_table()
-        }
+        return {"spend": "SELECT day, channel, amount, currency FROM good"}
 
     def summary(self, con: duckdb.DuckDBPyConnection) -> dict[str, Any]:
         """Days, channels and total spend per currency."""
@@ -231,17 +222,13 @@ class ItemsPlan(Plan):
             checks.append(attr_check)
         return columns, checks
 
-    def build(self, con: duckdb.DuckDBPyConnection) -> dict[str, pa.Table]:
+    def build(self, con: duckdb.DuckDBPyConnection) -> dict[str, str]:
         """One row per SKU."""
         con.execute(
             f"""CREATE TABLE good AS SELECT * EXCLUDE (_reject) FROM typed WHERE _reject IS NULL
                 {_LAST_PER_KEY.format(key="sku")}"""
         )
-        return {
-            "items": con.execute(
-                "SELECT sku, name, category, price, attributes FROM good"
-            ).to_arrow_table()
-        }
+        return {"items": "SELECT sku, name, category, price, attributes FROM good"}
 
     def summary(self, con: duckdb.DuckDBPyConnection) -> dict[str, Any]:
         """Items."""

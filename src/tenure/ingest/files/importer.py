@@ -18,7 +18,14 @@ from tenure.ingest.files.errors import ImportRejected, NoFiles
 from tenure.ingest.files.mapping import Mapping
 from tenure.ingest.files.orders import OrdersPlan
 from tenure.ingest.files.plans import Plan
-from tenure.ingest.files.readers import FILE_COLUMN, LINE_COLUMN, expand, read_file
+from tenure.ingest.files.readers import (
+    FILE_COLUMN,
+    LINE_COLUMN,
+    expand,
+    is_parquet,
+    parquet_view_sql,
+    read_file,
+)
 from tenure.storage.warehouse import Warehouse
 from tenure.storage.writers import WarehouseWriter
 
@@ -31,6 +38,8 @@ PLANS: dict[str, type[Plan]] = {
     "spend": SpendPlan,
 }
 SAMPLE_SIZE = 20
+STAGING_MEMORY = "4GB"
+BATCH_ROWS = 1_000_000
 Progress = Callable[[str, int, int], None]
 
 
@@ -60,13 +69,31 @@ class ImportSummary:
         }
 
 
-def _read_all(files: list[Path], progress: Progress | None) -> pa.Table:
-    tables = []
+def _load_raw(con: duckdb.DuckDBPyConnection, files: list[Path], progress: Progress | None) -> None:
+    """Create the view `raw`: every file's rows as text with `_file` and `_line`."""
+    parts: list[str] = []
+    texts: list[pa.Table] = []
     for done, path in enumerate(files, start=1):
-        tables.append(read_file(path))
+        if is_parquet(path):
+            parts.append(parquet_view_sql(con, path))
+        else:
+            texts.append(read_file(path))
         if progress:
             progress("read", done, len(files))
-    return pa.concat_tables(tables, promote_options="permissive")
+    if texts:
+        # Small text formats are parsed by Arrow; they become one registered table.
+        con.register("_text_files", pa.concat_tables(texts, promote_options="permissive"))
+        parts.append("SELECT * FROM _text_files")
+    con.execute("CREATE VIEW raw AS " + " UNION ALL BY NAME ".join(parts))
+
+
+def _staging_connection(settings: Settings) -> duckdb.DuckDBPyConnection:
+    """An in-memory DuckDB that spills to TENURE_HOME/tmp instead of growing without bound."""
+    spill = settings.home / "tmp"
+    spill.mkdir(parents=True, exist_ok=True)
+    con = duckdb.connect(config={"memory_limit": STAGING_MEMORY, "temp_directory": str(spill)})
+    con.execute("SET TimeZone = 'UTC'")
+    return con
 
 
 def _write_report(con: duckdb.DuckDBPyConnection, settings: Settings, kind: str) -> str:
@@ -91,8 +118,12 @@ def _sample(con: duckdb.DuckDBPyConnection) -> list[dict[str, Any]]:
     return [{"file": f, "line": line, "reason": r} for f, line, r in rows]
 
 
-def write_outputs(writer: WarehouseWriter, kind: str, out: dict[str, pa.Table]) -> dict[str, int]:
-    """Apply an import's rows; every write is keyed, so a replay changes nothing."""
+def write_outputs(
+    writer: WarehouseWriter, kind: str, queries: dict[str, str], con: duckdb.DuckDBPyConnection
+) -> dict[str, int]:
+    """Apply an import's rows, streamed from staging; keyed writes make a replay a no-op."""
+    # Each output streams through its own cursor, so no result is held whole in Python.
+    out = _Streams(queries, con)
     written: dict[str, int] = {}
     if "orders" in out:
         written["orders"] = writer.upsert("orders", out["orders"])
@@ -106,10 +137,25 @@ def write_outputs(writer: WarehouseWriter, kind: str, out: dict[str, pa.Table]) 
         written["items"] = writer.merge("items", out["items"])
     if "spend" in out:
         written["spend"] = writer.upsert("spend", out["spend"])
-    if "identities" in out and out["identities"].num_rows:
+    if "identities" in out:
         written["identities"] = writer.upsert("identities", out["identities"])
-        writer.resolve_identities()
+        if written["identities"]:
+            writer.resolve_identities()
     return written
+
+
+class _Streams:
+    """Lazily opened Arrow streams over staging queries."""
+
+    def __init__(self, queries: dict[str, str], con: duckdb.DuckDBPyConnection) -> None:
+        self.queries, self.con = queries, con
+
+    def __contains__(self, name: str) -> bool:
+        return name in self.queries
+
+    def __getitem__(self, name: str) -> pa.RecordBatchReader:
+        cursor = self.con.cursor()
+        return cursor.execute(self.queries[name]).to_arrow_reader(BATCH_ROWS)
 
 
 def import_files(
@@ -126,40 +172,36 @@ def import_files(
     started = time.perf_counter()
     mapping = mapping or Mapping()
     files = expand(paths)
-    data = _read_all(files, progress)
-    if data.num_rows == 0:
-        raise NoFiles(paths=", ".join(paths))
-    con = duckdb.connect()
+    con = _staging_connection(settings)
     try:
-        con.execute("SET TimeZone = 'UTC'")
-        con.register("arrow_raw", data)
-        con.execute("CREATE TABLE raw AS SELECT * FROM arrow_raw")
-        con.unregister("arrow_raw")
+        _load_raw(con, files, progress)
+        columns = [row[0] for row in con.execute("DESCRIBE raw").fetchall()]
         plan = PLANS[kind](
             mapping=mapping,
-            columns=data.column_names,
+            columns=columns,
             zone=mapping.timezone or settings.timezone,
             currency=(mapping.currency or settings.currency).upper(),
         )
-        del data
         plan.stage(con)
+        if _count(con, "typed") == 0:
+            raise NoFiles(paths=", ".join(paths))
         if progress:
             progress("validate", 1, 1)
         rejected = _count_rejected(con)
         if rejected and max_rejects and isinstance(plan, OrdersPlan):
             plan.drop_partial_orders(con)
             rejected = _count_rejected(con)
-        summary = ImportSummary(kind, len(files), _count(con, "raw"), rejected)
+        summary = ImportSummary(kind, len(files), _count(con, "typed"), rejected)
         if rejected:
             summary.rejects_report = _write_report(con, settings, kind)
             if rejected > max_rejects:
                 raise ImportRejected(rejected, summary.rows, _sample(con), summary.rejects_report)
-        out = plan.build(con)
+        queries = plan.build(con)
         summary.figures = plan.summary(con)
+        with warehouse.writer() as writer:
+            summary.written = write_outputs(writer, kind, queries, con)
     finally:
         con.close()
-    with warehouse.writer() as writer:
-        summary.written = write_outputs(writer, kind, out)
     if progress:
         progress("write", 1, 1)
     summary.seconds = time.perf_counter() - started

@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import Any, ClassVar
 
 import duckdb
-import pyarrow as pa
 
 from tenure.i18n import translate
 from tenure.ingest.files import sql
@@ -136,7 +135,7 @@ class OrdersPlan(Plan):
             translate("import.reason.sibling_rejected"),
         )
 
-    def build(self, con: duckdb.DuckDBPyConnection) -> dict[str, pa.Table]:
+    def build(self, con: duckdb.DuckDBPyConnection) -> dict[str, str]:
         """Orders, lines, users and items from the good rows."""
         if self.line_level:
             self._build_lines(con)
@@ -152,21 +151,19 @@ class OrdersPlan(Plan):
                    FROM typed WHERE _reject IS NULL GROUP BY order_id, user_id"""
             )
         out = {
-            "orders": con.execute(
-                """SELECT order_id, user_id, ts, status, amount, currency, channel, properties
-                   FROM good_orders"""
-            ).to_arrow_table(),
-            "users": user_rows(con, "good_orders"),
+            "orders": """SELECT order_id, user_id, ts, status, amount, currency, channel,
+                                properties FROM good_orders""",
+            "users": user_rows("good_orders"),
         }
         if self.line_level:
-            out["order_lines"] = con.execute(
+            out["order_lines"] = (
                 "SELECT order_id, line_no, sku, quantity, unit_price, line_total, category FROM good_lines"
-            ).to_arrow_table()
-            out["items"] = con.execute(
-                """SELECT sku, arg_max(name, ts) AS name, arg_max(category, ts) AS category,
+            )
+            out[
+                "items"
+            ] = """SELECT sku, arg_max(name, ts) AS name, arg_max(category, ts) AS category,
                           arg_max(unit_price, ts) FILTER (WHERE quantity > 0 AND unit_price > 0) AS price
                    FROM good_lines GROUP BY sku"""
-            ).to_arrow_table()
         return out
 
     def _build_lines(self, con: duckdb.DuckDBPyConnection) -> None:

@@ -6,7 +6,6 @@ from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
 import duckdb
-import pyarrow as pa
 
 from tenure.ingest.files import sql
 from tenure.ingest.files.errors import MissingField
@@ -72,8 +71,8 @@ class Plan:
     def cross_checks(self, con: duckdb.DuckDBPyConnection) -> None:
         """Checks that look across rows (run after `typed` exists)."""
 
-    def build(self, con: duckdb.DuckDBPyConnection) -> dict[str, pa.Table]:
-        """The warehouse rows, from the rows that passed."""
+    def build(self, con: duckdb.DuckDBPyConnection) -> dict[str, str]:
+        """SQL queries for the warehouse rows, from the rows that passed."""
         raise NotImplementedError
 
     def summary(self, con: duckdb.DuckDBPyConnection) -> dict[str, Any]:
@@ -88,13 +87,11 @@ def reject(con: duckdb.DuckDBPyConnection, where: str, reason: str) -> None:
     )
 
 
-def user_rows(con: duckdb.DuckDBPyConnection, source: str) -> pa.Table:
-    """Users first seen in `source` (user_id, ts, channel, country columns)."""
-    return con.execute(
-        f"""SELECT user_id, min(ts) AS first_seen, arg_min(channel, ts) AS channel,
-                   arg_min(country, ts) AS country
-            FROM {source} WHERE user_id IS NOT NULL GROUP BY user_id"""
-    ).to_arrow_table()
+def user_rows(source: str) -> str:
+    """SQL for the users first seen in `source` (user_id, ts, channel, country columns)."""
+    return f"""SELECT user_id, min(ts) AS first_seen, arg_min(channel, ts) AS channel,
+                      arg_min(country, ts) AS country
+               FROM {source} WHERE user_id IS NOT NULL GROUP BY user_id"""
 
 
 __all__ = ["FIELDS", "Plan", "reject", "user_rows"]

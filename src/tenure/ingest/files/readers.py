@@ -6,6 +6,7 @@ import glob
 from collections.abc import Iterable
 from pathlib import Path
 
+import duckdb
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.csv as pacsv
@@ -80,6 +81,29 @@ def _as_text(table: pa.Table) -> pa.Table:
         else:
             columns.append(column.cast(pa.string()))
     return pa.table(columns, names=table.column_names)
+
+
+def is_parquet(path: Path) -> bool:
+    """Whether DuckDB reads the file itself (typed, streamed, no Python copy)."""
+    return path.name.lower().endswith((".parquet", ".pq"))
+
+
+def parquet_view_sql(con: duckdb.DuckDBPyConnection, path: Path) -> str:
+    """A SELECT over a Parquet file with every column as text plus `_file` and `_line`."""
+    literal = "'" + str(path).replace("'", "''") + "'"
+    try:
+        described = con.execute(f"DESCRIBE SELECT * FROM read_parquet({literal})").fetchall()
+    except duckdb.Error as exc:
+        raise UnreadableFile(file=str(path), reason=str(exc)[:300]) from None
+    columns = ", ".join(
+        f'CAST("{name}" AS VARCHAR) AS "{name.strip()}"'
+        for name, *_ in described
+        if name not in (FILE_COLUMN, LINE_COLUMN)
+    )
+    return (
+        f"SELECT {columns}, {literal} AS {FILE_COLUMN}, file_row_number + 1 AS {LINE_COLUMN} "
+        f"FROM read_parquet({literal}, file_row_number = true)"
+    )
 
 
 def read_file(path: Path) -> pa.Table:

@@ -67,7 +67,10 @@ def prepare_transactions(
         raise InvalidInput("customer_ids", f"{int(customers.isna().sum())} missing values")
     frame = pd.DataFrame({"customer_id": customers, "ts": ts})
     if monetary is not None:
-        value = pd.Series(np.asarray(monetary, dtype=np.float64))
+        try:
+            value = pd.Series(np.asarray(monetary, dtype=np.float64))
+        except (TypeError, ValueError) as exc:
+            raise InvalidInput("monetary", f"not numeric ({exc})") from None
         if len(value) != len(ts):
             raise InvalidInput("monetary", f"has {len(value)} values but timestamps {len(ts)}")
         if value.isna().any():

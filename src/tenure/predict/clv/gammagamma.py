@@ -13,7 +13,14 @@ import numpy as np
 from scipy.special import digamma, gammaln
 
 from tenure.predict.clv.base import ModelParams, NotFittedError, TransactionModel
-from tenure.predict.clv.inputs import FloatArray, InvalidInput, as_column, check_frequency, dot
+from tenure.predict.clv.inputs import (
+    FloatArray,
+    InvalidInput,
+    as_column,
+    check_frequency,
+    dot,
+    weighted_counts,
+)
 from tenure.predict.clv.optimize import minimize_nll
 from tenure.predict.clv.timeunits import TimeUnit, days_per_unit
 
@@ -90,24 +97,32 @@ class GammaGamma:
             )
         x, m, w = x[repeat], m[repeat], w[repeat]
         n = float(w.sum())
-        log_m, log_x = np.log(m), np.log(x)
+        spend = m * x
+        log_m = np.log(m)
+        # Terms in x alone are evaluated once per distinct x (a few dozen), weighted by counts.
+        ux, inv = np.unique(x, return_inverse=True)
+        wx = weighted_counts(inv, w, ux.size)
+        constant_p = dot(w, x * (log_m + np.log(x)))  # Σ w x (log m + log x), times p
+        constant = -dot(w, log_m)
 
         def objective(theta: FloatArray) -> tuple[float, FloatArray]:
             p, q, gamma = np.exp(theta)
-            px = p * x
-            log_total = np.log(gamma + m * x)
-            ll = dot(
-                w,
-                gammaln(px + q)
-                - gammaln(px)
-                + (px - 1) * log_m
-                + px * log_x
-                - (px + q) * log_total,
-            ) + n * (q * np.log(gamma) - gammaln(q))
-            psi = digamma(px + q)
-            g_p = dot(w, x * (psi - digamma(px) + log_m + log_x - log_total))
-            g_q = dot(w, psi - log_total) + n * (np.log(gamma) - digamma(q))
-            g_gamma = n * q / gamma - dot(w, (px + q) / (gamma + m * x))
+            pux = p * ux
+            log_total = np.log(gamma + spend)
+            wx_log_total = dot(w * x, log_total)
+            w_log_total = dot(w, log_total)
+            ll = (
+                dot(wx, gammaln(pux + q) - gammaln(pux))
+                + p * constant_p
+                + constant
+                - p * wx_log_total
+                - q * w_log_total
+                + n * (q * np.log(gamma) - gammaln(q))
+            )
+            psi = digamma(pux + q)
+            g_p = dot(wx * ux, psi - digamma(pux)) + constant_p - wx_log_total
+            g_q = dot(wx, psi) - w_log_total + n * (np.log(gamma) - digamma(q))
+            g_gamma = n * q / gamma - dot(w, (p * x + q) / (gamma + spend))
             grad = np.array([g_p, g_q, g_gamma]) * np.exp(theta)
             squares = np.exp(2 * theta)
             penalty = self.penalizer * float(squares.sum())

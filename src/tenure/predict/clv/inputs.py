@@ -61,9 +61,8 @@ class CompressedRFM:
 def _where(values: Any, mask: npt.NDArray[np.bool_]) -> str:
     """The label (pandas index) or position of the first offending value, for messages."""
     position = int(np.flatnonzero(mask)[0])
-    index = getattr(values, "index", None)
-    if index is not None and len(index) == mask.size:
-        return f"index {index[position]!r}"
+    if isinstance(values, pd.Series) and len(values.index) == mask.size:
+        return f"index {values.index[position]!r}"
     return f"position {position}"
 
 

@@ -1,0 +1,91 @@
+"""Behavioural event rows (who did what, when) for funnels and paths, on DuckDB and Spark."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import UTC, date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+import ibis
+import ibis.expr.types as ir
+from ibis.backends import BaseBackend
+
+# Identify / alias / group calls describe people, they are not things people did.
+EVENT_TYPES = ("track", "page", "screen")
+NONE = "(none)"
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+
+@ibis.udf.scalar.builtin(name="json_extract_string")
+def _duckdb_json(json: str, path: str) -> str:  # type: ignore[empty-body]
+    """DuckDB: the value at a JSON path, as text."""
+
+
+@ibis.udf.scalar.builtin(name="get_json_object")
+def _spark_json(json: str, path: str) -> str:  # type: ignore[empty-body]
+    """Spark: the value at a JSON path, as text."""
+
+
+def json_value(column: ir.StringValue, path: str, backend: str) -> ir.StringValue:
+    """The text at a JSON path (`$.category`) of a JSON-object column; null when absent."""
+    if backend == "pyspark":
+        return _spark_json(column, path)
+    return _duckdb_json(column, path)
+
+
+def person_events(con: BaseBackend, names: Sequence[str] | None = None) -> ir.Table:
+    """Events as (person, anonymous, event_id, name, ts, properties), optionally only `names`.
+
+    A person is the identity-merged user_id, or the anonymous_id of a visitor who never
+    identified; `anonymous` tells them apart.
+    """
+    events = con.table("events")
+    keep = events.type.isin(EVENT_TYPES) & events.name.notnull()
+    keep &= events.user_id.notnull() | events.anonymous_id.notnull()
+    if names is not None:
+        keep &= events.name.isin(sorted(set(names)))
+    events = events.filter(keep)
+    return events.select(
+        person=ibis.coalesce(events.user_id, events.anonymous_id),
+        anonymous=events.user_id.isnull(),
+        event_id=events.event_id,
+        name=events.name,
+        ts=events.ts,
+        properties=events.properties,
+    )
+
+
+def utc_bounds(
+    since: date | None, until: date | None, zone: str
+) -> tuple[datetime | None, datetime | None]:
+    """The UTC instants [start, end) covering shop-local days since..until (inclusive)."""
+    tz = ZoneInfo(zone)
+    start = datetime.combine(since, time(0), tzinfo=tz).astimezone(UTC) if since else None
+    end = (
+        datetime.combine(until + timedelta(days=1), time(0), tzinfo=tz).astimezone(UTC)
+        if until
+        else None
+    )
+    return start, end
+
+
+def in_range(
+    ts: ir.TimestampValue, start: datetime | None, end: datetime | None
+) -> ir.BooleanValue:
+    """Whether an instant lies in [start, end) (either side open when None)."""
+    cond: ir.BooleanValue = ibis.literal(True)
+    if start is not None:
+        cond &= ts >= ibis.literal(start)
+    if end is not None:
+        cond &= ts < ibis.literal(end)
+    return cond
+
+
+def micros(ts: ir.TimestampValue) -> ir.IntegerValue:
+    """Microseconds since 1970-01-01 UTC: exact, and equal on every backend."""
+    return ts.delta(ibis.literal(_EPOCH), unit="microsecond")
+
+
+def seconds_between(start: ir.TimestampValue, end: ir.TimestampValue) -> ir.FloatingValue:
+    """Exact seconds from start to end (microsecond precision)."""
+    return end.delta(start, unit="microsecond").cast("float64") / 1_000_000
