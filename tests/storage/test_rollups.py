@@ -11,15 +11,24 @@ import pyarrow as pa
 from tenure.config import Settings
 from tenure.ingest.files.importer import import_files
 from tenure.ingest.files.mapping import preset
-from tenure.storage.rollups import ROLLUP, activity_expr
+from tenure.storage.rollups import ROLLUP, USER_DAYS, activity_expr, user_days_expr
 from tenure.storage.warehouse import Warehouse
 from tests.ingest.builders import retail_file
 
 
 def stored_and_live(warehouse: Warehouse, zone: str) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The stored rollup and the live one; user_days is checked against its live form too."""
     with warehouse.reader() as con:
         stored = con.table(ROLLUP).execute()
         live = activity_expr(con, zone).execute()
+        stored_days = con.table(USER_DAYS).execute()
+        live_days = user_days_expr(activity_expr(con, zone)).execute()
+    days_keys = ["user_id", "day"]
+    pd.testing.assert_frame_equal(
+        stored_days.sort_values(days_keys).reset_index(drop=True),
+        live_days[stored_days.columns].sort_values(days_keys).reset_index(drop=True),
+        check_dtype=False,
+    )
     keys = ["user_id", "day", "source"]
     return (
         stored.sort_values(keys).reset_index(drop=True),

@@ -9,7 +9,7 @@ from ibis.backends import BaseBackend
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from tenure.errors import BadRequest
-from tenure.storage.rollups import ORDER, REFUND, ROLLUP, activity_expr
+from tenure.storage.rollups import ORDER, REFUND, ROLLUP, USER_DAYS, activity_expr, user_days_expr
 
 _SYSTEM = (ORDER, REFUND)
 
@@ -59,12 +59,38 @@ class Activity(BaseModel):
         return self.name or self.kind if self.kind == "event" else self.kind
 
 
+def _fresh(con: BaseBackend, zone: str) -> bool:
+    tables = set(con.list_tables())
+    if not {ROLLUP, USER_DAYS, "rollup_state"} <= tables:
+        return False
+    state = con.table("rollup_state").filter(lambda s: s.name == ROLLUP).execute()
+    return len(state) == 1 and state.zone.iloc[0] == zone
+
+
 def activity(con: BaseBackend, zone: str) -> ir.Table:
     """The activity rollup if it is stored for this zone, else the same rows computed live."""
-    if ROLLUP in con.list_tables() and "rollup_state" in con.list_tables():
-        state = con.table("rollup_state").filter(lambda s: s.name == ROLLUP).execute()
-        if len(state) == 1 and state.zone.iloc[0] == zone:
-            return con.table(ROLLUP)
+    if _fresh(con, zone):
+        return con.table(ROLLUP)
     live = activity_expr(con, zone)
     # Engines without the stored rollup compute it once per query, not once per sub-query.
     return live.cache() if con.name == "pyspark" else live
+
+
+def user_days(con: BaseBackend, zone: str) -> ir.Table:
+    """Per user and local day: paid orders, events, net revenue (stored, or computed live)."""
+    if _fresh(con, zone):
+        return con.table(USER_DAYS)
+    return user_days_expr(activity(con, zone))
+
+
+def daily(selector: Activity, con: BaseBackend, zone: str) -> ir.Table:
+    """(user_id, day, n): how often each user did the selected activity on each local day."""
+    if selector.kind == "event":
+        rows = activity(con, zone)
+        rows = rows.filter(rows.source == selector.name)
+        return rows.select("user_id", "day", "n")
+    days = user_days(con, zone)
+    n = {"order": days.orders, "any_event": days.events, "any": days.orders + days.events}[
+        selector.kind
+    ]
+    return days.select("user_id", "day", n=n).filter(lambda t: t.n > 0)

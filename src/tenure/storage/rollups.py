@@ -21,6 +21,7 @@ from tenure.analytics.localtime import local_day
 log = logging.getLogger(__name__)
 ORDER, REFUND, PAGE, SCREEN = "$order", "$refund", "$page", "$screen"
 ROLLUP = "activity_daily"
+USER_DAYS = "user_days"
 ACTIVITY_TABLES = ("orders", "events")
 
 
@@ -59,6 +60,18 @@ def activity_expr(
     rows = order_rows.union(event_rows, distinct=False)
     return rows.group_by(["user_id", "day", "source"]).aggregate(
         n=rows.count().cast("int64"), revenue=rows.revenue.sum()
+    )
+
+
+def user_days_expr(activity: ir.Table) -> ir.Table:
+    """user_days from activity rows: paid orders, events and net revenue per user and local day."""
+    is_order = activity.source == ORDER
+    is_money = activity.source.isin([ORDER, REFUND])
+    is_event = ~is_money
+    return activity.group_by(["user_id", "day"]).aggregate(
+        orders=ibis.ifelse(is_order, activity.n, 0).sum().cast("int64"),
+        events=ibis.ifelse(is_event, activity.n, 0).sum().cast("int64"),
+        revenue=activity.revenue.sum(where=is_money),
     )
 
 
@@ -103,6 +116,10 @@ class RollupMaintainer:
         backend = ibis.duckdb.from_connection(self.con)
         return str(ibis.to_sql(activity_expr(backend, self.zone, since, until), dialect="duckdb"))
 
+    def _user_days_sql(self) -> str:
+        backend = ibis.duckdb.from_connection(self.con)
+        return str(ibis.to_sql(user_days_expr(backend.table(ROLLUP)), dialect="duckdb"))
+
     def _refresh_days(self) -> None:
         row = self.con.execute("SELECT min(day), max(day) FROM _dirty_days").fetchone()
         if not row or row[0] is None:
@@ -119,6 +136,11 @@ class RollupMaintainer:
             f"""INSERT INTO {ROLLUP} SELECT user_id, day, source, n, revenue
                 FROM ({self._sql(since, until)}) WHERE day IN (SELECT day FROM _dirty_days)"""
         )
+        self.con.execute(f"DELETE FROM {USER_DAYS} WHERE day IN (SELECT day FROM _dirty_days)")
+        self.con.execute(
+            f"""INSERT INTO {USER_DAYS} SELECT user_id, day, orders, events, revenue
+                FROM ({self._user_days_sql()}) WHERE day IN (SELECT day FROM _dirty_days)"""
+        )
 
     def rebuild(self) -> float:
         """Rebuild the whole rollup; returns the seconds it took."""
@@ -126,6 +148,11 @@ class RollupMaintainer:
         self.con.execute(f"DELETE FROM {ROLLUP}")
         self.con.execute(
             f"INSERT INTO {ROLLUP} SELECT user_id, day, source, n, revenue FROM ({self._sql()})"
+        )
+        self.con.execute(f"DELETE FROM {USER_DAYS}")
+        self.con.execute(
+            f"""INSERT INTO {USER_DAYS} SELECT user_id, day, orders, events, revenue
+                FROM ({self._user_days_sql()}) ORDER BY user_id, day"""
         )
         self.con.execute("DELETE FROM rollup_state WHERE name = ?", [ROLLUP])
         self.con.execute("INSERT INTO rollup_state VALUES (?, ?, now())", [ROLLUP, self.zone])

@@ -93,6 +93,15 @@ ROLLUP_TABLES: dict[str, ibis.Schema] = {
             "revenue": MONEY,
         }
     ),
+    "user_days": ibis.schema(
+        {
+            "user_id": dt.string,
+            "day": dt.date,
+            "orders": dt.int64,
+            "events": dt.int64,
+            "revenue": MONEY,
+        }
+    ),
     "rollup_state": ibis.schema({"name": dt.string, "zone": dt.string, "built_at": TS}),
 }
 

@@ -39,7 +39,7 @@ from tenure.analytics.funnels.query import (
     FunnelStep,
     TimeBucket,
 )
-from tenure.analytics.funnels.source import NONE, json_value, micros, person_events, utc_bounds
+from tenure.analytics.funnels.source import NONE, json_value, person_events, utc_bounds
 
 # Attempts are ranked by one integer: level first, then start time (µs since 1970 < 10^16).
 RANK = 10**16
@@ -97,7 +97,7 @@ class FunnelRunner(Runner[FunnelQuery, FunnelResult]):
     # -- what a mode provides ------------------------------------------------------------
 
     def attempts(self, con: BaseBackend) -> ir.Table:
-        """(person, anonymous, level, s1..sn): every attempt, its furthest step and step times."""
+        """(person, anonymous, level, s1..sn): each attempt, its furthest step, step times (µs)."""
         raise NotImplementedError
 
     def start_names(self) -> list[str]:
@@ -137,7 +137,7 @@ class FunnelRunner(Runner[FunnelQuery, FunnelResult]):
             joined = people.left_join(users, (people.person == users.uid) & ~people.anonymous)
         else:
             ev = person_events(con, self.start_names())
-            ev = ev.select(pid=ev.person, us=micros(ev.ts), props=ev.properties)
+            ev = ev.select(pid=ev.person, us=ev.us, props=ev.properties)
             hits = people.select("person", "s1").join(
                 ev, [people.person == ev.pid, people.s1 == ev.us]
             )

@@ -7,13 +7,14 @@ from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 import ibis
+import ibis.expr.datatypes as dt
 import ibis.expr.types as ir
 from ibis.backends import BaseBackend
 
 # Identify / alias / group calls describe people, they are not things people did.
 EVENT_TYPES = ("track", "page", "screen")
 NONE = "(none)"
-_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_UTC = dt.Timestamp(timezone="UTC")
 
 
 @ibis.udf.scalar.builtin(name="json_extract_string")
@@ -26,6 +27,27 @@ def _spark_json(json: str, path: str) -> str:  # type: ignore[empty-body]
     """Spark: the value at a JSON path, as text."""
 
 
+@ibis.udf.scalar.builtin(name="epoch_us")
+def _duckdb_micros(ts: _UTC) -> int:  # type: ignore[valid-type, empty-body]
+    """DuckDB: microseconds since the epoch of an instant."""
+
+
+@ibis.udf.scalar.builtin(name="unix_micros")
+def _spark_micros(ts: _UTC) -> int:  # type: ignore[valid-type, empty-body]
+    """Spark: microseconds since the epoch of an instant."""
+
+
+def micros(ts: ir.TimestampValue, backend: str) -> ir.IntegerValue:
+    """Microseconds since 1970-01-01 UTC: exact, equal on every backend, and cheap.
+
+    Runners compare and subtract these integers instead of timestamps: time-zone aware
+    timestamp arithmetic is many times slower on DuckDB.
+    """
+    if backend == "pyspark":
+        return _spark_micros(ts)
+    return _duckdb_micros(ts)
+
+
 def json_value(column: ir.StringValue, path: str, backend: str) -> ir.StringValue:
     """The text at a JSON path (`$.category`) of a JSON-object column; null when absent."""
     if backend == "pyspark":
@@ -34,7 +56,7 @@ def json_value(column: ir.StringValue, path: str, backend: str) -> ir.StringValu
 
 
 def person_events(con: BaseBackend, names: Sequence[str] | None = None) -> ir.Table:
-    """Events as (person, anonymous, event_id, name, ts, properties), optionally only `names`.
+    """Events as (person, anonymous, event_id, name, ts, us, properties), optionally `names` only.
 
     A person is the identity-merged user_id, or the anonymous_id of a visitor who never
     identified; `anonymous` tells them apart.
@@ -51,6 +73,7 @@ def person_events(con: BaseBackend, names: Sequence[str] | None = None) -> ir.Ta
         event_id=events.event_id,
         name=events.name,
         ts=events.ts,
+        us=micros(events.ts, con.name),
         properties=events.properties,
     )
 
@@ -69,23 +92,17 @@ def utc_bounds(
     return start, end
 
 
-def in_range(
-    ts: ir.TimestampValue, start: datetime | None, end: datetime | None
-) -> ir.BooleanValue:
-    """Whether an instant lies in [start, end) (either side open when None)."""
+def in_range(us: ir.IntegerValue, start: datetime | None, end: datetime | None) -> ir.BooleanValue:
+    """Whether an instant (µs since the epoch) lies in [start, end); None leaves a side open."""
     cond: ir.BooleanValue = ibis.literal(True)
     if start is not None:
-        cond &= ts >= ibis.literal(start)
+        cond &= us >= epoch_micros(start)
     if end is not None:
-        cond &= ts < ibis.literal(end)
+        cond &= us < epoch_micros(end)
     return cond
 
 
-def micros(ts: ir.TimestampValue) -> ir.IntegerValue:
-    """Microseconds since 1970-01-01 UTC: exact, and equal on every backend."""
-    return ts.delta(ibis.literal(_EPOCH), unit="microsecond")
-
-
-def seconds_between(start: ir.TimestampValue, end: ir.TimestampValue) -> ir.FloatingValue:
-    """Exact seconds from start to end (microsecond precision)."""
-    return end.delta(start, unit="microsecond").cast("float64") / 1_000_000
+def epoch_micros(moment: datetime) -> int:
+    """µs since 1970-01-01 UTC of an aware datetime, computed exactly in Python."""
+    delta = moment - datetime(1970, 1, 1, tzinfo=UTC)
+    return (delta.days * 86400 + delta.seconds) * 1_000_000 + delta.microseconds

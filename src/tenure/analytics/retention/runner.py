@@ -11,11 +11,10 @@ import ibis.expr.types as ir
 import pandas as pd
 from ibis.backends import BaseBackend
 
-from tenure.analytics.activity import activity
+from tenure.analytics.activity import daily, user_days
 from tenure.analytics.base import InvalidQuery, Runner
 from tenure.analytics.localtime import day_number, period_index, period_start
 from tenure.analytics.retention.query import CohortRow, DayNRow, RetentionQuery, RetentionResult
-from tenure.storage.rollups import ORDER, REFUND
 
 NONE = "(none)"
 
@@ -54,15 +53,15 @@ class RetentionRunner(Runner[RetentionQuery, RetentionResult]):
         if q.since and q.until and q.since > q.until:
             raise InvalidQuery(field="since", reason="since is after until")
 
-    def _observed_until(self, act: ir.Table) -> date | None:
+    def _observed_until(self, days: ir.Table) -> date | None:
         if self.query.until:
             return self.query.until
-        value = act.day.max().execute()
+        value = days.day.max().execute()
         return None if value is None or pd.isna(value) else pd.Timestamp(value).date()
 
-    def _memberships(self, act: ir.Table, end: date, segments: ir.Table | None) -> ir.Table:
+    def _memberships(self, starts: ir.Table, end: date, segments: ir.Table | None) -> ir.Table:
         q = self.query
-        starts = act.filter(q.start.predicate(act.source) & (act.day <= end))
+        starts = starts.filter(starts.day <= end)
         if q.start_mode == "first":
             members = starts.group_by("user_id").aggregate(start_day=starts.day.min())
         else:
@@ -86,8 +85,8 @@ class RetentionRunner(Runner[RetentionQuery, RetentionResult]):
     def run(self, con: BaseBackend) -> RetentionResult:
         """Answer the query."""
         q = self.query
-        act = activity(con, self.zone)
-        end = self._observed_until(act)
+        money = user_days(con, self.zone)
+        end = self._observed_until(money)
         if end is None:
             return RetentionResult(
                 period=q.period,
@@ -97,11 +96,14 @@ class RetentionRunner(Runner[RetentionQuery, RetentionResult]):
                 cohorts=[],
                 day_n=[],
             )
-        members = self._memberships(act, end, _segments(con, q.breakdown, self.zone))
-        counts = self._matrix(act, members, end).execute()
+        members = self._memberships(
+            daily(q.start, con, self.zone), end, _segments(con, q.breakdown, self.zone)
+        )
+        returns = daily(q.returning, con, self.zone)
+        counts = self._matrix(returns, members, end).execute()
         sizes = members.group_by(["cohort", "segment"]).aggregate(size=members.count()).execute()
-        value = self._value(act, members, end).execute()
-        day_n = self._day_n(act, members, end).execute()
+        value = self._value(money, members, end).execute()
+        day_n = self._day_n(returns, members, end).execute()
         end_index = _index(end, q.period)
         return RetentionResult(
             period=q.period,
@@ -112,9 +114,9 @@ class RetentionRunner(Runner[RetentionQuery, RetentionResult]):
             day_n=self._day_n_rows(day_n),
         )
 
-    def _matrix(self, act: ir.Table, members: ir.Table, end: date) -> ir.Table:
+    def _matrix(self, returns: ir.Table, members: ir.Table, end: date) -> ir.Table:
         q = self.query
-        ret = act.filter(q.returning.predicate(act.source) & (act.day <= end))
+        ret = returns.filter(returns.day <= end)
         ret = ret.mutate(pidx=period_index(ret.day, q.period))
         ret = ret.group_by(["user_id", "pidx"]).aggregate(n=ret.n.sum())
         ret = ret.filter(ret.n >= q.min_occurrences)
@@ -125,9 +127,9 @@ class RetentionRunner(Runner[RetentionQuery, RetentionResult]):
             users=joined.user_id.nunique()
         )
 
-    def _value(self, act: ir.Table, members: ir.Table, end: date) -> ir.Table:
+    def _value(self, days: ir.Table, members: ir.Table, end: date) -> ir.Table:
         q = self.query
-        money = act.filter(act.source.isin([ORDER, REFUND]) & (act.day <= end))
+        money = days.filter(days.revenue.notnull() & (days.day <= end))
         money = money.mutate(pidx=period_index(money.day, q.period))
         joined = members.join(money, "user_id")
         joined = joined.mutate(offset=joined.pidx - joined.cidx)
@@ -136,9 +138,9 @@ class RetentionRunner(Runner[RetentionQuery, RetentionResult]):
             revenue=joined.revenue.sum()
         )
 
-    def _day_n(self, act: ir.Table, members: ir.Table, end: date) -> ir.Table:
+    def _day_n(self, returns: ir.Table, members: ir.Table, end: date) -> ir.Table:
         q = self.query
-        ret = act.filter(q.returning.predicate(act.source) & (act.day <= end))
+        ret = returns.filter(returns.day <= end)
         ret = ret.group_by(["user_id", "day"]).aggregate(n=ret.n.sum())
         ret = ret.filter(ret.n >= q.min_occurrences)
         end_num = day_number(ibis.literal(end))
