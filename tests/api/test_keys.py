@@ -67,3 +67,17 @@ class TestApiKeys:
     def test_unknown_scope_is_refused(self, database: Database) -> None:
         with database.session() as session, pytest.raises(UnknownScope):
             create_key(session, "x", ["superuser"])
+
+
+def test_health_and_openapi_are_served(database: Database) -> None:
+    from tenure.api.app import create_app
+    from tenure.config import Settings
+
+    settings = Settings(database_url=database.url, inbox_flush_seconds=0)
+    client = TestClient(create_app(settings))
+    assert client.get("/healthz").json()["status"] == "ok"
+    paths = client.get("/openapi.json").json()["paths"]
+    assert {"/v1/track", "/v1/batch", "/v1/identify", "/v1/analytics/retention"} <= set(paths)
+    assert client.get("/docs").status_code == 200
+    missing = client.get("/v1/nope")
+    assert (missing.status_code, missing.json()["code"]) == (404, "not_found")
