@@ -135,7 +135,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--sizes", default="1000000,5000000", help="simulated sizes vs lifetimes")
     parser.add_argument("--big", type=int, default=10_000_000, help="BG/NBD alone (0: skip)")
-    parser.add_argument("--repeat", type=int, default=3, help="Tenure fits per case (best kept)")
+    parser.add_argument("--repeat", type=int, default=5, help="Tenure fits per case (best kept)")
     parser.add_argument("--no-lifetimes", action="store_true", help="Tenure timings only")
     parser.add_argument(
         "--weighted", action="store_true", help="also time lifetimes on rows Tenure compressed"

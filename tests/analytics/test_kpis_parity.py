@@ -8,32 +8,40 @@ from typing import Any
 import pytest
 
 from tenure.analytics.kpis import AcquisitionQuery, AcquisitionRunner, KpiQuery, KpiRunner
+from tenure.config import Settings
+from tenure.ingest.files.importer import import_files
+from tenure.ingest.files.mapping import Mapping
 from tenure.storage.warehouse import Warehouse
-from tests.analytics.test_kpis_acquisition import QUERY, load_acquisition
+from tests.analytics.test_kpis import EVENTS, ORDERS, ZONE
+from tests.analytics.test_kpis_acquisition import QUERY, SPEND
+from tests.ingest.builders import write
 
 pytestmark = pytest.mark.spark
 
-KPI_QUERIES: tuple[dict[str, Any], ...] = (
-    {"period": "month"},
-    {"period": "week", "since": "2024-01-20", "until": "2024-03-10", "ltv_months": 2},
-    {"period": "day", "since": "2024-01-31", "until": "2024-02-02"},
-)
+# Weeks from mid-January: the lookback week, Monday weeks and a cut last week, on both engines.
+KPIS = {"period": "week", "since": "2024-01-20", "until": "2024-03-06", "ltv_months": 2}
 
 
-def answers(warehouse: Warehouse) -> list[dict[str, Any]]:
-    zone = warehouse.settings.timezone
-    out = []
+def answers(tmp_path: Path, **settings: Any) -> list[dict[str, Any]]:
+    """Import the shop (orders, events, spend: Spark writes are slow) and run both runners."""
+    warehouse = Warehouse(Settings(home=tmp_path / "home", timezone=ZONE, **settings))
+    warehouse.init()
+    for kind, text, mapping in (
+        ("orders", ORDERS, None),
+        ("events", EVENTS, Mapping(columns={"event": "name"})),
+        ("spend", SPEND, None),
+    ):
+        path = write(tmp_path / f"{kind}.csv", text)
+        import_files(kind, [str(path)], settings=warehouse.settings, warehouse=warehouse, mapping=mapping)
     with warehouse.reader() as con:
-        for query in KPI_QUERIES:
-            out.append(KpiRunner(KpiQuery.model_validate(query), zone)(con).model_dump())
-        for extra in ({}, {"period": "week"}):
-            query = AcquisitionQuery.model_validate({**QUERY, **extra})
-            out.append(AcquisitionRunner(query, zone)(con).model_dump())
-    return out
+        kpis = KpiRunner(KpiQuery.model_validate(KPIS), ZONE)(con)
+        acquisition = AcquisitionRunner(AcquisitionQuery.model_validate(QUERY), ZONE)(con)
+    return [kpis.model_dump(), acquisition.model_dump()]
 
 
 def test_duckdb_and_spark_give_the_same_kpis(tmp_path: Path, spark_session: object) -> None:
-    duck = answers(load_acquisition(tmp_path / "duck"))
-    spark = answers(load_acquisition(tmp_path / "spark", warehouse="spark"))
-    assert duck[0]["totals"]["orders"] == 9  # the shop's 8 orders and e's
+    duck = answers(tmp_path / "duck")
+    spark = answers(tmp_path / "spark", warehouse="spark")
+    assert duck[0]["totals"]["orders"] == 5  # paid orders from Monday 15 January to 6 March
+    assert [c["channel"] for c in duck[1]["channels"]] == ["ads", "email", "social"]
     assert duck == spark

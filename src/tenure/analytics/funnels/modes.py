@@ -5,8 +5,8 @@
   step a; it must redo step a after the E (and still finish within the window from step 1).
 - strict: each step is the person's very next event (of any name; ties in time by event_id).
 - unordered: the first k steps all happen, in any order, within one window starting at the
-  attempt's first event (step k counts people who did steps 1..k); step k's time is the
-  moment steps 1..k are all done.
+  attempt's first event (step k counts people who did steps 1..k). Step 1's time is that
+  first event; step k's time is the moment steps 1..k are all done.
 Times are integers (µs since the epoch, `us`): integer arithmetic is exact on every engine.
 """
 
@@ -32,8 +32,8 @@ def _probes(consumers: ir.Table, width: int) -> ir.Table:
     Anything at most one window before t lies in t's bucket or the previous one, so an
     equi-join on (person, bucket) finds every candidate without sorting the events.
     """
-    cons = consumers.select("person", "us").distinct()
-    cons = cons.mutate(bucket=cons.us // width)
+    # Two consumers at one instant give identical rows, merged by the caller's group_by.
+    cons = consumers.select("person", "us", bucket=consumers.us // width)
     return cons.union(cons.mutate(bucket=cons.bucket - 1), distinct=False)
 
 

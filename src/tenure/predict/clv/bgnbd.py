@@ -35,12 +35,12 @@ class BGNBDParams(ModelParams):
 
 def _softplus(d: FloatArray) -> tuple[FloatArray, FloatArray]:
     """log(1 + e^d) and the logistic e^d / (1 + e^d), without overflow."""
-    e = np.exp(-np.abs(d))
-    one_plus = 1.0 + e
-    # log(1 + e) loses only absolute precision below 1e-16, which a sum of logs cannot see.
-    soft = np.maximum(d, 0.0) + np.log(one_plus)
-    sig = np.where(d >= 0, 1.0, e) / one_plus
-    return soft, sig
+    e = np.exp(np.minimum(d, 700.0))
+    one_plus = e + 1.0
+    # log(1 + e^d) > d always; past d = 700 the capped exponential makes the log too small, and
+    # the maximum restores d. log(1 + e) for tiny e loses only absolute precision below 1e-16.
+    soft = np.maximum(np.log(one_plus), d)
+    return soft, e / one_plus
 
 
 def _log_dropout_odds(
@@ -70,10 +70,13 @@ class BGNBD(TransactionModel[BGNBDParams]):
         return BGNBDParams(*(float(v) for v in values))
 
     def _start(self, data: CompressedRFM) -> FloatArray:
-        """r = 1 with alpha from the mean purchase rate; a = 1, b = 3 (a 25% dropout chance)."""
+        """r = 1 with alpha from the mean purchase rate; a = b = 1 (dropout chance uniform).
+
+        Of the starts tried on CDNOW and on simulated sets, this one needed the fewest steps.
+        """
         rate = dot(data.weights, data.frequency) / max(dot(data.weights, data.T), 1e-12)
         alpha = 1.0 / max(rate, 1e-6)
-        return np.log(np.array([1.0, alpha, 1.0, 3.0]))
+        return np.log(np.array([1.0, alpha, 1.0, 1.0]))
 
     def _objective(self, data: CompressedRFM) -> Objective:
         """Eq. (6) summed over distinct rows, with its analytic gradient."""
@@ -104,15 +107,17 @@ class BGNBD(TransactionModel[BGNBDParams]):
                     - gammaln(b)
                     - gammaln(a + b + ux),
                 )
-                l1 = np.log(alpha + age)
-                l2 = np.log(alpha + t_x)
-                gap = l1 - l2
+                to_age, to_last = alpha + age, alpha + t_x
+                l1 = np.log(to_age)
+                gap = l1 - np.log(to_last)
                 rx = r + x
                 c = (np.log(a) - np.log(b + ux - 1))[inv]
                 soft, pi = _softplus(c + rx * gap)
                 ll += dot(w, soft - rx * l1)
                 g_r += dot(wx, digamma(r + ux) - digamma(r)) + dot(w, pi * gap - l1)
-                g_alpha -= dot(w, rx * ((1 - pi) / (alpha + age) + pi / (alpha + t_x)))
+                # (1 - π)/(α+T) + π/(α+t_x), with one division each.
+                inv_age = 1.0 / to_age
+                g_alpha -= dot(w * rx, inv_age + pi * (1.0 / to_last - inv_age))
                 alive_x = weighted_counts(inv, w * pi, ux.size)
                 psi_ab = digamma(a + b)
                 g_a = dot(wx, psi_ab - digamma(a + b + ux)) + alive_x.sum() / a

@@ -164,12 +164,15 @@ def _first_rows(codes: IntArray, n_codes: int) -> IntArray:
 
 def compress(rfm: RFM) -> CompressedRFM:
     """Merge identical (frequency, recency, T) rows, summing their weights."""
-    cx, _ = _codes(rfm.frequency)
+    cx, nx = _codes(rfm.frequency)
     ct, nt = _codes(rfm.recency)
     c_age, n_age = _codes(rfm.T)
-    # Two steps keep every combined key below n_customers * max(nt, n_age): no int64 overflow.
-    pair, _ = _codes(cx.astype(np.int64) * nt + ct)
-    row, n_rows = _codes(pair.astype(np.int64) * n_age + c_age)
+    if nx * nt * n_age < 2**62:
+        row, n_rows = _codes((cx.astype(np.int64) * nt + ct) * n_age + c_age)
+    else:
+        # Two steps keep every key below n_customers * max(nt, n_age): no int64 overflow.
+        pair, _ = _codes(cx.astype(np.int64) * nt + ct)
+        row, n_rows = _codes(pair.astype(np.int64) * n_age + c_age)
     first = _first_rows(row, n_rows)
     weights = weighted_counts(row, rfm.weights, n_rows)
     return CompressedRFM(

@@ -56,14 +56,21 @@ def _safe(objective: Objective, counter: list[int]) -> Objective:
     return wrapped
 
 
-def numerical_hessian(objective: Objective, theta: FloatArray, step: float = 1e-4) -> FloatArray:
-    """Hessian by central differences of the analytic gradient, symmetrised."""
+def numerical_hessian(
+    objective: Objective, theta: FloatArray, step: float = 1e-4, *, central: bool = True
+) -> FloatArray:
+    """Hessian by differences of the analytic gradient (central, or forward: half the cost)."""
     size = len(theta)
     hessian = np.empty((size, size))
+    base = None if central else objective(theta)[1]
     for i in range(size):
         shift = np.zeros(size)
         shift[i] = step
-        hessian[:, i] = (objective(theta + shift)[1] - objective(theta - shift)[1]) / (2 * step)
+        ahead = objective(theta + shift)[1]
+        if base is None:
+            hessian[:, i] = (ahead - objective(theta - shift)[1]) / (2 * step)
+        else:
+            hessian[:, i] = (ahead - base) / step
     return (hessian + hessian.T) / 2
 
 
@@ -158,9 +165,10 @@ def minimize_nll(
     counter = [0]
     safe = _safe(objective, counter)
     theta = np.clip(np.asarray(start, dtype=np.float64), -LOG_BOUND, LOG_BOUND)
-    found = _quasi_newton(
-        safe, theta, hessian if hessian is not None else numerical_hessian(safe, theta)
-    )
+    if hessian is None:
+        # Only a starting matrix for the BFGS updates: forward differences are precise enough.
+        hessian = numerical_hessian(safe, theta, central=False)
+    found = _quasi_newton(safe, theta, hessian)
     if found is not None and np.all(np.abs(found[0]) < LOG_BOUND):
         return Optimum(found[0], found[1], True, counter[0], "quasi-Newton")
     logger.info("quasi-Newton stalled; falling back to L-BFGS-B")

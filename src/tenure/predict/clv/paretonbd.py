@@ -25,7 +25,7 @@ from tenure.predict.clv.inputs import (
 )
 from tenure.predict.clv.optimize import Objective
 
-# Gauss-Legendre nodes for P(X(t) = n), integrated over log(alpha + tau) (see there).
+# Gauss-Legendre nodes for P(X(t) = n), integrated over y = log(alpha + tau).
 _NODES, _WEIGHTS = roots_legendre(96)
 
 
@@ -88,7 +88,7 @@ def _log_term(p: ParetoNBDParams, x: FloatArray, t: FloatArray, grad: bool) -> t
         d_alpha = -m / at + g.d_z * bt / at**2
         d_beta = -p.s / bt - g.d_z / at
     else:
-        g = hyp2f1_unit(p.s + 1 + 0 * x, k + 1, (p.beta - p.alpha) / bt, grad=grad)
+        g = hyp2f1_unit(np.full_like(x, p.s + 1), k + 1, (p.beta - p.alpha) / bt, grad=grad)
         log_p = (1 - m) * la - (p.s + 1) * lb + g.log_value
         if not grad:
             return (log_p,)
