@@ -43,37 +43,15 @@ async def batch(request: Request) -> dict[str, Any]:
     return await _accept(request, None)
 
 
-@router.post("/identify", summary="Identify a user and set traits")
-async def identify(request: Request) -> dict[str, Any]:
-    """Accept an identify call."""
-    return await _accept(request, "identify")
+def _single(kind: str) -> None:
+    async def endpoint(request: Request) -> dict[str, Any]:
+        return await _accept(request, kind)
+
+    endpoint.__name__ = kind
+    endpoint.__doc__ = f"Accept a Segment {kind} call."
+    router.add_api_route(f"/{kind}", endpoint, methods=["POST"], summary=f"Segment {kind} call")
 
 
-@router.post("/track", summary="Record an event")
-async def track(request: Request) -> dict[str, Any]:
-    """Accept a track call."""
-    return await _accept(request, "track")
-
-
-@router.post("/page", summary="Record a page view")
-async def page(request: Request) -> dict[str, Any]:
-    """Accept a page call."""
-    return await _accept(request, "page")
-
-
-@router.post("/screen", summary="Record a screen view")
-async def screen(request: Request) -> dict[str, Any]:
-    """Accept a screen call."""
-    return await _accept(request, "screen")
-
-
-@router.post("/group", summary="Associate a user with a group")
-async def group(request: Request) -> dict[str, Any]:
-    """Accept a group call."""
-    return await _accept(request, "group")
-
-
-@router.post("/alias", summary="Merge two identities")
-async def alias(request: Request) -> dict[str, Any]:
-    """Accept an alias call."""
-    return await _accept(request, "alias")
+# identify, track, page, screen, group and alias share one handler; only the type differs.
+for _kind in ("identify", "track", "page", "screen", "group", "alias"):
+    _single(_kind)
