@@ -30,6 +30,7 @@ format: $(STAMP)
 	$(PY) -m ruff check --fix src tests bench
 
 bench: $(STAMP)
+	$(PY) -m pip install --quiet -e '.[bench]'
 	$(PY) bench/bench_import.py
 	$(PY) bench/bench_ingest.py
 
