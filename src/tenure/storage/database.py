@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager, nullcontext
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -18,6 +19,9 @@ NAMING = {
     "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
     "pk": "pk_%(table_name)s",
 }
+
+
+_SQLITE_LOCKS: dict[str, threading.Lock] = {}
 
 
 class Base(DeclarativeBase):
@@ -56,6 +60,12 @@ class Database:
         self.url = url
         self.engine = get_engine(url)
         self._sessions = sessionmaker(self.engine, expire_on_commit=False)
+        # SQLite has one writer: queueing in-process beats its sleeping busy handler by far.
+        self.write_lock: AbstractContextManager[Any] = (
+            _SQLITE_LOCKS.setdefault(url, threading.Lock())
+            if url.startswith("sqlite")
+            else nullcontext()
+        )
 
     @contextmanager
     def session(self) -> Iterator[Session]:

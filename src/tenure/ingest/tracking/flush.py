@@ -12,7 +12,6 @@ import pyarrow as pa
 from tenure.config import Settings
 from tenure.ingest.tracking import repository
 from tenure.ingest.tracking.ecommerce import Commerce
-from tenure.ingest.tracking.models import InboxMessage
 from tenure.kit.time import parse_iso
 from tenure.storage.database import Database
 from tenure.storage.schemas import TABLES
@@ -47,7 +46,7 @@ def _signup(value: Any) -> Any:
         return None
 
 
-def _user_row(msg: InboxMessage, payload: dict[str, Any]) -> dict[str, Any]:
+def _user_row(msg: Any, payload: dict[str, Any]) -> dict[str, Any]:
     traits = payload.get("traits") or {}
     campaign = (payload.get("context") or {}).get("campaign") or {}
     address: dict[str, Any] = traits["address"] if isinstance(traits.get("address"), dict) else {}
@@ -64,7 +63,7 @@ def _user_row(msg: InboxMessage, payload: dict[str, Any]) -> dict[str, Any]:
     return row
 
 
-def rows_from_messages(messages: list[InboxMessage], currency: str) -> dict[str, Any]:
+def rows_from_messages(messages: list[Any], currency: str) -> dict[str, Any]:
     """Warehouse rows for a list of inbox messages."""
     events: list[dict[str, Any]] = []
     users: list[dict[str, Any]] = []
@@ -137,12 +136,13 @@ def flush_inbox(settings: Settings, database: Database, warehouse: Warehouse) ->
     while True:
         with database.session() as session:
             messages = repository.oldest(session, FLUSH_BATCH)
-            if not messages:
-                return total
-            rows = rows_from_messages(messages, settings.currency)
-            # The warehouse commits first: if we die before deleting, the replay changes nothing.
-            with warehouse.writer() as writer:
-                total += write_rows(writer, rows)
+        if not messages:
+            return total
+        rows = rows_from_messages(messages, settings.currency)
+        # The warehouse commits first: if we die before deleting, the replay changes nothing.
+        with warehouse.writer() as writer:
+            total += write_rows(writer, rows)
+        with database.write_lock, database.session() as session:
             repository.remove(session, [m.id for m in messages])
         log.info("flushed %d tracking messages", len(messages))
 

@@ -85,15 +85,17 @@ def normalise(
     received_at: datetime,
     *,
     max_bytes: int,
+    check_size: bool = True,
     batch_sent_at: datetime | None = None,
     default_type: str | None = None,
 ) -> Normalised:
     """Validate one message and turn it into an inbox row, or raise a reason."""
     if not isinstance(message, dict):
         raise InvalidMessage(field="message", reason="must be a JSON object")
-    size = len(json.dumps(message, separators=(",", ":"), default=str).encode("utf-8"))
-    if size > max_bytes:
-        raise MessageTooLarge(size=size, limit=max_bytes)
+    if check_size:
+        size = len(json.dumps(message, separators=(",", ":"), default=str).encode("utf-8"))
+        if size > max_bytes:
+            raise MessageTooLarge(size=size, limit=max_bytes)
     kind = message.get("type") or default_type
     if kind not in TYPES:
         raise InvalidMessage(field="type", reason=f"must be one of {', '.join(TYPES)}")

@@ -16,8 +16,7 @@ def insert_new(session: Session, rows: list[dict[str, Any]]) -> None:
     if not rows:
         return
     dialect = session.get_bind().dialect.name
-    table = InboxMessage.__table__
-    assert isinstance(table, Table)
+    table = _table()
     if dialect == "postgresql":
         stmt: Any = postgresql.insert(table).on_conflict_do_nothing(index_elements=["message_id"])
     elif dialect == "sqlite":
@@ -27,16 +26,23 @@ def insert_new(session: Session, rows: list[dict[str, Any]]) -> None:
     session.execute(stmt, rows)
 
 
-def oldest(session: Session, limit: int) -> list[InboxMessage]:
-    """The oldest waiting messages."""
-    return list(session.scalars(select(InboxMessage).order_by(InboxMessage.id).limit(limit)))
+def _table() -> Table:
+    table = InboxMessage.__table__
+    assert isinstance(table, Table)
+    return table
+
+
+def oldest(session: Session, limit: int) -> list[Any]:
+    """The oldest waiting messages, as plain rows (no ORM identity map to keep in sync)."""
+    table = _table()
+    return list(session.execute(select(table).order_by(table.c.id).limit(limit)).all())
 
 
 def remove(session: Session, ids: list[int]) -> None:
-    """Delete flushed messages."""
+    """Delete flushed messages (a Core delete: no per-object bookkeeping, linear in ids)."""
+    table = _table()
     for start in range(0, len(ids), 10_000):
-        chunk = ids[start : start + 10_000]
-        session.execute(delete(InboxMessage).where(InboxMessage.id.in_(chunk)))
+        session.execute(delete(table).where(table.c.id.in_(ids[start : start + 10_000])))
 
 
 def waiting(session: Session) -> int:

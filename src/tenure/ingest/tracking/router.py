@@ -23,9 +23,9 @@ def _store(request: Request, kind: str | None, raw: bytes) -> dict[str, Any]:
     write_key = body.get("writeKey") if isinstance(body, dict) else None
     principal(request, write_key).require("write")
     # The inbox commit happens before we answer: a 2xx means the data is on disk.
-    with database.session() as session:
+    with database.write_lock, database.session() as session:
         if kind is None:
-            result = service.track_batch(session, settings, body)
+            result = service.track_batch(session, settings, body, len(raw))
         else:
             result = service.track_one(session, settings, kind, body)
     service.raise_for_rejects(result)

@@ -50,7 +50,7 @@ def track_one(session: Session, settings: Settings, kind: str, body: Any) -> Acc
     return Accepted(accepted=1)
 
 
-def track_batch(session: Session, settings: Settings, body: Any) -> Accepted:
+def track_batch(session: Session, settings: Settings, body: Any, body_size: int) -> Accepted:
     """Store every valid message of a /v1/batch call; raise with the rejects if there are any."""
     if not isinstance(body, dict) or not isinstance(body.get("batch"), list):
         raise InvalidMessage(field="batch", reason="must be an object with a batch array")
@@ -59,6 +59,8 @@ def track_batch(session: Session, settings: Settings, body: Any) -> Accepted:
     shared_context = body.get("context") if isinstance(body.get("context"), dict) else None
     result = Accepted()
     rows: list[Normalised] = []
+    # No message can be larger than the body that carries it.
+    check_size = body_size > settings.max_message_bytes
     for index, message in enumerate(body["batch"]):
         if shared_context and isinstance(message, dict) and "context" not in message:
             message = {**message, "context": shared_context}
@@ -68,6 +70,7 @@ def track_batch(session: Session, settings: Settings, body: Any) -> Accepted:
                     message,
                     received_at,
                     max_bytes=settings.max_message_bytes,
+                    check_size=check_size,
                     batch_sent_at=batch_sent_at,
                 )
             )
