@@ -620,9 +620,14 @@ def report(r: dict[str, Any]) -> None:
         f" server CPU {tp['server_cpu_s']}s, client CPU {tp['client_cpu_s']}s;"
         f" {verdict} the >= {TARGET_EVENTS_PER_S:,}/s target"
     )
+    drained = (
+        f"emptied by the background flusher in {tp['drain_s']}s"
+        if tp["drain_s"] is not None
+        else "not emptied by the background flusher in time"
+    )
     print(
-        f"flush: {tp['inbox_after_load']:,} waiting when the load stopped, emptied by the "
-        f"background flusher in {tp['drain_s']}s; warehouse events {tp['warehouse_events']:,} "
+        f"flush: {tp['inbox_after_load']:,} waiting when the load stopped, {drained}; "
+        f"`tenure flush` {tp['cli_flush_s']}s; warehouse events {tp['warehouse_events']:,} "
         f"vs accepted {tp['events_accepted']:,}: {'OK' if tp['count_ok'] else 'MISMATCH'}"
     )
     lat_rows = [

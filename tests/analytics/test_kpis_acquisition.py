@@ -57,7 +57,9 @@ def load_acquisition(tmp_path: Path, **settings: Any) -> Warehouse:
 
 def run(warehouse: Warehouse, **query: Any) -> AcquisitionResult:
     with warehouse.reader() as con:
-        runner = AcquisitionRunner(AcquisitionQuery.model_validate(query), warehouse.settings.timezone)
+        runner = AcquisitionRunner(
+            AcquisitionQuery.model_validate(query), warehouse.settings.timezone
+        )
         return runner(con)
 
 
@@ -107,7 +109,9 @@ class TestLtvAndPayback:
         self, result: AcquisitionResult
     ) -> None:
         rows = by_channel(result)
-        ltv = {c: [(h.days, h.customers, h.ltv, h.ltv_to_cac) for h in r.ltv] for c, r in rows.items()}
+        ltv = {
+            c: [(h.days, h.customers, h.ltv, h.ltv_to_cac) for h in r.ltv] for c, r in rows.items()
+        }
         # Observed to 2 April: 60 days needs a first order by 3 February (a and b only).
         assert ltv == {
             "ads": [(30, 2, 115.0, 1.15), (60, 1, 190.0, 1.9)],

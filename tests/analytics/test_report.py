@@ -18,7 +18,9 @@ def test_report_is_offline_and_contains_the_retention_charts(tmp_path: Path) -> 
     settings = Settings(home=tmp_path / "h", timezone="Asia/Shanghai")
     warehouse = Warehouse(settings)
     warehouse.init()
-    import_files("orders", [str(write(tmp_path / "o.csv", ORDERS))], settings=settings, warehouse=warehouse)
+    import_files(
+        "orders", [str(write(tmp_path / "o.csv", ORDERS))], settings=settings, warehouse=warehouse
+    )
     with warehouse.reader() as con:
         document = build_report(con, settings.timezone)
     # Offline: no external scripts or stylesheets, plotly.js is inline.

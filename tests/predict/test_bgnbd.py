@@ -29,10 +29,6 @@ class TestPublishedCdnowFit:
     def test_log_likelihood_matches_the_paper(self, fitted: BGNBD) -> None:
         assert fitted.log_likelihood_ == pytest.approx(-9582.4, abs=0.05)
 
-    def test_papers_customer_expects_1_226_purchases_in_39_weeks(self, fitted: BGNBD) -> None:
-        # Fader, Hardie & Lee (2005), section 5: x = 2, t_x = 30.43, T = 38.86.
-        assert fitted.expected_purchases(39, 2, 30.43, 38.86) == pytest.approx(1.226, abs=5e-4)
-
     def test_log_likelihood_per_customer_sums_to_the_fitted_total(
         self, fitted: BGNBD, cdnow_sample: pd.DataFrame
     ) -> None:
@@ -62,11 +58,23 @@ class TestCompression:
         assert rows.weights.sum() == len(customers)
 
 
-class TestGradient:
-    def test_analytic_gradient_matches_central_differences(
-        self, cdnow_sample: pd.DataFrame
+class TestPenalizer:
+    def test_penalizer_shrinks_parameters_and_is_left_out_of_the_log_likelihood(
+        self, cdnow: pd.DataFrame
     ) -> None:
-        s = cdnow_sample
+        s = cdnow
+        plain = BGNBD().fit(s["frequency"], s["recency"], s["T"])
+        shrunk = BGNBD(penalizer=0.01).fit(s["frequency"], s["recency"], s["T"])
+        assert shrunk.converged_
+        assert shrunk.params_.alpha < plain.params_.alpha
+        per_customer = shrunk.log_likelihood(s["frequency"], s["recency"], s["T"]).sum()
+        assert shrunk.log_likelihood_ == pytest.approx(per_customer, rel=1e-12)
+        assert shrunk.log_likelihood_ < plain.log_likelihood_
+
+
+class TestGradient:
+    def test_analytic_gradient_matches_central_differences(self, cdnow: pd.DataFrame) -> None:
+        s = cdnow
         objective = BGNBD()._objective(compress(validate_rfm(s["frequency"], s["recency"], s["T"])))
         theta = np.log([0.3, 5.0, 0.6, 3.0])
         _, grad = objective(theta)
@@ -84,6 +92,10 @@ class TestPredictions:
         model = BGNBD()
         model.params_ = PUBLISHED
         return model
+
+    def test_papers_customer_expects_1_226_purchases_in_39_weeks(self, model: BGNBD) -> None:
+        # Fader, Hardie & Lee (2005), section 5: x = 2, t_x = 30.43, T = 38.86.
+        assert model.expected_purchases(39, 2, 30.43, 38.86) == pytest.approx(1.226, abs=5e-4)
 
     def test_customers_without_repeat_purchases_are_alive(self, model: BGNBD) -> None:
         alive = model.conditional_probability_alive([0, 0, 0], [0, 0, 0], [1.0, 20.0, 38.86])

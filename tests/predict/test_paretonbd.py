@@ -69,9 +69,9 @@ class TestLikelihood:
         ],
     )
     def test_matches_the_textbook_formula_in_both_branches(
-        self, params: ParetoNBDParams, cdnow_sample: pd.DataFrame
+        self, params: ParetoNBDParams, cdnow: pd.DataFrame
     ) -> None:
-        s = cdnow_sample
+        s = cdnow
         x, t_x, age = (s[c].to_numpy(dtype=float) for c in ("frequency", "recency", "T"))
         model = ParetoNBD()
         model.params_ = params
@@ -84,9 +84,9 @@ class TestLikelihood:
 
     @pytest.mark.parametrize("theta", [np.log([0.5, 9.0, 0.7, 12.0]), np.log([0.5, 2.0, 0.7, 40])])
     def test_analytic_gradient_matches_central_differences(
-        self, theta: np.ndarray, cdnow_sample: pd.DataFrame
+        self, theta: np.ndarray, cdnow: pd.DataFrame
     ) -> None:
-        s = cdnow_sample
+        s = cdnow
         rows = compress(validate_rfm(s["frequency"], s["recency"], s["T"]))
         objective = ParetoNBD()._objective(rows)
         _, grad = objective(theta)

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import date
 from pathlib import Path
 from typing import Any, TypeVar
 
 import pandas as pd
 import typer
+from ibis.backends import BaseBackend
 from pydantic import ValidationError
 from rich.console import Group
 from rich.table import Table
@@ -30,12 +33,25 @@ Q = TypeVar("Q", bound=AnalyticsQuery)
 RATES = {"stickiness", "repurchase_rate", "refund_rate", "conversion"}
 
 
-def _run(runner_type: type[KpiRunner] | type[AcquisitionRunner], query: AnalyticsQuery) -> Any:
-    """Flush waiting events, then answer on the configured warehouse."""
+@contextmanager
+def _warehouse() -> Iterator[tuple[BaseBackend, str]]:
+    """Flush waiting events, then a reader on the configured warehouse and the shop's zone."""
     svc = services()
     flush_inbox(svc.settings, svc.database, svc.warehouse)
     with svc.warehouse.reader() as con:
-        return runner_type(query, svc.settings.timezone)(con)  # type: ignore[arg-type]
+        yield con, svc.settings.timezone
+
+
+def run_kpis(query: KpiQuery) -> KpiResult:
+    """Answer a KPI query on the configured warehouse."""
+    with _warehouse() as (con, zone):
+        return KpiRunner(query, zone)(con)
+
+
+def run_acquisition(query: AcquisitionQuery) -> AcquisitionResult:
+    """Answer an acquisition query on the configured warehouse."""
+    with _warehouse() as (con, zone):
+        return AcquisitionRunner(query, zone)(con)
 
 
 def _day(text: str | None) -> date | None:
@@ -80,7 +96,11 @@ def kpi_table(result: KpiResult, show: int) -> Table:
     title = f"KPIs by {result.period} ({result.zone}), {result.since} .. {result.until}"
     if len(shown) < len(periods):
         title += f" — last {len(shown)} of {len(periods)} periods"
-    table = Table("metric", *[str(p) for p in shown], "change", "window", title=title)
+    table = Table(title=title)
+    # Metric names stay whole; Rich narrows the number columns first.
+    table.add_column("metric", no_wrap=True, min_width=max(len(s.metric) for s in result.series))
+    for name in [*[str(p) for p in shown], "change", "window"]:
+        table.add_column(name, justify="right")
     totals = result.totals.model_dump()
     for s in result.series:
         points = s.points[-len(shown) :] if shown else []
@@ -112,7 +132,7 @@ def kpis(
     until: str | None = typer.Option(None, help="Last day observed (YYYY-MM-DD)."),
     metric: list[str] = typer.Option([], "--metric", "-m", help="Only these metrics (repeat)."),
     ltv_months: int = typer.Option(12, "--ltv-months", help="Months in the cohort LTV table."),
-    show: int = typer.Option(12, help="Periods shown in the table format."),
+    show: int = typer.Option(12, help="Periods shown in the table format (0: all)."),
     ltv: bool = typer.Option(False, "--ltv", help="Also print the cohort LTV table."),
     fmt: str = typer.Option("table", "--format", help="table, csv, json or parquet."),
     out: Path | None = typer.Option(None, "--out", help="Write to a file."),
@@ -129,7 +149,7 @@ def kpis(
             "ltv_months": ltv_months,
         },
     )
-    result: KpiResult = _run(KpiRunner, query)
+    result = run_kpis(query)
 
     def as_table() -> Table:
         parts = [kpi_table(result, show), *([ltv_table(result)] if ltv else [])]
@@ -163,16 +183,15 @@ def channels_table(result: AcquisitionResult) -> Table:
         f"acquisition {result.since} .. {result.until} ({result.zone}), revenue observed to "
         f"{result.observed_until}, margin {result.margin:.0%}"
     )
-    table = Table(
-        "channel",
-        "spend",
-        "new customers",
-        "CAC",
-        *[f"LTV {d}d" for d in horizons],
-        f"payback ({result.period}s)",
-        title=title,
+    rows = [*result.channels, *([result.total] if result.total else [])]
+    table = Table(title=title)
+    table.add_column(
+        "channel", no_wrap=True, min_width=max((len(r.channel) for r in rows), default=7)
     )
-    for row in [*result.channels, *([result.total] if result.total else [])]:
+    columns = ["spend", "new customers", "CAC", *[f"LTV {d}d" for d in horizons]]
+    for name in [*columns, f"payback ({result.period}s)"]:
+        table.add_column(name, justify="right")
+    for row in rows:
         table.add_row(
             row.channel,
             f"{row.spend:,.2f}",
@@ -205,7 +224,7 @@ def acquisition(
             "horizons": tuple(d.strip() for d in horizons.split(",") if d.strip()),
         },
     )
-    result: AcquisitionResult = _run(AcquisitionRunner, query)
+    result = run_acquisition(query)
     emit(
         fmt,
         out,

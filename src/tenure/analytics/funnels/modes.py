@@ -20,7 +20,7 @@ from ibis.backends import BaseBackend
 
 from tenure.analytics.base import InvalidQuery
 from tenure.analytics.funnels.query import FunnelQuery
-from tenure.analytics.funnels.runner import FunnelRunner
+from tenure.analytics.funnels.runner import Attempts, FunnelRunner
 from tenure.analytics.funnels.source import in_range, person_events
 
 _NO_TIME = ibis.null().cast("int64")
@@ -42,7 +42,7 @@ class OrderedFunnelRunner(FunnelRunner):
 
     mode: ClassVar[str] = "ordered"
 
-    def attempts(self, con: BaseBackend) -> ir.Table:
+    def attempts(self, con: BaseBackend) -> Attempts:
         """Level 1: every step-1 event; level k+1: links from level-k completions."""
         q = self.query
         n = len(q.steps)
@@ -54,6 +54,8 @@ class OrderedFunnelRunner(FunnelRunner):
         for k in range(1, n):
             consumers = ev.filter(ev.name == q.steps[k])
             level = self._link(level, consumers, self._blockers(ev, k))
+            # Each level feeds the next link and the union below: compute it once.
+            level = self.keep(level) if k < n - 1 else level
             completions.append(level.mutate(level=ibis.literal(k + 1, type="int32")))
         done = completions[0].union(*completions[1:], distinct=False) if n > 2 else completions[0]
         later = {f"s{k}": done.us.min(where=done.level == k) for k in range(2, n + 1)}
@@ -68,7 +70,7 @@ class OrderedFunnelRunner(FunnelRunner):
             s1="us",
             **dict.fromkeys(later, _NO_TIME),
         )
-        return singles.union(reached, distinct=False)
+        return Attempts(singles.union(reached, distinct=False), reached)
 
     def _blockers(self, events: ir.Table, level: int) -> ir.Table | None:
         """Exclusion events that cut attempts moving from step `level` to `level + 1`."""
@@ -152,7 +154,7 @@ class StrictFunnelRunner(FunnelRunner):
                 field="exclusions", reason="strict funnels allow no events between steps"
             )
 
-    def attempts(self, con: BaseBackend) -> ir.Table:
+    def attempts(self, con: BaseBackend) -> Attempts:
         """Every step-1 event with the names and times of the person's next n-1 events."""
         q = self.query
         n = len(q.steps)
@@ -180,7 +182,10 @@ class StrictFunnelRunner(FunnelRunner):
         later = {
             f"s{j + 1}": ibis.ifelse(reached[j - 1], rows[f"t{j}"], _NO_TIME) for j in range(1, n)
         }
-        return rows.select("person", "anonymous", level=level.cast("int32"), s1="us", **later)
+        every = self.keep(
+            rows.select("person", "anonymous", level=level.cast("int32"), s1="us", **later)
+        )
+        return Attempts(every, every.filter(every.level >= 2))
 
 
 class UnorderedFunnelRunner(FunnelRunner):
@@ -202,7 +207,7 @@ class UnorderedFunnelRunner(FunnelRunner):
         """Any step can open an unordered attempt."""
         return list(self.query.steps)
 
-    def attempts(self, con: BaseBackend) -> ir.Table:
+    def attempts(self, con: BaseBackend) -> Attempts:
         """Every step event as a possible first event, with the next time of each step."""
         q = self.query
         n = len(q.steps)
@@ -230,7 +235,8 @@ class UnorderedFunnelRunner(FunnelRunner):
         for k in range(2, n + 1):
             done = ibis.greatest(rows.us, *(rows[f"x{j}"] for j in range(k)))
             cols[f"s{k}"] = ibis.ifelse(rows.level >= k, done, _NO_TIME)
-        return rows.select("person", "anonymous", "level", s1="us", **cols)
+        every = self.keep(rows.select("person", "anonymous", "level", s1="us", **cols))
+        return Attempts(every, every.filter(every.level >= 2))
 
 
 RUNNERS: dict[str, type[FunnelRunner]] = {

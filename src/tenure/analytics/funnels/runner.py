@@ -19,9 +19,11 @@ Mode subclasses only say how attempts progress (see modes.py).
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import ExitStack, contextmanager
 from datetime import datetime
 from itertools import pairwise
-from typing import Any, ClassVar
+from typing import Any, ClassVar, NamedTuple
 
 import ibis
 import ibis.expr.types as ir
@@ -51,6 +53,13 @@ MAX_WINDOW_DAYS = 400
 ALL = "(all)"
 
 
+class Attempts(NamedTuple):
+    """Every attempt, and those that got past step 1 (a cheaper table where a mode has one)."""
+
+    every: ir.Table
+    progressed: ir.Table
+
+
 def times(n: int) -> list[str]:
     """The per-step time columns of an attempts table: µs since 1970 of steps 1..n."""
     return [f"s{k}" for k in range(1, n + 1)]
@@ -61,6 +70,7 @@ class FunnelRunner(Runner[FunnelQuery, FunnelResult]):
 
     query_type: ClassVar[type[FunnelQuery]] = FunnelQuery
     mode: ClassVar[str]
+    _stack: ExitStack | None = None
 
     def validate(self) -> None:
         """Steps, window, days, breakdown, buckets and exclusions must make sense."""
@@ -96,7 +106,7 @@ class FunnelRunner(Runner[FunnelQuery, FunnelResult]):
 
     # -- what a mode provides ------------------------------------------------------------
 
-    def attempts(self, con: BaseBackend) -> ir.Table:
+    def attempts(self, con: BaseBackend) -> Attempts:
         """(person, anonymous, level, s1..sn): each attempt, its furthest step, step times (µs)."""
         raise NotImplementedError
 
@@ -113,19 +123,41 @@ class FunnelRunner(Runner[FunnelQuery, FunnelResult]):
     def people(self, con: BaseBackend) -> ir.Table:
         """One row per person: the best attempt's level, step times (µs) and segment."""
         n = len(self.query.steps)
-        att = self.attempts(con)
-        att = att.mutate(rank=att.level.cast("int64") * RANK + att.s1)
-        best = att.group_by("person").aggregate(rank=att.rank.max(), anonymous=att.anonymous.any())
+        every, progressed = self.attempts(con)
+        every = every.mutate(rank=every.level.cast("int64") * RANK + every.s1)
+        best = every.group_by("person").aggregate(
+            rank=every.rank.max(), anonymous=every.anonymous.any()
+        )
         best = best.mutate(level=(best.rank // RANK).cast("int32"), s1=best.rank % RANK)
         later = times(n)[1:]
+        detail = progressed.mutate(rank=progressed.level.cast("int64") * RANK + progressed.s1)
         # Ties in rank give the same times in every mode; min() only collapses the duplicates.
-        detail = att.filter(att.level >= 2)
         detail = detail.group_by(["person", "rank"]).aggregate(
             **{c: detail[c].min() for c in later}
         )
         joined = best.left_join(detail, [best.person == detail.person, best.rank == detail.rank])
         people = joined.select("person", "anonymous", "level", "s1", *[joined[c] for c in later])
         return self._with_segment(con, people)
+
+    @contextmanager
+    def scope(self) -> Iterator[None]:
+        """Tables kept with `keep` live until the end of this block."""
+        with ExitStack() as stack:
+            self._stack = stack
+            try:
+                yield
+            finally:
+                self._stack = None
+
+    def keep(self, table: ir.Table) -> ir.Table:
+        """Materialise a table that later expressions read more than once.
+
+        Without it the engines may evaluate the same sub-plan once per reader (Spark always
+        does), which grows with the number of steps.
+        """
+        if self._stack is None:
+            return table
+        return self._stack.enter_context(table.cache())
 
     def _with_segment(self, con: BaseBackend, people: ir.Table) -> ir.Table:
         b = self.query.breakdown
@@ -175,16 +207,16 @@ class FunnelRunner(Runner[FunnelQuery, FunnelResult]):
     def run(self, con: BaseBackend) -> FunnelResult:
         """Answer the query."""
         q = self.query
-        people = self.people(con)
-        if q.breakdown is None:
-            overall = people.aggregate(**self._aggregates(people)).execute()
-            by_segment = None
-        else:
-            # Two questions of one expensive table: compute it once.
-            with people.cache() as cached:
-                aggs = self._aggregates(cached)
-                overall = cached.aggregate(**aggs).execute()
-                by_segment = cached.group_by("segment").aggregate(**aggs).execute()
+        by_segment = None
+        with self.scope():
+            people = self.people(con)
+            if q.breakdown is None:
+                overall = people.aggregate(**self._aggregates(people)).execute()
+            else:
+                people = self.keep(people)
+                aggs = self._aggregates(people)
+                overall = people.aggregate(**aggs).execute()
+                by_segment = people.group_by("segment").aggregate(**aggs).execute()
         segments = []
         if by_segment is not None:
             segments = [self._segment(rec, rec["segment"]) for rec in by_segment.to_dict("records")]
@@ -235,9 +267,12 @@ class FunnelRunner(Runner[FunnelQuery, FunnelResult]):
             raise InvalidQuery(
                 field="dropped_at", reason=f"use a step from 1 to {len(self.query.steps) - 1}"
             )
-        people = self.people(con)
-        people = people.filter(people.level == step)
-        frame = people.select("person", "anonymous", "segment", at_us=people[f"s{step}"]).execute()
+        with self.scope():
+            people = self.people(con)
+            people = people.filter(people.level == step)
+            frame = people.select(
+                "person", "anonymous", "segment", at_us=people[f"s{step}"]
+            ).execute()
         frame = frame.sort_values("person", kind="stable").reset_index(drop=True)
         anonymous = frame.anonymous.astype(bool)
         return pd.DataFrame(

@@ -10,8 +10,9 @@ import ibis.expr.types as ir
 import pandas as pd
 from ibis.backends import BaseBackend
 
-from tenure.analytics.activity import activity
+from tenure.analytics.activity import user_days
 from tenure.analytics.base import InvalidQuery, Runner
+from tenure.analytics.kpis.ltv import money_days
 from tenure.analytics.kpis.periods import (
     Bounds,
     Window,
@@ -29,9 +30,8 @@ from tenure.analytics.kpis.query import (
     HorizonLtv,
     KpiSeries,
 )
-from tenure.analytics.kpis.sources import data_bounds, in_days, order_days, shared
+from tenure.analytics.kpis.sources import data_bounds, in_days, order_days
 from tenure.analytics.localtime import day_number, period_index
-from tenure.storage.rollups import ORDER, REFUND
 
 NONE, ALL = "(none)", "(all)"
 
@@ -95,7 +95,7 @@ class AcquisitionRunner(Runner[AcquisitionQuery, AcquisitionResult]):
             cidx=period_index(customers.first_day, q.period),
             first_num=day_number(customers.first_day),
         )
-        money = shared(con, self._money(con, customers))
+        money = self._money(con, customers)
         # One row per channel and first day: the customers (n) and their revenue by horizon.
         cohorts = self._horizon_revenue(money).execute()
         frames = {
@@ -122,9 +122,7 @@ class AcquisitionRunner(Runner[AcquisitionQuery, AcquisitionResult]):
         )
 
     def _money(self, con: BaseBackend, customers: ir.Table) -> ir.Table:
-        act = activity(con, self.zone)
-        money = act.filter(act.source.isin([ORDER, REFUND]))
-        joined = customers.join(money, "user_id")
+        joined = customers.join(money_days(user_days(con, self.zone)), "user_id")
         return joined.mutate(
             days=day_number(joined.day) - joined.first_num,
             offset=period_index(joined.day, self.query.period) - joined.cidx,

@@ -11,25 +11,31 @@ from tenure.analytics.kpis.periods import index_of, number, start_of
 from tenure.analytics.kpis.query import LtvCohort
 from tenure.analytics.kpis.sources import in_days
 from tenure.analytics.localtime import period_index
-from tenure.storage.rollups import ORDER, REFUND
 
 
-def first_orders(act: ir.Table) -> ir.Table:
+def first_orders(days: ir.Table) -> ir.Table:
     """user_id -> the shop-local day of the user's first paid order (customers only)."""
-    orders = act.filter(act.source == ORDER)
+    orders = days.filter(days.orders > 0)
     return orders.group_by("user_id").aggregate(first_day=orders.day.min())
 
 
-def cohort_ltv(act: ir.Table, since: date, until: date, months: int) -> list[LtvCohort]:
+def money_days(days: ir.Table) -> ir.Table:
+    """Per user and day with paid orders or refunds: the net revenue."""
+    return days.filter(days.revenue.notnull()).select("user_id", "day", "revenue")
+
+
+def cohort_ltv(days: ir.Table, since: date, until: date, months: int) -> list[LtvCohort]:
     """Cohorts whose first paid order lies in [since, until], followed up to `until`.
 
-    Offsets are calendar months since the first order's month; the LTV at offset k is the
-    cohort's net revenue (paid orders and refunds) in months 0..k divided by its size.
+    `days` is the user_days rollup. Offsets are calendar months since the first order's month;
+    the LTV at offset k is the cohort's net revenue (paid orders and refunds) in months 0..k
+    divided by its size.
     """
-    first = first_orders(act)
+    first = first_orders(days)
     first = first.filter(in_days(first.first_day, since, until))
     first = first.mutate(cidx=period_index(first.first_day, "month"))
-    money = act.filter(act.source.isin([ORDER, REFUND]) & (act.day <= until))
+    money = money_days(days)
+    money = money.filter(money.day <= until)
     joined = first.join(money, "user_id")
     joined = joined.mutate(offset=period_index(joined.day, "month") - joined.cidx)
     joined = joined.filter((joined.offset >= 0) & (joined.offset <= months))

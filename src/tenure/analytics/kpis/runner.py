@@ -1,4 +1,4 @@
-"""KPIs as Ibis expressions over the activity rollup, orders and events; DuckDB and Spark alike."""
+"""KPIs as Ibis expressions over the user-day rollup, orders and events; DuckDB and Spark alike."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from typing import Any, ClassVar
 import ibis
 from ibis.backends import BaseBackend
 
-from tenure.analytics.activity import activity
+from tenure.analytics.activity import user_days
 from tenure.analytics.base import InvalidQuery, Runner
 from tenure.analytics.kpis.commerce import STATS, commerce_parts, commerce_values
 from tenure.analytics.kpis.ltv import cohort_ltv
@@ -26,7 +26,6 @@ from tenure.analytics.kpis.sources import (
     fetch,
     in_days,
     order_days,
-    shared,
     visit_days,
 )
 from tenure.analytics.kpis.users import user_counts
@@ -66,14 +65,14 @@ class KpiRunner(Runner[KpiQuery, KpiResult]):
         wanted = self._wanted()
         values: dict[str, dict[int, Any]] = {}
         totals: dict[str, Any] = {}
-        act = shared(con, activity(con, self.zone))
+        days = user_days(con, self.zone)
         if set(wanted) & set(USER_METRICS):
-            counts = user_counts(act, window)
+            counts = user_counts(days, window)
             values |= counts.series(window)
-            days = (window.until - window.start).days + 1
+            length = (window.until - window.start).days + 1
             totals |= {
                 "active_users": counts.total_active,
-                "dau": round(counts.total_user_days / days, 4),
+                "dau": round(counts.total_user_days / length, 4),
                 "new_users": counts.total_new,
             }
         if set(wanted) & {*COMMERCE_METRICS, *VISIT_METRICS}:
@@ -87,7 +86,7 @@ class KpiRunner(Runner[KpiQuery, KpiResult]):
             until=window.until,
             series=[build_series(m, values[m], window) for m in wanted],
             totals=KpiTotals(**totals),
-            ltv=cohort_ltv(act, window.start, window.until, q.ltv_months),
+            ltv=cohort_ltv(days, window.start, window.until, q.ltv_months),
         )
 
     def _commerce(
@@ -95,8 +94,8 @@ class KpiRunner(Runner[KpiQuery, KpiResult]):
     ) -> tuple[dict[str, dict[int, Any]], dict[str, Any]]:
         orders = order_days(con, self.zone)
         visits = visit_days(con, self.zone)
-        orders = shared(con, orders.filter(in_days(orders.day, window.lookback, window.until)))
-        visits = shared(con, visits.filter(in_days(visits.day, window.lookback, window.until)))
+        orders = orders.filter(in_days(orders.day, window.lookback, window.until))
+        visits = visits.filter(in_days(visits.day, window.lookback, window.until))
         in_orders = orders.filter(orders.day >= window.start)
         in_visits = visits.filter(visits.day >= window.start)
         period = window.period

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 from collections import defaultdict
+from datetime import date
 
 import ibis
 import ibis.expr.datatypes as dt
@@ -58,7 +59,7 @@ def data_bounds(con: BaseBackend, zone: str, spend: bool = False) -> tuple[Bound
     return Bounds.of([first["lo"], first["hi"]]), Bounds.of([first["spend_lo"], first["spend_hi"]])
 
 
-def in_days(day: ir.DateValue, since: object, until: object) -> ir.BooleanValue:
+def in_days(day: ir.DateValue, since: date, until: date) -> ir.BooleanValue:
     """since <= day <= until, for Python dates."""
     return (day >= ibis.literal(since, type="date")) & (day <= ibis.literal(until, type="date"))
 
@@ -73,19 +74,13 @@ def longer(table: ir.Table, key: ir.Value, columns: dict[str, ir.Value]) -> ir.T
 
 
 def fetch(parts: list[ir.Table]) -> dict[str, dict[int, float]]:
-    """Run stacked statistics in one query: stat -> key -> value."""
+    """Run stacked statistics in one query: stat -> key -> value.
+
+    One query instead of one per statistic: one round trip, and Spark reuses the shuffles the
+    statistics share (the live activity rollup) within a query, not across queries.
+    """
     table = functools.reduce(lambda a, b: a.union(b, distinct=False), parts)
     out: dict[str, dict[int, float]] = defaultdict(dict)
     for stat, key, value in table.execute().itertuples(index=False):
         out[str(stat)][int(key)] = number(value)
     return out
-
-
-def shared(con: BaseBackend, table: ir.Table) -> ir.Table:
-    """A table several queries of one run read, computed once on Spark.
-
-    Spark recomputes a subplan (the live activity rollup, the zone conversion) in every query
-    that reads it; caching these small inputs once per run saves most of the stages. DuckDB
-    reads the stored rollup and needs no copy (and its reader is read-only).
-    """
-    return table.cache() if con.name == "pyspark" else table

@@ -7,13 +7,10 @@ from dataclasses import dataclass, field
 import ibis
 import ibis.expr.types as ir
 
-from tenure.analytics.activity import Activity
 from tenure.analytics.kpis.periods import Window, ratio
+from tenure.analytics.kpis.query import USER_METRICS
 from tenure.analytics.kpis.sources import fetch, in_days, longer
 from tenure.analytics.localtime import period_index
-
-# An active user did anything but receive a refund (refunds happen to people, not by them).
-ACTIVE = Activity(kind="any")
 
 
 @dataclass
@@ -31,25 +28,14 @@ class UserCounts:
 
     def series(self, window: Window) -> dict[str, dict[int, int | float | None]]:
         """The user metrics by period number, for the window and the period before it."""
-        out: dict[str, dict[int, int | float | None]] = {
-            name: {}
-            for name in (
-                "active_users",
-                "dau",
-                "stickiness",
-                "new_users",
-                "returning_users",
-                "resurrected_users",
-                "dormant_users",
-            )
-        }
+        out: dict[str, dict[int, int | float | None]] = {name: {} for name in USER_METRICS}
         for index in range(window.first - 1, window.last + 1):
             active = int(self.active.get(index, 0))
             new = int(self.new.get(index, 0))
             returning = int(self.returning.get(index, 0))
-            dau = round(self.user_days.get(index, 0) / window.days(index), 4)
+            dau = self.user_days.get(index, 0) / window.days(index)
             out["active_users"][index] = active
-            out["dau"][index] = dau
+            out["dau"][index] = round(dau, 4)
             out["stickiness"][index] = ratio(dau, active)
             out["new_users"][index] = new
             out["returning_users"][index] = returning
@@ -59,12 +45,15 @@ class UserCounts:
         return out
 
 
-def user_counts(act: ir.Table, window: Window) -> UserCounts:
-    """Run the user-count expressions over the window and the period before it, in one query."""
+def user_counts(days: ir.Table, window: Window) -> UserCounts:
+    """Run the user-count expressions over the window and the period before it, in one query.
+
+    `days` is the user_days rollup: one row per user and shop-local day.
+    """
     period = window.period
-    active = act.filter(ACTIVE.predicate(act.source))
-    scoped = active.filter(in_days(active.day, window.lookback, window.until))
-    user_days = scoped.select("user_id", "day").distinct()
+    # An active day has a paid order or an event; a refund alone is not activity.
+    active = days.filter((days.orders + days.events) > 0).select("user_id", "day")
+    user_days = active.filter(in_days(active.day, window.lookback, window.until))
     daily = user_days.group_by("day").aggregate(users=user_days.count())
     daily = daily.mutate(pidx=period_index(daily.day, period))
     per_day = daily.group_by("pidx").aggregate(user_days=daily.users.sum())
