@@ -169,6 +169,18 @@ class TestPeriodOverPeriod:
         assert values(result, "returning_users") == {FEB: 1, MAR: 1}
         assert not orders[-1].partial
 
+    def test_a_later_window_sees_the_same_periods_as_the_whole_history(
+        self, shop: Warehouse, monthly: KpiResult
+    ) -> None:
+        later = run(shop, period="month", since=date(2024, 3, 10))
+        for series in later.series:
+            whole = {p.period: p for p in monthly.get(series.metric).points}
+            assert [p.model_dump() for p in series.points] == [
+                whole[p.period].model_dump() for p in series.points
+            ], series.metric
+        # March's previous dormant count is February's: d, who left after January.
+        assert later.get("dormant_users").points[0].previous == 1
+
     def test_the_last_period_is_partial_when_until_cuts_it(self, monthly: KpiResult) -> None:
         assert [p.partial for p in monthly.get("revenue").points] == [False, False, False, True]
 

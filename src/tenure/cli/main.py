@@ -7,7 +7,7 @@ import os
 
 import typer
 
-from tenure.cli import demo, imports, keys, report, retention, setup, simulate
+from tenure.cli import demo, imports, keys, predict, report, retention, setup, simulate
 
 app = typer.Typer(
     name="tenure",
@@ -25,6 +25,7 @@ app.command("retention")(retention.retention)
 app.command("report")(report.report)
 app.add_typer(imports.app, name="import")
 app.add_typer(keys.app, name="keys")
+app.add_typer(predict.app, name="predict")
 
 
 @app.callback()

@@ -24,6 +24,7 @@ from tenure.analytics.funnels.runner import Attempts, FunnelRunner
 from tenure.analytics.funnels.source import in_range, person_events
 
 _NO_TIME = ibis.null().cast("int64")
+SCAN = True
 
 
 def _probes(consumers: ir.Table, width: int) -> ir.Table:
@@ -46,14 +47,17 @@ class OrderedFunnelRunner(FunnelRunner):
         """Level 1: every step-1 event; level k+1: links from level-k completions."""
         q = self.query
         n = len(q.steps)
-        names = [*q.steps, *(ex.event for ex in q.exclusions)]
-        ev = person_events(con, names).select("person", "anonymous", "name", "us")
-        first = ev.filter((ev.name == q.steps[0]) & in_range(ev.us, *self.bounds()))
+        names = list(dict.fromkeys([*q.steps, *(ex.event for ex in q.exclusions)]))
+        ev = person_events(con, names)
+        code = ibis.cases(*((ev.name == name, i) for i, name in enumerate(names)))
+        # Read the events once, small: every level below picks its rows from these.
+        ev = self.keep(ev.select("person", "anonymous", code=code.cast("int8"), us=ev.us))
+        first = ev.filter((ev.code == 0) & in_range(ev.us, *self.bounds()))
         level = first.select("person", "us", start=first.us)
         completions = []
         for k in range(1, n):
-            consumers = ev.filter(ev.name == q.steps[k])
-            level = self._link(level, consumers, self._blockers(ev, k))
+            consumers = ev.filter(ev.code == names.index(q.steps[k]))
+            level = self._link(level, consumers, self._blockers(ev, k, names))
             # Each level feeds the next link and the union below: compute it once.
             level = self.keep(level) if k < n - 1 else level
             completions.append(level.mutate(level=ibis.literal(k + 1, type="int32")))
@@ -72,13 +76,13 @@ class OrderedFunnelRunner(FunnelRunner):
         )
         return Attempts(singles.union(reached, distinct=False), reached)
 
-    def _blockers(self, events: ir.Table, level: int) -> ir.Table | None:
+    def _blockers(self, events: ir.Table, level: int, names: list[str]) -> ir.Table | None:
         """Exclusion events that cut attempts moving from step `level` to `level + 1`."""
         n = len(self.query.steps)
         parts = []
         for ex in self.query.exclusions:
             if ex.from_step <= level < (ex.to_step or n):
-                rows = events.filter(events.name == ex.event)
+                rows = events.filter(events.code == names.index(ex.event))
                 # An E at the very instant of step a is not "between"; at a later step it is.
                 parts.append(rows.select("person", "us", inner=ibis.literal(level > ex.from_step)))
         if not parts:
@@ -95,6 +99,8 @@ class OrderedFunnelRunner(FunnelRunner):
         the best one to continue, as it leaves the most window.
         """
         width = self.query.window_seconds * 1_000_000
+        if SCAN:
+            return _scan_link(providers, consumers, blockers, width)
         probes = _probes(consumers, width)
         prov = providers.select(
             pperson=providers.person,
@@ -120,6 +126,36 @@ class OrderedFunnelRunner(FunnelRunner):
             )
         best = pairs.group_by(["person", "us"]).aggregate(start=pairs.start.max())
         return best.filter(best.us <= best.start + width)
+
+
+def _scan_link(
+    providers: ir.Table, consumers: ir.Table, blockers: ir.Table | None, width: int
+) -> ir.Table:
+    """The same completions as a running maximum over each person's time-ordered rows.
+
+    At one instant consumers sort first, then exclusions at step a, providers, and
+    exclusions inside the span: so "before" means strictly earlier, and an exclusion at the
+    very instant of step a does not count while one at a later step's instant does.
+    """
+    none = ibis.null().cast("int64")
+    parts = [
+        consumers.select("person", "us", kind=ibis.literal(0, type="int8"), start=none),
+        providers.select("person", "us", kind=ibis.literal(2, type="int8"), start="start"),
+    ]
+    if blockers is not None:
+        kind = ibis.ifelse(blockers.inner, 3, 1).cast("int8")
+        parts.append(blockers.select("person", "us", kind=kind, start=none))
+    rows = parts[0].union(*parts[1:], distinct=False)
+    keys: list[ir.Value] = [rows.person]
+    if blockers is not None:
+        # Each exclusion opens a new epoch: attempts from before it cannot be continued.
+        w = ibis.cumulative_window(group_by=rows.person, order_by=[rows.us, rows.kind])
+        rows = rows.mutate(epoch=(rows.kind % 2).cast("int64").sum().over(w))
+        keys = [rows.person, rows.epoch]
+    w = ibis.cumulative_window(group_by=keys, order_by=[rows.us, rows.kind])
+    rows = rows.mutate(best=rows.start.max().over(w))
+    done = rows.filter((rows.kind == 0) & (rows.us <= rows.best + width))
+    return done.select("person", "us", start="best")
 
 
 def _last_blockers(probes: ir.Table, blockers: ir.Table, width: int) -> ir.Table:

@@ -4,12 +4,17 @@ from __future__ import annotations
 
 from typing import Any, ClassVar
 
-import ibis
 from ibis.backends import BaseBackend
 
 from tenure.analytics.activity import user_days
 from tenure.analytics.base import InvalidQuery, Runner
-from tenure.analytics.kpis.commerce import STATS, commerce_parts, commerce_values
+from tenure.analytics.kpis.commerce import (
+    TOTAL,
+    by_bucket,
+    commerce_values,
+    order_stats,
+    visitor_stats,
+)
 from tenure.analytics.kpis.ltv import cohort_ltv
 from tenure.analytics.kpis.periods import Window, build_series, make_window
 from tenure.analytics.kpis.query import (
@@ -23,13 +28,11 @@ from tenure.analytics.kpis.query import (
 )
 from tenure.analytics.kpis.sources import (
     data_bounds,
-    fetch,
     in_days,
     order_days,
     visit_days,
 )
 from tenure.analytics.kpis.users import user_counts
-from tenure.analytics.localtime import period_index
 
 
 class KpiRunner(Runner[KpiQuery, KpiResult]):
@@ -96,25 +99,12 @@ class KpiRunner(Runner[KpiQuery, KpiResult]):
         visits = visit_days(con, self.zone)
         orders = orders.filter(in_days(orders.day, window.lookback, window.until))
         visits = visits.filter(in_days(visits.day, window.lookback, window.until))
-        in_orders = orders.filter(orders.day >= window.start)
-        in_visits = visits.filter(visits.day >= window.start)
-        period = window.period
-        stats = fetch(
-            [
-                *commerce_parts(
-                    orders,
-                    visits,
-                    period_index(orders.day, period),
-                    period_index(visits.day, period),
-                    "",
-                ),
-                *commerce_parts(in_orders, in_visits, ibis.literal(0), ibis.literal(0), "total."),
-            ]
+        stats = by_bucket(
+            order_stats(orders, window).execute(), visitor_stats(visits, window).execute()
         )
         values: dict[str, dict[int, Any]] = {m: {} for m in (*COMMERCE_METRICS, *VISIT_METRICS)}
         for index in range(window.first - 1, window.last + 1):
-            row = commerce_values({s: stats[s].get(index, 0.0) for s in STATS})
+            row = commerce_values(stats.get(("period", index), {}))
             for metric in values:
                 values[metric][index] = row[metric]
-        totals = commerce_values({s: stats["total." + s].get(0, 0.0) for s in STATS})
-        return values, totals
+        return values, commerce_values(stats.get((TOTAL, 0), {}))

@@ -2,21 +2,16 @@
 
 from __future__ import annotations
 
-import functools
-from collections import defaultdict
 from datetime import date
 
 import ibis
-import ibis.expr.datatypes as dt
 import ibis.expr.types as ir
 from ibis.backends import BaseBackend
 
-from tenure.analytics.kpis.periods import Bounds, number
+from tenure.analytics.kpis.periods import Bounds
 from tenure.analytics.localtime import local_day
 
 VISIT_TYPES = ("track", "page", "screen")
-# Counts and money travel together as exact decimals (sums of MONEY are DECIMAL(38, 4)).
-STAT_TYPE = dt.Decimal(38, 4)
 
 
 def order_days(con: BaseBackend, zone: str) -> ir.Table:
@@ -62,25 +57,3 @@ def data_bounds(con: BaseBackend, zone: str, spend: bool = False) -> tuple[Bound
 def in_days(day: ir.DateValue, since: date, until: date) -> ir.BooleanValue:
     """since <= day <= until, for Python dates."""
     return (day >= ibis.literal(since, type="date")) & (day <= ibis.literal(until, type="date"))
-
-
-def longer(table: ir.Table, key: ir.Value, columns: dict[str, ir.Value]) -> ir.Table:
-    """(stat, key, value) rows from an aggregate's columns, for one union and one round trip."""
-    parts = [
-        table.select(stat=ibis.literal(name), key=key.cast("int64"), value=value.cast(STAT_TYPE))
-        for name, value in columns.items()
-    ]
-    return functools.reduce(lambda a, b: a.union(b, distinct=False), parts)
-
-
-def fetch(parts: list[ir.Table]) -> dict[str, dict[int, float]]:
-    """Run stacked statistics in one query: stat -> key -> value.
-
-    One query instead of one per statistic: one round trip, and Spark reuses the shuffles the
-    statistics share (the live activity rollup) within a query, not across queries.
-    """
-    table = functools.reduce(lambda a, b: a.union(b, distinct=False), parts)
-    out: dict[str, dict[int, float]] = defaultdict(dict)
-    for stat, key, value in table.execute().itertuples(index=False):
-        out[str(stat)][int(key)] = number(value)
-    return out

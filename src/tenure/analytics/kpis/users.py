@@ -1,4 +1,4 @@
-"""Active, new, returning, resurrected and dormant users per period, from the activity rollup."""
+"""Active, new, returning, resurrected and dormant users per period, from the user-day rollup."""
 
 from __future__ import annotations
 
@@ -6,33 +6,54 @@ from dataclasses import dataclass, field
 
 import ibis
 import ibis.expr.types as ir
+import pandas as pd
 
 from tenure.analytics.kpis.periods import Window, ratio
 from tenure.analytics.kpis.query import USER_METRICS
-from tenure.analytics.kpis.sources import fetch, in_days, longer
 from tenure.analytics.localtime import period_index
+
+COUNTS = ("active", "new", "returning", "leaving", "user_days", "entering")
 
 
 @dataclass
 class UserCounts:
     """Per-period user counts (period number -> count) and window totals."""
 
-    active: dict[int, float] = field(default_factory=dict)
-    user_days: dict[int, float] = field(default_factory=dict)
-    new: dict[int, float] = field(default_factory=dict)
-    returning: dict[int, float] = field(default_factory=dict)
-    dormant: dict[int, float] = field(default_factory=dict)
+    active: dict[int, int] = field(default_factory=dict)
+    user_days: dict[int, int] = field(default_factory=dict)
+    new: dict[int, int] = field(default_factory=dict)
+    returning: dict[int, int] = field(default_factory=dict)
+    dormant: dict[int, int] = field(default_factory=dict)
     total_active: int = 0
-    total_user_days: float = 0.0
+    total_user_days: int = 0
     total_new: int = 0
+
+    @classmethod
+    def from_frame(cls, frame: pd.DataFrame, window: Window) -> UserCounts:
+        """From the per-period aggregate of `per_period`."""
+        rows = {
+            int(r["pidx"]): {c: int(r[c] or 0) for c in COUNTS} for r in frame.to_dict("records")
+        }
+        inside = [r for p, r in rows.items() if window.first <= p <= window.last]
+        return cls(
+            active={p: r["active"] for p, r in rows.items()},
+            user_days={p: r["user_days"] for p, r in rows.items()},
+            new={p: r["new"] for p, r in rows.items()},
+            returning={p: r["returning"] for p, r in rows.items()},
+            # Users who leave after period p are dormant in period p + 1.
+            dormant={p + 1: r["leaving"] for p, r in rows.items()},
+            total_active=sum(r["entering"] for r in inside),
+            total_user_days=sum(r["user_days"] for r in inside),
+            total_new=sum(r["new"] for r in inside),
+        )
 
     def series(self, window: Window) -> dict[str, dict[int, int | float | None]]:
         """The user metrics by period number, for the window and the period before it."""
         out: dict[str, dict[int, int | float | None]] = {name: {} for name in USER_METRICS}
         for index in range(window.first - 1, window.last + 1):
-            active = int(self.active.get(index, 0))
-            new = int(self.new.get(index, 0))
-            returning = int(self.returning.get(index, 0))
+            active = self.active.get(index, 0)
+            new = self.new.get(index, 0)
+            returning = self.returning.get(index, 0)
             dau = self.user_days.get(index, 0) / window.days(index)
             out["active_users"][index] = active
             out["dau"][index] = round(dau, 4)
@@ -41,66 +62,43 @@ class UserCounts:
             out["returning_users"][index] = returning
             # Every active user is exactly one of new, returning or resurrected.
             out["resurrected_users"][index] = active - new - returning
-            out["dormant_users"][index] = int(self.dormant.get(index, 0))
+            out["dormant_users"][index] = self.dormant.get(index, 0)
         return out
 
 
-def user_counts(days: ir.Table, window: Window) -> UserCounts:
-    """Run the user-count expressions over the window and the period before it, in one query.
+def per_period(days: ir.Table, window: Window) -> ir.Table:
+    """Per period: active users, new, returning, leaving (not active next period), user-days.
 
-    `days` is the user_days rollup: one row per user and shop-local day.
+    `days` is the user_days rollup (one row per user and shop-local day). Each user's active
+    periods over all history up to `until` are ordered, so the previous and next active period
+    tell new (none before), returning (the period just before) and leaving (not the next one)
+    in one pass. `entering` counts users in their first active period of the window.
     """
-    period = window.period
     # An active day has a paid order or an event; a refund alone is not activity.
-    active = days.filter((days.orders + days.events) > 0).select("user_id", "day")
-    user_days = active.filter(in_days(active.day, window.lookback, window.until))
-    daily = user_days.group_by("day").aggregate(users=user_days.count())
-    daily = daily.mutate(pidx=period_index(daily.day, period))
-    per_day = daily.group_by("pidx").aggregate(user_days=daily.users.sum())
+    active = days.filter(((days.orders + days.events) > 0) & (days.day <= window.until))
+    active = active.mutate(pidx=period_index(active.day, window.period).cast("int64"))
+    periods = active.group_by(["user_id", "pidx"]).aggregate(days=active.count())
+    order = ibis.window(group_by="user_id", order_by="pidx")
+    periods = periods.mutate(
+        prev=periods.pidx.lag().over(order), next=periods.pidx.lead().over(order)
+    )
+    # Two periods before the window: who leaves then is dormant in the lookback period.
+    periods = periods.filter(periods.pidx >= window.first - 2)
+    return periods.group_by("pidx").aggregate(
+        active=periods.count(),
+        new=_count(periods.prev.isnull()),
+        returning=_count(periods.prev == periods.pidx - 1),
+        leaving=_count(periods.next.isnull() | (periods.next != periods.pidx + 1)),
+        user_days=periods.days.sum(),
+        entering=_count(periods.prev.isnull() | (periods.prev < window.first)),
+    )
 
-    periods = user_days.select("user_id", pidx=period_index(user_days.day, period)).distinct()
-    counts = periods.group_by("pidx").aggregate(users=periods.count())
-    before = periods.select(prev_user=periods.user_id, next_pidx=periods.pidx + 1)
-    pairs = periods.join(
-        before, [periods.user_id == before.prev_user, periods.pidx == before.next_pidx]
-    )
-    returning = pairs.group_by("pidx").aggregate(users=pairs.count())
-    gone = before.anti_join(
-        periods, [before.prev_user == periods.user_id, before.next_pidx == periods.pidx]
-    )
-    dormant = gone.group_by("next_pidx").aggregate(users=gone.count())
 
-    # First activity ever, over all history, decides who is new.
-    first = active.group_by("user_id").aggregate(first_day=active.day.min())
-    first = first.filter(in_days(first.first_day, window.lookback, window.until))
-    first = first.mutate(pidx=period_index(first.first_day, period))
-    new = first.group_by("pidx").aggregate(users=first.count())
-    total_new = first.filter(first.first_day >= window.start)
-    total_new = total_new.aggregate(users=total_new.count())
+def _count(condition: ir.BooleanValue) -> ir.IntegerValue:
+    """How many rows meet a condition (NULL counts as not)."""
+    return ibis.ifelse(condition.fill_null(False), 1, 0).sum()
 
-    in_window = user_days.filter(user_days.day >= window.start)
-    totals = in_window.aggregate(users=in_window.user_id.nunique(), user_days=in_window.count())
-    zero = ibis.literal(0)
-    stats = fetch(
-        [
-            longer(per_day, per_day.pidx, {"user_days": per_day.user_days}),
-            longer(counts, counts.pidx, {"active": counts.users}),
-            longer(returning, returning.pidx, {"returning": returning.users}),
-            longer(dormant, dormant.next_pidx, {"dormant": dormant.users}),
-            longer(new, new.pidx, {"new": new.users}),
-            longer(total_new, zero, {"total_new": total_new.users}),
-            longer(
-                totals, zero, {"total_active": totals.users, "total_user_days": totals.user_days}
-            ),
-        ]
-    )
-    return UserCounts(
-        active=stats["active"],
-        user_days=stats["user_days"],
-        new=stats["new"],
-        returning=stats["returning"],
-        dormant=stats["dormant"],
-        total_active=int(stats["total_active"].get(0, 0)),
-        total_user_days=stats["total_user_days"].get(0, 0.0),
-        total_new=int(stats["total_new"].get(0, 0)),
-    )
+
+def user_counts(days: ir.Table, window: Window) -> UserCounts:
+    """Run the user-count expression over the window and the period before it."""
+    return UserCounts.from_frame(per_period(days, window).execute(), window)
