@@ -31,8 +31,8 @@ def clv(
     with svc.warehouse.reader() as con:
         result = fit_clv(
             con,
-            model,
-            svc.settings.timezone,  # type: ignore[arg-type]
+            cast(ModelName, model),
+            svc.settings.timezone,
             date.fromisoformat(calibration_end) if calibration_end else None,
             date.fromisoformat(observation_end) if observation_end else None,
         )
