@@ -10,6 +10,7 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 
 from tenure import __version__
+from tenure.analytics.kpis.router import router as kpis_router
 from tenure.analytics.retention.router import router as retention_router
 from tenure.api import errors
 from tenure.config import Settings, get_settings
@@ -82,4 +83,5 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     app.include_router(tracking_router)
     app.include_router(retention_router)
+    app.include_router(kpis_router)
     return app

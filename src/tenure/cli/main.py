@@ -7,7 +7,7 @@ import os
 
 import typer
 
-from tenure.cli import demo, imports, keys, predict, report, retention, setup, simulate
+from tenure.cli import demo, imports, keys, kpis, predict, report, retention, setup, simulate
 
 app = typer.Typer(
     name="tenure",
@@ -23,6 +23,8 @@ app.command("simulate")(simulate.simulate)
 app.command("demo")(demo.demo)
 app.command("retention")(retention.retention)
 app.command("report")(report.report)
+app.command("kpis")(kpis.kpis)
+app.command("cac")(kpis.acquisition)
 app.add_typer(imports.app, name="import")
 app.add_typer(keys.app, name="keys")
 app.add_typer(predict.app, name="predict")

@@ -24,18 +24,6 @@ from tenure.analytics.funnels.runner import Attempts, FunnelRunner
 from tenure.analytics.funnels.source import in_range, person_events
 
 _NO_TIME = ibis.null().cast("int64")
-SCAN = True
-
-
-def _probes(consumers: ir.Table, width: int) -> ir.Table:
-    """Each consumer (person, us) twice: in its own window-wide bucket and in the one before.
-
-    Anything at most one window before t lies in t's bucket or the previous one, so an
-    equi-join on (person, bucket) finds every candidate without sorting the events.
-    """
-    # Two consumers at one instant give identical rows, merged by the caller's group_by.
-    cons = consumers.select("person", "us", bucket=consumers.us // width)
-    return cons.union(cons.mutate(bucket=cons.bucket - 1), distinct=False)
 
 
 class OrderedFunnelRunner(FunnelRunner):
@@ -95,86 +83,32 @@ class OrderedFunnelRunner(FunnelRunner):
         """Next-level completions (person, us, start).
 
         A consumer event continues the latest-starting attempt that completed the previous
-        level strictly before it (and after the last blocking exclusion); the latest start is
-        the best one to continue, as it leaves the most window.
+        level strictly before it (and after the last blocking exclusion): the latest start
+        leaves the most window. That is a running maximum over each person's time-ordered
+        rows, linear in the rows however many a person has (a join on person would pair
+        every provider with every consumer). At one instant consumers sort first, then
+        exclusions at step a, providers, exclusions inside the span: "before" is strictly
+        earlier, an exclusion at step a's instant is not "between", one at a later step's is.
         """
         width = self.query.window_seconds * 1_000_000
-        if SCAN:
-            return _scan_link(providers, consumers, blockers, width)
-        probes = _probes(consumers, width)
-        prov = providers.select(
-            pperson=providers.person,
-            pbucket=providers.us // width,
-            pus=providers.us,
-            start=providers.start,
-        )
-        pairs = probes.join(
-            prov,
-            [
-                probes.person == prov.pperson,
-                probes.bucket == prov.pbucket,
-                prov.pus < probes.us,
-                prov.pus >= probes.us - width,
-            ],
-        )
+        parts = [
+            consumers.select("person", "us", kind=ibis.literal(0, type="int8"), start=_NO_TIME),
+            providers.select("person", "us", kind=ibis.literal(2, type="int8"), start="start"),
+        ]
         if blockers is not None:
-            last = _last_blockers(probes, blockers, width)
-            pairs = pairs.left_join(last, [pairs.person == last.bperson, pairs.us == last.bus])
-            pairs = pairs.filter(
-                (pairs.edge.isnull() | (pairs.pus >= pairs.edge))
-                & (pairs.inner.isnull() | (pairs.pus > pairs.inner))
-            )
-        best = pairs.group_by(["person", "us"]).aggregate(start=pairs.start.max())
-        return best.filter(best.us <= best.start + width)
-
-
-def _scan_link(
-    providers: ir.Table, consumers: ir.Table, blockers: ir.Table | None, width: int
-) -> ir.Table:
-    """The same completions as a running maximum over each person's time-ordered rows.
-
-    At one instant consumers sort first, then exclusions at step a, providers, and
-    exclusions inside the span: so "before" means strictly earlier, and an exclusion at the
-    very instant of step a does not count while one at a later step's instant does.
-    """
-    none = ibis.null().cast("int64")
-    parts = [
-        consumers.select("person", "us", kind=ibis.literal(0, type="int8"), start=none),
-        providers.select("person", "us", kind=ibis.literal(2, type="int8"), start="start"),
-    ]
-    if blockers is not None:
-        kind = ibis.ifelse(blockers.inner, 3, 1).cast("int8")
-        parts.append(blockers.select("person", "us", kind=kind, start=none))
-    rows = parts[0].union(*parts[1:], distinct=False)
-    keys: list[ir.Value] = [rows.person]
-    if blockers is not None:
-        # Each exclusion opens a new epoch: attempts from before it cannot be continued.
-        w = ibis.cumulative_window(group_by=rows.person, order_by=[rows.us, rows.kind])
-        rows = rows.mutate(epoch=(rows.kind % 2).cast("int64").sum().over(w))
-        keys = [rows.person, rows.epoch]
-    w = ibis.cumulative_window(group_by=keys, order_by=[rows.us, rows.kind])
-    rows = rows.mutate(best=rows.start.max().over(w))
-    done = rows.filter((rows.kind == 0) & (rows.us <= rows.best + width))
-    return done.select("person", "us", start="best")
-
-
-def _last_blockers(probes: ir.Table, blockers: ir.Table, width: int) -> ir.Table:
-    """Per consumer: the last blocking event within a window before it (at step a / inside)."""
-    blk = blockers.select(
-        xperson=blockers.person, xbucket=blockers.us // width, xus=blockers.us, inner=blockers.inner
-    )
-    hits = probes.join(
-        blk,
-        [
-            probes.person == blk.xperson,
-            probes.bucket == blk.xbucket,
-            blk.xus < probes.us,
-            blk.xus >= probes.us - width,
-        ],
-    )
-    return hits.group_by(bperson="person", bus="us").aggregate(
-        edge=hits.xus.max(where=~hits.inner), inner=hits.xus.max(where=hits.inner)
-    )
+            kind = ibis.ifelse(blockers.inner, 3, 1).cast("int8")
+            parts.append(blockers.select("person", "us", kind=kind, start=_NO_TIME))
+        rows = parts[0].union(*parts[1:], distinct=False)
+        keys: list[ir.Value] = [rows.person]
+        if blockers is not None:
+            # Each exclusion opens a new epoch: attempts from before it cannot be continued.
+            w = ibis.cumulative_window(group_by=rows.person, order_by=[rows.us, rows.kind])
+            rows = rows.mutate(epoch=(rows.kind % 2).cast("int64").sum().over(w))
+            keys = [rows.person, rows.epoch]
+        w = ibis.cumulative_window(group_by=keys, order_by=[rows.us, rows.kind])
+        rows = rows.mutate(best=rows.start.max().over(w))
+        done = rows.filter((rows.kind == 0) & (rows.us <= rows.best + width))
+        return done.select("person", "us", start="best")
 
 
 class StrictFunnelRunner(FunnelRunner):

@@ -6,6 +6,7 @@ from collections import defaultdict
 from datetime import date, timedelta
 from typing import Any, ClassVar
 
+import ibis
 import ibis.expr.types as ir
 import pandas as pd
 from ibis.backends import BaseBackend
@@ -95,17 +96,10 @@ class AcquisitionRunner(Runner[AcquisitionQuery, AcquisitionResult]):
             cidx=period_index(customers.first_day, q.period),
             first_num=day_number(customers.first_day),
         )
-        money = self._money(con, customers)
-        # One row per channel and first day: the customers (n) and their revenue by horizon.
-        cohorts = self._horizon_revenue(money).execute()
-        frames = {
-            "spend": spend_frame.execute(),
-            "sizes": cohorts,
-            "horizons": cohorts,
-            "offsets": self._offset_revenue(money).execute(),
-        }
+        cells = self._cells(self._money(con, customers)).execute()
+        frames = {"spend": spend_frame.execute(), "cells": cells}
         channels = sorted(
-            {str(c) for c in frames["spend"].channel} | {str(c) for c in frames["sizes"].channel}
+            {str(c) for c in frames["spend"].channel} | {str(c) for c in frames["cells"].channel}
         )
         rows = [self._row(c, frames, observed, [c]) for c in channels]
         total = self._row(ALL, frames, observed, channels) if channels else None
@@ -128,17 +122,18 @@ class AcquisitionRunner(Runner[AcquisitionQuery, AcquisitionResult]):
             offset=period_index(joined.day, self.query.period) - joined.cidx,
         ).filter(lambda t: t.days >= 0)
 
-    def _horizon_revenue(self, money: ir.Table) -> ir.Table:
+    def _cells(self, money: ir.Table) -> ir.Table:
+        """Per channel, first day and period offset: new customers, revenue, revenue by horizon.
+
+        money_days has one row per customer and day, and every new customer has a paid order
+        on day 0: counting day-0 rows counts the customers.
+        """
         sums: dict[str, Any] = {
             f"h{d}": money.revenue.sum(where=money.days < d) for d in self.query.horizons
         }
-        # Every new customer has its first paid order on day 0, so each is counted here.
-        return money.group_by(["channel", "first_day", "cidx"]).aggregate(
-            n=money.user_id.nunique(), **sums
+        return money.group_by(["channel", "first_day", "cidx", "offset"]).aggregate(
+            n=ibis.ifelse(money.days == 0, 1, 0).sum(), revenue=money.revenue.sum(), **sums
         )
-
-    def _offset_revenue(self, money: ir.Table) -> ir.Table:
-        return money.group_by(["channel", "cidx", "offset"]).aggregate(revenue=money.revenue.sum())
 
     def _row(
         self, name: str, frames: dict[str, pd.DataFrame], observed: date, channels: list[str]
@@ -146,7 +141,7 @@ class AcquisitionRunner(Runner[AcquisitionQuery, AcquisitionResult]):
         q = self.query
         pick = {k: f[f.channel.astype(str).isin(channels)] for k, f in frames.items()}
         spend = round(sum(number(v) for v in pick["spend"].spend), 4)
-        n = int(sum(int(v) for v in pick["sizes"].n))
+        n = int(sum(int(v) for v in pick["cells"].n))
         cac = ratio(spend, n)
         ltv = [self._ltv(d, pick, observed, cac) for d in q.horizons]
         curve = self._curve(pick, index_of(observed, q.period))
@@ -166,10 +161,9 @@ class AcquisitionRunner(Runner[AcquisitionQuery, AcquisitionResult]):
     ) -> HorizonLtv:
         # Only customers whose first `days` days are all observed count at this horizon.
         last_first = observed - timedelta(days=days - 1)
-        eligible = _first_by(pick["sizes"], last_first)
+        eligible = _first_by(pick["cells"], last_first)
         n = int(sum(int(v) for v in eligible.n))
-        money = _first_by(pick["horizons"], last_first)
-        ltv = ratio(sum(number(v) for v in money[f"h{days}"]), n)
+        ltv = ratio(sum(number(v) for v in eligible[f"h{days}"]), n)
         return HorizonLtv(
             days=days,
             customers=n,
@@ -179,10 +173,9 @@ class AcquisitionRunner(Runner[AcquisitionQuery, AcquisitionResult]):
 
     def _curve(self, pick: dict[str, pd.DataFrame], end: int) -> list[float]:
         sizes: dict[int, int] = defaultdict(int)
-        for rec in pick["sizes"].to_dict("records"):
-            sizes[int(rec["cidx"])] += int(rec["n"])
         revenue: dict[tuple[int, int], float] = defaultdict(float)
-        for rec in pick["offsets"].to_dict("records"):
+        for rec in pick["cells"].to_dict("records"):
+            sizes[int(rec["cidx"])] += int(rec["n"])
             revenue[(int(rec["cidx"]), int(rec["offset"]))] += number(rec["revenue"])
         if not sizes:
             return []
@@ -201,7 +194,7 @@ class AcquisitionRunner(Runner[AcquisitionQuery, AcquisitionResult]):
         for name in channels:
             chosen = channels[:-1] if name == ALL else [name]
             spend_rows = frames["spend"][frames["spend"].channel.astype(str).isin(chosen)]
-            size_rows = frames["sizes"][frames["sizes"].channel.astype(str).isin(chosen)]
+            size_rows = frames["cells"][frames["cells"].channel.astype(str).isin(chosen)]
             spend: dict[int, float] = defaultdict(float)
             for rec in spend_rows.to_dict("records"):
                 spend[int(rec["pidx"])] += number(rec["spend"])

@@ -74,6 +74,20 @@ class Window:
         return end_of(index, self.period) > self.until
 
 
+@dataclass(frozen=True)
+class Bounds:
+    """The first and last shop-local day with data."""
+
+    first: date | None
+    last: date | None
+
+    @classmethod
+    def of(cls, days: list[Any]) -> Bounds:
+        """Bounds over (min, max) pairs, ignoring missing values."""
+        found = [as_date(d) for d in days if d is not None and not pd.isna(d)]
+        return cls(min(found), max(found)) if found else cls(None, None)
+
+
 def make_window(
     period: str, since: date | None, until: date | None, bounds: Bounds
 ) -> Window | None:
@@ -89,20 +103,6 @@ def make_window(
         until=last_day,
         has_previous=since is not None,
     )
-
-
-@dataclass(frozen=True)
-class Bounds:
-    """The first and last shop-local day with data."""
-
-    first: date | None
-    last: date | None
-
-    @classmethod
-    def of(cls, days: list[Any]) -> Bounds:
-        """Bounds over (min, max) pairs, ignoring missing values."""
-        found = [as_date(d) for d in days if d is not None and not pd.isna(d)]
-        return cls(min(found), max(found)) if found else cls(None, None)
 
 
 def as_date(value: Any) -> date:
@@ -122,11 +122,6 @@ def number(value: Any) -> float:
 def ratio(num: float, den: float, digits: int = 4) -> float | None:
     """num / den rounded, or None when the denominator is zero."""
     return round(num / den, digits) if den else None
-
-
-def by_index(frame: pd.DataFrame, column: str, key: str = "pidx") -> dict[int, float]:
-    """A {period number: value} dict from an aggregate frame."""
-    return {int(k): number(v) for k, v in zip(frame[key], frame[column], strict=True)}
 
 
 def build_series(

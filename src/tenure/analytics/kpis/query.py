@@ -98,7 +98,11 @@ class KpiQuery(AnalyticsQuery):
 
 
 class KpiPoint(BaseModel):
-    """One period's value, the previous period's, and the change between them."""
+    """One period's value, the previous period's, and the change between them.
+
+    `change` = value - previous (for a rate, in rate points); `change_rate` = change / previous.
+    Both are None when either value is None; `previous` is None for the first period of data.
+    """
 
     period: date
     value: Number | None

@@ -8,7 +8,7 @@ import ibis
 import ibis.expr.types as ir
 import pandas as pd
 
-from tenure.analytics.kpis.periods import Window, ratio
+from tenure.analytics.kpis.periods import Window, number, ratio
 from tenure.analytics.kpis.query import USER_METRICS
 from tenure.analytics.localtime import period_index
 
@@ -32,7 +32,7 @@ class UserCounts:
     def from_frame(cls, frame: pd.DataFrame, window: Window) -> UserCounts:
         """From the per-period aggregate of `per_period`."""
         rows = {
-            int(r["pidx"]): {c: int(r[c] or 0) for c in COUNTS} for r in frame.to_dict("records")
+            int(r["pidx"]): {c: int(number(r[c])) for c in COUNTS} for r in frame.to_dict("records")
         }
         inside = [r for p, r in rows.items() if window.first <= p <= window.last]
         return cls(
