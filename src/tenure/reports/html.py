@@ -12,6 +12,7 @@ from ibis.backends import BaseBackend
 from plotly.offline import get_plotlyjs
 
 from tenure import __version__
+from tenure.analytics.kpis import KpiQuery, KpiRunner
 from tenure.analytics.retention import RetentionQuery, RetentionRunner
 from tenure.i18n import translate
 from tenure.reports import charts
@@ -63,7 +64,66 @@ def retention_sections(con: BaseBackend, zone: str) -> list[Section]:
     ]
 
 
-BUILDERS: list[SectionBuilder] = [retention_sections]
+SUMMARY_METRICS = (
+    "revenue",
+    "orders",
+    "buyers",
+    "new_users",
+    "aov",
+    "repurchase_rate",
+    "refund_rate",
+    "active_users",
+    "conversion",
+)
+_RATES = {"repurchase_rate", "refund_rate", "conversion", "stickiness"}
+_LOWER_IS_BETTER = {"refund_rate"}
+
+
+def _fmt(metric: str, value: float | None) -> str:
+    if value is None:
+        return "–"
+    if metric in _RATES:
+        return f"{value:.1%}"
+    return (
+        f"{value:,.2f}" if isinstance(value, float) and not value.is_integer() else f"{value:,.0f}"
+    )
+
+
+def kpi_sections(con: BaseBackend, zone: str) -> list[Section]:
+    """The last complete month against the one before, for the headline KPIs."""
+    result = KpiRunner(KpiQuery(period="month", metrics=SUMMARY_METRICS), zone)(con)
+    rows = []
+    for series in result.series:
+        points = [p for p in series.points if not p.partial] or series.points
+        if not points:
+            continue
+        last = points[-1]
+        change = last.change_rate
+        better = change is not None and (change >= 0) != (series.metric in _LOWER_IS_BETTER)
+        arrow = "" if change is None else ("up" if better else "down")
+        delta = "–" if change is None else f"{change:+.1%}"
+        rows.append(
+            f"<tr><td>{html.escape(translate(f'report.kpi.{series.metric}'))}</td>"
+            f"<td>{_fmt(series.metric, last.value)}</td>"
+            f"<td>{_fmt(series.metric, last.previous)}</td>"
+            f'<td class="{arrow}">{delta}</td></tr>'
+        )
+    if not rows:
+        return [Section(translate("report.section.kpis"), note=translate("report.empty"))]
+    head = "".join(
+        f"<th>{html.escape(translate(k))}</th>"
+        for k in (
+            "report.col.metric",
+            "report.col.last_month",
+            "report.col.previous",
+            "report.col.change",
+        )
+    )
+    body = f"<table><thead><tr>{head}</tr></thead><tbody>{''.join(rows)}</tbody></table>"
+    return [Section(translate("report.section.kpis"), body=body)]
+
+
+BUILDERS: list[SectionBuilder] = [kpi_sections, retention_sections]
 
 
 def render(sections: list[Section], title: str, zone: str) -> str:
