@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from bisect import bisect_left, bisect_right
 from datetime import date, timedelta
 from pathlib import Path
@@ -244,6 +245,8 @@ def test_cli_exports_drop_outs_and_prints_json(
         shown = CliRunner().invoke(app, [*steps, "--mode", "strict", "--window", "1d", "--format", "json"])  # fmt: skip
         assert shown.exit_code == 0, shown.output
         assert '"users": 5' in shown.output
+        cut = CliRunner().invoke(app, [*steps, "--window", "1d", "--exclude", "Product Removed:2:3", "--format", "json"])  # fmt: skip
+        assert [s["users"] for s in json.loads(cut.stdout)["overall"]["steps"]] == [9, 6, 3]
         bad = CliRunner().invoke(app, [*steps, "--window", "soon"])
         assert bad.exit_code == 1 and "analytics_invalid_query" in bad.output
     finally:
@@ -283,7 +286,8 @@ def reference(events: pd.DataFrame, steps: tuple[str, ...], window: timedelta, m
     ev = events[events.type.isin(["track", "page", "screen"])].copy()
     ev["person"] = ev.user_id.fillna(ev.anonymous_id)
     ev = ev.sort_values(["person", "ts", "event_id"])
-    levels, gaps = [], {k: [] for k in range(2, len(steps) + 1)}
+    levels: list[int] = []
+    gaps: dict[int, list[float]] = {k: [] for k in range(2, len(steps) + 1)}
     for _, rows in ev.groupby("person", sort=False):
         names, times = rows.name.tolist(), rows.ts.tolist()
         best: tuple[int, Any, list[Any]] = (0, None, [])

@@ -10,7 +10,9 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 
 from tenure import __version__
+from tenure.analytics.funnels.router import router as funnels_router
 from tenure.analytics.kpis.router import router as kpis_router
+from tenure.analytics.paths.router import router as paths_router
 from tenure.analytics.retention.router import router as retention_router
 from tenure.api import errors
 from tenure.config import Settings, get_settings
@@ -84,4 +86,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(tracking_router)
     app.include_router(retention_router)
     app.include_router(kpis_router)
+    app.include_router(funnels_router)
+    app.include_router(paths_router)
     return app

@@ -7,7 +7,19 @@ import os
 
 import typer
 
-from tenure.cli import demo, imports, keys, kpis, predict, report, retention, setup, simulate
+from tenure.cli import (
+    demo,
+    funnels,
+    imports,
+    keys,
+    kpis,
+    paths,
+    predict,
+    report,
+    retention,
+    setup,
+    simulate,
+)
 
 app = typer.Typer(
     name="tenure",
@@ -25,6 +37,8 @@ app.command("retention")(retention.retention)
 app.command("report")(report.report)
 app.command("kpis")(kpis.kpis)
 app.command("cac")(kpis.acquisition)
+app.command("funnel")(funnels.funnel)
+app.command("paths")(paths.paths)
 app.add_typer(imports.app, name="import")
 app.add_typer(keys.app, name="keys")
 app.add_typer(predict.app, name="predict")
