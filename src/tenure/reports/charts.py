@@ -6,6 +6,8 @@ from collections import defaultdict
 
 import plotly.graph_objects as go
 
+from tenure.analytics.funnels.query import FunnelResult
+from tenure.analytics.paths.query import PathsResult
 from tenure.analytics.retention import RetentionResult
 from tenure.i18n import translate
 
@@ -97,4 +99,44 @@ def ltv_by_segment(result: RetentionResult) -> go.Figure:
         yaxis_title=translate("report.axis.revenue_per_customer"),
         **_LAYOUT,
     )
+    return fig
+
+
+def funnel(result: FunnelResult) -> go.Figure:
+    """Users reaching each step, with the share of step 1."""
+    steps = result.overall.steps
+    fig = go.Figure(
+        go.Funnel(
+            y=[s.name for s in steps], x=[s.users for s in steps], textinfo="value+percent initial"
+        )
+    )
+    fig.update_layout(
+        title=translate("report.chart.funnel", days=result.window_seconds // 86400), **_LAYOUT
+    )
+    return fig
+
+
+def paths_sankey(result: PathsResult) -> go.Figure:
+    """Where sessions go after the start event, as a Sankey diagram."""
+    labels: list[str] = []
+    index: dict[tuple[int, str], int] = {}
+
+    def node(step: int, name: str) -> int:
+        if (step, name) not in index:
+            index[(step, name)] = len(labels)
+            labels.append(f"{step}: {name}")
+        return index[(step, name)]
+
+    sources, targets, values = [], [], []
+    for t in result.transitions:
+        sources.append(node(t.step, t.source))
+        targets.append(node(t.step + 1, t.target))
+        values.append(t.sessions)
+    fig = go.Figure(
+        go.Sankey(
+            node={"label": labels, "pad": 12},
+            link={"source": sources, "target": targets, "value": values},
+        )
+    )
+    fig.update_layout(title=translate("report.chart.paths", start=result.start or "—"), **_LAYOUT)
     return fig

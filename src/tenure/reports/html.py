@@ -12,7 +12,9 @@ from ibis.backends import BaseBackend
 from plotly.offline import get_plotlyjs
 
 from tenure import __version__
+from tenure.analytics.funnels import FunnelQuery, funnel_runner
 from tenure.analytics.kpis import KpiQuery, KpiRunner
+from tenure.analytics.paths import PathsQuery, paths_runner
 from tenure.analytics.retention import RetentionQuery, RetentionRunner
 from tenure.i18n import translate
 from tenure.reports import charts
@@ -123,7 +125,33 @@ def kpi_sections(con: BaseBackend, zone: str) -> list[Section]:
     return [Section(translate("report.section.kpis"), body=body)]
 
 
-BUILDERS: list[SectionBuilder] = [kpi_sections, retention_sections]
+MAIN_FUNNEL = ("Product Viewed", "Product Added", "Checkout Started", "Order Completed")
+
+
+def _event_names(con: BaseBackend) -> set[str]:
+    events = con.table("events")
+    return set(events.select("name").distinct().limit(10_000).execute()["name"].dropna())
+
+
+def behaviour_sections(con: BaseBackend, zone: str) -> list[Section]:
+    """The main purchase funnel and the top paths, when the shop sends those events."""
+    names = _event_names(con)
+    sections: list[Section] = []
+    steps = [s for s in MAIN_FUNNEL if s in names]
+    if len(steps) >= 2:
+        result = funnel_runner(FunnelQuery(steps=tuple(steps)), zone)(con)
+        sections.append(Section(translate("report.section.funnel"), (charts.funnel(result),)))
+    if names:
+        start = "Session Started" if "Session Started" in names else None
+        paths = paths_runner(PathsQuery(start=start, steps=4, top=10), zone)(con)
+        if paths.transitions:
+            sections.append(
+                Section(translate("report.section.paths"), (charts.paths_sankey(paths),))
+            )
+    return sections
+
+
+BUILDERS: list[SectionBuilder] = [kpi_sections, retention_sections, behaviour_sections]
 
 
 def render(sections: list[Section], title: str, zone: str) -> str:

@@ -33,7 +33,7 @@ def get_spark(master: str, warehouse_dir: Path) -> SparkSession:
         .appName("tenure")
         .config("spark.sql.session.timeZone", "UTC")
         .config("spark.ui.enabled", "false")
-        .config("spark.sql.shuffle.partitions", "4")
+        .config("spark.sql.shuffle.partitions", "2")
         .config("spark.sql.execution.arrow.pyspark.enabled", "true")
         .config("spark.sql.warehouse.dir", str(warehouse_dir / "_managed"))
         .config("spark.driver.extraJavaOptions", f"-Dderby.system.home={warehouse_dir}")
