@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from benchlib import run_child, table, warn_if_busy, write_results  # noqa: E402
+from benchlib import run_child, table, warn_if_busy, write_results
 
 PERIODS, DAYS = 12, (1, 7, 30)
 EVENTS_PER_USER = 30.6  # simulator average, from bench/simulate_sizes.md
@@ -76,7 +76,7 @@ def contender_pandas(path: Path) -> dict[str, Any]:
         g = sub.groupby("user_id").d
         day_n[n] = [
             len(eligible),
-            int(g.apply(lambda s: (s == n).any()).sum()),
+            int(g.apply(lambda s, n=n: (s == n).any()).sum()),
             int((g.max() >= n).sum()),
             int(sub[(sub.d >= 1) & (sub.d <= n)].user_id.nunique()),
         ]

@@ -51,12 +51,19 @@ def test_report_on_a_simulated_shop_has_every_section(tmp_path: Path) -> None:
 
     settings = Settings(home=tmp_path / "h")
     warehouse = Warehouse(settings)
-    simulate_shop(SimulationConfig(users=400, days=120, start=date(2024, 1, 1), seed=5), tmp_path / "sim")
+    simulate_shop(
+        SimulationConfig(users=400, days=120, start=date(2024, 1, 1), seed=5), tmp_path / "sim"
+    )
     import_simulation(tmp_path / "sim", settings, warehouse)
     with warehouse.reader() as con:
         document = build_report(con, "UTC")
-    for title in ("Headline KPIs", "Cohort retention", "Customer value by acquisition channel",
-                  "Purchase funnel", "Top paths in a session"):
+    for title in (
+        "Headline KPIs",
+        "Cohort retention",
+        "Customer value by acquisition channel",
+        "Purchase funnel",
+        "Top paths in a session",
+    ):
         assert title in document, title
     body = document.split("</head>", 1)[1]
     assert '"type":"funnel"' in body and '"type":"sankey"' in body

@@ -45,16 +45,35 @@ def test_rollup_stays_exact_through_imports_merges_and_status_changes(
         "1,A,Mug,1,2024-03-01 23:30:00,1.00,7,UK",
         "2,A,Mug,2,2024-03-02 10:00:00,1.00,8,UK",
     )
-    import_files("orders", [str(first)], settings=duck_settings, warehouse=warehouse, mapping=preset("online-retail", "orders"))
+    import_files(
+        "orders",
+        [str(first)],
+        settings=duck_settings,
+        warehouse=warehouse,
+        mapping=preset("online-retail", "orders"),
+    )
     with warehouse.writer() as writer:
         writer.insert_missing(
             "events",
-            pa.table({"event_id": ["e1", "e2", "e3"], "type": ["track", "page", "track"],
-                      "anonymous_id": ["anon", "anon", None], "user_id": [None, None, "8"],
-                      "name": ["Viewed", None, "Viewed"], "ts": [ts, ts, ts]}),
+            pa.table(
+                {
+                    "event_id": ["e1", "e2", "e3"],
+                    "type": ["track", "page", "track"],
+                    "anonymous_id": ["anon", "anon", None],
+                    "user_id": [None, None, "8"],
+                    "name": ["Viewed", None, "Viewed"],
+                    "ts": [ts, ts, ts],
+                }
+            ),
         )
     changed = retail_file(tmp_path / "b.csv", "2,A,Mug,2,2024-03-05 10:00:00,1.50,8,UK")
-    import_files("orders", [str(changed)], settings=duck_settings, warehouse=warehouse, mapping=preset("online-retail", "orders"))
+    import_files(
+        "orders",
+        [str(changed)],
+        settings=duck_settings,
+        warehouse=warehouse,
+        mapping=preset("online-retail", "orders"),
+    )
     with warehouse.writer() as writer:
         writer.upsert("identities", pa.table({"alias_id": ["anon"], "user_id": ["7"], "ts": [ts]}))
         writer.resolve_identities()
@@ -69,17 +88,32 @@ def test_a_new_time_zone_rebuilds_the_rollup_in_that_zone(home: Path, tmp_path: 
     path = retail_file(tmp_path / "a.csv", "1,A,Mug,1,2024-03-01 23:30:00,1.00,7,UK")
     utc = Settings(home=home)
     Warehouse(utc).init()
-    import_files("orders", [str(path)], settings=utc, warehouse=Warehouse(utc), mapping=preset("online-retail", "orders"))
+    import_files(
+        "orders",
+        [str(path)],
+        settings=utc,
+        warehouse=Warehouse(utc),
+        mapping=preset("online-retail", "orders"),
+    )
     shanghai = Settings(home=home, timezone="Asia/Shanghai")
     Warehouse(shanghai).init()
     stored, live = stored_and_live(Warehouse(shanghai), "Asia/Shanghai")
     pd.testing.assert_frame_equal(stored, live, check_dtype=False)
-    assert str(stored.day.iloc[0])[:10] == "2024-03-02"  # 23:30 in London is 07:30 next day in Shanghai
+    assert (
+        str(stored.day.iloc[0])[:10] == "2024-03-02"
+    )  # 23:30 in London is 07:30 next day in Shanghai
 
 
-def test_rollup_matches_live_on_real_data(duck_settings: Settings, warehouse: Warehouse, real_data: Path) -> None:
-    import_files("orders", [str(real_data / "online_retail")], settings=duck_settings, warehouse=warehouse,
-                 mapping=preset("online-retail", "orders"))
+def test_rollup_matches_live_on_real_data(
+    duck_settings: Settings, warehouse: Warehouse, real_data: Path
+) -> None:
+    import_files(
+        "orders",
+        [str(real_data / "online_retail")],
+        settings=duck_settings,
+        warehouse=warehouse,
+        mapping=preset("online-retail", "orders"),
+    )
     stored, live = stored_and_live(warehouse, "UTC")
     assert len(stored) > 10_000
     pd.testing.assert_frame_equal(stored, live, check_dtype=False)
