@@ -13,6 +13,14 @@ from tenure.ingest.files.readers import FILE_COLUMN, LINE_COLUMN
 _LAST_PER_KEY = f"QUALIFY row_number() OVER (PARTITION BY {{key}} ORDER BY {FILE_COLUMN} DESC, {LINE_COLUMN} DESC) = 1"
 
 
+def _keep_last_per_key(con: duckdb.DuckDBPyConnection, key: str) -> None:
+    """Create `good`: the rows that passed, the last one in file order for each key."""
+    con.execute(
+        f"""CREATE TABLE good AS SELECT * EXCLUDE (_reject) FROM typed WHERE _reject IS NULL
+            {_LAST_PER_KEY.format(key=key)}"""
+    )
+
+
 def _json_with_extras(plan: Plan, field: str) -> tuple[str, sql.Check | None]:
     """A JSON column: the mapped JSON column merged with the unmapped columns."""
     extras = sql.json_object(plan.unmapped)
@@ -133,10 +141,7 @@ class UsersPlan(Plan):
 
     def build(self, con: duckdb.DuckDBPyConnection) -> dict[str, str]:
         """One row per user."""
-        con.execute(
-            f"""CREATE TABLE good AS SELECT * EXCLUDE (_reject) FROM typed WHERE _reject IS NULL
-                {_LAST_PER_KEY.format(key="user_id")}"""
-        )
+        _keep_last_per_key(con, "user_id")
         return {
             "users": """SELECT user_id, first_seen, signup_at, channel, country, birthday,
                                attributes, NULL::TIMESTAMPTZ AS updated_at FROM good"""
@@ -178,10 +183,7 @@ class SpendPlan(Plan):
 
     def build(self, con: duckdb.DuckDBPyConnection) -> dict[str, str]:
         """One row per day and channel."""
-        con.execute(
-            f"""CREATE TABLE good AS SELECT * EXCLUDE (_reject) FROM typed WHERE _reject IS NULL
-                {_LAST_PER_KEY.format(key="day, channel")}"""
-        )
+        _keep_last_per_key(con, "day, channel")
         return {"spend": "SELECT day, channel, amount, currency FROM good"}
 
     def summary(self, con: duckdb.DuckDBPyConnection) -> dict[str, Any]:
@@ -224,10 +226,7 @@ class ItemsPlan(Plan):
 
     def build(self, con: duckdb.DuckDBPyConnection) -> dict[str, str]:
         """One row per SKU."""
-        con.execute(
-            f"""CREATE TABLE good AS SELECT * EXCLUDE (_reject) FROM typed WHERE _reject IS NULL
-                {_LAST_PER_KEY.format(key="sku")}"""
-        )
+        _keep_last_per_key(con, "sku")
         return {"items": "SELECT sku, name, category, price, attributes FROM good"}
 
     def summary(self, con: duckdb.DuckDBPyConnection) -> dict[str, Any]:
