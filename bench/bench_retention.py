@@ -258,6 +258,9 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--sizes", default="10000000,50000000")
     parser.add_argument("--repeat", type=int, default=2)
+    parser.add_argument(
+        "--only", default="tenure,duckdb_sql,polars,pandas", help="Contenders to run."
+    )
     parser.add_argument("--contender")
     parser.add_argument("--path")
     args = parser.parse_args()
