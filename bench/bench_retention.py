@@ -306,6 +306,8 @@ def main() -> None:
             ("polars", events),
             ("pandas", events),
         ):
+            if name not in args.only.split(","):
+                continue
             best = None
             for _ in range(args.repeat if name != "pandas" else 1):
                 run = run_child(
