@@ -249,7 +249,10 @@ def simulate(size: int) -> Path:
     if not path.exists():
         users = int(size / EVENTS_PER_USER)
         print(f"simulating {users:,} users into {out} ...", flush=True)
-        simulate_shop(SimulationConfig(users=users, days=365, seed=11), out)
+        # Simulate aside and rename at the end, so an interrupted run is never reused.
+        partial = out.with_name(out.name + ".partial")
+        simulate_shop(SimulationConfig(users=users, days=365, seed=11), partial)
+        partial.rename(out)
     return path
 
 
