@@ -19,6 +19,7 @@ if TYPE_CHECKING:
     from pyspark.sql import SparkSession
 
 LOCK_WAIT_SECONDS = 600.0
+WRITER_MEMORY = "6GB"
 
 
 class WarehouseMissing(TenureError):
@@ -85,6 +86,12 @@ class Warehouse:
         self.path.parent.mkdir(parents=True, exist_ok=True)
         with file_lock(self.lock_path, exclusive=True, timeout=LOCK_WAIT_SECONDS):
             con = ibis.duckdb.connect(str(self.path))
+            # Large imports spill to disk instead of taking the machine's memory.
+            spill = self.settings.home / "tmp"
+            spill.mkdir(parents=True, exist_ok=True)
+            con.con.execute(f"SET memory_limit = '{WRITER_MEMORY}'")
+            con.con.execute(f"SET temp_directory = '{spill}'")
+            con.con.execute("SET preserve_insertion_order = false")
             writer = DuckDBWriter(con.con, self.settings.timezone)
             try:
                 writer.begin()
