@@ -81,10 +81,10 @@ class Database:
             session.close()
 
     def upgrade(self) -> None:
-        """Apply every Alembic migration not applied yet."""
+        """Apply every Alembic migration not applied yet (domains branch from 0001: "heads")."""
         from alembic import command
 
-        command.upgrade(alembic_config(self.url), "head")
+        command.upgrade(alembic_config(self.url), "heads")
 
 
 def alembic_config(url: str) -> Any:
