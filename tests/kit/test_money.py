@@ -24,7 +24,7 @@ class TestSplit:
     def test_parts_sum_exactly_and_follow_the_weights(self) -> None:
         assert split(1000, [1, 1, 1]) == [334, 333, 333]
         assert split(-1000, [1, 1, 1]) == [-334, -333, -333]
-        assert split(999, [5000, 3000, 2000]) == [500, 300, 199]
+        assert split(999, [5000, 3000, 2000]) == [499, 300, 200]
         for total in range(0, 500, 7):
             assert sum(split(total, [3, 7, 11, 13])) == total
 
