@@ -79,7 +79,7 @@ def write_scores(
 def frame_values(frame: pd.DataFrame) -> Iterable[tuple[str, dict[str, Any]]]:
     """(user_id, {column: value}) pairs from a frame indexed by user id."""
     records = frame.to_dict(orient="index")
-    return ((str(user), dict(row)) for user, row in records.items())
+    return ((str(user), {str(k): v for k, v in row.items()}) for user, row in records.items())
 
 
 def latest_expr(con: BaseBackend, model: str | None = None) -> ir.Table:
@@ -97,14 +97,14 @@ def latest_expr(con: BaseBackend, model: str | None = None) -> ir.Table:
 
 def _decoded(rows: pd.DataFrame) -> dict[str, dict[str, Any]]:
     out: dict[str, dict[str, Any]] = {}
-    for row in rows.itertuples(index=False):
-        computed = pd.Timestamp(row.computed_at)
+    for row in rows.to_dict(orient="records"):
+        computed = pd.Timestamp(row["computed_at"])
         if computed.tzinfo is None:
             computed = computed.tz_localize("UTC")
-        out[str(row.model)] = {
-            "version": str(row.version),
+        out[str(row["model"])] = {
+            "version": str(row["version"]),
             "computed_at": computed.to_pydatetime(),
-            "values": json.loads(row.values) if row.values else {},
+            "values": json.loads(str(row["values"])) if row["values"] else {},
         }
     return out
 
