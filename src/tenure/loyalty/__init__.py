@@ -1,0 +1,1 @@
+"""Loyalty: points ledger, earning rules, tiers, check-in, tasks, member day, paid membership."""

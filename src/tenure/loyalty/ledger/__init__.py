@@ -1,0 +1,1 @@
+"""The append-only points ledger: transactions posting signed entries to lots and buckets."""

@@ -1,0 +1,1 @@
+"""Tiers: qualification on rolling spend or points, immediate upgrades, graceful downgrades."""
