@@ -1,0 +1,1 @@
+"""User profiles: attributes, computed features, scores, RFM, lifecycle, segments and a timeline."""

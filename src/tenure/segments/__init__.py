@@ -1,0 +1,1 @@
+"""Segments: RFM, lifecycle stages, the segment rule language, saved segments and tags."""
