@@ -65,7 +65,7 @@ class LifecycleResult(BaseModel):
 
 
 def order_days(con: BaseBackend, zone: str, end: date) -> ir.Table:
-    """(user_id, day, gap, next_day): each paid-order day, the days since the previous one, the next."""
+    """Each paid-order day of a user: day number, gap since the previous one, the next one."""
     orders = order_rows(con, zone, end).filter(lambda o: o.status == "paid")
     days = orders.group_by(["user_id", "day"]).aggregate(n=orders.count())
     num = day_number(days.day)
@@ -82,7 +82,7 @@ def order_days(con: BaseBackend, zone: str, end: date) -> ir.Table:
 def stage_table(
     con: BaseBackend, zone: str, end: date, q: LifecycleQuery, thresholds: ir.Table | None = None
 ) -> ir.Table:
-    """Per customer: stage, since (day), days_since_last, orders, and the thresholds used.
+    """Per customer: stage, since (date), days_since_last, orders and the thresholds used.
 
     `thresholds` (user_id, at_risk_days, churn_days) overrides the query's fixed days per user.
     """
@@ -106,6 +106,7 @@ def stage_table(
         loyal_at=days.num.min(where=days.orders_so_far >= q.loyal_orders),
         t_risk=days.t_risk.max(),
         t_churn=days.t_churn.max(),
+        **({"p_alive": days.p_alive.max()} if thresholds is not None else {}),
     )
     end_num = (end - _EPOCH).days
     silent = end_num - per["last"]
@@ -135,15 +136,23 @@ def stage_table(
         (stage == "loyal", loyal_since),
         else_=base,
     )
+    extra = {"p_alive": per.p_alive.cast("decimal(6, 4)")} if thresholds is not None else {}
     return per.select(
         "user_id",
         stage=stage,
-        since_num=since.cast("int64"),
+        since=_date(since),
         days_since_last=silent.cast("int64"),
         orders=per.orders.cast("int64"),
         at_risk_days=per.t_risk,
         churn_days=per.t_churn,
+        at_risk_since=_date(per["last"] + per.t_risk + 1),
+        **extra,
     )
+
+
+def _date(num: ir.IntegerValue) -> ir.DateValue:
+    """The date of a day number, in the warehouse."""
+    return (ibis.literal(_EPOCH) + num.cast("int32").as_interval("D")).cast("date")
 
 
 def _right():  # type: ignore[no-untyped-def]

@@ -1,0 +1,145 @@
+"""Runs that span both stores: RFM and lifecycle scoring, segment and tag refreshes.
+
+The per-user work runs in the warehouse; rows go back to `scores` through the writer (one
+transaction), and lifecycle changes go to the operational database where campaigns read them.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import date
+
+import ibis
+import ibis.expr.types as ir
+from ibis.backends import BaseBackend
+
+from tenure.errors import TenureError
+from tenure.segments import service
+from tenure.segments.lifecycle import LifecycleQuery, LifecycleResult, LifecycleRunner
+from tenure.segments.rfm import RfmQuery, RfmResult, RfmRunner, rfm_table
+from tenure.segments.scores import now, save_scores, score_rows
+from tenure.segments.thresholds import model_thresholds
+from tenure.storage.database import Database
+from tenure.storage.warehouse import Warehouse
+
+log = logging.getLogger(__name__)
+RFM_FIELDS = ("recency_days", "frequency", "monetary", "r", "f", "m", "score", "segment")
+LIFECYCLE_FIELDS = (
+    "stage", "since", "days_since_last", "orders", "at_risk_days", "churn_days",
+)  # fmt: skip
+
+
+@dataclass(frozen=True)
+class LifecycleRun:
+    """A lifecycle run: the counts, rows written to scores, transitions recorded."""
+
+    result: LifecycleResult
+    scored: int
+    transitions: int
+
+
+def run_rfm(warehouse: Warehouse, zone: str, query: RfmQuery, save: bool) -> tuple[RfmResult, int]:
+    """RFM distribution (and transitions); with `save`, every customer's scores are stored."""
+    with warehouse.reader() as con:
+        result = RfmRunner(query, zone)(con)
+        rows = None
+        if save and result.as_of is not None:
+            table = rfm_table(con, zone, result.as_of, query.bins, query.segments)
+            fields = {name: table[name] for name in RFM_FIELDS}
+            rows = score_rows(table, "rfm", result.as_of.isoformat(), fields, now()).to_pyarrow()
+    written = save_scores(warehouse, rows) if rows is not None else 0
+    return result, written
+
+
+def lifecycle_thresholds(con: BaseBackend, zone: str, end: date, q: LifecycleQuery) -> ir.Table:
+    """Per-user thresholds from the model, as a table the stage expression joins."""
+    frame = model_thresholds(
+        con,
+        zone,
+        end,
+        at_risk_p=q.at_risk_p_alive,
+        churn_p=q.churn_p_alive,
+        at_risk_gaps=q.at_risk_gaps,
+        churn_gaps=q.churn_gaps,
+        fallback=(q.at_risk_days, q.churn_days),
+    )
+    schema = {
+        "user_id": "string",
+        "at_risk_days": "int64",
+        "churn_days": "int64",
+        "p_alive": "float64",
+    }
+    return ibis.memtable(frame, schema=schema)
+
+
+def run_lifecycle(
+    warehouse: Warehouse, database: Database | None, zone: str, query: LifecycleQuery, save: bool
+) -> LifecycleRun:
+    """Stage counts; with `save`, stages go to scores and changes to the transition log."""
+    with warehouse.reader() as con:
+        runner = LifecycleRunner(query, zone)
+        runner.validate()
+        end = runner.end(con)
+        if end is not None and query.mode == "model":
+            runner.thresholds = lifecycle_thresholds(con, zone, end, query)
+        result = runner.run(con)
+        rows = stages = None
+        if save and end is not None:
+            table = runner.table(con)
+            assert table is not None
+            names = LIFECYCLE_FIELDS + (("p_alive",) if query.mode == "model" else ())
+            fields = {name: table[name] for name in names}
+            rows = score_rows(table, "lifecycle", end.isoformat(), fields, now()).to_pyarrow()
+            stages = table.select("user_id", "stage", "since", "at_risk_since").execute()
+    scored = save_scores(warehouse, rows) if rows is not None else 0
+    moved = 0
+    if stages is not None and database is not None:
+        with database.write_lock, database.session() as session:
+            moved = service.record_stages(session, stages)
+    return LifecycleRun(result, scored, moved)
+
+
+def refresh_segments(
+    database: Database, warehouse: Warehouse, zone: str, keys: list[str] | None, end: date | None
+) -> list[service.Refresh]:
+    """Refresh the named segments, or every due one (each claimed so two workers never collide)."""
+    from tenure.profiles.features import data_end
+
+    due = keys is None
+    if due:
+        with database.session() as session:
+            keys = service.due_segments(session)
+    done: list[service.Refresh] = []
+    for key in keys or []:
+        if due:
+            with database.write_lock, database.session() as session:
+                if not service.claim_segment(session, key):
+                    continue
+        try:
+            with warehouse.reader() as con:
+                day = end or data_end(con, zone) or date.today()
+                with database.write_lock, database.session() as session:
+                    done.append(service.refresh_segment(session, con, key, zone, day))
+        except TenureError:
+            if not due:
+                raise
+            log.exception("refreshing segment %s failed; it is due again after its interval", key)
+    return done
+
+
+def refresh_tags(
+    database: Database, warehouse: Warehouse, zone: str, end: date | None
+) -> list[service.Refresh]:
+    """Re-evaluate every rule-based tag."""
+    from tenure.profiles.features import data_end
+
+    with database.session() as session:
+        keys = [t.key for t, _ in service.list_tags(session) if t.rule is not None]
+    done = []
+    with warehouse.reader() as con:
+        day = end or data_end(con, zone) or date.today()
+        for key in keys:
+            with database.write_lock, database.session() as session:
+                done.append(service.refresh_tag(session, con, key, zone, day))
+    return done

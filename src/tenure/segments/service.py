@@ -1,0 +1,374 @@
+"""Saved segments, tags and lifecycle state: rules, refreshes, membership lookups.
+
+`segments_of` and `is_member` answer from the operational database only, so checkout and
+campaigns never wait on the warehouse. Services never commit: the caller owns the transaction.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from typing import Any
+
+import pandas as pd
+from ibis.backends import BaseBackend
+from sqlalchemy.orm import Session
+
+from tenure.kit.time import utc_now
+from tenure.segments import repository
+from tenure.segments.compile import Compiler
+from tenure.segments.errors import (
+    BadKey,
+    RuleError,
+    SegmentExists,
+    SegmentNotFound,
+    TagIsRuleBased,
+    TagNotFound,
+)
+from tenure.segments.lifecycle import STAGES
+from tenure.segments.models import Segment, Tag
+from tenure.segments.rules import Node, parse, tags_used
+
+KEY = re.compile(r"^[a-z0-9][a-z0-9_\-]{0,99}$")
+
+
+@dataclass(frozen=True)
+class Refresh:
+    """The outcome of one refresh."""
+
+    key: str
+    members: int
+    added: int
+    removed: int
+    at: datetime
+
+
+def check_key(key: str) -> str:
+    """A lower-case slug, or BadKey."""
+    if not KEY.match(key):
+        raise BadKey(key=key)
+    return key
+
+
+def parse_rule(rule: Any) -> tuple[Node, str]:
+    """The parsed rule and its canonical JSON text."""
+    data = rule
+    if isinstance(rule, str):
+        from tenure.segments.rules import load
+
+        data = load(rule)
+    node = parse(data)
+    return node, json.dumps(data, sort_keys=True, default=str)
+
+
+def tag_members(session: Session, keys: set[str]) -> dict[str, list[str]]:
+    """Users of each named tag; an unknown tag is an error that names it."""
+    tags = {key: repository.tag_by_key(session, key) for key in keys}
+    missing = sorted(k for k, t in tags.items() if t is None)
+    if missing:
+        raise RuleError(path="$", reason=f"unknown tag {missing[0]}")
+    by_id = repository.tagged_users(session, [t.id for t in tags.values() if t is not None])
+    return {key: by_id.get(tag.id, []) for key, tag in tags.items() if tag is not None}
+
+
+def member_ids(session: Session, con: BaseBackend, node: Node, zone: str, end: date) -> list[str]:
+    """The user ids a rule matches in the warehouse as of `end`."""
+    compiler = Compiler(con, zone, end, tag_members(session, tags_used(node)))
+    frame = compiler.members(node).execute()
+    return sorted(str(u) for u in frame.user_id)
+
+
+def preview(
+    session: Session, con: BaseBackend, rule: Any, zone: str, end: date, sample: int = 20
+) -> tuple[int, list[str]]:
+    """How many users a rule matches and the first few ids."""
+    node, _ = parse_rule(rule)
+    compiler = Compiler(con, zone, end, tag_members(session, tags_used(node)))
+    members = compiler.members(node)
+    count = int(members.count().execute())
+    ids = members.order_by("user_id").limit(sample).execute().user_id
+    return count, [str(u) for u in ids]
+
+
+def create_segment(
+    session: Session,
+    key: str,
+    rule: Any,
+    *,
+    name: str | None = None,
+    description: str = "",
+    refresh_minutes: int = 60,
+) -> Segment:
+    """Save a segment; it is due for a first refresh at once."""
+    check_key(key)
+    if repository.segment_by_key(session, key) is not None:
+        raise SegmentExists(key=key)
+    _, text = parse_rule(rule)
+    now = utc_now()
+    segment = Segment(
+        key=key,
+        name=name or key,
+        description=description,
+        rule=text,
+        refresh_minutes=max(1, refresh_minutes),
+        member_count=0,
+        created_at=now,
+        updated_at=now,
+        next_refresh_at=now,
+    )
+    repository.add(session, segment)
+    return segment
+
+
+def update_segment(
+    session: Session,
+    key: str,
+    *,
+    rule: Any = None,
+    name: str | None = None,
+    description: str | None = None,
+    refresh_minutes: int | None = None,
+) -> Segment:
+    """Change a segment; a new rule makes it due at once."""
+    segment = get_segment(session, key)
+    now = utc_now()
+    if rule is not None:
+        _, segment.rule = parse_rule(rule)
+        segment.next_refresh_at = now
+    if name is not None:
+        segment.name = name
+    if description is not None:
+        segment.description = description
+    if refresh_minutes is not None:
+        segment.refresh_minutes = max(1, refresh_minutes)
+    segment.updated_at = now
+    return segment
+
+
+def get_segment(session: Session, key: str) -> Segment:
+    """The segment with this key, or SegmentNotFound."""
+    segment = repository.segment_by_key(session, key)
+    if segment is None:
+        raise SegmentNotFound(key=key)
+    return segment
+
+
+def list_segments(session: Session) -> list[Segment]:
+    """Every saved segment."""
+    return repository.all_segments(session)
+
+
+def delete_segment(session: Session, key: str) -> None:
+    """Delete a segment with its members and snapshots."""
+    repository.delete_segment(session, get_segment(session, key))
+
+
+def refresh_segment(
+    session: Session, con: BaseBackend, key: str, zone: str, end: date, at: datetime | None = None
+) -> Refresh:
+    """Recompute a segment's members, store the difference and a snapshot."""
+    segment = get_segment(session, key)
+    at = at or utc_now()
+    node, _ = parse_rule(segment.rule)
+    members = set(member_ids(session, con, node, zone, end))
+    current = repository.member_ids(session, segment.id)
+    added, removed = sorted(members - current), sorted(current - members)
+    repository.replace_members(session, segment.id, added, removed, at)
+    repository.add_snapshot(session, segment.id, at, len(members), added, removed)
+    segment.member_count = len(members)
+    segment.refreshed_at = at
+    segment.next_refresh_at = at + timedelta(minutes=segment.refresh_minutes)
+    return Refresh(key, len(members), len(added), len(removed), at)
+
+
+def due_segments(session: Session, now: datetime | None = None) -> list[str]:
+    """Keys of the segments due for a refresh."""
+    return repository.due_segment_keys(session, now or utc_now())
+
+
+def claim_segment(session: Session, key: str, now: datetime | None = None) -> bool:
+    """Take a due segment for this worker (commit before refreshing); False if taken or not due."""
+    segment = get_segment(session, key)
+    now = now or utc_now()
+    # A lease: if this worker dies the segment is due again after one interval.
+    return repository.claim(
+        session, segment.id, now, now + timedelta(minutes=segment.refresh_minutes)
+    )
+
+
+def members(session: Session, key: str, offset: int = 0, limit: int = 1000) -> list[str]:
+    """A page of a segment's current members."""
+    return repository.members_page(session, get_segment(session, key).id, offset, limit)
+
+
+def members_at(session: Session, key: str, snapshot_id: int) -> list[str]:
+    """The members a segment had right after a given snapshot."""
+    segment = get_segment(session, key)
+    inside: set[str] = set()
+    for user_id, change in repository.changes_up_to(session, segment.id, snapshot_id):
+        if change > 0:
+            inside.add(user_id)
+        else:
+            inside.discard(user_id)
+    return sorted(inside)
+
+
+def snapshots(session: Session, key: str, limit: int = 50) -> list[Any]:
+    """A segment's refreshes, newest first."""
+    return repository.snapshots(session, get_segment(session, key).id, limit)
+
+
+def segments_of(session: Session, user_id: str) -> list[str]:
+    """Keys of the saved segments a user is in (as of each segment's last refresh)."""
+    return repository.segment_keys_of(session, user_id)
+
+
+def is_member(session: Session, segment_key: str, user_id: str) -> bool:
+    """Whether a user is in a saved segment (as of its last refresh); one indexed lookup."""
+    return repository.is_member(session, segment_key, user_id)
+
+
+# Tags ---------------------------------------------------------------------------------------
+
+
+def create_tag(session: Session, key: str, rule: Any = None) -> Tag:
+    """A manual tag, or a rule-based one when `rule` is given."""
+    check_key(key)
+    if repository.tag_by_key(session, key) is not None:
+        raise SegmentExists(key=key)
+    text = None
+    if rule is not None:
+        node, text = parse_rule(rule)
+        if key in tags_used(node):
+            raise RuleError(path="$", reason=f"tag {key} cannot depend on itself")
+    tag = Tag(key=key, rule=text, created_at=utc_now())
+    repository.add(session, tag)
+    return tag
+
+
+def get_tag(session: Session, key: str) -> Tag:
+    """The tag with this key, or TagNotFound."""
+    tag = repository.tag_by_key(session, key)
+    if tag is None:
+        raise TagNotFound(key=key)
+    return tag
+
+
+def list_tags(session: Session) -> list[tuple[Tag, int]]:
+    """Every tag with how many users carry it."""
+    return [(t, repository.tag_count(session, t.id)) for t in repository.all_tags(session)]
+
+
+def tag_users(session: Session, key: str, user_ids: list[str], *, create: bool = True) -> int:
+    """Put a manual tag on users (created on first use); returns how many were new."""
+    tag = repository.tag_by_key(session, key)
+    if tag is None:
+        if not create:
+            raise TagNotFound(key=key)
+        tag = create_tag(session, key)
+    if tag.rule is not None:
+        raise TagIsRuleBased(key=key)
+    have = set(repository.tagged_users(session, [tag.id]).get(tag.id, []))
+    new = sorted(set(user_ids) - have)
+    repository.set_tag_users(session, tag.id, new, [], utc_now())
+    return len(new)
+
+
+def untag_users(session: Session, key: str, user_ids: list[str]) -> None:
+    """Take a manual tag off users."""
+    tag = get_tag(session, key)
+    if tag.rule is not None:
+        raise TagIsRuleBased(key=key)
+    repository.set_tag_users(session, tag.id, [], sorted(set(user_ids)), utc_now())
+
+
+def delete_tag(session: Session, key: str) -> None:
+    """Delete a tag."""
+    repository.delete_tag(session, get_tag(session, key))
+
+
+def refresh_tag(session: Session, con: BaseBackend, key: str, zone: str, end: date) -> Refresh:
+    """Re-evaluate a rule-based tag."""
+    tag = get_tag(session, key)
+    if tag.rule is None:
+        raise TagIsRuleBased(key=key)
+    node, _ = parse_rule(tag.rule)
+    at = utc_now()
+    wanted = set(member_ids(session, con, node, zone, end))
+    have = set(repository.tagged_users(session, [tag.id]).get(tag.id, []))
+    added, removed = sorted(wanted - have), sorted(have - wanted)
+    repository.set_tag_users(session, tag.id, added, removed, at)
+    tag.refreshed_at = at
+    return Refresh(key, len(wanted), len(added), len(removed), at)
+
+
+def tags_of(session: Session, user_id: str) -> list[str]:
+    """Keys of the tags a user carries."""
+    return repository.tag_keys_of(session, user_id)
+
+
+# Lifecycle state ----------------------------------------------------------------------------
+
+
+def record_stages(session: Session, stages: pd.DataFrame) -> int:
+    """Store each user's stage; append a dated transition for every change. Returns how many.
+
+    `stages` has user_id, stage and since (date). A user who went from an alive stage straight
+    to churned between two runs also gets the at-risk entry they passed through, dated by
+    `at_risk_since`, so triggers on "entered at-risk" never miss anyone.
+    """
+    now = utc_now()
+    known = repository.lifecycle_states(session)
+    new_rows: list[dict[str, Any]] = []
+    changed: list[dict[str, Any]] = []
+    moves: list[dict[str, Any]] = []
+    for rec in stages.to_dict("records"):
+        user, stage, since = str(rec["user_id"]), str(rec["stage"]), _as_date(rec["since"])
+        old = known.get(user)
+        if old is not None and old[0] == stage:
+            continue
+        state = {"user_id": user, "stage": stage, "since": since, "updated_at": now}
+        (new_rows if old is None else changed).append(state)
+        previous = None if old is None else old[0]
+        skipped = rec.get("at_risk_since")
+        if stage == "churned" and previous not in ("at_risk", "churned") and skipped is not None:
+            when = _as_date(skipped)
+            moves.append(_move(user, previous, "at_risk", when, now))
+            previous = "at_risk"
+        moves.append(_move(user, previous, stage, since, now))
+    repository.save_lifecycle(session, new_rows, changed, moves)
+    return len(moves)
+
+
+def _move(user: str, old: str | None, new: str, day: date, now: datetime) -> dict[str, Any]:
+    return {"user_id": user, "from_stage": old, "to_stage": new, "day": day, "recorded_at": now}
+
+
+def _as_date(value: Any) -> date:
+    if isinstance(value, date) and not isinstance(value, datetime):
+        return value
+    return pd.Timestamp(value).date()
+
+
+def transitions(
+    session: Session,
+    to_stage: str | None = None,
+    since: date | None = None,
+    user_id: str | None = None,
+    limit: int = 1000,
+    after_id: int = 0,
+) -> list[Any]:
+    """Stage changes, oldest first: e.g. everyone who entered at_risk since a day."""
+    if to_stage is not None and to_stage not in STAGES:
+        raise RuleError(
+            path="to_stage", reason=f"unknown stage {to_stage}; use {', '.join(STAGES)}"
+        )
+    return repository.transitions(session, to_stage, since, user_id, limit, after_id)
+
+
+def stage_of(session: Session, user_id: str) -> tuple[str, date] | None:
+    """A user's stored stage and since."""
+    state = repository.lifecycle_state(session, user_id)
+    return None if state is None else (state.stage, state.since)
