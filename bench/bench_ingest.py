@@ -168,7 +168,8 @@ class Server:
         """Messages in the SQLite inbox, read directly (cheap, no lock on the warehouse)."""
         con = sqlite3.connect(f"file:{self.home / 'tenure.db'}?mode=ro", uri=True, timeout=30)
         try:
-            return int(con.execute("SELECT count(*) FROM tracking_inbox").fetchone()[0])
+            row = con.execute("SELECT coalesce(sum(count), 0) FROM tracking_batches").fetchone()
+            return int(row[0])
         finally:
             con.close()
 

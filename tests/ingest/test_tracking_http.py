@@ -314,3 +314,54 @@ class TestCommerce:
         items = table(stores, "items").set_index("sku")
         assert items.loc["sku-3", "name"] == "Pot"
         assert items.loc["sku-1", "category"] == "drinks"
+
+
+class TestInboxRows:
+    def test_a_batch_repeating_a_message_id_stores_its_first_copy(
+        self, client: TestClient, write_key: str, stores: tuple[Settings, Database, Warehouse]
+    ) -> None:
+        batch = [
+            {"type": "track", "userId": "u", "event": "first", "messageId": "m1"},
+            {"type": "track", "userId": "u", "event": "second", "messageId": "m1"},
+            {"type": "track", "userId": "u", "event": "other", "messageId": "m2"},
+        ]
+        assert post(client, write_key, "/v1/batch", {"batch": batch}).status_code == 200
+        assert waiting_messages(stores[1]) == 3
+        flush(stores)
+        events = table(stores, "events").sort_values("event_id")
+        assert events[["event_id", "name"]].values.tolist() == [["m1", "first"], ["m2", "other"]]
+        assert waiting_messages(stores[1]) == 0
+
+    def test_first_seen_is_the_earliest_message_of_the_flush_whatever_the_order(
+        self, client: TestClient, write_key: str, stores: tuple[Settings, Database, Warehouse]
+    ) -> None:
+        base = datetime(2026, 3, 1, 12, tzinfo=UTC)
+        batch = [
+            {
+                "type": kind,
+                "userId": "u",
+                "event": "x",
+                "traits": {"country": "CN", "plan": "gold"} if kind == "identify" else None,
+                "messageId": f"m{hours}",
+                "timestamp": (base + timedelta(hours=hours)).isoformat(),
+            }
+            for kind, hours in (("track", 5), ("identify", 9), ("track", -7), ("page", 2))
+        ]
+        body = {"batch": batch, "sentAt": datetime.now(UTC).isoformat()}
+        assert post(client, write_key, "/v1/batch", body).status_code == 200
+        flush(stores)
+        users = table(stores, "users")
+        assert len(users) == 1
+        first_seen = users.first_seen.iloc[0].to_pydatetime()
+        assert abs(first_seen - (base - timedelta(hours=7))) < timedelta(seconds=5)
+        assert users.country.iloc[0] == "CN"
+        assert json.loads(users.attributes.iloc[0]) == {"country": "CN", "plan": "gold"}
+
+    def test_group_events_keep_the_group_id_and_its_traits(
+        self, client: TestClient, write_key: str, stores: tuple[Settings, Database, Warehouse]
+    ) -> None:
+        message = {"userId": "u", "groupId": "acme", "traits": {"seats": 12}}
+        assert post(client, write_key, "/v1/group", message).status_code == 200
+        flush(stores)
+        events = table(stores, "events")
+        assert json.loads(events.properties.iloc[0]) == {"group_id": "acme", "seats": 12}

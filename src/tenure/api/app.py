@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import logging
-import threading
+import multiprocessing
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from typing import Any
 
 from fastapi import FastAPI
 
@@ -18,40 +19,57 @@ from tenure.api import errors
 from tenure.config import Settings, get_settings
 from tenure.ingest.tracking.flush import flush_inbox
 from tenure.ingest.tracking.router import router as tracking_router
+from tenure.loyalty.router import router as loyalty_router
+from tenure.promotions.router import router as promotions_router
+from tenure.profiles.router import router as profiles_router
+from tenure.segments.router import router as segments_router
 from tenure.storage.database import Database
 from tenure.storage.warehouse import Warehouse
 
 log = logging.getLogger(__name__)
 
 
-class Flusher:
-    """Moves the tracking inbox into the warehouse every few seconds, off the request path."""
+def _flush_loop(settings: Settings, stop: Any) -> None:
+    """The flusher process: flush every few seconds until told to stop, then once more."""
+    database, warehouse = Database(settings.sqlalchemy_url), Warehouse(settings)
+    while not stop.wait(settings.inbox_flush_seconds):
+        _flush_once(settings, database, warehouse)
+    _flush_once(settings, database, warehouse)
 
-    def __init__(self, settings: Settings, database: Database, warehouse: Warehouse) -> None:
-        self.settings, self.database, self.warehouse = settings, database, warehouse
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, name="tenure-flusher", daemon=True)
+
+def _flush_once(settings: Settings, database: Database, warehouse: Warehouse) -> None:
+    """One flush; errors are logged and retried next time (the inbox keeps the data)."""
+    try:
+        flush_inbox(settings, database, warehouse)
+    except Exception:
+        log.exception("inbox flush failed; will retry")
+
+
+class Flusher:
+    """Moves the tracking inbox into the warehouse every few seconds, in its own process.
+
+    A process, not a thread: parsing and writing a flush would otherwise hold the GIL that the
+    request path needs, and the server would accept fewer events per second than it stores.
+    """
+
+    def __init__(self, settings: Settings) -> None:
+        context = multiprocessing.get_context("spawn")
+        self._stop = context.Event()
+        self._process = context.Process(
+            target=_flush_loop, args=(settings, self._stop), name="tenure-flusher", daemon=True
+        )
 
     def start(self) -> None:
-        """Start the loop."""
-        self._thread.start()
+        """Start the process."""
+        self._process.start()
 
     def stop(self) -> None:
-        """Stop the loop and flush what is left."""
+        """Ask the process to flush what is left and exit; wait for it."""
         self._stop.set()
-        self._thread.join(timeout=60)
-        self.flush()
-
-    def flush(self) -> None:
-        """One flush; errors are logged and retried next time (the inbox keeps the data)."""
-        try:
-            flush_inbox(self.settings, self.database, self.warehouse)
-        except Exception:
-            log.exception("inbox flush failed; will retry")
-
-    def _run(self) -> None:
-        while not self._stop.wait(self.settings.inbox_flush_seconds):
-            self.flush()
+        self._process.join(timeout=300)
+        if self._process.is_alive():  # pragma: no cover - a flush stuck for five minutes
+            log.error("flusher did not stop in time; the inbox keeps what it did not flush")
+            self._process.terminate()
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -62,12 +80,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        flusher = Flusher(settings, database, warehouse)
-        if settings.inbox_flush_seconds > 0:
+        flusher = Flusher(settings) if settings.inbox_flush_seconds > 0 else None
+        if flusher:
             flusher.start()
-        app.state.flusher = flusher
         yield
-        if settings.inbox_flush_seconds > 0:
+        if flusher:
             flusher.stop()
 
     app = FastAPI(title="Tenure", version=__version__, lifespan=lifespan)
@@ -88,4 +105,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(kpis_router)
     app.include_router(funnels_router)
     app.include_router(paths_router)
+    app.include_router(loyalty_router)
+    app.include_router(promotions_router)
+    app.include_router(profiles_router)
+    app.include_router(segments_router)
     return app

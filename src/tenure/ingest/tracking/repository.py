@@ -2,44 +2,48 @@
 
 from __future__ import annotations
 
-from typing import Any
+from datetime import datetime
 
-from sqlalchemy import Table, delete, func, select
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy import Table, delete, func, insert, select
 from sqlalchemy.orm import Session
 
-from tenure.ingest.tracking.models import InboxMessage
-
-
-def insert_new(session: Session, rows: list[dict[str, Any]]) -> None:
-    """Insert rows, skipping message ids already in the inbox."""
-    if not rows:
-        return
-    dialect = session.get_bind().dialect.name
-    table = _table()
-    if dialect == "postgresql":
-        stmt: Any = postgresql.insert(table).on_conflict_do_nothing(index_elements=["message_id"])
-    elif dialect == "sqlite":
-        stmt = sqlite.insert(table).on_conflict_do_nothing(index_elements=["message_id"])
-    else:  # pragma: no cover - other dialects are not supported stores
-        raise NotImplementedError(dialect)
-    session.execute(stmt, rows)
+from tenure.ingest.tracking.models import InboxBatch
 
 
 def _table() -> Table:
-    table = InboxMessage.__table__
+    table = InboxBatch.__table__
     assert isinstance(table, Table)
     return table
 
 
-def oldest(session: Session, limit: int) -> list[Any]:
-    """The oldest waiting messages, as plain rows (no ORM identity map to keep in sync)."""
+def add(session: Session, received_at: datetime, count: int, messages: str) -> None:
+    """Store the lines of one call (a Core insert: no ORM bookkeeping on the request path)."""
+    session.execute(
+        insert(_table()).values(received_at=received_at, count=count, messages=messages)
+    )
+
+
+def oldest(session: Session, max_messages: int) -> list[tuple[int, str]]:
+    """The oldest waiting rows as (id, lines): about `max_messages` messages, at least one row."""
     table = _table()
-    return list(session.execute(select(table).order_by(table.c.id).limit(limit)).all())
+    heads = session.execute(select(table.c.id, table.c.count).order_by(table.c.id).limit(10_000))
+    ids: list[int] = []
+    total = 0
+    for row_id, count in heads:
+        if ids and total + count > max_messages:
+            break
+        ids.append(row_id)
+        total += count
+    if not ids:
+        return []
+    rows = session.execute(
+        select(table.c.id, table.c.messages).where(table.c.id.in_(ids)).order_by(table.c.id)
+    )
+    return [(row_id, messages) for row_id, messages in rows]
 
 
 def remove(session: Session, ids: list[int]) -> None:
-    """Delete flushed messages (a Core delete: no per-object bookkeeping, linear in ids)."""
+    """Delete flushed rows by id (never by range: a lower id may commit later on PostgreSQL)."""
     table = _table()
     for start in range(0, len(ids), 10_000):
         session.execute(delete(table).where(table.c.id.in_(ids[start : start + 10_000])))
@@ -47,4 +51,4 @@ def remove(session: Session, ids: list[int]) -> None:
 
 def waiting(session: Session) -> int:
     """How many messages wait to be flushed."""
-    return int(session.scalar(select(func.count()).select_from(InboxMessage)) or 0)
+    return int(session.scalar(select(func.coalesce(func.sum(_table().c.count), 0))) or 0)

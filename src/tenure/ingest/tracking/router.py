@@ -22,12 +22,15 @@ def _store(request: Request, kind: str | None, raw: bytes) -> dict[str, Any]:
     body = service.parse_body(raw, limit, batch=kind is None)
     write_key = body.get("writeKey") if isinstance(body, dict) else None
     principal(request, write_key).require("write")
-    # The inbox commit happens before we answer: a 2xx means the data is on disk.
-    with database.write_lock, database.session() as session:
-        if kind is None:
-            result = service.track_batch(session, settings, body, len(raw))
-        else:
-            result = service.track_one(session, settings, kind, body)
+    if kind is None:
+        result = service.validate_batch(settings, body, len(raw))
+    else:
+        result = service.validate_one(settings, kind, body)
+    # The inbox commit happens before we answer: a 2xx means the data is on disk. Validation
+    # runs outside the lock, so only the insert and the commit are serialised on SQLite.
+    if result.lines:
+        with database.write_lock, database.session() as session:
+            service.store(session, result)
     service.raise_for_rejects(result)
     return {"success": True, "accepted": result.accepted}
 

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
+import orjson
 from sqlalchemy.orm import Session
 
 from tenure.config import Settings
@@ -18,16 +19,22 @@ from tenure.ingest.tracking.errors import (
     MalformedJson,
     MessageTooLarge,
 )
-from tenure.ingest.tracking.messages import Normalised, _as_time, normalise
+from tenure.ingest.tracking.messages import as_time, encode, normalise
 from tenure.kit.time import utc_now
 
 
 @dataclass
 class Accepted:
-    """What a call stored and what it refused."""
+    """What a call validated (to store) and what it refused."""
 
-    accepted: int = 0
+    lines: list[dict[str, Any]] = field(default_factory=list)
     rejected: list[dict[str, Any]] = field(default_factory=list)
+    received_at: datetime = field(default_factory=utc_now)
+
+    @property
+    def accepted(self) -> int:
+        """How many messages are stored."""
+        return len(self.lines)
 
 
 def parse_body(body: bytes, limit: int, *, batch: bool) -> Any:
@@ -35,40 +42,39 @@ def parse_body(body: bytes, limit: int, *, batch: bool) -> Any:
     if len(body) > limit:
         raise (BatchTooLarge if batch else MessageTooLarge)(size=len(body), limit=limit)
     try:
-        return json.loads(body)
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        return orjson.loads(body)
+    except orjson.JSONDecodeError as exc:
         raise MalformedJson(reason=str(exc)[:200]) from None
 
 
-def track_one(session: Session, settings: Settings, kind: str, body: Any) -> Accepted:
-    """Store a single message sent to /v1/{kind}."""
+def validate_one(settings: Settings, kind: str, body: Any) -> Accepted:
+    """Validate a single message sent to /v1/{kind} (a bad one is a 400, nothing stored)."""
     if not isinstance(body, dict):
         raise InvalidMessage(field="body", reason="must be a JSON object")
+    result = Accepted()
     body = {**body, "type": kind}
-    row = normalise(body, utc_now(), max_bytes=settings.max_message_bytes)
-    repository.insert_new(session, [row.row()])
-    return Accepted(accepted=1)
+    # The body limit already bounds the message: no second size check.
+    result.lines.append(normalise(body, result.received_at, max_bytes=0, check_size=False))
+    return result
 
 
-def track_batch(session: Session, settings: Settings, body: Any, body_size: int) -> Accepted:
-    """Store every valid message of a /v1/batch call; raise with the rejects if there are any."""
+def validate_batch(settings: Settings, body: Any, body_size: int) -> Accepted:
+    """Validate each message of a /v1/batch call: the good ones, and reasons for the rest."""
     if not isinstance(body, dict) or not isinstance(body.get("batch"), list):
         raise InvalidMessage(field="batch", reason="must be an object with a batch array")
-    received_at = utc_now()
-    batch_sent_at = _as_time(body, "sentAt")
-    shared_context = body.get("context") if isinstance(body.get("context"), dict) else None
     result = Accepted()
-    rows: list[Normalised] = []
+    batch_sent_at = as_time(body, "sentAt")
+    shared_context = body.get("context") if isinstance(body.get("context"), dict) else None
     # No message can be larger than the body that carries it.
     check_size = body_size > settings.max_message_bytes
     for index, message in enumerate(body["batch"]):
         if shared_context and isinstance(message, dict) and "context" not in message:
             message = {**message, "context": shared_context}
         try:
-            rows.append(
+            result.lines.append(
                 normalise(
                     message,
-                    received_at,
+                    result.received_at,
                     max_bytes=settings.max_message_bytes,
                     check_size=check_size,
                     batch_sent_at=batch_sent_at,
@@ -79,9 +85,13 @@ def track_batch(session: Session, settings: Settings, body: Any, body_size: int)
             result.rejected.append(
                 {"index": index, "messageId": message_id, "code": exc.code, "reason": exc.message}
             )
-    repository.insert_new(session, [row.row() for row in rows])
-    result.accepted = len(rows)
     return result
+
+
+def store(session: Session, result: Accepted) -> None:
+    """Write the accepted lines as one inbox row (the caller commits before answering)."""
+    if result.lines:
+        repository.add(session, result.received_at, len(result.lines), encode(result.lines))
 
 
 def raise_for_rejects(result: Accepted) -> None:
