@@ -24,7 +24,6 @@ from sqlalchemy.orm import Mapped, mapped_column
 from tenure.storage.database import Base
 
 
-
 class UtcDateTime(TypeDecorator[datetime]):
     """Aware datetimes stored as UTC; SQLite's naive read-backs come back as aware UTC."""
 
@@ -37,13 +36,13 @@ class UtcDateTime(TypeDecorator[datetime]):
             return None
         if value.tzinfo is None:
             raise ValueError("loyalty datetimes must be timezone-aware")
-        return value.astimezone(UTC)  # type: ignore[no-any-return]
+        return value.astimezone(UTC)
 
     def process_result_value(self, value: Any, dialect: Dialect) -> datetime | None:
         """Return aware UTC."""
         if value is None:
             return None
-        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)  # type: ignore[no-any-return]
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 
 _BIGID = BigInteger().with_variant(Integer, "sqlite")
@@ -145,6 +144,7 @@ class Order(Base):
     paid_at: Mapped[datetime] = mapped_column(_TS)
     refunded_minor: Mapped[int] = mapped_column(BigInteger, default=0)
     points_earned: Mapped[int] = mapped_column(BigInteger, default=0)
+    multiplier_bps: Mapped[int] = mapped_column(Integer)
 
 
 class Redemption(Base):
@@ -194,7 +194,9 @@ class Checkin(Base):
     local_date: Mapped[date] = mapped_column(Date)
     streak: Mapped[int] = mapped_column(Integer)
     points: Mapped[int] = mapped_column(Integer)
-    transaction_id: Mapped[str] = mapped_column(ForeignKey("loyalty_transactions.id"))
+    transaction_id: Mapped[str | None] = mapped_column(
+        ForeignKey("loyalty_transactions.id"), nullable=True
+    )
     created_at: Mapped[datetime] = mapped_column(_TS)
 
 
@@ -206,7 +208,9 @@ class TaskCompletion(Base):
     user_id: Mapped[str] = mapped_column(String(USER), primary_key=True)
     task: Mapped[str] = mapped_column(String(60), primary_key=True)
     points: Mapped[int] = mapped_column(Integer)
-    transaction_id: Mapped[str] = mapped_column(ForeignKey("loyalty_transactions.id"))
+    transaction_id: Mapped[str | None] = mapped_column(
+        ForeignKey("loyalty_transactions.id"), nullable=True
+    )
     completed_at: Mapped[datetime] = mapped_column(_TS)
 
 

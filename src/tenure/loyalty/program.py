@@ -8,7 +8,6 @@ from functools import lru_cache
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
-
 from sqlalchemy.orm import Session
 
 from tenure.kit.money import exponent

@@ -134,11 +134,6 @@ def lots_of_order(session: Session, order_id: str) -> list[Lot]:
     return list(session.scalars(select(Lot).where(Lot.order_id == order_id).order_by(Lot.id)))
 
 
-def _lots_with_remaining(bucket: str) -> tuple[object, object]:
-    remaining = func.sum(Entry.points)
-    return remaining, and_(Entry.lot_id == Lot.id, Entry.bucket == bucket)
-
-
 def due_lots(session: Session, bucket: str, column: str, now: datetime) -> list[tuple[str, str]]:
     """(user, lot) with points left in `bucket` whose `confirm_at`/`expires_at` has passed."""
     when = getattr(Lot, column)
@@ -193,7 +188,9 @@ def earn_stats(
     return int(count), int(points)
 
 
-def earned_points_in_window(session: Session, user_id: str, since: datetime, until: datetime) -> int:
+def earned_points_in_window(
+    session: Session, user_id: str, since: datetime, until: datetime
+) -> int:
     """Points earned minus points reversed in a window (the points tier basis)."""
     delta = Transaction.available_delta + Transaction.pending_delta
     stmt = select(func.coalesce(func.sum(delta), 0)).where(
@@ -225,7 +222,9 @@ def outflow_by_kind(session: Session, since: datetime, until: datetime) -> dict[
     )
     out = {kind: -int(total) for kind, total in session.execute(stmt)}
     consumed = select(func.coalesce(func.sum(Transaction.reserved_delta), 0)).where(
-        Transaction.kind == "redeem", Transaction.created_at > since, Transaction.created_at <= until
+        Transaction.kind == "redeem",
+        Transaction.created_at > since,
+        Transaction.created_at <= until,
     )
     out["redeem"] = -int(session.scalar(consumed) or 0)
     return out
@@ -294,3 +293,12 @@ def program_versions(session: Session, limit: int) -> list[ProgramVersion]:
     """Saved program versions, newest first."""
     stmt = select(ProgramVersion).order_by(ProgramVersion.version.desc()).limit(limit)
     return list(session.scalars(stmt))
+
+
+def reversed_for_order(session: Session, order_id: str) -> int:
+    """Points already reversed for an order's refunds, counting what could not be taken."""
+    taken = Transaction.available_delta + Transaction.pending_delta - Transaction.shortfall
+    stmt = select(func.coalesce(func.sum(taken), 0)).where(
+        Transaction.kind == "reverse", Transaction.order_id == order_id
+    )
+    return -int(session.scalar(stmt) or 0)

@@ -64,9 +64,11 @@ def multiplier(
     """Bonuses add up: a 1.5× tier on a 2× member day earns 2.5×, not 3×."""
     found = program.tier(tier)
     tier_bps = found.multiplier_bps if found else BASE_BPS
-    day_bps = program.member_day.multiplier_bps if program.member_day and is_member_day(
-        program, at, zone
-    ) else BASE_BPS
+    day_bps = (
+        program.member_day.multiplier_bps
+        if program.member_day and is_member_day(program, at, zone)
+        else BASE_BPS
+    )
     plan_bps = plan.multiplier_bps if plan else BASE_BPS
     total = BASE_BPS + (tier_bps - BASE_BPS) + (day_bps - BASE_BPS) + (plan_bps - BASE_BPS)
     return Multiplier(max(total, 0), tier_bps, day_bps, plan_bps)

@@ -162,6 +162,7 @@ def spend(
     fingerprint: str,
     now: datetime,
     reference: str | None = None,
+    kind: str = "spend",
 ) -> Transaction:
     """Spend available points, oldest-expiring lots first; never below zero."""
     taken = _take_available(session, user_id, points)
@@ -169,7 +170,7 @@ def spend(
     return _post(
         session,
         user_id=user_id,
-        kind="spend",
+        kind=kind,
         reason=reason,
         key=key,
         fingerprint=fingerprint,
@@ -219,7 +220,9 @@ def settle_reservation(
     )
 
 
-def move_lot(session: Session, lot: Lot, *, kind: str, key: str, now: datetime) -> Transaction | None:
+def move_lot(
+    session: Session, lot: Lot, *, kind: str, key: str, now: datetime
+) -> Transaction | None:
     """Confirm a lot's pending points, or expire its available ones; None when nothing is left."""
     source = "pending" if kind == "confirm" else "available"
     left = repository.open_lots(session, lot.user_id, source, [lot.id])

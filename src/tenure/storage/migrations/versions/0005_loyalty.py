@@ -54,6 +54,7 @@ def upgrade() -> None:
         sa.Column("paid_at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("refunded_minor", sa.BigInteger(), nullable=False),
         sa.Column("points_earned", sa.BigInteger(), nullable=False),
+        sa.Column("multiplier_bps", sa.Integer(), nullable=False),
         sa.PrimaryKeyConstraint("order_id", name="pk_loyalty_orders"),
     )
     op.create_index(
@@ -137,7 +138,7 @@ def upgrade() -> None:
         sa.Column("local_date", sa.Date(), nullable=False),
         sa.Column("streak", sa.Integer(), nullable=False),
         sa.Column("points", sa.Integer(), nullable=False),
-        sa.Column("transaction_id", sa.String(length=40), nullable=False),
+        sa.Column("transaction_id", sa.String(length=40), nullable=True),
         sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
         sa.ForeignKeyConstraint(
             ["transaction_id"],
@@ -230,7 +231,7 @@ def upgrade() -> None:
         sa.Column("user_id", sa.String(length=200), nullable=False),
         sa.Column("task", sa.String(length=60), nullable=False),
         sa.Column("points", sa.Integer(), nullable=False),
-        sa.Column("transaction_id", sa.String(length=40), nullable=False),
+        sa.Column("transaction_id", sa.String(length=40), nullable=True),
         sa.Column("completed_at", sa.DateTime(timezone=True), nullable=False),
         sa.ForeignKeyConstraint(
             ["transaction_id"],

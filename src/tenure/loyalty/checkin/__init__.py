@@ -1,0 +1,1 @@
+"""Daily check-in: one per local day, streaks and a reward ladder."""

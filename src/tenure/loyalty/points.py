@@ -1,0 +1,185 @@
+"""Member points: account summary, history, earning for actions, spending, manual adjustments."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from sqlalchemy.orm import Session
+
+from tenure.kit.ids import content_hash
+from tenure.loyalty import membership, repository, rules
+from tenure.loyalty.errors import PointsInvalid
+from tenure.loyalty.ledger import book
+from tenure.loyalty.models import Account, Transaction
+from tenure.loyalty.program import Program
+from tenure.loyalty.tiers import service as tiers
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """A ledger transaction and whether it was replayed from an earlier identical request."""
+
+    transaction: Transaction
+    replayed: bool
+
+
+def open_account(session: Session, user_id: str, now: datetime) -> Account:
+    """Create the account if needed and lock it for this unit of work."""
+    repository.ensure_account(session, user_id, now)
+    return repository.lock_account(session, user_id)
+
+
+def expiry_for(program: Program, start: datetime) -> datetime | None:
+    """When points that become spendable at `start` expire."""
+    return start + timedelta(days=program.expiry_days) if program.expiry_days else None
+
+
+def earn_action(
+    session: Session,
+    program: Program,
+    zone: ZoneInfo,
+    user_id: str,
+    action: str,
+    key: str,
+    now: datetime,
+    reference: str | None = None,
+) -> Outcome:
+    """Award an action's points (sign-up, review, birthday, …) within its caps."""
+    fingerprint = content_hash("action", user_id, action, reference)
+    account = open_account(session, user_id, now)
+    found = book.replay(session, key, fingerprint)
+    if found is not None:
+        return Outcome(found, True)
+    extra = 0
+    if action == "birthday":
+        tier = program.tier(account.tier)
+        extra = tier.birthday_gift_points if tier else 0
+    points = rules.action_points(session, program, user_id, action, now, zone, extra)
+    tx = book.earn(
+        session,
+        user_id,
+        points,
+        reason=f"action:{action}",
+        key=key,
+        fingerprint=fingerprint,
+        now=now,
+        expires_at=expiry_for(program, now),
+        reference=reference,
+    )
+    if program.tier_basis == "points":
+        tiers.upgrade(session, program, account, now)
+    return Outcome(tx, False)
+
+
+def adjust(
+    session: Session,
+    program: Program,
+    user_id: str,
+    points: int,
+    reason: str,
+    key: str,
+    now: datetime,
+) -> Outcome:
+    """An operator's correction: a new lot when positive, a FIFO deduction when negative."""
+    if points == 0:
+        raise PointsInvalid(points=points)
+    fingerprint = content_hash("adjust", user_id, points, reason)
+    open_account(session, user_id, now)
+    found = book.replay(session, key, fingerprint)
+    if found is not None:
+        return Outcome(found, True)
+    if points > 0:
+        tx = book.earn(
+            session,
+            user_id,
+            points,
+            reason=f"adjust:{reason}",
+            key=key,
+            fingerprint=fingerprint,
+            now=now,
+            expires_at=expiry_for(program, now),
+        )
+    else:
+        tx = book.spend(
+            session,
+            user_id,
+            -points,
+            reason=f"adjust:{reason}",
+            key=key,
+            fingerprint=fingerprint,
+            now=now,
+            kind="adjust",
+        )
+    return Outcome(tx, False)
+
+
+def spend(
+    session: Session, user_id: str, points: int, reason: str, key: str, now: datetime
+) -> Outcome:
+    """Spend points now (outside checkout): 409 points_insufficient if the balance is short."""
+    fingerprint = content_hash("spend", user_id, points, reason)
+    open_account(session, user_id, now)
+    found = book.replay(session, key, fingerprint)
+    if found is not None:
+        return Outcome(found, True)
+    tx = book.spend(
+        session, user_id, points, reason=reason, key=key, fingerprint=fingerprint, now=now
+    )
+    return Outcome(tx, False)
+
+
+@dataclass(frozen=True)
+class Summary:
+    """What a member page shows: balances, tier progress, membership, points expiring soon."""
+
+    user_id: str
+    exists: bool
+    balances: repository.Balances
+    tier: str | None
+    tier_name: str | None
+    tier_grace_until: datetime | None
+    qualifying_value: int
+    next_tier: str | None
+    to_next_tier: int | None
+    membership: membership.Status
+    expiring_points: int
+    expiring_before: datetime
+
+
+def summary(session: Session, program: Program, user_id: str, now: datetime) -> Summary:
+    """The member's summary (an unknown member reads as an empty account)."""
+    account = repository.get_account(session, user_id)
+    value = tiers.qualifying_value(session, program, user_id, now)
+    tier = account.tier if account else None
+    rank = program.rank(tier)
+    upcoming = program.tiers[rank + 1] if rank + 1 < len(program.tiers) else None
+    horizon = now + timedelta(days=max(program.reminder_days, 1))
+    expiring = sum(
+        left
+        for lot, left in repository.open_lots(session, user_id, "available")
+        if lot.expires_at is not None and lot.expires_at <= horizon
+    )
+    found = program.tier(tier)
+    return Summary(
+        user_id=user_id,
+        exists=account is not None,
+        balances=repository.balances(session, user_id),
+        tier=tier,
+        tier_name=found.name if found else None,
+        tier_grace_until=account.tier_grace_until if account else None,
+        qualifying_value=value,
+        next_tier=upcoming.code if upcoming else None,
+        to_next_tier=max(upcoming.threshold - value, 0) if upcoming else None,
+        membership=membership.status(session, user_id, now),
+        expiring_points=expiring,
+        expiring_before=horizon,
+    )
+
+
+def history(
+    session: Session, user_id: str, limit: int = 50, before: datetime | None = None
+) -> list[Transaction]:
+    """The member's ledger, newest first."""
+    return repository.history(session, user_id, min(max(limit, 1), 500), before)

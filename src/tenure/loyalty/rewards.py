@@ -1,0 +1,96 @@
+"""The rewards catalogue: gifts and coupons bought with points, with optional stock."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from tenure.kit.ids import content_hash, new_id
+from tenure.loyalty import repository
+from tenure.loyalty.errors import PointsInvalid, RewardNotFound, RewardOutOfStock
+from tenure.loyalty.ledger import book
+from tenure.loyalty.models import Reward, RewardClaim
+from tenure.loyalty.points import open_account
+
+
+def upsert(
+    session: Session,
+    code: str,
+    name: str,
+    kind: str,
+    points_cost: int,
+    now: datetime,
+    coupon_template: str | None = None,
+    stock: int | None = None,
+    active: bool = True,
+) -> Reward:
+    """Create or update a reward."""
+    if points_cost <= 0:
+        raise PointsInvalid(points=points_cost)
+    row = session.get(Reward, code)
+    if row is None:
+        row = Reward(code=code, created_at=now)
+        session.add(row)
+    row.name, row.kind, row.points_cost = name, kind, points_cost
+    row.coupon_template, row.stock, row.active = coupon_template, stock, active
+    session.flush()
+    return row
+
+
+def catalogue(session: Session, include_inactive: bool = False) -> list[Reward]:
+    """Rewards by cost."""
+    stmt = select(Reward).order_by(Reward.points_cost, Reward.code)
+    if not include_inactive:
+        stmt = stmt.where(Reward.active.is_(True))
+    return list(session.scalars(stmt))
+
+
+@dataclass(frozen=True)
+class ClaimResult:
+    """A claimed reward and whether it was replayed."""
+
+    claim: RewardClaim
+    reward: Reward
+    replayed: bool
+
+
+def claim(session: Session, user_id: str, code: str, key: str, now: datetime) -> ClaimResult:
+    """Spend the reward's points and take one from stock, atomically."""
+    fingerprint = content_hash("reward", user_id, code)
+    open_account(session, user_id, now)
+    stmt = select(Reward).where(Reward.code == code).with_for_update()
+    reward = session.scalars(stmt.execution_options(populate_existing=True)).first()
+    if reward is None or not reward.active:
+        raise RewardNotFound(reward=code)
+    found = book.replay(session, f"reward:{key}", fingerprint)
+    if found is not None:
+        row = session.scalars(
+            select(RewardClaim).where(RewardClaim.transaction_id == found.id)
+        ).one()
+        return ClaimResult(row, reward, True)
+    if reward.stock is not None and reward.stock <= 0:
+        raise RewardOutOfStock(reward=code)
+    tx = book.spend(
+        session,
+        user_id,
+        reward.points_cost,
+        reason=f"reward:{code}",
+        key=f"reward:{key}",
+        fingerprint=fingerprint,
+        now=now,
+    )
+    if reward.stock is not None:
+        reward.stock -= 1
+    row = RewardClaim(
+        id=new_id("clm"),
+        reward_code=code,
+        user_id=user_id,
+        points=reward.points_cost,
+        transaction_id=tx.id,
+        created_at=now,
+    )
+    repository.add(session, row)
+    return ClaimResult(row, reward, False)

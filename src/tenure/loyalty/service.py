@@ -1,0 +1,133 @@
+"""The loyalty API other domains call (promotions, checkout). Keep these signatures stable.
+
+Every function takes the caller's session and never commits: the caller's unit of work does. On
+SQLite, hold `database.write_lock` around a unit of work that redeems or settles points.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy.orm import Session
+
+from tenure.kit.time import utc_now
+from tenure.loyalty import checkout, membership, repository
+from tenure.loyalty.checkout import Quote
+from tenure.loyalty.models import Redemption
+from tenure.loyalty.program import current_program
+
+__all__ = [
+    "Benefits",
+    "Quote",
+    "confirm_redemption",
+    "current_tier",
+    "quote_points_discount",
+    "redeem_points",
+    "release_redemption",
+    "tier_benefits",
+]
+
+
+@dataclass(frozen=True)
+class Benefits:
+    """What a member is entitled to now: tier benefits merged with paid-membership benefits."""
+
+    user_id: str
+    tier: str | None
+    tier_name: str | None
+    multiplier_bps: int
+    free_shipping: bool
+    exclusive_coupons: tuple[str, ...]
+    birthday_gift_points: int
+    early_access_hours: int
+    membership_plan: str | None
+    membership_expires_at: datetime | None
+
+
+def current_tier(session: Session, user_id: str) -> str | None:
+    """The member's tier code, or None for someone with no loyalty account or no tier."""
+    account = repository.get_account(session, user_id)
+    if account is None:
+        return None
+    if account.tier is not None:
+        return account.tier
+    _, program = current_program(session)
+    base = [t for t in program.tiers if t.threshold == 0]
+    return base[0].code if base else None
+
+
+def tier_benefits(session: Session, user_id: str, now: datetime | None = None) -> Benefits:
+    """The member's current benefits (tier plus an active paid membership)."""
+    now = now or utc_now()
+    _, program = current_program(session)
+    tier = program.tier(current_tier(session, user_id))
+    plan = membership.active_plan(session, program, user_id, now)
+    status = membership.status(session, user_id, now)
+    tier_bps = tier.multiplier_bps if tier else 10_000
+    plan_bps = plan.multiplier_bps if plan else 10_000
+    coupons = [*(tier.exclusive_coupons if tier else []), *(plan.exclusive_coupons if plan else [])]
+    return Benefits(
+        user_id=user_id,
+        tier=tier.code if tier else None,
+        tier_name=tier.name if tier else None,
+        multiplier_bps=10_000 + (tier_bps - 10_000) + (plan_bps - 10_000),
+        free_shipping=bool((tier and tier.free_shipping) or (plan and plan.free_shipping)),
+        exclusive_coupons=tuple(dict.fromkeys(coupons)),
+        birthday_gift_points=tier.birthday_gift_points if tier else 0,
+        early_access_hours=max(
+            tier.early_access_hours if tier else 0, plan.early_access_hours if plan else 0
+        ),
+        membership_plan=status.plan if status.active else None,
+        membership_expires_at=status.expires_at if status.active else None,
+    )
+
+
+def quote_points_discount(
+    session: Session, user_id: str, order_minor: int, currency: str, points: int | None = None
+) -> Quote:
+    """The discount `points` would give on this order (None: the most allowed); no side effect."""
+    _, program = current_program(session)
+    return checkout.quote(session, program, user_id, order_minor, currency, points)
+
+
+def redeem_points(
+    session: Session,
+    user_id: str,
+    order_minor: int,
+    currency: str,
+    points: int,
+    idempotency_key: str,
+    order_id: str | None = None,
+    now: datetime | None = None,
+) -> Redemption:
+    """Reserve exactly `points` for this order's discount (409 errors say why not); replayable."""
+    _, program = current_program(session)
+    result = checkout.redeem(
+        session,
+        program,
+        user_id,
+        order_minor,
+        currency,
+        points,
+        idempotency_key,
+        now or utc_now(),
+        order_id,
+    )
+    return result.redemption
+
+
+def release_redemption(
+    session: Session, redemption_id: str, now: datetime | None = None
+) -> Redemption:
+    """Give the reserved points back (checkout cancelled); repeating is harmless."""
+    return checkout.settle(session, redemption_id, release=True, now=now or utc_now())
+
+
+def confirm_redemption(
+    session: Session, redemption_id: str, order_id: str | None = None, now: datetime | None = None
+) -> Redemption:
+    """Spend the reserved points for good (order placed); repeating is harmless."""
+    return checkout.settle(
+        session, redemption_id, release=False, now=now or utc_now(), order_id=order_id
+    )
