@@ -15,6 +15,7 @@ from tenure.cli import (
     kpis,
     paths,
     predict,
+    promotions,
     report,
     retention,
     setup,
@@ -42,6 +43,8 @@ app.command("paths")(paths.paths)
 app.add_typer(imports.app, name="import")
 app.add_typer(keys.app, name="keys")
 app.add_typer(predict.app, name="predict")
+app.add_typer(promotions.coupons_app, name="coupons")
+app.add_typer(promotions.promotions_app, name="promotions")
 
 
 @app.callback()

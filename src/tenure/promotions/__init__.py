@@ -1,0 +1,1 @@
+"""Coupons and promotions: Condition + Benefit offers, the best combination, checkout holds."""

@@ -1,0 +1,121 @@
+"""HTTP for operators (admin scope): offers, codes, wallet issuing, expiry sweep."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from fastapi import APIRouter, Depends, Request
+
+from tenure.api.auth import require
+from tenure.apikeys.service import Principal
+from tenure.config import Settings
+from tenure.kit.time import utc_now
+from tenure.promotions import views
+from tenure.promotions.coupons import service as coupons
+from tenure.promotions.schemas import (
+    CodesIn,
+    CodesOut,
+    IssueIn,
+    OfferIn,
+    OfferOut,
+    ReleasedOut,
+    StatusIn,
+)
+from tenure.promotions.service import offers, reservations
+from tenure.storage.database import Database
+
+router = APIRouter(prefix="/v1", tags=["promotions"])
+admin = Depends(require("admin"))
+
+
+def _db(request: Request) -> Database:
+    database: Database = request.app.state.database
+    return database
+
+
+@router.post(
+    "/promotions/offers", response_model=OfferOut, status_code=201, summary="Create an offer"
+)
+def create_offer(body: OfferIn, request: Request, _who: Principal = admin) -> OfferOut:
+    """A coupon template or an automatic promotion (condition + benefit over a range)."""
+    settings: Settings = request.app.state.settings
+    database = _db(request)
+    with database.write_lock, database.session() as session:
+        return views.offer_out(offers.create_offer(session, body, settings.currency, utc_now()))
+
+
+@router.get("/promotions/offers", response_model=list[OfferOut], summary="List offers")
+def list_offers(
+    request: Request,
+    status: Literal["active", "paused", "archived"] | None = None,
+    kind: Literal["coupon", "automatic"] | None = None,
+    _who: Principal = admin,
+) -> list[OfferOut]:
+    """Offers with their usage, budget and stock counters, newest first."""
+    with _db(request).session() as session:
+        return [views.offer_out(row) for row in offers.list_offers(session, status, kind)]
+
+
+@router.get("/promotions/offers/{offer_id}", response_model=OfferOut, summary="One offer")
+def get_offer(offer_id: str, request: Request, _who: Principal = admin) -> OfferOut:
+    """An offer and its counters."""
+    with _db(request).session() as session:
+        return views.offer_out(offers.get_offer(session, offer_id))
+
+
+@router.post(
+    "/promotions/offers/{offer_id}/status", response_model=OfferOut, summary="Pause or resume"
+)
+def set_status(
+    offer_id: str, body: StatusIn, request: Request, _who: Principal = admin
+) -> OfferOut:
+    """Pause, resume or archive an offer."""
+    database = _db(request)
+    with database.write_lock, database.session() as session:
+        return views.offer_out(offers.set_status(session, offer_id, body.status))
+
+
+@router.post(
+    "/promotions/offers/{offer_id}/codes",
+    response_model=CodesOut,
+    status_code=201,
+    summary="Make codes",
+)
+def make_codes(offer_id: str, body: CodesIn, request: Request, _who: Principal = admin) -> CodesOut:
+    """Unique single-use codes in bulk (`count`), or one shared code (`code`)."""
+    database = _db(request)
+    with database.write_lock, database.session() as session:
+        if body.count is not None:
+            issued = coupons.create_unique_codes(
+                session, offer_id, body.count, body.prefix, utc_now()
+            )
+        else:
+            assert body.code is not None
+            issued = coupons.create_shared_code(
+                session, offer_id, body.code, body.max_uses, utc_now()
+            )
+    return CodesOut(offer_id=issued.offer_id, batch=issued.batch, codes=issued.codes)
+
+
+@router.post(
+    "/promotions/offers/{offer_id}/issue",
+    response_model=CodesOut,
+    status_code=201,
+    summary="Issue to wallets",
+)
+def issue(offer_id: str, body: IssueIn, request: Request, _who: Principal = admin) -> CodesOut:
+    """Put one single-use coupon in each customer's wallet."""
+    database = _db(request)
+    with database.write_lock, database.session() as session:
+        issued = coupons.issue_to_wallets(session, offer_id, body.user_ids, utc_now())
+    return CodesOut(offer_id=issued.offer_id, batch=issued.batch, codes=issued.codes)
+
+
+@router.post(
+    "/checkout/release-expired", response_model=ReleasedOut, summary="Release expired holds"
+)
+def release_expired(request: Request, _who: Principal = admin) -> ReleasedOut:
+    """Give back what expired reservations held (also `tenure coupons release-expired`)."""
+    database = _db(request)
+    with database.write_lock, database.session() as session:
+        return ReleasedOut(released=reservations.release_expired(session, utc_now()))

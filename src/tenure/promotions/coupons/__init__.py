@@ -1,0 +1,1 @@
+"""Coupon codes: bulk single-use, shared, and wallet coupons issued to a customer."""

@@ -1,0 +1,244 @@
+"""All queries on the promotion tables; counters move only by conditional UPDATEs."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import CursorResult, Table, func, insert, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Session
+
+from tenure.promotions.models import (
+    PromoCode,
+    PromoCustomer,
+    PromoOffer,
+    PromoRedemption,
+    PromoReservation,
+)
+
+# Redemptions that count against per-user limits: held, used, and refunded-but-kept.
+COUNTING = ("held", "used", "refunded")
+
+
+def add(session: Session, row: Any) -> None:
+    """Stage a new row."""
+    session.add(row)
+    session.flush()
+
+
+def offer_by_id(session: Session, offer_id: str) -> PromoOffer | None:
+    """The offer with this id."""
+    return session.get(PromoOffer, offer_id)
+
+
+def offers(
+    session: Session, status: str | None = None, kind: str | None = None
+) -> list[PromoOffer]:
+    """Offers, newest first, optionally by status and kind."""
+    query = select(PromoOffer).order_by(PromoOffer.created_at.desc(), PromoOffer.id)
+    if status:
+        query = query.where(PromoOffer.status == status)
+    if kind:
+        query = query.where(PromoOffer.kind == kind)
+    return list(session.scalars(query))
+
+
+def live_automatic(session: Session, currency: str) -> list[PromoOffer]:
+    """Active automatic promotions in a currency (the window is checked by the caller)."""
+    query = select(PromoOffer).where(
+        PromoOffer.status == "active",
+        PromoOffer.kind == "automatic",
+        PromoOffer.currency == currency,
+    )
+    return list(session.scalars(query))
+
+
+def offers_by_ids(session: Session, ids: Iterable[str]) -> dict[str, PromoOffer]:
+    """Offers by id."""
+    wanted = set(ids)
+    if not wanted:
+        return {}
+    return {o.id: o for o in session.scalars(select(PromoOffer).where(PromoOffer.id.in_(wanted)))}
+
+
+def codes_by_text(session: Session, texts: Iterable[str]) -> dict[str, PromoCode]:
+    """Codes by their (normalised) text."""
+    wanted = set(texts)
+    if not wanted:
+        return {}
+    return {c.code: c for c in session.scalars(select(PromoCode).where(PromoCode.code.in_(wanted)))}
+
+
+def wallet(session: Session, user_id: str) -> list[PromoCode]:
+    """A customer's enabled wallet coupons that still have uses."""
+    query = (
+        select(PromoCode)
+        .where(PromoCode.user_id == user_id, PromoCode.status == "active")
+        .where((PromoCode.max_uses.is_(None)) | (PromoCode.used_count < PromoCode.max_uses))
+        .order_by(PromoCode.created_at, PromoCode.id)
+    )
+    return list(session.scalars(query))
+
+
+def usage_by_user(
+    session: Session, user_id: str | None, offer_ids: Iterable[str]
+) -> dict[str, int]:
+    """How many times the customer holds or has used each offer."""
+    wanted = set(offer_ids)
+    if user_id is None or not wanted:
+        return {}
+    query = (
+        select(PromoRedemption.offer_id, func.count())
+        .where(PromoRedemption.user_id == user_id, PromoRedemption.offer_id.in_(wanted))
+        .where(PromoRedemption.status.in_(COUNTING))
+        .group_by(PromoRedemption.offer_id)
+    )
+    return {offer_id: int(n) for offer_id, n in session.execute(query)}
+
+
+def confirmed_orders(session: Session, user_id: str | None) -> int:
+    """Orders the customer has paid through checkout."""
+    if user_id is None:
+        return 0
+    row = session.get(PromoCustomer, user_id)
+    return row.confirmed_orders if row else 0
+
+
+def existing_codes(session: Session, texts: list[str]) -> set[str]:
+    """Which of these code texts are taken."""
+    found: set[str] = set()
+    for start in range(0, len(texts), 5000):
+        chunk = texts[start : start + 5000]
+        found |= set(session.scalars(select(PromoCode.code).where(PromoCode.code.in_(chunk))))
+    return found
+
+
+def insert_codes(session: Session, rows: list[dict[str, Any]]) -> None:
+    """Bulk-insert codes."""
+    for start in range(0, len(rows), 5000):
+        session.execute(insert(PromoCode), rows[start : start + 5000])
+
+
+def _changed(result: Any) -> int:
+    assert isinstance(result, CursorResult)
+    return int(result.rowcount)
+
+
+def take_code(session: Session, code_id: int) -> bool:
+    """Use a code once if it has uses left; atomic (row lock, WHERE re-checked on the new row)."""
+    query = (
+        update(PromoCode)
+        .where(PromoCode.id == code_id, PromoCode.status == "active")
+        .where((PromoCode.max_uses.is_(None)) | (PromoCode.used_count < PromoCode.max_uses))
+        .values(used_count=PromoCode.used_count + 1)
+    )
+    return _changed(session.execute(query, execution_options={"synchronize_session": False})) == 1
+
+
+def give_back_code(session: Session, code_id: int) -> None:
+    """Return one use of a code."""
+    query = (
+        update(PromoCode)
+        .where(PromoCode.id == code_id, PromoCode.used_count > 0)
+        .values(used_count=PromoCode.used_count - 1)
+    )
+    session.execute(query, execution_options={"synchronize_session": False})
+
+
+def take_offer(session: Session, offer_id: str, value_minor: int, units: int) -> bool:
+    """Hold one use, `value_minor` of budget and `units` of stock, only if all three fit."""
+    o = PromoOffer
+    query = (
+        update(o)
+        .where(o.id == offer_id)
+        .where((o.total_limit.is_(None)) | (o.used_count + 1 <= o.total_limit))
+        .where((o.budget_minor.is_(None)) | (o.spent_minor + value_minor <= o.budget_minor))
+        .where((o.stock.is_(None)) | (o.stock_used + units <= o.stock))
+        .values(
+            used_count=o.used_count + 1,
+            spent_minor=o.spent_minor + value_minor,
+            stock_used=o.stock_used + units,
+        )
+    )
+    return _changed(session.execute(query, execution_options={"synchronize_session": False})) == 1
+
+
+def give_back_offer(session: Session, offer_id: str, value_minor: int, units: int) -> None:
+    """Return one use, its budget and its units."""
+    o = PromoOffer
+    query = (
+        update(o)
+        .where(o.id == offer_id)
+        .values(
+            used_count=o.used_count - 1,
+            spent_minor=o.spent_minor - value_minor,
+            stock_used=o.stock_used - units,
+        )
+    )
+    session.execute(query, execution_options={"synchronize_session": False})
+
+
+def reservation(
+    session: Session, reservation_id: str, lock: bool = False
+) -> PromoReservation | None:
+    """A reservation, row-locked when `lock` (PostgreSQL; SQLite serialises writers anyway)."""
+    query = select(PromoReservation).where(PromoReservation.id == reservation_id)
+    if lock:
+        query = query.with_for_update()
+    return session.scalars(query).first()
+
+
+def reservation_by_key(session: Session, key: str) -> PromoReservation | None:
+    """The reservation made with this idempotency key."""
+    query = select(PromoReservation).where(PromoReservation.idempotency_key == key)
+    return session.scalars(query).first()
+
+
+def redemptions(session: Session, reservation_id: str) -> list[PromoRedemption]:
+    """The offers a reservation holds."""
+    query = (
+        select(PromoRedemption)
+        .where(PromoRedemption.reservation_id == reservation_id)
+        .order_by(PromoRedemption.id)
+    )
+    return list(session.scalars(query))
+
+
+def expired_held(session: Session, now: datetime, limit: int) -> list[PromoReservation]:
+    """Held reservations past their expiry, locked; rows another sweeper holds are skipped."""
+    query = (
+        select(PromoReservation)
+        .where(PromoReservation.status == "held", PromoReservation.expires_at <= now)
+        .order_by(PromoReservation.expires_at)
+        .limit(limit)
+        .with_for_update(skip_locked=True)
+    )
+    return list(session.scalars(query))
+
+
+def count_order(session: Session, user_id: str, now: datetime) -> None:
+    """One more paid order for the customer (an upsert, safe under concurrent confirmations)."""
+    dialect = session.get_bind().dialect.name
+    values = {
+        "user_id": user_id,
+        "confirmed_orders": 1,
+        "first_order_at": now,
+        "last_order_at": now,
+    }
+    table = PromoCustomer.__table__
+    assert isinstance(table, Table)
+    if dialect == "postgresql":
+        pg = postgresql.insert(table).values(**values)
+        query: Any = pg.on_conflict_do_update(
+            index_elements=["user_id"],
+            set_={"confirmed_orders": table.c.confirmed_orders + 1, "last_order_at": now},
+        )
+    else:
+        lite = sqlite.insert(table).values(**values)
+        query = lite.on_conflict_do_update(
+            index_elements=["user_id"],
+            set_={"confirmed_orders": table.c.confirmed_orders + 1, "last_order_at": now},
+        )
+    session.execute(query)

@@ -1,0 +1,181 @@
+"""HTTP for the shop's backend (server scope): quote, reserve, confirm, release, refund, wallet."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import TypeVar
+
+from fastapi import APIRouter, Depends, Header, Request, Response
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from tenure.api.auth import require
+from tenure.apikeys.service import Principal
+from tenure.config import Settings
+from tenure.kit.time import utc_now
+from tenure.promotions import views
+from tenure.promotions.admin_router import router as admin_router
+from tenure.promotions.coupons import service as coupons
+from tenure.promotions.coupons.codes import normalize
+from tenure.promotions.errors import CouponCodeNotFound, IdempotencyKeyRequired
+from tenure.promotions.schemas import (
+    AppliedOut,
+    CheckoutIn,
+    ConfirmIn,
+    QuoteOut,
+    ReservationOut,
+    ReserveIn,
+    ValidateIn,
+    WalletCoupon,
+)
+from tenure.promotions.service import pricing, reservations
+from tenure.storage.database import Database
+
+checkout_router = APIRouter(prefix="/v1", tags=["checkout"])
+server = Depends(require("server"))
+T = TypeVar("T")
+
+
+def _currency(request: Request) -> str:
+    settings: Settings = request.app.state.settings
+    return settings.currency
+
+
+def _write(request: Request, work: Callable[[Session], T]) -> T:
+    """One unit of work that writes; SQLite's writers queue on the in-process lock."""
+    database: Database = request.app.state.database
+    with database.write_lock, database.session() as session:
+        return work(session)
+
+
+@checkout_router.post("/checkout/quote", response_model=QuoteOut, summary="Price a cart")
+def quote(body: CheckoutIn, request: Request, _who: Principal = server) -> QuoteOut:
+    """Every applicable offer, the best combination, why the others do not apply, upsell hints."""
+    database: Database = request.app.state.database
+    with database.session() as session:
+        return views.quote_out(pricing.quote(session, body, _currency(request), utc_now()))
+
+
+@checkout_router.post("/coupons/validate", response_model=AppliedOut, summary="Check one code")
+def validate(body: ValidateIn, request: Request, _who: Principal = server) -> AppliedOut:
+    """What one code gives on this cart alone, or the 409 that says why it does not apply."""
+    database: Database = request.app.state.database
+    code = normalize(body.code)
+    cart = body.model_copy(update={"codes": [code], "use_wallet": False})
+    with database.session() as session:
+        result = pricing.quote(session, cart, _currency(request), utc_now())
+    for _text, error in result.unknown_codes:
+        raise error
+    for item in result.pricing.applicable:
+        if item.offer.code == code:
+            return views.applied_out(item, result.pricing.cart.currency)
+    for refusal in result.refused:
+        if refusal.code == code:
+            raise refusal.error
+    raise CouponCodeNotFound(coupon=code)
+
+
+@checkout_router.get(
+    "/coupons/wallet/{user_id}", response_model=list[WalletCoupon], summary="A customer's coupons"
+)
+def wallet(user_id: str, request: Request, _who: Principal = server) -> list[WalletCoupon]:
+    """The customer's usable wallet coupons."""
+    database: Database = request.app.state.database
+    with database.session() as session:
+        return [views.wallet_out(e) for e in coupons.wallet_of(session, user_id, utc_now())]
+
+
+@checkout_router.post(
+    "/checkout/reservations", response_model=ReservationOut, status_code=201, summary="Reserve"
+)
+def reserve(
+    body: ReserveIn,
+    request: Request,
+    response: Response,
+    idempotency_key: str | None = Header(None, max_length=200),
+    _who: Principal = server,
+) -> ReservationOut:
+    """Hold the best combination's coupon uses, stock and budget until paid, cancelled or expired.
+    A retry with the same Idempotency-Key returns the same hold (200)."""
+    key = idempotency_key or body.idempotency_key
+    if not key:
+        raise IdempotencyKeyRequired()
+    database: Database = request.app.state.database
+    digest = reservations.request_hash(body)
+    with database.session() as session:
+        existing = reservations.replay(session, key, digest)
+        if existing is not None:
+            response.status_code = 200
+            return views.reservation_out(existing)
+    try:
+        return _write(
+            request,
+            lambda s: views.reservation_out(
+                reservations.reserve(s, body, key, _currency(request), utc_now())
+            ),
+        )
+    except IntegrityError:
+        # The same key raced us and won: answer with its reservation.
+        with database.session() as session:
+            existing = reservations.replay(session, key, digest)
+        if existing is None:
+            raise
+        response.status_code = 200
+        return views.reservation_out(existing)
+
+
+@checkout_router.get(
+    "/checkout/reservations/{reservation_id}", response_model=ReservationOut, summary="A hold"
+)
+def get_reservation(
+    reservation_id: str, request: Request, _who: Principal = server
+) -> ReservationOut:
+    """A reservation and the quote it holds."""
+    database: Database = request.app.state.database
+    with database.session() as session:
+        return views.reservation_out(reservations.get(session, reservation_id))
+
+
+@checkout_router.post(
+    "/checkout/reservations/{reservation_id}/confirm", response_model=ReservationOut, summary="Paid"
+)
+def confirm(
+    reservation_id: str, body: ConfirmIn, request: Request, _who: Principal = server
+) -> ReservationOut:
+    """Payment arrived: holds become uses."""
+    return _write(
+        request,
+        lambda s: views.reservation_out(
+            reservations.confirm(s, reservation_id, body.order_id, utc_now())
+        ),
+    )
+
+
+@checkout_router.post(
+    "/checkout/reservations/{reservation_id}/release",
+    response_model=ReservationOut,
+    summary="Cancel",
+)
+def release(reservation_id: str, request: Request, _who: Principal = server) -> ReservationOut:
+    """The checkout was abandoned or cancelled: give everything back."""
+    return _write(
+        request, lambda s: views.reservation_out(reservations.release(s, reservation_id, utc_now()))
+    )
+
+
+@checkout_router.post(
+    "/checkout/reservations/{reservation_id}/refund",
+    response_model=ReservationOut,
+    summary="Refund",
+)
+def refund(reservation_id: str, request: Request, _who: Principal = server) -> ReservationOut:
+    """The paid order was refunded: return coupons whose template says so."""
+    return _write(
+        request, lambda s: views.reservation_out(reservations.refund(s, reservation_id, utc_now()))
+    )
+
+
+# What the app includes: the checkout endpoints and the operators' ones.
+router = APIRouter()
+router.include_router(checkout_router)
+router.include_router(admin_router)

@@ -1,0 +1,347 @@
+"""Pydantic I/O of the promotion endpoints and CLI (money in integer minor units)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+Minor = Annotated[int, Field(ge=0, le=10**15)]
+Name = Annotated[str, Field(min_length=1, max_length=200)]
+
+
+class _In(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class MinSpendIn(_In):
+    type: Literal["min_spend"]
+    amount_minor: Minor
+
+
+class MinQuantityIn(_In):
+    type: Literal["min_quantity"]
+    quantity: Annotated[int, Field(ge=1)]
+
+
+class FirstOrderIn(_In):
+    type: Literal["first_order"]
+
+
+class NewUserIn(_In):
+    type: Literal["new_user"]
+
+
+class TierIn(_In):
+    type: Literal["tier"]
+    tiers: Annotated[list[Name], Field(min_length=1)]
+
+
+class SegmentIn(_In):
+    type: Literal["segment"]
+    segments: Annotated[list[Name], Field(min_length=1)]
+
+
+ConditionIn = Annotated[
+    MinSpendIn | MinQuantityIn | FirstOrderIn | NewUserIn | TierIn | SegmentIn,
+    Field(discriminator="type"),
+]
+
+
+class AmountOffIn(_In):
+    type: Literal["amount_off"]
+    amount_minor: Annotated[int, Field(ge=1, le=10**15)]
+
+
+class PercentOffIn(_In):
+    type: Literal["percent_off"]
+    bps: Annotated[int, Field(ge=1, le=10_000)]
+    cap_minor: Minor | None = None
+
+
+class StepIn(_In):
+    threshold_minor: Minor
+    amount_off_minor: Annotated[int, Field(ge=1, le=10**15)]
+
+
+class LadderIn(_In):
+    type: Literal["ladder"]
+    steps: Annotated[list[StepIn], Field(min_length=1, max_length=20)]
+
+    @field_validator("steps")
+    @classmethod
+    def _ascending(cls, steps: list[StepIn]) -> list[StepIn]:
+        ordered = sorted(steps, key=lambda s: s.threshold_minor)
+        thresholds = [s.threshold_minor for s in ordered]
+        if len(set(thresholds)) != len(thresholds):
+            raise ValueError("two steps share a threshold")
+        offs = [s.amount_off_minor for s in ordered]
+        if offs != sorted(offs):
+            raise ValueError("a higher threshold must not save less")
+        return ordered
+
+
+class FreeShippingIn(_In):
+    type: Literal["free_shipping"]
+    cap_minor: Minor | None = None
+
+
+class GiftIn(_In):
+    type: Literal["gift"]
+    sku: Name
+    quantity: Annotated[int, Field(ge=1, le=100)] = 1
+    value_minor: Minor
+
+
+class SalePriceIn(_In):
+    type: Literal["sale_price"]
+    price_minor: Minor
+    max_units_per_order: Annotated[int, Field(ge=1)] | None = None
+
+
+class PointsIn(_In):
+    type: Literal["points"]
+    points: Annotated[int, Field(ge=1, le=10**9)]
+
+
+BenefitIn = Annotated[
+    AmountOffIn | PercentOffIn | LadderIn | FreeShippingIn | GiftIn | SalePriceIn | PointsIn,
+    Field(discriminator="type"),
+]
+
+
+class RangeIn(_In):
+    categories: list[Name] = []
+    skus: list[Name] = []
+    exclude_categories: list[Name] = []
+    exclude_skus: list[Name] = []
+
+
+class OfferIn(_In):
+    """A coupon template (kind coupon: applies with a code) or an automatic promotion."""
+
+    name: Name
+    kind: Literal["coupon", "automatic"]
+    benefit: BenefitIn
+    conditions: Annotated[list[ConditionIn], Field(max_length=20)] = []
+    items: RangeIn = RangeIn()
+    priority: Annotated[int, Field(ge=-1000, le=1000)] | None = None
+    exclusive: bool = False
+    group: Annotated[str, Field(min_length=1, max_length=64)] | None = None
+    currency: Annotated[str, Field(pattern=r"^[A-Za-z]{3}$")] | None = None
+    starts_at: datetime | None = None
+    ends_at: datetime | None = None
+    per_user_limit: Annotated[int, Field(ge=1)] | None = None
+    total_limit: Annotated[int, Field(ge=1)] | None = None
+    budget_minor: Annotated[int, Field(ge=1, le=10**15)] | None = None
+    stock: Annotated[int, Field(ge=1)] | None = None
+    returns_on_refund: bool = True
+
+    @model_validator(mode="after")
+    def _coherent(self) -> OfferIn:
+        for when in (self.starts_at, self.ends_at):
+            if when is not None and when.tzinfo is None:
+                raise ValueError("starts_at and ends_at need a time zone (e.g. Z)")
+        if self.starts_at and self.ends_at and self.ends_at <= self.starts_at:
+            raise ValueError("ends_at must be after starts_at")
+        if self.stock is not None and self.benefit.type not in ("sale_price", "gift"):
+            raise ValueError("stock applies to sale_price and gift offers")
+        return self
+
+
+class OfferOut(BaseModel):
+    id: str
+    name: str
+    kind: str
+    status: str
+    priority: int
+    exclusive: bool
+    group: str | None
+    currency: str
+    starts_at: datetime | None
+    ends_at: datetime | None
+    conditions: list[dict[str, Any]]
+    benefit: dict[str, Any]
+    items: dict[str, Any]
+    per_user_limit: int | None
+    total_limit: int | None
+    used_count: int
+    budget_minor: int | None
+    spent_minor: int
+    stock: int | None
+    stock_used: int
+    returns_on_refund: bool
+    created_at: datetime
+
+
+class StatusIn(_In):
+    status: Literal["active", "paused", "archived"]
+
+
+class CodesIn(_In):
+    """Bulk single-use codes (`count`), or one shared code (`code`, optional `max_uses`)."""
+
+    count: Annotated[int, Field(ge=1, le=1_000_000)] | None = None
+    prefix: Annotated[str, Field(pattern=r"^[A-Za-z0-9-]{0,16}$")] = ""
+    code: Annotated[str, Field(pattern=r"^[A-Za-z0-9-]{3,64}$")] | None = None
+    max_uses: Annotated[int, Field(ge=1)] | None = None
+
+    @model_validator(mode="after")
+    def _one_kind(self) -> CodesIn:
+        if (self.count is None) == (self.code is None):
+            raise ValueError("send either count (unique codes) or code (a shared code)")
+        return self
+
+
+class CodesOut(BaseModel):
+    offer_id: str
+    batch: str
+    codes: list[str]
+
+
+class IssueIn(_In):
+    user_ids: Annotated[list[Name], Field(min_length=1, max_length=100_000)]
+
+
+class WalletCoupon(BaseModel):
+    code: str
+    offer_id: str
+    name: str
+    description: str
+    uses_left: int | None
+    ends_at: datetime | None
+
+
+class LineIn(_In):
+    sku: Name
+    quantity: Annotated[int, Field(ge=1, le=100_000)]
+    unit_price_minor: Minor
+    category: Name | None = None
+
+
+class CustomerIn(_In):
+    """Facts the shop knows; Tenure's own records and loyalty/segments take precedence."""
+
+    is_new_customer: bool | None = None
+    previous_orders: Annotated[int, Field(ge=0)] | None = None
+    tier: Name | None = None
+    segments: list[Name] = []
+
+
+class CheckoutIn(_In):
+    """A cart at checkout."""
+
+    user_id: Name | None = None
+    currency: Annotated[str, Field(pattern=r"^[A-Za-z]{3}$")] | None = None
+    lines: Annotated[list[LineIn], Field(min_length=1, max_length=500)]
+    shipping_minor: Minor = 0
+    codes: Annotated[
+        list[Annotated[str, Field(min_length=1, max_length=64)]], Field(max_length=10)
+    ] = []
+    use_wallet: bool = True
+    customer: CustomerIn = CustomerIn()
+
+
+class ReserveIn(CheckoutIn):
+    """A cart to hold offers for; the Idempotency-Key header (or this field) makes it retry-safe."""
+
+    idempotency_key: Annotated[str, Field(min_length=1, max_length=200)] | None = None
+    hold_seconds: Annotated[int, Field(ge=30, le=7 * 86400)] = 900
+    require_codes: bool = True
+
+
+class ValidateIn(CheckoutIn):
+    """Check one code against a cart."""
+
+    code: Annotated[str, Field(min_length=1, max_length=64)]
+
+
+class ConfirmIn(_In):
+    order_id: Name
+
+
+class Reason(BaseModel):
+    code: str
+    message: str
+    data: dict[str, Any]
+
+
+class GiftOut(BaseModel):
+    sku: str
+    quantity: int
+    value_minor: int
+
+
+class AppliedOut(BaseModel):
+    offer_id: str
+    name: str
+    kind: str
+    code: str | None
+    description: str
+    discount_minor: int
+    shipping_discount_minor: int
+    value_minor: int
+    gifts: list[GiftOut]
+    points: int
+    units: int
+    line_discounts_minor: list[int]
+
+
+class RejectedOut(BaseModel):
+    offer_id: str
+    name: str
+    code: str | None
+    reason: Reason
+
+
+class UnknownCodeOut(BaseModel):
+    code: str
+    reason: Reason
+
+
+class UpsellOut(BaseModel):
+    offer_id: str
+    name: str
+    missing_minor: int
+    message: str
+
+
+class LineOut(BaseModel):
+    sku: str
+    quantity: int
+    unit_price_minor: int
+    discount_minor: int
+    total_minor: int
+
+
+class QuoteOut(BaseModel):
+    """Every applicable offer, the best combination, why the others do not apply, upsell hints."""
+
+    currency: str
+    subtotal_minor: int
+    discount_minor: int
+    shipping_minor: int
+    shipping_discount_minor: int
+    total_minor: int
+    points: int
+    lines: list[LineOut]
+    applied: list[AppliedOut]
+    applicable: list[AppliedOut]
+    rejected: list[RejectedOut]
+    unknown_codes: list[UnknownCodeOut]
+    upsells: list[UpsellOut]
+
+
+class ReservationOut(BaseModel):
+    id: str
+    idempotency_key: str
+    status: str
+    user_id: str | None
+    order_id: str | None
+    expires_at: datetime
+    quote: QuoteOut
+
+
+class ReleasedOut(BaseModel):
+    released: int

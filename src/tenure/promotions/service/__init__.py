@@ -1,0 +1,1 @@
+"""Promotion services: offers, pricing a cart (quote), and reservations (hold, confirm, release)."""

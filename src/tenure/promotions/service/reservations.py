@@ -1,0 +1,242 @@
+"""Holding offers for a checkout: reserve (atomic), confirm on payment, release on cancel or
+expiry, refund (giving the coupon back when the template says so)."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from tenure.errors import TenureError
+from tenure.kit.ids import content_hash, new_id
+from tenure.promotions import repository, views
+from tenure.promotions.coupons.codes import normalize
+from tenure.promotions.errors import (
+    CouponCodeNotFound,
+    CouponCodeUsedUp,
+    CouponPerUserLimitReached,
+    CouponUsageLimitReached,
+    FlashSaleSoldOut,
+    IdempotencyKeyReused,
+    PromotionBudgetExhausted,
+    ReservationExpired,
+    ReservationNotFound,
+    ReservationNotHeld,
+    with_money,
+)
+from tenure.promotions.models import PromoOffer, PromoRedemption, PromoReservation
+from tenure.promotions.schemas import ReserveIn
+from tenure.promotions.service.pricing import Quote, quote
+from tenure.promotions.spec import as_utc
+
+
+def request_hash(body: ReserveIn) -> str:
+    """A digest of what was asked, so a reused idempotency key with another cart is refused."""
+    return content_hash(body.model_dump_json(exclude={"idempotency_key"}))
+
+
+def replay(session: Session, key: str, digest: str) -> PromoReservation | None:
+    """The reservation already made with this key, if any (a different request is refused)."""
+    existing = repository.reservation_by_key(session, key)
+    if existing is not None and existing.request_hash != digest:
+        raise IdempotencyKeyReused(idempotency_key=key)
+    return existing
+
+
+def _insist_on_codes(result: Quote, entered: list[str]) -> None:
+    """A code the customer typed must be used, or the checkout says why not."""
+    used = {a.offer.code for a in result.pricing.applied}
+    for _code, error in result.unknown_codes:
+        raise error
+    for text in dict.fromkeys(normalize(c) for c in entered):
+        if text in used:
+            continue
+        for refusal in result.refused:
+            if refusal.code == text:
+                raise refusal.error
+        raise CouponCodeNotFound(coupon=text)
+
+
+def _why_not(session: Session, offer_id: str, value_minor: int, units: int) -> TenureError:
+    """Which limit stopped a hold (read after the failed conditional update)."""
+    row = session.scalars(
+        select(PromoOffer)
+        .where(PromoOffer.id == offer_id)
+        .execution_options(populate_existing=True)
+    ).one()
+    if row.stock is not None and row.stock_used + units > row.stock:
+        return FlashSaleSoldOut(offer_id=row.id, stock=row.stock, left=row.stock - row.stock_used)
+    if row.budget_minor is not None and row.spent_minor + value_minor > row.budget_minor:
+        data = {
+            "budget_minor": row.budget_minor,
+            "budget_left_minor": row.budget_minor - row.spent_minor,
+        }
+        return PromotionBudgetExhausted(offer_id=row.id, **with_money(data, row.currency))
+    return CouponUsageLimitReached(offer_id=row.id, limit=row.total_limit)
+
+
+def _hold(session: Session, result: Quote) -> None:
+    """Take every use, unit and budget the chosen offers need, or raise (the caller rolls back).
+
+    Codes, then offers, each in id order: concurrent holds lock rows in one order, so they queue
+    instead of deadlocking. On PostgreSQL each conditional UPDATE waits for the row lock and
+    re-checks its WHERE on the committed row, so a limit can never be passed.
+    """
+    applied = result.pricing.applied
+    for code in sorted(
+        (result.codes[a.offer.code] for a in applied if a.offer.code), key=lambda c: c.id
+    ):
+        if not repository.take_code(session, code.id):
+            raise CouponCodeUsedUp(coupon=code.code, max_uses=code.max_uses)
+    for item in sorted(applied, key=lambda a: a.offer.id):
+        value, units = item.effect.value_minor, item.effect.units
+        if not repository.take_offer(session, item.offer.id, value, units):
+            raise _why_not(session, item.offer.id, value, units)
+    limited = [a.offer.id for a in applied if result.offers[a.offer.id].per_user_limit is not None]
+    # Counted after the offer row is locked by the update above, so two checkouts of one
+    # customer cannot both see the last free use.
+    usage = repository.usage_by_user(session, result.facts.user_id, limited)
+    for offer_id in limited:
+        limit = result.offers[offer_id].per_user_limit or 0
+        if usage.get(offer_id, 0) >= limit:
+            raise CouponPerUserLimitReached(offer_id=offer_id, limit=limit, used=usage[offer_id])
+
+
+def reserve(
+    session: Session, body: ReserveIn, key: str, default_currency: str, now: datetime
+) -> PromoReservation:
+    """Price the cart and hold the best combination until confirmed, released or expired."""
+    digest = request_hash(body)
+    existing = replay(session, key, digest)
+    if existing is not None:
+        return existing
+    result = quote(session, body, default_currency, now)
+    if body.require_codes:
+        _insist_on_codes(result, body.codes)
+    _hold(session, result)
+    pricing = result.pricing
+    row = PromoReservation(
+        id=new_id("rsv", 12),
+        idempotency_key=key,
+        request_hash=digest,
+        user_id=body.user_id,
+        order_id=None,
+        status="held",
+        currency=pricing.cart.currency,
+        subtotal_minor=pricing.cart.subtotal_minor,
+        discount_minor=pricing.discount_minor,
+        shipping_discount_minor=pricing.shipping_off_minor,
+        total_minor=pricing.total_minor,
+        quote=views.quote_out(result).model_dump(mode="json"),
+        created_at=now,
+        expires_at=now + timedelta(seconds=body.hold_seconds),
+    )
+    session.add(row)
+    session.flush()  # the redemptions reference it
+    for item in pricing.applied:
+        code = result.codes.get(item.offer.code) if item.offer.code else None
+        session.add(
+            PromoRedemption(
+                reservation_id=row.id,
+                offer_id=item.offer.id,
+                code_id=code.id if code else None,
+                user_id=body.user_id,
+                value_minor=item.effect.value_minor,
+                units=item.effect.units,
+                status="held",
+                created_at=now,
+            )
+        )
+    session.flush()
+    return row
+
+
+def get(session: Session, reservation_id: str, lock: bool = False) -> PromoReservation:
+    """A reservation, or ReservationNotFound."""
+    row = repository.reservation(session, reservation_id, lock)
+    if row is None:
+        raise ReservationNotFound(reservation_id=reservation_id)
+    return row
+
+
+def confirm(
+    session: Session, reservation_id: str, order_id: str, now: datetime
+) -> PromoReservation:
+    """Payment arrived: the holds become uses and the customer has one more order. Idempotent.
+
+    A hold past its expiry that no sweep has released yet still holds its uses, so it is confirmed.
+    """
+    row = get(session, reservation_id, lock=True)
+    if row.status == "confirmed" and row.order_id == order_id:
+        return row
+    if row.status == "expired":
+        raise ReservationExpired(
+            reservation_id=row.id, expires_at=as_utc(row.expires_at).isoformat()
+        )
+    if row.status != "held":
+        raise ReservationNotHeld(reservation_id=row.id, state=row.status)
+    row.status, row.order_id = "confirmed", order_id
+    for redemption in repository.redemptions(session, row.id):
+        redemption.status = "used"
+    if row.user_id is not None:
+        repository.count_order(session, row.user_id, now)
+    session.flush()
+    return row
+
+
+def release(
+    session: Session, reservation_id: str, now: datetime, status: str = "released"
+) -> PromoReservation:
+    """Cancel a hold: every use, unit and budget goes back. Idempotent."""
+    row = get(session, reservation_id, lock=True)
+    if row.status in ("released", "expired"):
+        return row
+    if row.status != "held":
+        raise ReservationNotHeld(reservation_id=row.id, state=row.status)
+    _give_back(session, repository.redemptions(session, row.id), "released", with_units=True)
+    row.status, row.closed_at = status, now
+    session.flush()
+    return row
+
+
+def _give_back(
+    session: Session, items: list[PromoRedemption], status: str, with_units: bool
+) -> None:
+    for item in sorted(items, key=lambda r: r.code_id or 0):
+        if item.code_id is not None:
+            repository.give_back_code(session, item.code_id)
+    for item in sorted(items, key=lambda r: r.offer_id):
+        repository.give_back_offer(
+            session, item.offer_id, item.value_minor, item.units if with_units else 0
+        )
+        item.status = status
+
+
+def refund(session: Session, reservation_id: str, now: datetime) -> PromoReservation:
+    """The paid order was refunded: coupons whose template says so are usable again (their
+    use and budget return; flash-sale stock sold stays sold). Idempotent."""
+    row = get(session, reservation_id, lock=True)
+    if row.status == "refunded":
+        return row
+    if row.status != "confirmed":
+        raise ReservationNotHeld(reservation_id=row.id, state=row.status)
+    items = repository.redemptions(session, row.id)
+    offers = repository.offers_by_ids(session, {r.offer_id for r in items})
+    returned = [r for r in items if offers[r.offer_id].returns_on_refund]
+    _give_back(session, returned, "returned", with_units=False)
+    for item in items:
+        if item not in returned:
+            item.status = "refunded"
+    row.status, row.closed_at = "refunded", now
+    session.flush()
+    return row
+
+
+def release_expired(session: Session, now: datetime, limit: int = 1000) -> int:
+    """Release holds whose time ran out; returns how many."""
+    count = 0
+    for row in repository.expired_held(session, now, limit):
+        release(session, row.id, now, status="expired")
+        count += 1
+    return count

@@ -1,0 +1,155 @@
+"""Domain values → API schemas (only the schemas know wire names)."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from tenure.errors import TenureError
+from tenure.i18n import translate
+from tenure.kit.money import Money
+from tenure.promotions import spec
+from tenure.promotions.applicator import Applied
+from tenure.promotions.models import PromoOffer, PromoReservation
+from tenure.promotions.schemas import (
+    AppliedOut,
+    GiftOut,
+    LineOut,
+    OfferOut,
+    QuoteOut,
+    Reason,
+    RejectedOut,
+    ReservationOut,
+    UnknownCodeOut,
+    UpsellOut,
+    WalletCoupon,
+)
+
+if TYPE_CHECKING:
+    from tenure.promotions.coupons.service import WalletEntry
+    from tenure.promotions.service.pricing import Quote
+
+
+def reason(error: TenureError) -> Reason:
+    """A refusal as code, message and data."""
+    return Reason(code=error.code, message=error.message, data=error.data)
+
+
+def applied_out(item: Applied, currency: str) -> AppliedOut:
+    """One offer's effect."""
+    effect = item.effect
+    return AppliedOut(
+        offer_id=item.offer.id,
+        name=item.offer.name,
+        kind=item.offer.kind,
+        code=item.offer.code,
+        description=item.offer.benefit.describe(currency),
+        discount_minor=effect.discount_minor,
+        shipping_discount_minor=effect.shipping_off,
+        value_minor=effect.value_minor,
+        gifts=[
+            GiftOut(sku=g.sku, quantity=g.quantity, value_minor=g.value_minor) for g in effect.gifts
+        ],
+        points=effect.points,
+        units=effect.units,
+        line_discounts_minor=list(effect.line_discounts),
+    )
+
+
+def quote_out(result: Quote) -> QuoteOut:
+    """The quote as the checkout API returns it."""
+    pricing = result.pricing
+    cart = pricing.cart
+    currency = cart.currency
+    lines = [
+        LineOut(
+            sku=line.sku,
+            quantity=line.quantity,
+            unit_price_minor=line.unit_price_minor,
+            discount_minor=line.subtotal_minor - net,
+            total_minor=net,
+        )
+        for line, net in zip(cart.lines, pricing.final.net, strict=True)
+    ]
+    upsells = [
+        UpsellOut(
+            offer_id=u.offer.id,
+            name=u.offer.name,
+            missing_minor=u.missing_minor,
+            message=translate(
+                "upsell.spend_more", missing=str(Money(u.missing_minor, currency)), benefit=u.phrase
+            ),
+        )
+        for u in pricing.upsells
+    ]
+    return QuoteOut(
+        currency=currency,
+        subtotal_minor=cart.subtotal_minor,
+        discount_minor=pricing.discount_minor,
+        shipping_minor=cart.shipping_minor,
+        shipping_discount_minor=pricing.shipping_off_minor,
+        total_minor=pricing.total_minor,
+        points=pricing.points,
+        lines=lines,
+        applied=[applied_out(a, currency) for a in pricing.applied],
+        applicable=[applied_out(a, currency) for a in pricing.applicable],
+        rejected=[
+            RejectedOut(offer_id=r.offer_id, name=r.name, code=r.code, reason=reason(r.error))
+            for r in result.refused
+        ],
+        unknown_codes=[UnknownCodeOut(code=c, reason=reason(e)) for c, e in result.unknown_codes],
+        upsells=upsells,
+    )
+
+
+def offer_out(row: PromoOffer) -> OfferOut:
+    """An offer as stored."""
+    return OfferOut(
+        id=row.id,
+        name=row.name,
+        kind=row.kind,
+        status=row.status,
+        priority=row.priority,
+        exclusive=row.exclusive,
+        group=row.stack_group,
+        currency=row.currency,
+        starts_at=spec.as_utc(row.starts_at) if row.starts_at else None,
+        ends_at=spec.as_utc(row.ends_at) if row.ends_at else None,
+        conditions=row.conditions,
+        benefit=row.benefit,
+        items=row.item_range,
+        per_user_limit=row.per_user_limit,
+        total_limit=row.total_limit,
+        used_count=row.used_count,
+        budget_minor=row.budget_minor,
+        spent_minor=row.spent_minor,
+        stock=row.stock,
+        stock_used=row.stock_used,
+        returns_on_refund=row.returns_on_refund,
+        created_at=spec.as_utc(row.created_at),
+    )
+
+
+def reservation_out(row: PromoReservation) -> ReservationOut:
+    """A reservation with the quote it holds."""
+    return ReservationOut(
+        id=row.id,
+        idempotency_key=row.idempotency_key,
+        status=row.status,
+        user_id=row.user_id,
+        order_id=row.order_id,
+        expires_at=spec.as_utc(row.expires_at),
+        quote=QuoteOut.model_validate(row.quote),
+    )
+
+
+def wallet_out(entry: WalletEntry) -> WalletCoupon:
+    """A wallet coupon."""
+    offer = entry.offer
+    return WalletCoupon(
+        code=entry.code,
+        offer_id=offer.id,
+        name=offer.name,
+        description=spec.benefit(offer.benefit).describe(offer.currency),
+        uses_left=entry.uses_left,
+        ends_at=spec.as_utc(offer.ends_at) if offer.ends_at else None,
+    )
