@@ -15,9 +15,11 @@ from tenure.cli import (
     kpis,
     paths,
     predict,
+    profiles,
     promotions,
     report,
     retention,
+    segments,
     setup,
     simulate,
 )
@@ -40,9 +42,14 @@ app.command("kpis")(kpis.kpis)
 app.command("cac")(kpis.acquisition)
 app.command("funnel")(funnels.funnel)
 app.command("paths")(paths.paths)
+app.command("profile")(profiles.profile)
+app.command("rfm")(segments.rfm)
+app.command("lifecycle")(segments.lifecycle)
 app.add_typer(imports.app, name="import")
 app.add_typer(keys.app, name="keys")
 app.add_typer(predict.app, name="predict")
+app.add_typer(segments.app, name="segments")
+app.add_typer(segments.tags_app, name="tags")
 app.add_typer(promotions.coupons_app, name="coupons")
 app.add_typer(promotions.promotions_app, name="promotions")
 

@@ -64,7 +64,7 @@ STANDARD_SEGMENTS: tuple[RfmRule, ...] = (
 
 
 class RfmQuery(AnalyticsQuery):
-    """RFM as of a day (default: the last day with an order), optionally compared with an earlier one."""
+    """RFM as of a day (default: the last day with an order), optionally against an earlier day."""
 
     as_of: date | None = None
     compare_to: date | None = Field(

@@ -259,9 +259,9 @@ def _cond(rule: dict[str, Any], path: str) -> Cond:
 def _scalar(value: Any, field: Field, op: str, path: str) -> Any:
     if isinstance(value, (list, dict)) or value is None:
         raise RuleError(path=path, reason="expected a single value")
-    if field.kind == "number" or (field.kind == "any" and op in _ORDERED):
-        if isinstance(value, bool) or not isinstance(value, (int, float)):
-            raise RuleError(path=path, reason=f"{field.name} holds numbers; got {value!r}")
+    numeric = field.kind == "number" or (field.kind == "any" and op in _ORDERED)
+    if numeric and (isinstance(value, bool) or not isinstance(value, (int, float))):
+        raise RuleError(path=path, reason=f"{field.name} holds numbers; got {value!r}")
     if field.kind == "date":
         try:
             return value if isinstance(value, date) else date.fromisoformat(str(value))

@@ -12,6 +12,7 @@ from datetime import date
 
 import ibis
 import ibis.expr.types as ir
+import pandas as pd
 from ibis.backends import BaseBackend
 
 from tenure.errors import TenureError
@@ -117,10 +118,12 @@ def refresh_segments(
                 if not service.claim_segment(session, key):
                     continue
         try:
-            with warehouse.reader() as con:
+            with warehouse.reader() as con, database.session() as session:
                 day = end or data_end(con, zone) or date.today()
-                with database.write_lock, database.session() as session:
-                    done.append(service.refresh_segment(session, con, key, zone, day))
+                ids = service.segment_members_now(session, con, key, zone, day)
+            # Only the short write holds SQLite's single-writer lock, not the warehouse query.
+            with database.write_lock, database.session() as session:
+                done.append(service.apply_refresh(session, key, ids))
         except TenureError:
             if not due:
                 raise
@@ -137,9 +140,35 @@ def refresh_tags(
     with database.session() as session:
         keys = [t.key for t, _ in service.list_tags(session) if t.rule is not None]
     done = []
+    for key in keys:
+        with warehouse.reader() as con, database.session() as session:
+            day = end or data_end(con, zone) or date.today()
+            ids = service.tag_members_now(session, con, key, zone, day)
+        with database.write_lock, database.session() as session:
+            done.append(service.apply_tag_refresh(session, key, ids))
+    return done
+
+
+def export_members(
+    database: Database, warehouse: Warehouse, zone: str, key: str, end: date | None = None
+) -> pd.DataFrame:
+    """A segment's current members with their attributes and computed features (for CSV)."""
+    from tenure.profiles.features import data_end, profile_table
+
+    with database.session() as session:
+        ids = service.all_members(session, key)
+    columns = ["user_id", *EXPORT_COLUMNS]
+    if not ids:
+        return pd.DataFrame(columns=columns)
     with warehouse.reader() as con:
         day = end or data_end(con, zone) or date.today()
-        for key in keys:
-            with database.write_lock, database.session() as session:
-                done.append(service.refresh_tag(session, con, key, zone, day))
-    return done
+        members = ibis.memtable(pd.DataFrame({"user_id": ids}), schema={"user_id": "string"})
+        table = profile_table(con, zone, day)
+        frame = table.semi_join(members, "user_id").select(*columns).execute()
+    return frame.sort_values("user_id").reset_index(drop=True)
+
+
+EXPORT_COLUMNS = (
+    "country", "channel", "first_order_at", "last_order_at", "orders", "revenue", "aov",
+    "recency_days", "tenure_days", "favourite_category",
+)  # fmt: skip

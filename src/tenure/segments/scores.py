@@ -42,7 +42,7 @@ def json_object(fields: dict[str, ir.Value]) -> ir.StringValue:
     for name, value in fields.items():
         dtype = value.type()
         if dtype.is_string():
-            text = '"' + _escape(value) + '"'  # type: ignore[arg-type]
+            text = '"' + _escape(value) + '"'
         elif dtype.is_date():
             text = '"' + value.cast("string") + '"'
         elif dtype.is_integer() or dtype.is_decimal():

@@ -48,7 +48,7 @@ class Refresh:
 def check_key(key: str) -> str:
     """A lower-case slug, or BadKey."""
     if not KEY.match(key):
-        raise BadKey(key=key)
+        raise BadKey(value=key)
     return key
 
 
@@ -104,7 +104,7 @@ def create_segment(
     """Save a segment; it is due for a first refresh at once."""
     check_key(key)
     if repository.segment_by_key(session, key) is not None:
-        raise SegmentExists(key=key)
+        raise SegmentExists(segment=key)
     _, text = parse_rule(rule)
     now = utc_now()
     segment = Segment(
@@ -151,7 +151,7 @@ def get_segment(session: Session, key: str) -> Segment:
     """The segment with this key, or SegmentNotFound."""
     segment = repository.segment_by_key(session, key)
     if segment is None:
-        raise SegmentNotFound(key=key)
+        raise SegmentNotFound(segment=key)
     return segment
 
 
@@ -165,22 +165,36 @@ def delete_segment(session: Session, key: str) -> None:
     repository.delete_segment(session, get_segment(session, key))
 
 
+def segment_members_now(
+    session: Session, con: BaseBackend, key: str, zone: str, end: date
+) -> list[str]:
+    """Evaluate a saved segment's rule in the warehouse (reads only)."""
+    node, _ = parse_rule(get_segment(session, key).rule)
+    return member_ids(session, con, node, zone, end)
+
+
+def apply_refresh(
+    session: Session, key: str, members: list[str], at: datetime | None = None
+) -> Refresh:
+    """Store a segment's new members: the difference, a snapshot, the next due time."""
+    segment = get_segment(session, key)
+    at = at or utc_now()
+    wanted = set(members)
+    current = repository.member_ids(session, segment.id)
+    added, removed = sorted(wanted - current), sorted(current - wanted)
+    repository.replace_members(session, segment.id, added, removed, at)
+    repository.add_snapshot(session, segment.id, at, len(wanted), added, removed)
+    segment.member_count = len(wanted)
+    segment.refreshed_at = at
+    segment.next_refresh_at = at + timedelta(minutes=segment.refresh_minutes)
+    return Refresh(key, len(wanted), len(added), len(removed), at)
+
+
 def refresh_segment(
     session: Session, con: BaseBackend, key: str, zone: str, end: date, at: datetime | None = None
 ) -> Refresh:
     """Recompute a segment's members, store the difference and a snapshot."""
-    segment = get_segment(session, key)
-    at = at or utc_now()
-    node, _ = parse_rule(segment.rule)
-    members = set(member_ids(session, con, node, zone, end))
-    current = repository.member_ids(session, segment.id)
-    added, removed = sorted(members - current), sorted(current - members)
-    repository.replace_members(session, segment.id, added, removed, at)
-    repository.add_snapshot(session, segment.id, at, len(members), added, removed)
-    segment.member_count = len(members)
-    segment.refreshed_at = at
-    segment.next_refresh_at = at + timedelta(minutes=segment.refresh_minutes)
-    return Refresh(key, len(members), len(added), len(removed), at)
+    return apply_refresh(session, key, segment_members_now(session, con, key, zone, end), at)
 
 
 def due_segments(session: Session, now: datetime | None = None) -> list[str]:
@@ -201,6 +215,16 @@ def claim_segment(session: Session, key: str, now: datetime | None = None) -> bo
 def members(session: Session, key: str, offset: int = 0, limit: int = 1000) -> list[str]:
     """A page of a segment's current members."""
     return repository.members_page(session, get_segment(session, key).id, offset, limit)
+
+
+def all_members(session: Session, key: str) -> list[str]:
+    """Every current member of a segment, sorted."""
+    return sorted(repository.member_ids(session, get_segment(session, key).id))
+
+
+def member_count(session: Session, key: str) -> int:
+    """How many members a segment has now."""
+    return get_segment(session, key).member_count
 
 
 def members_at(session: Session, key: str, snapshot_id: int) -> list[str]:
@@ -237,7 +261,7 @@ def create_tag(session: Session, key: str, rule: Any = None) -> Tag:
     """A manual tag, or a rule-based one when `rule` is given."""
     check_key(key)
     if repository.tag_by_key(session, key) is not None:
-        raise SegmentExists(key=key)
+        raise SegmentExists(segment=key)
     text = None
     if rule is not None:
         node, text = parse_rule(rule)
@@ -252,7 +276,7 @@ def get_tag(session: Session, key: str) -> Tag:
     """The tag with this key, or TagNotFound."""
     tag = repository.tag_by_key(session, key)
     if tag is None:
-        raise TagNotFound(key=key)
+        raise TagNotFound(tag=key)
     return tag
 
 
@@ -266,10 +290,10 @@ def tag_users(session: Session, key: str, user_ids: list[str], *, create: bool =
     tag = repository.tag_by_key(session, key)
     if tag is None:
         if not create:
-            raise TagNotFound(key=key)
+            raise TagNotFound(tag=key)
         tag = create_tag(session, key)
     if tag.rule is not None:
-        raise TagIsRuleBased(key=key)
+        raise TagIsRuleBased(tag=key)
     have = set(repository.tagged_users(session, [tag.id]).get(tag.id, []))
     new = sorted(set(user_ids) - have)
     repository.set_tag_users(session, tag.id, new, [], utc_now())
@@ -280,7 +304,7 @@ def untag_users(session: Session, key: str, user_ids: list[str]) -> None:
     """Take a manual tag off users."""
     tag = get_tag(session, key)
     if tag.rule is not None:
-        raise TagIsRuleBased(key=key)
+        raise TagIsRuleBased(tag=key)
     repository.set_tag_users(session, tag.id, [], sorted(set(user_ids)), utc_now())
 
 
@@ -289,14 +313,22 @@ def delete_tag(session: Session, key: str) -> None:
     repository.delete_tag(session, get_tag(session, key))
 
 
-def refresh_tag(session: Session, con: BaseBackend, key: str, zone: str, end: date) -> Refresh:
-    """Re-evaluate a rule-based tag."""
+def tag_members_now(
+    session: Session, con: BaseBackend, key: str, zone: str, end: date
+) -> list[str]:
+    """Evaluate a rule-based tag in the warehouse (reads only)."""
     tag = get_tag(session, key)
     if tag.rule is None:
-        raise TagIsRuleBased(key=key)
+        raise TagIsRuleBased(tag=key)
     node, _ = parse_rule(tag.rule)
+    return member_ids(session, con, node, zone, end)
+
+
+def apply_tag_refresh(session: Session, key: str, users: list[str]) -> Refresh:
+    """Set a rule-based tag to exactly these users."""
+    tag = get_tag(session, key)
     at = utc_now()
-    wanted = set(member_ids(session, con, node, zone, end))
+    wanted = set(users)
     have = set(repository.tagged_users(session, [tag.id]).get(tag.id, []))
     added, removed = sorted(wanted - have), sorted(have - wanted)
     repository.set_tag_users(session, tag.id, added, removed, at)

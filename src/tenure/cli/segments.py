@@ -1,0 +1,357 @@
+"""`tenure rfm`, `tenure lifecycle`, `tenure segments …` and `tenure tags …`."""
+
+from __future__ import annotations
+
+import json
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+import typer
+from rich.table import Table
+
+from tenure.cli.context import console, emit_json, friendly, services
+from tenure.cli.output import emit
+from tenure.i18n import translate
+from tenure.profiles.features import data_end
+from tenure.segments import runs, service
+from tenure.segments.lifecycle import LifecycleQuery
+from tenure.segments.rfm import RfmQuery, RfmResult, RfmRule
+from tenure.segments.rules import load
+
+app = typer.Typer(help="Saved segments: preview, save, refresh, export.", no_args_is_help=True)
+tags_app = typer.Typer(help="Manual and rule-based tags.", no_args_is_help=True)
+
+
+def _day(text: str | None) -> date | None:
+    return date.fromisoformat(text) if text else None
+
+
+def _rule_text(rule: str) -> Any:
+    """A rule given inline (JSON/YAML) or as @FILE / a path to a .json/.yaml file."""
+    path = Path(rule[1:] if rule.startswith("@") else rule)
+    if rule.startswith("@") or (path.suffix in (".json", ".yaml", ".yml") and path.exists()):
+        return load(path.read_text("utf-8"))
+    return load(rule)
+
+
+def _rfm_rules(path: Path | None) -> dict[str, Any]:
+    if path is None:
+        return {}
+    data = load(path.read_text("utf-8"))
+    items = data.get("segments", data) if isinstance(data, dict) else data
+    return {"segments": tuple(RfmRule.model_validate(item) for item in items)}
+
+
+def _rfm_frame(result: RfmResult) -> pd.DataFrame:
+    return pd.DataFrame([row.model_dump() for row in result.segments])
+
+
+def _rfm_table(result: RfmResult) -> Table:
+    table = Table(title=f"RFM as of {result.as_of} ({result.customers:,} customers)")
+    for col in ("segment", "users", "share", "recency_days", "frequency", "monetary", "revenue"):
+        table.add_column(col, justify="left" if col == "segment" else "right")
+    for row in result.segments:
+        table.add_row(
+            row.segment,
+            f"{row.users:,}",
+            f"{row.share:.1%}",
+            f"{row.recency_days:.1f}",
+            f"{row.frequency:.2f}",
+            f"{row.monetary:,.2f}",
+            f"{row.revenue:,.2f}",
+        )
+    return table
+
+
+def _transition_table(result: RfmResult) -> Table:
+    names = sorted({t.target for t in result.transitions} | {t.source for t in result.transitions})
+    table = Table(title=f"Segment moves {result.compare_to} → {result.as_of} (rows: before)")
+    table.add_column("from \\ to")
+    targets = sorted({t.target for t in result.transitions})
+    for name in targets:
+        table.add_column(name, justify="right")
+    cells = {(t.source, t.target): t.users for t in result.transitions}
+    for source in names:
+        if any((source, t) in cells for t in targets):
+            table.add_row(source, *(str(cells.get((source, t), "")) for t in targets))
+    return table
+
+
+@friendly
+def rfm(
+    as_of: str | None = typer.Option(None, "--as-of", help="Day (default: last day with orders)."),
+    compare: str | None = typer.Option(None, "--compare", help="Earlier day: transition matrix."),
+    bins: int = typer.Option(5, help="Score bins (5: quintiles)."),
+    segments: Path | None = typer.Option(None, "--segments", help="JSON/YAML segment rules."),
+    save: bool = typer.Option(True, "--save/--no-save", help="Store scores (model rfm)."),
+    fmt: str = typer.Option("table", "--format", help="table, csv, json or parquet."),
+    out: Path | None = typer.Option(None, "--out", help="Write to a file."),
+) -> None:
+    """RFM quintile scores and named segments; stores every customer's scores."""
+    query = RfmQuery.model_validate(
+        {"as_of": _day(as_of), "compare_to": _day(compare), "bins": bins, **_rfm_rules(segments)}
+    )
+    svc = services()
+    result, written = runs.run_rfm(svc.warehouse, svc.settings.timezone, query, save)
+
+    def tables() -> Table:
+        from rich.console import Group
+
+        parts = [_rfm_table(result)] + ([_transition_table(result)] if result.transitions else [])
+        return Group(*parts)  # type: ignore[return-value]
+
+    emit(
+        fmt,
+        out,
+        as_json=lambda: {**result.model_dump(mode="json"), "scored": written},
+        as_frame=lambda: _rfm_frame(result),
+        as_table=tables,
+    )
+    if written and fmt == "table":
+        version = str(result.as_of)
+        console.print(translate("cli.scores.saved", rows=written, model="rfm", version=version))
+
+
+@friendly
+def lifecycle(
+    as_of: str | None = typer.Option(None, "--as-of", help="Day (default: last day with orders)."),
+    mode: str = typer.Option("fixed", help="fixed (days) or model (BG/NBD per user)."),
+    new_days: int = typer.Option(30, "--new-days"),
+    at_risk_days: int = typer.Option(90, "--at-risk-days"),
+    churn_days: int = typer.Option(180, "--churn-days"),
+    loyal_orders: int = typer.Option(3, "--loyal-orders"),
+    save: bool = typer.Option(True, "--save/--no-save", help="Store stages and transitions."),
+    fmt: str = typer.Option("table", "--format", help="table, csv or json."),
+    out: Path | None = typer.Option(None, "--out", help="Write to a file."),
+) -> None:
+    """Lifecycle stage per customer; records each stage change with its day."""
+    query = LifecycleQuery.model_validate(
+        {
+            "as_of": _day(as_of),
+            "mode": mode,
+            "new_days": new_days,
+            "at_risk_days": at_risk_days,
+            "churn_days": churn_days,
+            "loyal_orders": loyal_orders,
+        }
+    )
+    svc = services()
+    run = runs.run_lifecycle(svc.warehouse, svc.database, svc.settings.timezone, query, save)
+    result = run.result
+
+    def table() -> Table:
+        t = Table(title=f"Lifecycle as of {result.as_of} ({result.customers:,} customers)")
+        t.add_column("stage")
+        t.add_column("users", justify="right")
+        t.add_column("share", justify="right")
+        for s in result.stages:
+            t.add_row(translate(f"lifecycle.stage.{s.stage}"), f"{s.users:,}", f"{s.share:.1%}")
+        return t
+
+    emit(
+        fmt,
+        out,
+        as_json=lambda: {
+            **result.model_dump(mode="json"),
+            "scored": run.scored,
+            "transitions": run.transitions,
+        },
+        as_frame=lambda: pd.DataFrame([s.model_dump() for s in result.stages]),
+        as_table=table,
+    )
+    if save and fmt == "table":
+        console.print(translate("cli.lifecycle.recorded", transitions=run.transitions))
+
+
+@app.command("preview")
+@friendly
+def preview(
+    rule: str = typer.Argument(..., help="Rule as JSON/YAML text, or @FILE."),
+    as_of: str | None = typer.Option(None, "--as-of"),
+    sample: int = typer.Option(10, help="Ids to show."),
+    fmt: str = typer.Option("table", "--format", help="table or json."),
+) -> None:
+    """Count the users a rule matches, without saving it."""
+    svc = services()
+    zone = svc.settings.timezone
+    with svc.warehouse.reader() as con, svc.database.session() as session:
+        end = _day(as_of) or data_end(con, zone) or date.today()
+        count, ids = service.preview(session, con, _rule_text(rule), zone, end, sample)
+    if fmt == "json":
+        emit_json({"count": count, "sample": ids, "as_of": str(end)})
+        return
+    console.print(translate("cli.segments.preview", count=f"{count:,}", as_of=end))
+    for user_id in ids:
+        console.print(f"  {user_id}")
+
+
+@app.command("create")
+@friendly
+def create(
+    key: str = typer.Argument(..., help="Lower-case slug."),
+    rule: str = typer.Option(..., "--rule", help="Rule as JSON/YAML text, or @FILE."),
+    name: str | None = typer.Option(None, "--name"),
+    description: str = typer.Option("", "--description"),
+    every: int = typer.Option(60, "--every", help="Refresh interval in minutes."),
+    refresh: bool = typer.Option(True, "--refresh/--no-refresh", help="Compute members now."),
+) -> None:
+    """Save a segment (and compute its members)."""
+    svc = services()
+    with svc.database.write_lock, svc.database.session() as session:
+        service.create_segment(
+            session, key, _rule_text(rule), name=name, description=description,
+            refresh_minutes=every,
+        )  # fmt: skip
+    console.print(translate("cli.segments.saved", segment=key, minutes=every))
+    if refresh:
+        _print_refreshes(
+            runs.refresh_segments(svc.database, svc.warehouse, svc.settings.timezone, [key], None)
+        )
+
+
+def _print_refreshes(done: list[service.Refresh]) -> None:
+    for r in done:
+        console.print(
+            translate("cli.segments.refreshed", segment=r.key, members=f"{r.members:,}",
+                      added=r.added, removed=r.removed)
+        )  # fmt: skip
+
+
+@app.command("list")
+@friendly
+def list_segments(fmt: str = typer.Option("table", "--format", help="table or json.")) -> None:
+    """Saved segments with their size and schedule."""
+    svc = services()
+    with svc.database.session() as session:
+        rows = [
+            {
+                "key": s.key,
+                "name": s.name,
+                "members": s.member_count,
+                "every_minutes": s.refresh_minutes,
+                "refreshed_at": s.refreshed_at,
+                "next_refresh_at": s.next_refresh_at,
+                "rule": json.loads(s.rule),
+            }
+            for s in service.list_segments(session)
+        ]
+    if fmt == "json":
+        emit_json(rows)
+        return
+    table = Table("key", "name", "members", "every (min)", "refreshed", "next")
+    for r in rows:
+        refreshed = str(r["refreshed_at"] or "–")[:19]
+        table.add_row(
+            str(r["key"]), str(r["name"]), f"{r['members']:,}", str(r["every_minutes"]),
+            refreshed, str(r["next_refresh_at"])[:19],
+        )  # fmt: skip
+    console.print(table)
+
+
+@app.command("refresh")
+@friendly
+def refresh(
+    keys: list[str] = typer.Argument(None, help="Segments to refresh (default: all)."),
+    due: bool = typer.Option(False, "--due", help="Only segments whose interval has passed."),
+    as_of: str | None = typer.Option(None, "--as-of"),
+) -> None:
+    """Recompute members and store a snapshot; with --due, what the schedule says is due."""
+    svc = services()
+    if due:
+        chosen = None
+    else:
+        with svc.database.session() as session:
+            chosen = list(keys) if keys else [s.key for s in service.list_segments(session)]
+    done = runs.refresh_segments(
+        svc.database, svc.warehouse, svc.settings.timezone, chosen, _day(as_of)
+    )
+    if not done and due:
+        console.print(translate("cli.segments.none_due"))
+    _print_refreshes(done)
+
+
+@app.command("export")
+@friendly
+def export(
+    key: str = typer.Argument(...),
+    out: Path = typer.Option(..., "--out", help="CSV file to write."),
+) -> None:
+    """Write a segment's members with their attributes and features to CSV."""
+    svc = services()
+    frame = runs.export_members(svc.database, svc.warehouse, svc.settings.timezone, key)
+    frame.to_csv(out, index=False)
+    console.print(translate("cli.segments.exported", rows=len(frame), path=out))
+
+
+@app.command("delete")
+@friendly
+def delete(key: str = typer.Argument(...)) -> None:
+    """Delete a saved segment with its members and snapshots."""
+    svc = services()
+    with svc.database.write_lock, svc.database.session() as session:
+        service.delete_segment(session, key)
+    console.print(translate("cli.segments.deleted", segment=key))
+
+
+@tags_app.command("add")
+@friendly
+def tag_add(key: str = typer.Argument(...), user_ids: list[str] = typer.Argument(...)) -> None:
+    """Put a manual tag on users (the tag is created on first use)."""
+    svc = services()
+    with svc.database.write_lock, svc.database.session() as session:
+        added = service.tag_users(session, key, list(user_ids))
+    console.print(translate("cli.tags.added", added=added, tag=key))
+
+
+@tags_app.command("remove")
+@friendly
+def tag_remove(key: str = typer.Argument(...), user_ids: list[str] = typer.Argument(...)) -> None:
+    """Take a manual tag off users."""
+    svc = services()
+    with svc.database.write_lock, svc.database.session() as session:
+        service.untag_users(session, key, list(user_ids))
+    console.print(translate("cli.tags.removed", tag=key, count=len(user_ids)))
+
+
+@tags_app.command("create")
+@friendly
+def tag_create(
+    key: str = typer.Argument(...),
+    rule: str | None = typer.Option(None, "--rule", help="Rule (JSON/YAML or @FILE): rule-based."),
+) -> None:
+    """Create a manual tag, or a rule-based one that `tenure tags refresh` re-evaluates."""
+    svc = services()
+    with svc.database.write_lock, svc.database.session() as session:
+        service.create_tag(session, key, _rule_text(rule) if rule else None)
+    console.print(translate("cli.tags.created", tag=key))
+
+
+@tags_app.command("refresh")
+@friendly
+def tag_refresh(as_of: str | None = typer.Option(None, "--as-of")) -> None:
+    """Re-evaluate every rule-based tag."""
+    svc = services()
+    _print_refreshes(
+        runs.refresh_tags(svc.database, svc.warehouse, svc.settings.timezone, _day(as_of))
+    )
+
+
+@tags_app.command("list")
+@friendly
+def tag_list(fmt: str = typer.Option("table", "--format", help="table or json.")) -> None:
+    """Tags and how many users carry each."""
+    svc = services()
+    with svc.database.session() as session:
+        rows = [
+            {"key": t.key, "kind": "manual" if t.rule is None else "rule", "users": n}
+            for t, n in service.list_tags(session)
+        ]
+    if fmt == "json":
+        emit_json(rows)
+        return
+    table = Table("key", "kind", "users")
+    for r in rows:
+        table.add_row(str(r["key"]), str(r["kind"]), f"{r['users']:,}")
+    console.print(table)

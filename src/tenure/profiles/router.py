@@ -1,0 +1,25 @@
+"""HTTP: GET /v1/users/{user_id} (admin scope)."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Depends, Query, Request
+
+from tenure.api.auth import require
+from tenure.apikeys.service import Principal
+from tenure.profiles.schemas import Profile
+from tenure.profiles.service import build_profile
+
+router = APIRouter(prefix="/v1/users", tags=["profiles"])
+
+
+@router.get("/{user_id}", response_model=Profile, summary="A user's profile")
+def profile(
+    user_id: str,
+    request: Request,
+    timeline: int = Query(50, ge=0, le=1000, description="Timeline items to return."),
+    _who: Principal = Depends(require("admin")),
+) -> Profile:
+    """Attributes, computed features, scores, RFM, lifecycle, segments, tags and timeline."""
+    settings = request.app.state.settings
+    with request.app.state.warehouse.reader() as con, request.app.state.database.session() as s:
+        return build_profile(con, s, user_id, settings.timezone, settings.currency, timeline)

@@ -1,0 +1,166 @@
+"""Building one user's profile from the warehouse and the operational database."""
+
+from __future__ import annotations
+
+import json
+from datetime import date
+from decimal import Decimal
+from typing import Any
+
+import pandas as pd
+from ibis.backends import BaseBackend
+from sqlalchemy.orm import Session
+
+from tenure.kit.money import Money
+from tenure.profiles.errors import UserNotFound
+from tenure.profiles.features import data_end, favourite_categories, order_features
+from tenure.profiles.schemas import Amount, Features, Lifecycle, Profile, Score, TimelineItem
+from tenure.segments import service as segments
+
+_USER_COLUMNS = ("first_seen", "signup_at", "channel", "country", "birthday")
+
+
+def _clean(value: Any) -> Any:
+    if value is None:
+        return None
+    if isinstance(value, float) and pd.isna(value):
+        return None
+    if value is pd.NaT:
+        return None
+    if isinstance(value, pd.Timestamp):
+        return value.to_pydatetime()
+    return value
+
+
+def _json(text: Any) -> dict[str, Any]:
+    if not isinstance(text, str) or not text:
+        return {}
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError:
+        return {}
+    return data if isinstance(data, dict) else {}
+
+
+def _money(value: Any, currency: str) -> Amount | None:
+    value = _clean(value)
+    if value is None:
+        return None
+    money = Money.of(Decimal(str(value)), currency)
+    return Amount(minor=money.minor, currency=money.currency)
+
+
+def _attributes(con: BaseBackend, user_id: str) -> dict[str, Any] | None:
+    users = con.table("users").filter(lambda u: u.user_id == user_id).limit(1).execute()
+    if users.empty:
+        return None
+    row = users.iloc[0]
+    out = {c: _clean(row[c]) for c in _USER_COLUMNS}
+    out.update(_json(row["attributes"]))
+    return out
+
+
+def _features(con: BaseBackend, zone: str, user_id: str, currency: str) -> Features:
+    end = data_end(con, zone)
+    if end is None:
+        return Features(as_of=None)
+    feats = order_features(con, zone, end).filter(lambda t: t.user_id == user_id).execute()
+    if feats.empty:
+        return Features(as_of=end)
+    row = feats.iloc[0]
+    favourite = favourite_categories(con, zone, end).filter(lambda t: t.user_id == user_id)
+    fav = favourite.execute()
+    return Features(
+        as_of=end,
+        first_order_at=_clean(row["first_order_at"]),
+        last_order_at=_clean(row["last_order_at"]),
+        orders=int(row["orders"]),
+        revenue=_money(row["revenue"], currency),
+        aov=_money(row["aov"], currency),
+        recency_days=int(row["recency_days"]),
+        tenure_days=int(row["tenure_days"]),
+        favourite_category=None if fav.empty else str(fav.favourite_category.iloc[0]),
+        channel=_clean(row["first_channel"]),
+    )
+
+
+def _scores(con: BaseBackend, user_id: str) -> dict[str, Score]:
+    scores = con.table("scores").filter(lambda s: s.user_id == user_id).execute()
+    out: dict[str, Score] = {}
+    for rec in scores.sort_values(["model", "version"]).to_dict("records"):
+        out[str(rec["model"])] = Score(
+            model=str(rec["model"]),
+            version=str(rec["version"]),
+            computed_at=pd.Timestamp(rec["computed_at"]).to_pydatetime(),
+            values=_json(rec["values"]),
+        )
+    return out
+
+
+def _currency(con: BaseBackend, user_id: str, default: str) -> str:
+    orders = con.table("orders").filter(lambda o: o.user_id == user_id)
+    latest = orders.order_by(orders.ts.desc()).select("currency").limit(1).execute()
+    return str(latest.currency.iloc[0]) if len(latest) and latest.currency.iloc[0] else default
+
+
+def timeline(con: BaseBackend, user_id: str, limit: int = 50) -> list[TimelineItem]:
+    """The user's latest orders and events, newest first."""
+    orders = con.table("orders").filter(lambda o: o.user_id == user_id)
+    orders = orders.order_by(orders.ts.desc()).limit(limit).execute()
+    events = con.table("events").filter(lambda e: e.user_id == user_id)
+    events = events.order_by(events.ts.desc()).limit(limit).execute()
+    items = [
+        TimelineItem(
+            ts=pd.Timestamp(o["ts"]).to_pydatetime(),
+            kind="order",
+            order_id=str(o["order_id"]),
+            status=str(o["status"]),
+            amount=_money(o["amount"], str(o["currency"] or "USD")),
+            properties=_json(o["properties"]) or None,
+        )
+        for o in orders.to_dict("records")
+    ]
+    items += [
+        TimelineItem(
+            ts=pd.Timestamp(e["ts"]).to_pydatetime(),
+            kind="event",
+            name=_clean(e["name"]) or str(e["type"]),
+            properties=_json(e["properties"]) or None,
+        )
+        for e in events.to_dict("records")
+    ]
+    return sorted(items, key=lambda i: i.ts, reverse=True)[:limit]
+
+
+def build_profile(
+    con: BaseBackend,
+    session: Session,
+    user_id: str,
+    zone: str,
+    currency: str = "USD",
+    timeline_limit: int = 50,
+) -> Profile:
+    """Attributes, features, scores, RFM, lifecycle, segments, tags and timeline of a user."""
+    attributes = _attributes(con, user_id)
+    items = timeline(con, user_id, timeline_limit)
+    if attributes is None and not items:
+        raise UserNotFound(user_id=user_id)
+    scores = _scores(con, user_id)
+    state = segments.stage_of(session, user_id)
+    lifecycle = None
+    if state is not None:
+        lifecycle = Lifecycle(stage=state[0], since=state[1])
+    elif "lifecycle" in scores:
+        values = scores["lifecycle"].values
+        lifecycle = Lifecycle(stage=values["stage"], since=date.fromisoformat(values["since"]))
+    return Profile(
+        user_id=user_id,
+        attributes=attributes or {},
+        features=_features(con, zone, user_id, _currency(con, user_id, currency)),
+        scores=scores,
+        rfm=scores["rfm"].values if "rfm" in scores else None,
+        lifecycle=lifecycle,
+        segments=segments.segments_of(session, user_id),
+        tags=segments.tags_of(session, user_id),
+        timeline=items,
+    )
