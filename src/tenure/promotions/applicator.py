@@ -173,13 +173,13 @@ class _Search:
         self._visit(i + 1, applied, state, value, points)
 
 
-def _upsell(offer: Offer, start: Priced, failures: list[Check]) -> Upsell | None:
-    currency = start.cart.currency
+def _upsell(offer: Offer, state: Priced, failures: list[Check]) -> Upsell | None:
+    """A hint when only spend is missing, or the next ladder rung of an offer that applies."""
     if failures and all(f.spend_only for f in failures):
         missing = max(f.missing_minor for f in failures)
-        return Upsell(offer, missing, offer.benefit.describe(currency))
+        return Upsell(offer, missing, offer.benefit.describe(state.cart.currency))
     if not failures:
-        step = offer.benefit.next_step(start, offer.item_range)
+        step = offer.benefit.next_step(state, offer.item_range)
         if step is not None:
             return Upsell(offer, step.missing_minor, step.phrase)
     return None
@@ -196,21 +196,25 @@ def best_combination(cart: Cart, offers: Sequence[Offer], facts: CustomerFacts) 
     search = _Search(candidates, {k: v for k, v in solo.items() if v is not None}, facts)
     applied = search.run(start)
     final = start
+    upsells: list[Upsell] = []
     for item in applied:
+        # A ladder's next rung is measured where it applies, after the offers before it.
+        hint = _upsell(item.offer, final, [])
+        if hint is not None:
+            upsells.append(hint)
         final = final.after(item.effect.line_discounts, item.effect.shipping_off)
     chosen_ids = {a.offer.id for a in applied}
     chosen = [a.offer for a in applied]
     rejected: list[Rejected] = []
-    upsells: list[Upsell] = []
     for offer in ordered:
         outcome = outcomes[offer.id]
-        hint = _upsell(offer, start, outcome.failures)
-        if hint is not None:
-            upsells.append(hint)
         if offer.id in chosen_ids:
             continue
         if outcome.failures:
             rejected.append(Rejected(offer, outcome.failures[0]))
+            hint = _upsell(offer, start, outcome.failures)
+            if hint is not None:
+                upsells.append(hint)
             continue
         conflicts = _conflicts(offer, chosen)
         if conflicts:
@@ -221,5 +225,8 @@ def best_combination(cart: Cart, offers: Sequence[Offer], facts: CustomerFacts) 
         later = evaluate(offer, final, facts)
         reason = later.failures[0] if later.failures else Check(False, "offer_not_best")
         rejected.append(Rejected(offer, reason))
+        hint = _upsell(offer, final, later.failures) if later.failures else None
+        if hint is not None:
+            upsells.append(hint)
     upsells.sort(key=lambda u: (u.missing_minor, u.offer.id))
     return Pricing(cart, applied, applicable, tuple(rejected), tuple(upsells), final)
