@@ -1,17 +1,28 @@
-"""`tenure predict clv`: fit BG/NBD, Pareto/NBD or Gamma-Gamma on the warehouse's orders."""
+"""`tenure predict clv|churn|churn-eval|churn-models`: fit, evaluate and write per-user scores."""
 
 from __future__ import annotations
 
+import json
+import sys
 from datetime import date
+from pathlib import Path
 from typing import cast
 
 import typer
 from rich.table import Table
 
 from tenure.cli.context import console, emit_json, friendly, services
-from tenure.predict.service import ModelName, fit_clv
+from tenure.i18n import translate
+from tenure.predict.churn import registry
+from tenure.predict.churn.report import evaluation_html
+from tenure.predict.churn.service import ChurnConfig, evaluate
+from tenure.predict.service import ModelName, fit_clv, score_churn, score_clv, train_churn
 
-app = typer.Typer(help="Predictions: customer lifetime value models.")
+app = typer.Typer(help="Predictions: lifetime value, churn risk and next order, written to scores.")
+
+
+def _day(value: str | None) -> date | None:
+    return date.fromisoformat(value) if value else None
 
 
 @app.command("clv")
@@ -23,8 +34,15 @@ def clv(
     ),
     observation_end: str | None = typer.Option(None, "--observation-end", help="Last day used."),
     fmt: str = typer.Option("table", "--format", help="table or json."),
+    no_write: bool = typer.Option(
+        False, "--no-write", help="Do not write per-customer CLV scores."
+    ),
 ) -> None:
-    """Fit a CLV model (time unit: weeks; same-day orders are one transaction)."""
+    """Fit a CLV model (weeks; same-day orders are one transaction) and write `clv` scores.
+
+    Scores use every order up to --observation-end: P(alive), expected orders in 30 and 90 days
+    (BG/NBD) and 12-month CLV (Gamma-Gamma), in minor units of the shop's currency.
+    """
     if model not in ("bgnbd", "paretonbd", "gammagamma"):
         raise typer.BadParameter("use bgnbd, paretonbd or gammagamma", param_hint="--model")
     svc = services()
@@ -36,6 +54,11 @@ def clv(
             date.fromisoformat(calibration_end) if calibration_end else None,
             date.fromisoformat(observation_end) if observation_end else None,
         )
+    if not no_write:
+        written = score_clv(
+            svc.warehouse, svc.settings.timezone, svc.settings.currency, _day(observation_end)
+        )
+        result["scores"] = {k: written[k] for k in ("model", "version", "written")}
     if fmt == "json":
         emit_json(result)
         return
@@ -44,4 +67,140 @@ def clv(
         table.add_row(name, f"{value:.4f}")
     for name, value in (result.get("holdout") or {}).items():
         table.add_row(f"holdout {name}", str(value))
+    if "scores" in result:
+        table.add_row("scores written", f"{result['scores']['written']:,}")
+    console.print(table)
+
+
+@app.command("churn")
+@friendly
+def churn(
+    horizon_days: int = typer.Option(90, "--horizon-days", help="Churn = no order in N days."),
+    as_of: str | None = typer.Option(None, "--as-of", help="Use data up to this day."),
+    windows: int = typer.Option(3, help="Training cut-offs, 30 days apart."),
+    version: str | None = typer.Option(
+        None, "--version", help="Score with this stored model instead of training a new one."
+    ),
+    no_write: bool = typer.Option(False, "--no-write", help="Do not write churn scores."),
+    top: int = typer.Option(10, help="Customers to show (highest risk first)."),
+    fmt: str = typer.Option("table", "--format", help="table or json."),
+) -> None:
+    """Train a churn model (LightGBM, calibrated), score every customer, write `churn` scores."""
+    svc = services()
+    trained = None
+    if version is None:
+        config = ChurnConfig(horizon_days=horizon_days, windows=windows)
+        trained = train_churn(svc.settings, svc.warehouse, config, _day(as_of))
+        version = str(trained["version"])
+    version, values = score_churn(
+        svc.settings, svc.warehouse, as_of=_day(as_of), version=version, write=not no_write
+    )
+    ranked = values.sort_values("churn_probability", ascending=False) if len(values) else values
+    if fmt == "json":
+        emit_json(
+            {
+                "model": trained or registry.metadata(svc.settings.home, version),
+                "version": version,
+                "customers": len(values),
+                "written": 0 if no_write else len(values),
+                "top": ranked.head(top).reset_index().to_dict(orient="records"),
+            }
+        )
+        return
+    table = Table(
+        "user_id",
+        "churn",
+        "p_alive",
+        "recency",
+        "next order",
+        "top driver",
+        title=translate("churn.cli.title", version=version, customers=f"{len(values):,}"),
+    )
+    for user_id, row in ranked.head(top).iterrows():
+        driver = row["drivers"][0] if row["drivers"] else {}
+        table.add_row(
+            str(user_id),
+            f"{row['churn_probability']:.1%}",
+            f"{row['p_alive']:.2f}",
+            f"{row['recency_days']:.0f} d",
+            str(row["next_order_date"] or "–"),
+            f"{driver.get('feature', '')} = {driver.get('value', '')}",
+        )
+    console.print(table)
+
+
+@app.command("churn-eval")
+@friendly
+def churn_eval(
+    horizon_days: int = typer.Option(90, "--horizon-days", help="Churn = no order in N days."),
+    cutoff: str | None = typer.Option(
+        None, "--cutoff", help="Evaluate customers as of this day (default: one horizon ago)."
+    ),
+    windows: int = typer.Option(3, help="Training cut-offs before the evaluation cut-off."),
+    fmt: str = typer.Option("table", "--format", help="table, json or html."),
+    out: Path | None = typer.Option(None, "--out", help="Write the output to this file."),
+) -> None:
+    """Evaluate churn ranking on a later window against recency and BG/NBD baselines."""
+    svc = services()
+    config = ChurnConfig(horizon_days=horizon_days, windows=windows)
+    with svc.warehouse.reader() as con:
+        result = evaluate(con, svc.settings.timezone, config, _day(cutoff))
+    if fmt in ("json", "html"):
+        text = (
+            evaluation_html(result, svc.settings.timezone)
+            if fmt == "html"
+            else json.dumps(result, indent=2)
+        )
+        if out is not None:
+            out.write_text(text, "utf-8")
+            console.print(translate("churn.cli.written", path=str(out)))
+        elif fmt == "json":
+            emit_json(result)
+        else:
+            sys.stdout.write(text)
+        return
+    table = Table(
+        "",
+        "ROC-AUC",
+        "PR-AUC",
+        "top-decile lift",
+        "Brier",
+        "calibration error",
+        title=translate(
+            "churn.cli.eval_title",
+            cutoff=result["cutoff"],
+            end=result["window_end"],
+            customers=f"{result['customers']:,}",
+            rate=f"{result['churn_rate']:.1%}",
+        ),
+    )
+    for name, m in result["rankings"].items():
+        table.add_row(
+            translate(f"churn.ranking.{name}"),
+            *(
+                "–" if m[k] is None else f"{m[k]:.3f}"
+                for k in ("roc_auc", "pr_auc", "top_decile_lift", "brier", "calibration_error")
+            ),
+        )
+    console.print(table)
+
+
+@app.command("churn-models")
+@friendly
+def churn_models(fmt: str = typer.Option("table", "--format", help="table or json.")) -> None:
+    """List stored churn model versions."""
+    svc = services()
+    metas = [registry.metadata(svc.settings.home, v) for v in registry.versions(svc.settings.home)]
+    if fmt == "json":
+        emit_json(metas)
+        return
+    table = Table("version", "as of", "horizon", "training rows", "trained at")
+    for meta in metas:
+        table.add_row(
+            meta["version"],
+            meta["as_of"],
+            f"{meta['horizon_days']} d",
+            f"{meta['training_rows']:,}",
+            meta["trained_at"][:19],
+        )
     console.print(table)

@@ -6,10 +6,15 @@ from dataclasses import asdict
 from datetime import date
 from typing import Any, Literal
 
+import numpy as np
 import pandas as pd
 from ibis.backends import BaseBackend
 
+from tenure.config import Settings
 from tenure.errors import BadRequest
+from tenure.kit.money import exponent
+from tenure.predict.churn import service as churn_service
+from tenure.predict.churn.service import ChurnConfig
 from tenure.predict.clv import (
     BGNBD,
     GammaGamma,
@@ -18,6 +23,8 @@ from tenure.predict.clv import (
     summary_from_transactions,
 )
 from tenure.predict.clv.inputs import InvalidInput
+from tenure.predict.scores import frame_values, write_scores
+from tenure.storage.warehouse import Warehouse
 
 ModelName = Literal["bgnbd", "paretonbd", "gammagamma"]
 
@@ -84,3 +91,96 @@ def fit_clv(
             k: (round(v, 4) if isinstance(v, float) else v) for k, v in metrics.items()
         }
     return result
+
+
+CLV_MODEL = "clv"
+CLV_MONTHS = 12
+# Monthly discount rate of the CLV sum (lifetimes' default convention).
+CLV_DISCOUNT = 0.01
+
+
+def clv_scores(
+    con: BaseBackend, zone: str, currency: str, observation_end: date | None = None
+) -> tuple[str, pd.DataFrame, dict[str, Any]]:
+    """Per customer: P(alive), expected orders in 30/90 days (BG/NBD), 12-month CLV (Gamma-Gamma).
+
+    Returns the score version (the fitted parameters' observation end), the values and the fits.
+    """
+    orders = paid_orders(con)
+    if orders.empty:
+        raise ClvInputError(column="orders", reason="no paid orders of known customers")
+    end = observation_end or max(orders.ts.dt.tz_convert(zone).dt.date)
+    try:
+        summary = summary_from_transactions(
+            orders.user_id,
+            orders.ts,
+            orders.amount.astype(float),
+            observation_end=end,
+            time_unit="W",
+            merge_same_day=True,
+            timezone=zone,
+        )
+        x, t_x, age = summary.frequency, summary.recency, summary["T"]
+        bgnbd = BGNBD().fit(x, t_x, age)
+        repeat = summary[(summary.frequency > 0) & (summary.monetary_value > 0)]
+        spend = GammaGamma().fit(repeat.frequency, repeat.monetary_value)
+    except InvalidInput as exc:
+        raise ClvInputError(column=exc.column, reason=exc.reason) from None
+    monetary = summary.monetary_value.clip(lower=0.0)
+    clv = spend.customer_lifetime_value(
+        bgnbd, x, t_x, age, monetary, months=CLV_MONTHS, discount_rate=CLV_DISCOUNT
+    )
+    scale = 10 ** exponent(currency)
+    values = pd.DataFrame(index=summary.index.astype(str))
+    values.index.name = "user_id"
+    values["p_alive"] = np.round(bgnbd.conditional_probability_alive(x, t_x, age), 4)
+    values["expected_orders_30d"] = np.round(bgnbd.expected_purchases(30 / 7, x, t_x, age), 4)
+    values["expected_orders_90d"] = np.round(bgnbd.expected_purchases(90 / 7, x, t_x, age), 4)
+    values["expected_spend_minor"] = np.round(
+        spend.conditional_expected_average_profit(x, monetary) * scale
+    ).astype(np.int64)
+    values["clv_minor"] = np.round(np.asarray(clv) * scale).astype(np.int64)
+    values["currency"] = currency
+    values["clv_months"] = CLV_MONTHS
+    values["as_of"] = str(end)
+    fits = {
+        "bgnbd": {k: round(float(v), 6) for k, v in bgnbd.params_.as_dict().items()},
+        "gammagamma": {k: round(float(v), 6) for k, v in spend.params_.as_dict().items()},
+    }
+    return str(end), values, fits
+
+
+def score_clv(
+    warehouse: Warehouse, zone: str, currency: str, observation_end: date | None = None
+) -> dict[str, Any]:
+    """Fit BG/NBD and Gamma-Gamma on all orders and write one `clv` score row per customer."""
+    with warehouse.reader() as con:
+        version, values, fits = clv_scores(con, zone, currency, observation_end)
+    with warehouse.writer() as writer:
+        written = write_scores(writer, CLV_MODEL, version, frame_values(values))
+    return {"model": CLV_MODEL, "version": version, "written": written, "params": fits}
+
+
+def train_churn(
+    settings: Settings, warehouse: Warehouse, config: ChurnConfig, as_of: date | None = None
+) -> dict[str, Any]:
+    """Train and store a new churn model version on the warehouse's orders and events."""
+    with warehouse.reader() as con:
+        return churn_service.train(con, settings.timezone, settings.home, config, as_of)
+
+
+def score_churn(
+    settings: Settings,
+    warehouse: Warehouse,
+    *,
+    as_of: date | None = None,
+    version: str | None = None,
+    write: bool = True,
+) -> tuple[str, pd.DataFrame]:
+    """Score every customer with a stored churn model; write `churn` rows unless told not to."""
+    with warehouse.reader() as con:
+        version, values = churn_service.score(con, settings.timezone, settings.home, as_of, version)
+    if write and not values.empty:
+        with warehouse.writer() as writer:
+            write_scores(writer, churn_service.MODEL_NAME, version, frame_values(values))
+    return version, values

@@ -33,6 +33,8 @@ PARAMS: dict[str, Any] = {
     "force_row_wise": True,
 }
 MAX_ROUNDS = 800
+# Isotonic steps reach 0 and 1 on small bands; no customer is certain either way.
+PROBABILITY_FLOOR = 0.001
 FOLDS = 4
 
 
@@ -115,7 +117,8 @@ class ChurnModel:
     def predict_proba(self, frame: pd.DataFrame) -> FloatArray:
         """Calibrated churn probability per row."""
         raw = self.raw_score(frame)
-        return np.asarray(np.interp(raw, self.iso_x_, self.iso_y_), dtype=np.float64)
+        calibrated = np.interp(raw, self.iso_x_, self.iso_y_)
+        return np.clip(calibrated, PROBABILITY_FLOOR, 1.0 - PROBABILITY_FLOOR).astype(np.float64)
 
     def contributions(self, frame: pd.DataFrame) -> pd.DataFrame:
         """SHAP values per feature in log-odds (LightGBM's pred_contrib), plus the bias column."""

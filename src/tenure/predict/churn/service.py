@@ -33,6 +33,8 @@ MODEL_FEATURES = (*NUMERIC_FEATURES, "bgnbd_p_alive", "bgnbd_p_order", "bgnbd_ex
 # Fewer days of history before a training cut-off make recency and frequency meaningless.
 MIN_HISTORY_DAYS = 30
 EPOCH = date(1970, 1, 1)
+# A median wait beyond this is "no order expected": BG/NBD keeps one-time buyers alive forever.
+MAX_NEXT_ORDER_DAYS = 365
 
 
 class ChurnInputError(BadRequest):
@@ -165,7 +167,10 @@ def score(
     out["p_alive"] = frame["bgnbd_p_alive"].round(4).to_numpy()
     out["recency_days"] = frame["recency_days"].round(1).to_numpy()
     out["next_order_date"] = [
-        None if pd.isna(d) else str(as_of + timedelta(days=max(1, round(d)))) for d in next_days
+        None
+        if pd.isna(d) or d > MAX_NEXT_ORDER_DAYS
+        else str(as_of + timedelta(days=max(1, round(d))))
+        for d in next_days
     ]
     out["drivers"] = pd.Series(model.drivers(frame), index=out.index, dtype=object)
     return str(meta["version"]), out
