@@ -365,3 +365,33 @@ class TestInboxRows:
         flush(stores)
         events = table(stores, "events")
         assert json.loads(events.properties.iloc[0]) == {"group_id": "acme", "seats": 12}
+
+    def test_product_events_keep_the_latest_facts_per_sku(
+        self, client: TestClient, write_key: str, stores: tuple[Settings, Database, Warehouse]
+    ) -> None:
+        base = datetime(2026, 3, 1, tzinfo=UTC)
+        views = [
+            (3, {"sku": "S1", "name": "Mug v3", "price": "7.25", "category": "kitchen"}),
+            (1, {"sku": "S1", "name": "Mug v1", "price": 5}),
+            (2, {"product_id": 42, "name": "Pot", "price": "n/a"}),
+            (4, {"name": "no sku at all", "price": 1}),
+        ]
+        batch = [
+            {
+                "type": "track",
+                "userId": "u",
+                "event": "Product Viewed",
+                "messageId": f"v{hours}",
+                "timestamp": (base + timedelta(hours=hours)).isoformat(),
+                "properties": props,
+            }
+            for hours, props in views
+        ]
+        body = {"batch": batch, "sentAt": datetime.now(UTC).isoformat()}
+        assert post(client, write_key, "/v1/batch", body).status_code == 200
+        flush(stores)
+        items = table(stores, "items").sort_values("sku")
+        assert items[["sku", "name"]].values.tolist() == [["42", "Pot"], ["S1", "Mug v3"]]
+        assert pd.isna(items.category.iloc[0]) and items.category.iloc[1] == "kitchen"
+        assert pd.isna(items.price.iloc[0])
+        assert items.price.iloc[1] == Decimal("7.25")

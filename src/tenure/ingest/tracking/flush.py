@@ -26,6 +26,7 @@ def rows_from_lines(table: pa.Table, currency: str) -> dict[str, Any]:
         "users": lines.users(table),
         "identities": lines.identities(table),
         "commerce": lines.commerce(table, currency),
+        "product_items": lines.product_items(table),
     }
 
 
@@ -34,6 +35,8 @@ def write_rows(writer: WarehouseWriter, rows: dict[str, Any]) -> int:
     added = writer.insert_missing("events", rows["events"])
     writer.merge("users", rows["users"])
     commerce: Commerce = rows["commerce"]
+    # Order lines name items too; they are newer facts than a product view in the same flush.
+    writer.merge("items", rows["product_items"])
     if commerce.items:
         writer.merge("items", lines.from_rows("items", commerce.items))
     if commerce.orders:
