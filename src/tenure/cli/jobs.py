@@ -1,0 +1,120 @@
+"""`tenure jobs list|run|set` and `tenure worker`: the database-backed job schedule."""
+
+from __future__ import annotations
+
+import signal
+import threading
+from typing import Any
+
+import typer
+from rich.table import Table
+
+from tenure.cli.context import Services, console, emit_json, err_console, friendly, services
+from tenure.i18n import translate
+from tenure.jobs import service
+from tenure.jobs.catalog import default_registry
+from tenure.jobs.registry import JobContext
+from tenure.jobs.worker import LEASE_SECONDS, RunResult, Worker
+
+app = typer.Typer(help="Scheduled jobs: list them, run one now, change a schedule.")
+
+
+def _worker(svc: Services, lease: float = LEASE_SECONDS) -> Worker:
+    ctx = JobContext(svc.settings, svc.database, svc.warehouse)
+    return Worker(ctx, default_registry(), lease_seconds=lease)
+
+
+def _print_run(result: RunResult) -> None:
+    line = translate("cli.jobs.ran", name=result.name, status=result.status, seconds=result.seconds)
+    (console if result.status == "ok" else err_console).print(line)
+
+
+@app.command("list")
+@friendly
+def list_jobs(fmt: str = typer.Option("table", "--format", help="table or json.")) -> None:
+    """Every registered job: interval, next run, who runs it now, last outcome."""
+    svc = services()
+    worker = _worker(svc)
+    worker.sync()
+    with svc.database.session() as session:
+        rows = service.schedule(session)
+    if fmt == "json":
+        emit_json(rows)
+        return
+    table = Table("job", "every", "enabled", "next run", "running on", "last status", "runs")
+    for row in rows:
+        table.add_row(
+            row["name"],
+            f"{row['interval_seconds']:,} s",
+            "yes" if row["enabled"] else "no",
+            str(row["next_run_at"])[:19],
+            row["running_on"] or "",
+            row["last_status"] or "",
+            str(row["runs"]),
+        )
+    console.print(table)
+
+
+@app.command("run")
+@friendly
+def run(
+    name: str = typer.Argument(..., help="The job's name, e.g. predict.churn.train."),
+    fmt: str = typer.Option("table", "--format", help="table or json."),
+) -> None:
+    """Run one job now in this process (refused while another worker runs it)."""
+    svc = services()
+    worker = _worker(svc)
+    worker.sync()
+    result = worker.run_named(name)
+    if fmt == "json":
+        emit_json(result.__dict__)
+    else:
+        _print_run(result)
+    if result.status != "ok":
+        raise typer.Exit(1)
+
+
+@app.command("set")
+@friendly
+def set_job(
+    name: str = typer.Argument(..., help="The job's name."),
+    every: int | None = typer.Option(None, "--every", help="Interval in seconds."),
+    enable: bool | None = typer.Option(None, "--enable/--disable", help="Switch it on or off."),
+) -> None:
+    """Change a job's interval or switch it on or off."""
+    svc = services()
+    worker = _worker(svc)
+    worker.sync()
+    with svc.database.write_lock, svc.database.session() as session:
+        job = service.set_schedule(
+            session, worker.registry, name, interval_seconds=every, enabled=enable
+        )
+        console.print(f"{job.name}: every {job.interval_seconds:,} s, enabled={job.enabled}")
+
+
+@friendly
+def worker(
+    poll: float = typer.Option(30.0, "--poll", help="Seconds between looks at the schedule."),
+    once: bool = typer.Option(False, "--once", help="Run what is due, then exit."),
+    lease: float = typer.Option(LEASE_SECONDS, "--lease", help="Lease seconds (renewed)."),
+) -> None:
+    """Run due jobs from the database schedule; start as many workers as you like."""
+    svc = services()
+    runner = _worker(svc, lease)
+    if once:
+        runner.sync()
+        results = runner.run_due()
+        for result in results:
+            _print_run(result)
+        if any(r.status != "ok" for r in results):
+            raise typer.Exit(1)
+        return
+    stop = threading.Event()
+
+    def _stop(*_: Any) -> None:
+        stop.set()
+
+    signal.signal(signal.SIGTERM, _stop)
+    signal.signal(signal.SIGINT, _stop)
+    console.print(translate("cli.worker.started", worker=runner.name, seconds=poll))
+    runner.loop(poll, stop)
