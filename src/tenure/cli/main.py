@@ -11,6 +11,7 @@ from tenure.cli import (
     demo,
     funnels,
     imports,
+    jobs,
     keys,
     kpis,
     paths,
@@ -48,6 +49,8 @@ app.command("lifecycle")(segments.lifecycle)
 app.add_typer(imports.app, name="import")
 app.add_typer(keys.app, name="keys")
 app.add_typer(predict.app, name="predict")
+app.add_typer(jobs.app, name="jobs")
+app.command("worker")(jobs.worker)
 app.add_typer(segments.app, name="segments")
 app.add_typer(segments.tags_app, name="tags")
 app.add_typer(promotions.coupons_app, name="coupons")
