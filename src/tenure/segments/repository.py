@@ -259,7 +259,7 @@ def transitions(
     limit: int,
     after_id: int = 0,
 ) -> list[LifecycleTransition]:
-    """Transitions oldest first, filtered by target stage, day and user."""
+    """Transitions in the order they were recorded, filtered by target stage, day and user."""
     query = select(LifecycleTransition).where(LifecycleTransition.id > after_id)
     if to_stage:
         query = query.where(LifecycleTransition.to_stage == to_stage)
@@ -267,5 +267,5 @@ def transitions(
         query = query.where(LifecycleTransition.day >= since)
     if user_id:
         query = query.where(LifecycleTransition.user_id == user_id)
-    query = query.order_by(LifecycleTransition.day, LifecycleTransition.id).limit(limit)
+    query = query.order_by(LifecycleTransition.id).limit(limit)  # ids are the polling cursor
     return list(session.scalars(query))

@@ -72,7 +72,7 @@ def lifecycle_transitions(
     limit: int = Query(1000, ge=1, le=10_000),
     _who: Principal = Depends(require("server")),
 ) -> list[TransitionOut]:
-    """Who entered a stage since a day (e.g. `to_stage=at_risk&since=2026-01-01`), oldest first."""
+    """Who entered a stage since a day (`to_stage=at_risk&since=…`); page on with `after_id`."""
     with request.app.state.database.session() as session:
         rows = service.transitions(session, to_stage, since, user_id, limit, after_id)
         return [TransitionOut.model_validate(r) for r in rows]

@@ -392,7 +392,7 @@ def transitions(
     limit: int = 1000,
     after_id: int = 0,
 ) -> list[Any]:
-    """Stage changes, oldest first: e.g. everyone who entered at_risk since a day."""
+    """Stage changes in recorded order (ids are a polling cursor), e.g. who entered at_risk."""
     if to_stage is not None and to_stage not in STAGES:
         raise RuleError(
             path="to_stage", reason=f"unknown stage {to_stage}; use {', '.join(STAGES)}"
