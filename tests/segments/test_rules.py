@@ -123,7 +123,7 @@ class TestConditions:
                         {"field": "feature.orders", "op": "gte", "value": 3},
                         {"field": "rfm.segment", "op": "eq", "value": "New"},
                     ]
-                },  # fmt: skip
+                },
                 {"not": {"field": "user.attributes.plan", "op": "eq", "value": "gold"}},
             ]
         }
