@@ -28,11 +28,29 @@ def clv_score(ctx: JobContext) -> dict[str, Any]:
     return {"version": result["version"], "scored": result["written"]}
 
 
+def loyalty_points(ctx: JobContext) -> dict[str, Any]:
+    """Confirm pending points, release stale checkout holds, expire lots, send expiry reminders."""
+    from tenure.kit.time import utc_now
+    from tenure.loyalty.jobs import run_points_jobs
+
+    return run_points_jobs(ctx.database, utc_now())
+
+
+def loyalty_tiers(ctx: JobContext) -> dict[str, Any]:
+    """Start grace periods and downgrade members at the tier review boundary."""
+    from tenure.kit.time import utc_now
+    from tenure.loyalty.jobs import review_tiers
+
+    return {"tiers_changed": review_tiers(ctx.database, ctx.settings.zone, utc_now())}
+
+
 def default_registry() -> JobRegistry:
     """Every built-in job with its default interval."""
     return JobRegistry(
         [
             JobSpec("predict.churn.train", 7 * DAY, churn_train, "Retrain and score churn."),
             JobSpec("predict.clv.score", DAY, clv_score, "Refit CLV models, write CLV scores."),
+            JobSpec("loyalty.points", 5 * 60, loyalty_points, "Confirm, expire, remind, release."),
+            JobSpec("loyalty.tiers", DAY, loyalty_tiers, "Tier grace periods and downgrades."),
         ]
     )

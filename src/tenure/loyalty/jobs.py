@@ -125,16 +125,24 @@ class DueResult:
         return asdict(self)
 
 
+def run_points_jobs(
+    database: Database, now: datetime, hook: ReminderHook | None = None
+) -> dict[str, int]:
+    """The frequent jobs, in the order that keeps balances right (confirm before expire)."""
+    return {
+        "confirmed": confirm_pending(database, now),
+        "released": release_stale(database, now),
+        "expired": expire_lots(database, now),
+        "reminded": remind_expiring(database, now, hook),
+    }
+
+
 def run_due(
     database: Database, zone: ZoneInfo, now: datetime, hook: ReminderHook | None = None
 ) -> DueResult:
-    """Every loyalty job, in the order that keeps balances right (confirm before expire)."""
+    """Every loyalty job: the points jobs, then the tier review."""
     result = DueResult(
-        confirmed=confirm_pending(database, now),
-        released=release_stale(database, now),
-        expired=expire_lots(database, now),
-        reminded=remind_expiring(database, now, hook),
-        tiers_changed=review_tiers(database, zone, now),
+        **run_points_jobs(database, now, hook), tiers_changed=review_tiers(database, zone, now)
     )
     log.info("loyalty jobs: %s", result)
     return result
