@@ -14,6 +14,7 @@ from tenure.cli import (
     jobs,
     keys,
     kpis,
+    loyalty,
     paths,
     predict,
     profiles,
@@ -53,6 +54,7 @@ app.add_typer(jobs.app, name="jobs")
 app.command("worker")(jobs.worker)
 app.add_typer(segments.app, name="segments")
 app.add_typer(segments.tags_app, name="tags")
+app.add_typer(loyalty.app, name="loyalty")
 app.add_typer(promotions.coupons_app, name="coupons")
 app.add_typer(promotions.promotions_app, name="promotions")
 
