@@ -244,11 +244,14 @@ class CheckoutIn(_In):
 
 
 class ReserveIn(CheckoutIn):
-    """A cart to hold offers for; the Idempotency-Key header (or this field) makes it retry-safe."""
+    """A cart to hold offers for; the Idempotency-Key header (or this field) makes it retry-safe.
+    Typed codes must apply (`require_codes`), and so must the offers the customer was shown
+    (`expect_offers`, e.g. a flash sale): else 409 with the reason, never a silent price rise."""
 
     idempotency_key: Annotated[str, Field(min_length=1, max_length=200)] | None = None
     hold_seconds: Annotated[int, Field(ge=30, le=7 * 86400)] = 900
     require_codes: bool = True
+    expect_offers: Annotated[list[Annotated[str, Field(max_length=40)]], Field(max_length=50)] = []
 
 
 class ValidateIn(CheckoutIn):

@@ -19,6 +19,7 @@ from tenure.promotions.errors import (
     CouponUsageLimitReached,
     FlashSaleSoldOut,
     IdempotencyKeyReused,
+    OfferNotFound,
     PromotionBudgetExhausted,
     ReservationExpired,
     ReservationNotFound,
@@ -56,6 +57,18 @@ def _insist_on_codes(result: Quote, entered: list[str]) -> None:
             if refusal.code == text:
                 raise refusal.error
         raise CouponCodeNotFound(coupon=text)
+
+
+def _insist_on_offers(result: Quote, expected: list[str]) -> None:
+    """The offers the customer was promised (a flash sale, a budgeted promotion) must apply."""
+    applied = {a.offer.id for a in result.pricing.applied}
+    for offer_id in dict.fromkeys(expected):
+        if offer_id in applied:
+            continue
+        for refusal in result.refused:
+            if refusal.offer_id == offer_id:
+                raise refusal.error
+        raise OfferNotFound(offer_id=offer_id)
 
 
 def _why_not(session: Session, offer_id: str, value_minor: int, units: int) -> TenureError:
@@ -114,6 +127,7 @@ def reserve(
     result = quote(session, body, default_currency, now)
     if body.require_codes:
         _insist_on_codes(result, body.codes)
+    _insist_on_offers(result, body.expect_offers)
     _hold(session, result)
     pricing = result.pricing
     row = PromoReservation(
