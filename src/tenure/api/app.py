@@ -20,6 +20,7 @@ from tenure.config import Settings, get_settings
 from tenure.ingest.tracking.flush import flush_inbox
 from tenure.ingest.tracking.router import router as tracking_router
 from tenure.loyalty.router import router as loyalty_router
+from tenure.predict.router import router as predict_router
 from tenure.promotions.router import router as promotions_router
 from tenure.profiles.router import router as profiles_router
 from tenure.segments.router import router as segments_router
@@ -105,6 +106,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(kpis_router)
     app.include_router(funnels_router)
     app.include_router(paths_router)
+    app.include_router(predict_router)
     app.include_router(loyalty_router)
     app.include_router(promotions_router)
     app.include_router(profiles_router)

@@ -1,0 +1,59 @@
+"""HTTP input and output of the prediction endpoints."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+
+from pydantic import BaseModel, Field
+
+
+class ChurnTrainRequest(BaseModel):
+    """Train a new churn model version and (by default) write every customer's churn score."""
+
+    horizon_days: int = Field(90, ge=7, le=730, description="Churn = no paid order in N days.")
+    as_of: date | None = Field(None, description="Use data up to this day (default: the last).")
+    windows: int = Field(3, ge=1, le=12, description="Training cut-offs, 30 days apart.")
+    score: bool = Field(True, description="Write churn scores for every customer.")
+
+
+class ChurnTrainResult(BaseModel):
+    """The stored model version and what was written."""
+
+    version: str
+    as_of: date
+    horizon_days: int
+    label_days: int
+    cutoffs: list[date]
+    training_rows: int
+    scored: int
+    importance: dict[str, float]
+
+
+class ClvScoreRequest(BaseModel):
+    """Refit BG/NBD and Gamma-Gamma and write every customer's CLV score."""
+
+    observation_end: date | None = None
+
+
+class ClvScoreResult(BaseModel):
+    """The CLV score version (the observation end) and the fitted parameters."""
+
+    version: str
+    written: int
+    params: dict[str, dict[str, float]]
+
+
+class ChurnEvaluation(BaseModel):
+    """Ranking quality of the model and baselines on a later window."""
+
+    cutoff: date
+    window_end: date
+    horizon_days: int
+    training_cutoffs: list[date]
+    training_label_days: int
+    training_rows: int
+    customers: int
+    churn_rate: float
+    rankings: dict[str, dict[str, Any]]
+    importance: dict[str, float]
