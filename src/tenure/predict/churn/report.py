@@ -1,13 +1,17 @@
-"""The churn evaluation as an HTML page: ranking metrics against the baselines, calibration."""
+"""HTML: the churn evaluation page, and the report's churn-risk and customer-value sections."""
 
 from __future__ import annotations
 
 import html
 from typing import Any
 
+import pandas as pd
 import plotly.graph_objects as go
+from ibis.backends import BaseBackend
 
 from tenure.i18n import translate
+from tenure.kit.money import exponent
+from tenure.predict.scores import model_scores
 from tenure.reports.html import Section, render
 
 METRICS = ("roc_auc", "pr_auc", "top_decile_lift", "brier", "calibration_error")
@@ -89,3 +93,90 @@ def evaluation_sections(evaluation: dict[str, Any]) -> list[Section]:
 def evaluation_html(evaluation: dict[str, Any], zone: str) -> str:
     """A self-contained HTML page of the evaluation."""
     return render(evaluation_sections(evaluation), translate("churn.report.title"), zone)
+
+
+RISK_BANDS = ((0.0, 0.25), (0.25, 0.5), (0.5, 0.75), (0.75, 1.01))
+AT_RISK_ROWS = 15
+
+
+def _money(minor: float, currency: str) -> str:
+    return f"{minor / 10 ** exponent(currency):,.2f} {currency}"
+
+
+def _band_figure(churn: pd.DataFrame, value: pd.Series | None, currency: str) -> go.Figure:
+    """Customers (and 12-month CLV) per churn-risk band."""
+    labels, counts, at_stake = [], [], []
+    for low, high in RISK_BANDS:
+        mask = (churn["churn_probability"] >= low) & (churn["churn_probability"] < high)
+        labels.append(f"{low:.0%}–{min(high, 1.0):.0%}")
+        counts.append(int(mask.sum()))
+        if value is not None:
+            at_stake.append(float(value.reindex(churn.index[mask]).fillna(0).sum()))
+    fig = go.Figure(go.Bar(x=labels, y=counts, name=translate("report.risk.bands")))
+    if value is not None:
+        scale = 10 ** exponent(currency)
+        fig.add_trace(
+            go.Scatter(
+                x=labels, y=[v / scale for v in at_stake], yaxis="y2", name=f"CLV ({currency})"
+            )
+        )
+        fig.update_layout(yaxis2={"overlaying": "y", "side": "right"})
+    fig.update_layout(title=translate("report.risk.bands"), height=380)
+    return fig
+
+
+def _at_risk_table(churn: pd.DataFrame, clv: pd.DataFrame | None) -> str:
+    """The customers whose expected loss (churn probability × CLV) is largest."""
+    frame = churn.copy()
+    if clv is not None and "clv_minor" in clv:
+        frame = frame.join(clv[["clv_minor", "currency"]], how="left")
+        frame["loss"] = frame["churn_probability"] * frame["clv_minor"].fillna(0)
+    else:
+        frame["loss"] = frame["churn_probability"]
+    top = frame.sort_values("loss", ascending=False).head(AT_RISK_ROWS)
+    rows = []
+    for user_id, row in top.iterrows():
+        drivers = row.get("drivers") or []
+        driver = drivers[0]["feature"] if drivers else ""
+        value = (
+            _money(row["clv_minor"], row["currency"])
+            if "clv_minor" in row and pd.notna(row["clv_minor"])
+            else "–"
+        )
+        next_order = row.get("next_order_date")
+        next_text = "–" if next_order is None or pd.isna(next_order) else str(next_order)
+        rows.append(
+            f"<tr><td>{html.escape(str(user_id))}</td><td>{row['churn_probability']:.0%}</td>"
+            f"<td>{value}</td><td>{html.escape(next_text)}</td>"
+            f"<td>{html.escape(driver)}</td></tr>"
+        )
+    return (
+        "<table><tr><th>user</th><th>churn</th><th>CLV 12 m</th><th>next order</th>"
+        f"<th>top driver</th></tr>{''.join(rows)}</table>"
+    )
+
+
+def risk_sections(con: BaseBackend) -> list[Section]:
+    """Churn-risk bands and the valuable customers at risk, from the latest scores."""
+    churn = model_scores(con, "churn")
+    clv = model_scores(con, "clv")
+    title = translate("report.section.risk")
+    if churn.empty and clv.empty:
+        return [Section(title, note=translate("report.risk.empty"))]
+    if churn.empty:
+        churn = pd.DataFrame({"churn_probability": 1.0 - clv["p_alive"]}, index=clv.index)
+    currency = str(clv["currency"].iloc[0]) if "currency" in clv and len(clv) else "USD"
+    value = clv.get("clv_minor")
+    note = translate(
+        "report.risk.note",
+        churn_version=str(churn["as_of"].iloc[0]) if "as_of" in churn else "–",
+        horizon=int(churn["horizon_days"].iloc[0]) if "horizon_days" in churn else "–",
+        clv_version=str(clv["as_of"].iloc[0]) if "as_of" in clv and len(clv) else "–",
+    )
+    return [
+        Section(title, figures=(_band_figure(churn, value, currency),), note=note),
+        Section(
+            translate("report.risk.at_risk"),
+            body=_at_risk_table(churn, clv if len(clv) else None),
+        ),
+    ]
