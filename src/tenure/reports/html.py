@@ -151,7 +151,20 @@ def behaviour_sections(con: BaseBackend, zone: str) -> list[Section]:
     return sections
 
 
-BUILDERS: list[SectionBuilder] = [kpi_sections, retention_sections, behaviour_sections]
+def risk_value_sections(con: BaseBackend, zone: str) -> list[Section]:
+    """Churn-risk bands and valuable customers at risk, from the latest churn and CLV scores."""
+    # Imported here: the predict report builds on this module's Section.
+    from tenure.predict.churn.report import risk_sections
+
+    return risk_sections(con)
+
+
+BUILDERS: list[SectionBuilder] = [
+    kpi_sections,
+    retention_sections,
+    behaviour_sections,
+    risk_value_sections,
+]
 
 
 def render(sections: list[Section], title: str, zone: str) -> str:
