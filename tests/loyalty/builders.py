@@ -40,7 +40,9 @@ def grant(database: Database, user: str, amount: int, at: datetime = T0, key: st
     """Give a member a lot of `amount` points at `at`."""
     write(
         database,
-        lambda s, p: points.adjust(s, p, user, amount, "test", key or f"g:{user}:{at}:{amount}", at),
+        lambda s, p: points.adjust(
+            s, p, user, amount, "test", key or f"g:{user}:{at}:{amount}", at
+        ),
     )
 
 

@@ -110,9 +110,7 @@ class TestActionCaps:
         with pytest.raises(EarnCapReached):
             _act(database, "signup", "s2", T0 + timedelta(days=400))
 
-    def test_a_daily_points_cap_trims_then_stops_action_earning(
-        self, database: Database
-    ) -> None:
+    def test_a_daily_points_cap_trims_then_stops_action_earning(self, database: Database) -> None:
         configure(
             database,
             actions={"review": {"points": 20}},

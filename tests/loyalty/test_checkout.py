@@ -25,9 +25,7 @@ def _redeem(database: Database, points: int, key: str, order: int = 10_000, user
 
 
 class TestQuote:
-    def test_the_quote_caps_at_the_balance_and_at_the_order_share(
-        self, database: Database
-    ) -> None:
+    def test_the_quote_caps_at_the_balance_and_at_the_order_share(self, database: Database) -> None:
         # 100 points = 1.00 USD and at most 50 % of the order: a 100.00 order takes 5,000 points.
         configure(database, redeem_points_per_unit=100, max_redeem_share_bps=5_000)
         grant(database, "u1", 3_000)
@@ -52,7 +50,9 @@ class TestQuote:
         # 10 points = 1.00 USD, so 1 point = 10 cents; a 10.00 order takes at most 5.00 = 50 points.
         configure(database, redeem_points_per_unit=10, min_redeem_points=1)
         grant(database, "u1", 1_000)
-        found = read(database, lambda s, p: service.quote_points_discount(s, "u1", 1_000, "USD", 33))
+        found = read(
+            database, lambda s, p: service.quote_points_discount(s, "u1", 1_000, "USD", 33)
+        )
         assert (found.points, found.discount_minor, found.max_points) == (33, 330, 50)
 
     def test_yen_has_no_minor_unit(self, database: Database) -> None:
@@ -63,9 +63,7 @@ class TestQuote:
 
 
 class TestRedeem:
-    def test_redeeming_reserves_points_and_confirming_spends_them(
-        self, database: Database
-    ) -> None:
+    def test_redeeming_reserves_points_and_confirming_spends_them(self, database: Database) -> None:
         configure(database)
         grant(database, "u1", 3_000)
         held = _redeem(database, 1_200, "k1")

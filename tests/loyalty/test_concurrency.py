@@ -161,3 +161,35 @@ class TestConcurrentSpending:
         assert {r.status_code for r in responses} == {200}
         earns = [t for t in _ledger(server, "fresh") if t.kind == "earn"]
         assert sorted(t.order_id or "" for t in earns) == ["o0", "o1", "o2", "o3", "o4"]
+
+
+class TestConcurrentSpendingOnSqlite:
+    def test_threads_spending_one_balance_never_overdraw_it(self, home: Path) -> None:
+        from tenure.errors import TenureError
+        from tenure.loyalty import points, uow
+        from tenure.loyalty.program import current_program, save_program
+        from tests.loyalty.builders import T0, balances, grant
+
+        database = Database(f"sqlite:///{home / 'tenure.db'}")
+        database.upgrade()
+        uow.write(database, lambda s: save_program(s, {"actions": {}}, T0))
+        grant(database, "u1", 500)
+        barrier = threading.Barrier(20)
+
+        def spend(i: int) -> str:
+            barrier.wait()
+            try:
+                uow.write(
+                    database,
+                    lambda s: (
+                        points.spend(s, "u1", 100, "x", f"k{i}", T0) if current_program(s) else None
+                    ),
+                )
+                return "ok"
+            except TenureError as exc:
+                return exc.code
+
+        with ThreadPoolExecutor(20) as pool:
+            results = sorted(pool.map(spend, range(20)))
+        assert results == ["ok"] * 5 + ["points_insufficient"] * 15
+        assert balances(database, "u1").available == 0

@@ -69,7 +69,11 @@ class TestRejections:
         body = response.json()
         assert response.status_code == 409
         assert response.headers["content-type"] == "application/problem+json"
-        assert (body["code"], body["balance"], body["requested"]) == ("points_insufficient", 300, 500)
+        assert (body["code"], body["balance"], body["requested"]) == (
+            "points_insufficient",
+            300,
+            500,
+        )
         assert "300" in body["detail"]
 
     def test_a_mutation_without_an_idempotency_key_is_a_400(self, api: dict[str, Any]) -> None:
@@ -116,7 +120,11 @@ class TestCheckoutOverHttp:
         c, server = api["client"], api["h"]["server"]
         order = {"user_id": "u1", "order_minor": 10_000, "currency": "USD"}
         quote = c.post("/v1/loyalty/checkout/quote", json=order, headers=server).json()
-        assert (quote["points"], quote["discount_minor"], quote["limited_by"]) == (5_000, 5_000, None)
+        assert (quote["points"], quote["discount_minor"], quote["limited_by"]) == (
+            5_000,
+            5_000,
+            None,
+        )
         held = c.post(
             "/v1/loyalty/checkout/redeem",
             json={**order, "points": 5_000},

@@ -69,7 +69,9 @@ class TestEarning:
 
         write(
             database,
-            lambda s, p: membership.activate(s, p, "u1", "plus", "pay1", None, None, T0 - timedelta(1)),
+            lambda s, p: membership.activate(
+                s, p, "u1", "plus", "pay1", None, None, T0 - timedelta(1)
+            ),
         )
         # 1× base + 1× member day + 0.2× membership = 2.2× on 100.00 USD.
         assert _pay(database, "o1", 10_000).points == 220

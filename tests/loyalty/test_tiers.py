@@ -141,7 +141,9 @@ class TestBenefits:
             },
         )
         _pay(database, "o1", 60_000, T0)
-        write(database, lambda s, p: membership.activate(s, p, "u1", "plus", "pay1", None, None, T0))
+        write(
+            database, lambda s, p: membership.activate(s, p, "u1", "plus", "pay1", None, None, T0)
+        )
         found = read(database, lambda s, p: service.tier_benefits(s, "u1", T0 + timedelta(days=1)))
         assert (found.tier, found.multiplier_bps, found.free_shipping) == ("silver", 13_500, True)
         assert found.exclusive_coupons == ("PLUS5", "GOLD10")
@@ -176,7 +178,9 @@ class TestMembership:
         write(database, lambda s, p: membership.activate(s, p, "u1", "plus", "p1", None, None, T0))
         second = write(
             database,
-            lambda s, p: membership.activate(s, p, "u1", "plus", "p2", None, None, T0 + timedelta(1)),
+            lambda s, p: membership.activate(
+                s, p, "u1", "plus", "p2", None, None, T0 + timedelta(1)
+            ),
         )
         assert second.starts_at == T0 + timedelta(days=30)
         write(database, lambda s, p: membership.cancel(s, "u1", T0 + timedelta(days=2)))
