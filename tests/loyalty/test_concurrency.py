@@ -167,7 +167,7 @@ class TestConcurrentSpendingOnSqlite:
     def test_threads_spending_one_balance_never_overdraw_it(self, home: Path) -> None:
         from tenure.errors import TenureError
         from tenure.loyalty import points, uow
-        from tenure.loyalty.program import current_program, save_program
+        from tenure.loyalty.program import save_program
         from tests.loyalty.builders import T0, balances, grant
 
         database = Database(f"sqlite:///{home / 'tenure.db'}")
@@ -179,12 +179,7 @@ class TestConcurrentSpendingOnSqlite:
         def spend(i: int) -> str:
             barrier.wait()
             try:
-                uow.write(
-                    database,
-                    lambda s: (
-                        points.spend(s, "u1", 100, "x", f"k{i}", T0) if current_program(s) else None
-                    ),
-                )
+                uow.write(database, lambda s: points.spend(s, "u1", 100, "x", f"k{i}", T0))
                 return "ok"
             except TenureError as exc:
                 return exc.code
