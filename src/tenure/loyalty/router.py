@@ -1,22 +1,17 @@
-"""Loyalty over HTTP: `server` scope for the shop's backend, `admin` for configuration."""
+"""Loyalty over HTTP for the shop's backend (`server` scope); admin routes are included."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import asdict
 from datetime import datetime
-from typing import Any, TypeVar
-from zoneinfo import ZoneInfo
+from typing import Any
 
-from fastapi import APIRouter, Depends, Header, Query, Request, Response
+from fastapi import APIRouter, Query, Request, Response
 from sqlalchemy.orm import Session
 
-from tenure.api.auth import require
 from tenure.kit.time import utc_now
 from tenure.loyalty import (
     checkout,
-    jobs,
-    liability,
     membership,
     orders,
     points,
@@ -24,84 +19,43 @@ from tenure.loyalty import (
     rewards,
     service,
     tasks,
-    uow,
 )
 from tenure.loyalty.checkin import service as checkin
-from tenure.loyalty.errors import IdempotencyKeyRequired
-from tenure.loyalty.program import Program, current_program, program_history, save_program
+from tenure.loyalty.deps import (
+    SERVER,
+    KeyHeader,
+    idempotency_key,
+    mark_replayed,
+    read,
+    reward_out,
+    tx_out,
+    write,
+    zone_of,
+)
+from tenure.loyalty.program import Program
+from tenure.loyalty.router_admin import router as admin_router
 from tenure.loyalty.schemas import (
-    Adjust,
     ClaimIn,
     EarnAction,
     MembershipIn,
     OrderPaid,
     OrderRefunded,
-    ProgramIn,
     QuoteIn,
     RedeemIn,
     RedemptionOut,
-    RewardIn,
     SettleIn,
     Spend,
-    TierIn,
     TransactionOut,
 )
 from tenure.loyalty.tiers import service as tiers
-from tenure.storage.database import Database
 
 router = APIRouter(prefix="/v1/loyalty", tags=["loyalty"])
-SERVER = [Depends(require("server"))]
-ADMIN = [Depends(require("admin"))]
-KeyHeader = Header(None, alias="Idempotency-Key", max_length=200)
-T = TypeVar("T")
-
-
-def _database(request: Request) -> Database:
-    database: Database = request.app.state.database
-    return database
-
-
-def _zone(request: Request) -> ZoneInfo:
-    return ZoneInfo(request.app.state.settings.timezone)
-
-
-def _key(header: str | None, body: str | None) -> str:
-    key = header or body
-    if not key:
-        raise IdempotencyKeyRequired()
-    return key
-
-
-def _write(request: Request, work: Callable[[Session, Program], T]) -> T:
-    def unit(session: Session) -> T:
-        _, program = current_program(session)
-        return work(session, program)
-
-    return uow.write(_database(request), unit)
-
-
-def _read(request: Request, work: Callable[[Session, Program], T]) -> T:
-    def unit(session: Session) -> T:
-        _, program = current_program(session)
-        return work(session, program)
-
-    return uow.read(_database(request), unit)
-
-
-def _replayed(response: Response, replayed: bool) -> None:
-    if replayed:
-        response.headers["Idempotent-Replayed"] = "true"
-
-
-def _tx(response: Response, outcome: points.Outcome) -> TransactionOut:
-    _replayed(response, outcome.replayed)
-    return TransactionOut.of(outcome.transaction, outcome.replayed)
 
 
 @router.get("/accounts/{user_id}", dependencies=SERVER, summary="Balances, tier, membership")
 def account(request: Request, user_id: str) -> dict[str, Any]:
     """A member's balances, tier progress, membership and points expiring soon."""
-    return asdict(_read(request, lambda s, p: points.summary(s, p, user_id, utc_now())))
+    return asdict(read(request, lambda s, p: points.summary(s, p, user_id, utc_now())))
 
 
 @router.get("/accounts/{user_id}/transactions", dependencies=SERVER, summary="Points history")
@@ -112,20 +66,20 @@ def transactions(
     before: datetime | None = None,
 ) -> list[TransactionOut]:
     """The member's ledger, newest first (page with `before`)."""
-    rows = _read(request, lambda s, p: points.history(s, user_id, limit, before))
+    rows = read(request, lambda s, p: points.history(s, user_id, limit, before))
     return [TransactionOut.of(tx) for tx in rows]
 
 
 @router.get("/accounts/{user_id}/benefits", dependencies=SERVER, summary="Current benefits")
 def benefits(request: Request, user_id: str) -> dict[str, Any]:
     """Tier and paid-membership benefits in force now."""
-    return asdict(_read(request, lambda s, p: service.tier_benefits(s, user_id)))
+    return asdict(read(request, lambda s, p: service.tier_benefits(s, user_id)))
 
 
 @router.get("/accounts/{user_id}/tier-history", dependencies=SERVER, summary="Tier changes")
 def tier_history(request: Request, user_id: str) -> list[dict[str, Any]]:
     """Upgrades, grace periods and downgrades, newest first."""
-    rows = _read(request, lambda s, p: tiers.history(s, user_id))
+    rows = read(request, lambda s, p: tiers.history(s, user_id))
     return [
         {
             "kind": e.kind,
@@ -147,15 +101,15 @@ def earn_action(
     key: str | None = KeyHeader,
 ) -> TransactionOut:
     """Award an action's points within its caps (409 earn_cap_reached when a cap stops it)."""
-    idem = _key(key, body.idempotency_key)
-    zone = _zone(request)
-    outcome = _write(
+    idem = idempotency_key(key, body.idempotency_key)
+    zone = zone_of(request)
+    outcome = write(
         request,
         lambda s, p: points.earn_action(
             s, p, zone, user_id, body.action, idem, utc_now(), body.reference
         ),
     )
-    return _tx(response, outcome)
+    return tx_out(response, outcome)
 
 
 @router.post("/accounts/{user_id}/spend", dependencies=SERVER, summary="Spend points")
@@ -163,42 +117,18 @@ def spend(
     request: Request, response: Response, user_id: str, body: Spend, key: str | None = KeyHeader
 ) -> TransactionOut:
     """Spend points now; 409 points_insufficient with balance and requested."""
-    idem = _key(key, body.idempotency_key)
-    outcome = _write(
+    idem = idempotency_key(key, body.idempotency_key)
+    outcome = write(
         request, lambda s, p: points.spend(s, user_id, body.points, body.reason, idem, utc_now())
     )
-    return _tx(response, outcome)
-
-
-@router.post("/accounts/{user_id}/adjustments", dependencies=ADMIN, summary="Adjust points")
-def adjust(
-    request: Request, response: Response, user_id: str, body: Adjust, key: str | None = KeyHeader
-) -> TransactionOut:
-    """An operator's correction: positive adds a lot, negative deducts oldest points first."""
-    idem = _key(key, body.idempotency_key)
-    outcome = _write(
-        request,
-        lambda s, p: points.adjust(s, p, user_id, body.points, body.reason, idem, utc_now()),
-    )
-    return _tx(response, outcome)
-
-
-@router.put("/accounts/{user_id}/tier", dependencies=ADMIN, summary="Set a tier by hand")
-def set_tier(request: Request, user_id: str, body: TierIn) -> dict[str, Any]:
-    """Assign a tier; the next review applies the normal rules again."""
-
-    def work(session: Session, program: Program) -> str | None:
-        account = points.open_account(session, user_id, utc_now())
-        return tiers.set_tier(session, program, account, body.tier, utc_now())
-
-    return {"user_id": user_id, "tier": _write(request, work)}
+    return tx_out(response, outcome)
 
 
 @router.post("/accounts/{user_id}/checkins", dependencies=SERVER, summary="Daily check-in")
 def check_in(request: Request, user_id: str) -> dict[str, Any]:
     """Check in for today (shop's zone); 409 checkin_already_done on a second try."""
-    zone = _zone(request)
-    row = _write(request, lambda s, p: checkin.check_in(s, p, zone, user_id, utc_now()))
+    zone = zone_of(request)
+    row = write(request, lambda s, p: checkin.check_in(s, p, zone, user_id, utc_now()))
     return {
         "user_id": user_id,
         "date": row.local_date,
@@ -216,8 +146,8 @@ def checkin_calendar(
     month: int | None = Query(None, ge=1, le=12),
 ) -> dict[str, Any]:
     """A month of check-ins, the live streak and the next day's reward."""
-    zone = _zone(request)
-    cal = _read(
+    zone = zone_of(request)
+    cal = read(
         request,
         lambda s, p: checkin.month_calendar(s, p, zone, user_id, utc_now(), year, month),
     )
@@ -227,13 +157,13 @@ def checkin_calendar(
 @router.get("/accounts/{user_id}/tasks", dependencies=SERVER, summary="Tasks")
 def list_tasks(request: Request, user_id: str) -> list[dict[str, Any]]:
     """Every task and whether the member completed it."""
-    return [asdict(t) for t in _read(request, lambda s, p: tasks.list_tasks(s, p, user_id))]
+    return [asdict(t) for t in read(request, lambda s, p: tasks.list_tasks(s, p, user_id))]
 
 
 @router.post("/accounts/{user_id}/tasks/{task}", dependencies=SERVER, summary="Complete a task")
 def complete_task(request: Request, user_id: str, task: str) -> dict[str, Any]:
     """Award a task's points once; 409 task_already_completed afterwards."""
-    row = _write(request, lambda s, p: tasks.complete(s, p, user_id, task, utc_now()))
+    row = write(request, lambda s, p: tasks.complete(s, p, user_id, task, utc_now()))
     return {
         "user_id": user_id,
         "task": row.task,
@@ -261,21 +191,21 @@ def activate_membership(request: Request, user_id: str, body: MembershipIn) -> d
             "status": asdict(membership.status(session, user_id, now)),
         }
 
-    return _write(request, work)
+    return write(request, work)
 
 
 @router.delete("/accounts/{user_id}/membership", dependencies=SERVER, summary="Cancel renewal")
 def cancel_membership(request: Request, user_id: str) -> dict[str, Any]:
     """Stop renewing; the paid time stays usable."""
-    return asdict(_write(request, lambda s, p: membership.cancel(s, user_id, utc_now())))
+    return asdict(write(request, lambda s, p: membership.cancel(s, user_id, utc_now())))
 
 
 @router.post("/orders", dependencies=SERVER, summary="An order was paid")
 def order_paid(request: Request, response: Response, body: OrderPaid) -> dict[str, Any]:
     """Earn points for a paid order (pending through the return window); once per order id."""
-    zone = _zone(request)
+    zone = zone_of(request)
     now = utc_now()
-    result = _write(
+    result = write(
         request,
         lambda s, p: orders.order_paid(
             s, p, zone, user_id=body.user_id, order_id=body.order_id,
@@ -283,7 +213,7 @@ def order_paid(request: Request, response: Response, body: OrderPaid) -> dict[st
             paid_at=body.paid_at or now, now=now,
         ),
     )  # fmt: skip
-    _replayed(response, result.replayed)
+    mark_replayed(response, result.replayed)
     return {
         "order_id": result.order.order_id,
         "user_id": result.order.user_id,
@@ -302,19 +232,19 @@ def order_refunded(
     request: Request, response: Response, order_id: str, body: OrderRefunded
 ) -> TransactionOut:
     """Reverse the refunded share of the order's points; once per refund id."""
-    result = _write(
+    result = write(
         request,
         lambda s, p: orders.order_refunded(
             s, order_id, body.refund_id, body.amount_minor, utc_now()
         ),
     )
-    return _tx(response, points.Outcome(result.transaction, result.replayed))
+    return tx_out(response, points.Outcome(result.transaction, result.replayed))
 
 
 @router.post("/checkout/quote", dependencies=SERVER, summary="Quote a points discount")
 def quote(request: Request, body: QuoteIn) -> dict[str, Any]:
     """What `points` (or the most allowed) would take off this order; changes nothing."""
-    found = _read(
+    found = read(
         request,
         lambda s, p: checkout.quote(
             s, p, body.user_id, body.order_minor, body.currency, body.points
@@ -328,15 +258,15 @@ def redeem(
     request: Request, response: Response, body: RedeemIn, key: str | None = KeyHeader
 ) -> RedemptionOut:
     """Hold exactly `points` for this order; confirm when placed, release when cancelled."""
-    idem = _key(key, body.idempotency_key)
-    result = _write(
+    idem = idempotency_key(key, body.idempotency_key)
+    result = write(
         request,
         lambda s, p: checkout.redeem(
             s, p, body.user_id, body.order_minor, body.currency, body.points, idem, utc_now(),
             body.order_id,
         ),
     )  # fmt: skip
-    _replayed(response, result.replayed)
+    mark_replayed(response, result.replayed)
     return RedemptionOut.of(result.redemption, result.replayed)
 
 
@@ -344,7 +274,7 @@ def redeem(
 def confirm(request: Request, redemption_id: str, body: SettleIn | None = None) -> RedemptionOut:
     """The order was placed: the reserved points are spent."""
     order_id = body.order_id if body else None
-    row = _write(
+    row = write(
         request,
         lambda s, p: checkout.settle(
             s, redemption_id, release=False, now=utc_now(), order_id=order_id
@@ -356,41 +286,16 @@ def confirm(request: Request, redemption_id: str, body: SettleIn | None = None) 
 @router.post("/redemptions/{redemption_id}/release", dependencies=SERVER, summary="Release a hold")
 def release(request: Request, redemption_id: str) -> RedemptionOut:
     """The checkout was cancelled: the points go back to their lots."""
-    row = _write(
+    row = write(
         request, lambda s, p: checkout.settle(s, redemption_id, release=True, now=utc_now())
     )
     return RedemptionOut.of(row)
 
 
-def _reward(row: Any) -> dict[str, Any]:
-    return {
-        "code": row.code,
-        "name": row.name,
-        "kind": row.kind,
-        "points_cost": row.points_cost,
-        "coupon_template": row.coupon_template,
-        "stock": row.stock,
-        "active": row.active,
-    }
-
-
 @router.get("/rewards", dependencies=SERVER, summary="Rewards catalogue")
 def list_rewards(request: Request) -> list[dict[str, Any]]:
     """Active rewards, cheapest first."""
-    return [_reward(r) for r in _read(request, lambda s, p: rewards.catalogue(s))]
-
-
-@router.put("/rewards/{code}", dependencies=ADMIN, summary="Create or update a reward")
-def put_reward(request: Request, code: str, body: RewardIn) -> dict[str, Any]:
-    """Create or update a catalogue reward."""
-    row = _write(
-        request,
-        lambda s, p: rewards.upsert(
-            s, code, body.name, body.kind, body.points_cost, utc_now(), body.coupon_template,
-            body.stock, body.active,
-        ),
-    )  # fmt: skip
-    return _reward(row)
+    return [reward_out(r) for r in read(request, lambda s, p: rewards.catalogue(s))]
 
 
 @router.post("/rewards/{code}/claims", dependencies=SERVER, summary="Buy a reward with points")
@@ -398,12 +303,12 @@ def claim_reward(
     request: Request, response: Response, code: str, body: ClaimIn, key: str | None = KeyHeader
 ) -> dict[str, Any]:
     """Spend the reward's points and take it from stock; the shop fulfils the claim."""
-    idem = _key(key, body.idempotency_key)
-    result = _write(request, lambda s, p: rewards.claim(s, body.user_id, code, idem, utc_now()))
-    _replayed(response, result.replayed)
+    idem = idempotency_key(key, body.idempotency_key)
+    result = write(request, lambda s, p: rewards.claim(s, body.user_id, code, idem, utc_now()))
+    mark_replayed(response, result.replayed)
     return {
         "id": result.claim.id,
-        "reward": _reward(result.reward),
+        "reward": reward_out(result.reward),
         "user_id": result.claim.user_id,
         "points": result.claim.points,
         "transaction_id": result.claim.transaction_id,
@@ -417,7 +322,7 @@ def expiry_notices(
     request: Request, since: datetime | None = None, limit: int = Query(500, ge=1, le=5000)
 ) -> list[dict[str, Any]]:
     """Reminders recorded by the expiry job (for campaigns or the shop's own e-mails)."""
-    rows = _read(request, lambda s, p: repository.notices(s, since, limit))
+    rows = read(request, lambda s, p: repository.notices(s, since, limit))
     return [
         {
             "lot_id": n.lot_id,
@@ -430,37 +335,4 @@ def expiry_notices(
     ]
 
 
-@router.get("/program", dependencies=ADMIN, summary="The live program")
-def get_program(request: Request) -> dict[str, Any]:
-    """The live configuration and its version (0 = built-in defaults)."""
-    version, program = _read(request, lambda s, p: current_program(s))
-    return {"version": version, "config": program.model_dump(mode="json")}
-
-
-@router.put("/program", dependencies=ADMIN, summary="Save a new program version")
-def put_program(request: Request, body: ProgramIn) -> dict[str, Any]:
-    """Validate and save a new version (409 if `expected_version` is stale)."""
-    version, program = _write(
-        request,
-        lambda s, p: save_program(s, body.config, utc_now(), body.note, body.expected_version),
-    )
-    return {"version": version, "config": program.model_dump(mode="json")}
-
-
-@router.get("/program/versions", dependencies=ADMIN, summary="Program history")
-def program_versions(request: Request) -> list[dict[str, Any]]:
-    """Saved versions, newest first."""
-    rows = _read(request, lambda s, p: program_history(s))
-    return [{"version": r.version, "note": r.note, "created_at": r.created_at} for r in rows]
-
-
-@router.get("/liability", dependencies=ADMIN, summary="Points liability")
-def get_liability(request: Request) -> dict[str, Any]:
-    """Outstanding points, their value and expected breakage."""
-    return asdict(_read(request, lambda s, p: liability.liability(s, p, utc_now())))
-
-
-@router.post("/jobs/run-due", dependencies=ADMIN, summary="Run due loyalty jobs now")
-def run_due(request: Request) -> dict[str, int]:
-    """Confirm, expire, remind, release stale holds and review tiers."""
-    return jobs.run_due(_database(request), _zone(request), utc_now()).as_dict()
+router.include_router(admin_router)

@@ -1,0 +1,86 @@
+"""Shared pieces of the loyalty routers: scopes, idempotency keys, units of work."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any, TypeVar
+from zoneinfo import ZoneInfo
+
+from fastapi import Depends, Header, Request, Response
+from sqlalchemy.orm import Session
+
+from tenure.api.auth import require
+from tenure.loyalty import points, uow
+from tenure.loyalty.errors import IdempotencyKeyRequired
+from tenure.loyalty.program import Program, current_program
+from tenure.loyalty.schemas import TransactionOut
+from tenure.storage.database import Database
+
+SERVER = [Depends(require("server"))]
+ADMIN = [Depends(require("admin"))]
+KeyHeader = Header(None, alias="Idempotency-Key", max_length=200)
+T = TypeVar("T")
+
+
+def database_of(request: Request) -> Database:
+    """The app's operational database."""
+    database: Database = request.app.state.database
+    return database
+
+
+def zone_of(request: Request) -> ZoneInfo:
+    """The shop's time zone."""
+    return ZoneInfo(request.app.state.settings.timezone)
+
+
+def idempotency_key(header: str | None, body: str | None) -> str:
+    """The key from the Idempotency-Key header or the body; 400 when neither has one."""
+    key = header or body
+    if not key:
+        raise IdempotencyKeyRequired()
+    return key
+
+
+def write(request: Request, work: Callable[[Session, Program], T]) -> T:
+    """Run `work` with the live program in one committed unit of work."""
+
+    def unit(session: Session) -> T:
+        _, program = current_program(session)
+        return work(session, program)
+
+    return uow.write(database_of(request), unit)
+
+
+def read(request: Request, work: Callable[[Session, Program], T]) -> T:
+    """Run read-only `work` with the live program."""
+
+    def unit(session: Session) -> T:
+        _, program = current_program(session)
+        return work(session, program)
+
+    return uow.read(database_of(request), unit)
+
+
+def mark_replayed(response: Response, replayed: bool) -> None:
+    """Say in a header that the answer is a replay of an earlier identical request."""
+    if replayed:
+        response.headers["Idempotent-Replayed"] = "true"
+
+
+def tx_out(response: Response, outcome: points.Outcome) -> TransactionOut:
+    """A transaction as JSON, marking replays."""
+    mark_replayed(response, outcome.replayed)
+    return TransactionOut.of(outcome.transaction, outcome.replayed)
+
+
+def reward_out(row: Any) -> dict[str, Any]:
+    """A reward as JSON."""
+    return {
+        "code": row.code,
+        "name": row.name,
+        "kind": row.kind,
+        "points_cost": row.points_cost,
+        "coupon_template": row.coupon_template,
+        "stock": row.stock,
+        "active": row.active,
+    }
