@@ -84,3 +84,19 @@ def cdnow_sample(cdnow: pd.DataFrame) -> pd.DataFrame:
     sample = cdnow.loc[ids]
     assert len(sample) == 2357
     return sample
+
+
+@pytest.fixture(scope="session")
+def churn_shop(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """TENURE_HOME of a simulated shop (3,000 users over 400 days) for the churn tests."""
+    from tenure.cli.simulate import import_simulation
+    from tenure.config import Settings
+    from tenure.simulate import SimulationConfig, simulate_shop
+    from tenure.storage.warehouse import Warehouse
+
+    root = tmp_path_factory.mktemp("churn-shop")
+    config = SimulationConfig(users=3000, days=400, seed=11, chunk_users=3000)
+    simulate_shop(config, root / "sim")
+    settings = Settings(home=root / "home")
+    import_simulation(root / "sim", settings, Warehouse(settings))
+    return root / "home"
