@@ -16,7 +16,7 @@ a level or the silence exceeds a multiple of their own inter-purchase time, whic
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from typing import ClassVar, Literal
 
 import ibis
@@ -152,7 +152,9 @@ def stage_table(
 
 def _date(num: ir.IntegerValue) -> ir.DateValue:
     """The date of a day number, in the warehouse."""
-    return (ibis.literal(_EPOCH) + num.cast("int32").as_interval("D")).cast("date")
+    # From a timestamp: DuckDB's DATE + INTERVAL is a TIMESTAMP that Ibis would still call a date.
+    midnight = ibis.literal(datetime(1970, 1, 1), type="timestamp")
+    return (midnight + num.cast("int32").as_interval("D")).date()
 
 
 def _right():  # type: ignore[no-untyped-def]
