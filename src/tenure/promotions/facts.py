@@ -97,8 +97,16 @@ def _segments(session: Session, user_id: str) -> frozenset[str]:
     return frozenset(name for name in map(_label, found) if name)
 
 
+# Condition types that read each fact: facts no offer needs are not looked up (checkout is hot).
+ORDER_FACTS = frozenset({"first_order", "new_user"})
+
+
 def customer_facts(
-    session: Session, user_id: str | None, confirmed_orders: int, hints: FactsHints
+    session: Session,
+    user_id: str | None,
+    confirmed_orders: int,
+    hints: FactsHints,
+    needed: frozenset[str] = frozenset({"first_order", "new_user", "tier", "segment"}),
 ) -> CustomerFacts:
     """The customer's facts: Tenure's own records (loyalty tier, segments, paid orders) first, the
     shop's hints where those know nothing."""
@@ -106,6 +114,8 @@ def customer_facts(
         return CustomerFacts(None, previous_orders=hints.previous_orders or 0)
     previous = max(confirmed_orders, hints.previous_orders or 0)
     is_new = hints.is_new_customer if hints.is_new_customer is not None else previous == 0
-    tier = _tier(session, user_id) or hints.tier
-    segments = _segments(session, user_id) or frozenset(hints.segments)
+    tier = (_tier(session, user_id) if "tier" in needed else None) or hints.tier
+    segments = (_segments(session, user_id) if "segment" in needed else None) or frozenset(
+        hints.segments
+    )
     return CustomerFacts(user_id, previous, is_new, tier, segments)

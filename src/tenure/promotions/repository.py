@@ -6,7 +6,7 @@ from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import CursorResult, Table, func, insert, select, update
+from sqlalchemy import CursorResult, Table, bindparam, func, insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -45,57 +45,65 @@ def offers(
     return list(session.scalars(query))
 
 
+# The checkout's read queries are built once: building a SQLAlchemy expression per request costs
+# about as much as running it on a warm database.
+_LIVE = select(PromoOffer).where(
+    PromoOffer.status == "active",
+    PromoOffer.kind == "automatic",
+    PromoOffer.currency == bindparam("currency"),
+)
+_OFFERS_BY_ID = select(PromoOffer).where(PromoOffer.id.in_(bindparam("ids", expanding=True)))
+_CODES = select(PromoCode).where(PromoCode.code.in_(bindparam("codes", expanding=True)))
+_WALLET = (
+    select(PromoCode)
+    .where(PromoCode.user_id == bindparam("user_id"), PromoCode.status == "active")
+    .where((PromoCode.max_uses.is_(None)) | (PromoCode.used_count < PromoCode.max_uses))
+    .order_by(PromoCode.created_at, PromoCode.id)
+)
+_USAGE = (
+    select(PromoRedemption.offer_id, func.count())
+    .where(PromoRedemption.user_id == bindparam("user_id"))
+    .where(PromoRedemption.offer_id.in_(bindparam("ids", expanding=True)))
+    .where(PromoRedemption.status.in_(COUNTING))
+    .group_by(PromoRedemption.offer_id)
+)
+
+
 def live_automatic(session: Session, currency: str) -> list[PromoOffer]:
     """Active automatic promotions in a currency (the window is checked by the caller)."""
-    query = select(PromoOffer).where(
-        PromoOffer.status == "active",
-        PromoOffer.kind == "automatic",
-        PromoOffer.currency == currency,
-    )
-    return list(session.scalars(query))
+    return list(session.scalars(_LIVE, {"currency": currency}))
 
 
 def offers_by_ids(session: Session, ids: Iterable[str]) -> dict[str, PromoOffer]:
     """Offers by id."""
-    wanted = set(ids)
+    wanted = sorted(set(ids))
     if not wanted:
         return {}
-    return {o.id: o for o in session.scalars(select(PromoOffer).where(PromoOffer.id.in_(wanted)))}
+    return {o.id: o for o in session.scalars(_OFFERS_BY_ID, {"ids": wanted})}
 
 
 def codes_by_text(session: Session, texts: Iterable[str]) -> dict[str, PromoCode]:
     """Codes by their (normalised) text."""
-    wanted = set(texts)
+    wanted = sorted(set(texts))
     if not wanted:
         return {}
-    return {c.code: c for c in session.scalars(select(PromoCode).where(PromoCode.code.in_(wanted)))}
+    return {c.code: c for c in session.scalars(_CODES, {"codes": wanted})}
 
 
 def wallet(session: Session, user_id: str) -> list[PromoCode]:
     """A customer's enabled wallet coupons that still have uses."""
-    query = (
-        select(PromoCode)
-        .where(PromoCode.user_id == user_id, PromoCode.status == "active")
-        .where((PromoCode.max_uses.is_(None)) | (PromoCode.used_count < PromoCode.max_uses))
-        .order_by(PromoCode.created_at, PromoCode.id)
-    )
-    return list(session.scalars(query))
+    return list(session.scalars(_WALLET, {"user_id": user_id}))
 
 
 def usage_by_user(
     session: Session, user_id: str | None, offer_ids: Iterable[str]
 ) -> dict[str, int]:
     """How many times the customer holds or has used each offer."""
-    wanted = set(offer_ids)
+    wanted = sorted(set(offer_ids))
     if user_id is None or not wanted:
         return {}
-    query = (
-        select(PromoRedemption.offer_id, func.count())
-        .where(PromoRedemption.user_id == user_id, PromoRedemption.offer_id.in_(wanted))
-        .where(PromoRedemption.status.in_(COUNTING))
-        .group_by(PromoRedemption.offer_id)
-    )
-    return {offer_id: int(n) for offer_id, n in session.execute(query)}
+    rows = session.execute(_USAGE, {"user_id": user_id, "ids": wanted})
+    return {offer_id: int(n) for offer_id, n in rows}
 
 
 def confirmed_orders(session: Session, user_id: str | None) -> int:

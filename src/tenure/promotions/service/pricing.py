@@ -3,6 +3,7 @@ combination, and say why every other offer does not apply."""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -14,7 +15,7 @@ from tenure.promotions.applicator import Offer, Pricing, best_combination
 from tenure.promotions.cart import Cart, CartLine
 from tenure.promotions.coupons.codes import normalize
 from tenure.promotions.errors import CouponCodeNotFound, OfferNotCombinable, rejection
-from tenure.promotions.facts import CustomerFacts, FactsHints, customer_facts
+from tenure.promotions.facts import ORDER_FACTS, CustomerFacts, FactsHints, customer_facts
 from tenure.promotions.models import PromoCode, PromoOffer
 from tenure.promotions.schemas import CheckoutIn
 from tenure.promotions.validation import validate_coupon, validate_offer
@@ -48,32 +49,34 @@ def cart_of(body: CheckoutIn, default_currency: str) -> Cart:
     return Cart((body.currency or default_currency).upper(), lines, body.shipping_minor)
 
 
-def _facts(session: Session, body: CheckoutIn) -> CustomerFacts:
+def _facts(session: Session, body: CheckoutIn, rows: Iterable[PromoOffer]) -> CustomerFacts:
+    """The customer's facts, looking up only those some offer's conditions read."""
     hints = FactsHints(
         body.customer.is_new_customer,
         body.customer.previous_orders,
         body.customer.tier,
         tuple(body.customer.segments),
     )
-    return customer_facts(
-        session, body.user_id, repository.confirmed_orders(session, body.user_id), hints
-    )
+    needed = frozenset(c.get("type", "") for row in rows for c in row.conditions)
+    orders = repository.confirmed_orders(session, body.user_id) if needed & ORDER_FACTS else 0
+    return customer_facts(session, body.user_id, orders, hints, needed)
 
 
 def quote(session: Session, body: CheckoutIn, default_currency: str, now: datetime) -> Quote:
     """Every applicable offer, the best combination, reasons for the rest, upsell hints."""
     cart = cart_of(body, default_currency)
-    facts = _facts(session, body)
     entered = list(dict.fromkeys(normalize(c) for c in body.codes))
     found = repository.codes_by_text(session, entered)
     unknown = tuple((c, CouponCodeNotFound(coupon=c)) for c in entered if c not in found)
     codes = [found[c] for c in entered if c in found]
-    if body.use_wallet and facts.user_id is not None:
-        codes += [c for c in repository.wallet(session, facts.user_id) if c.code not in found]
+    if body.use_wallet and body.user_id is not None:
+        codes += [c for c in repository.wallet(session, body.user_id) if c.code not in found]
     automatic = repository.live_automatic(session, cart.currency)
     rows = {o.id: o for o in automatic}
     rows.update(repository.offers_by_ids(session, {c.offer_id for c in codes} - set(rows)))
-    usage = repository.usage_by_user(session, facts.user_id, rows)
+    facts = _facts(session, body, rows.values())
+    limited = {i for i, row in rows.items() if row.per_user_limit is not None}
+    usage = repository.usage_by_user(session, facts.user_id, limited)
 
     refused: list[Refusal] = []
     candidates: list[Offer] = []
