@@ -159,9 +159,18 @@ def risk_value_sections(con: BaseBackend, zone: str) -> list[Section]:
     return risk_sections(con)
 
 
+def rfm_lifecycle_sections(con: BaseBackend, zone: str) -> list[Section]:
+    """RFM segments with the R×F grid, and customers per lifecycle stage."""
+    # Imported here: the segments report builds on this module's Section.
+    from tenure.segments.report import sections
+
+    return sections(con, zone)
+
+
 BUILDERS: list[SectionBuilder] = [
     kpi_sections,
     retention_sections,
+    rfm_lifecycle_sections,
     behaviour_sections,
     risk_value_sections,
 ]
