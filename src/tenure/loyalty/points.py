@@ -47,6 +47,8 @@ def earn_action(
     reference: str | None = None,
 ) -> Outcome:
     """Award an action's points (sign-up, review, birthday, …) within its caps."""
+    # Client keys live in their own namespace so they never collide with internal ones.
+    key = f"action:{key}"
     fingerprint = content_hash("action", user_id, action, reference)
     account = open_account(session, user_id, now)
     found = book.replay(session, key, fingerprint)
@@ -85,6 +87,7 @@ def adjust(
     """An operator's correction: a new lot when positive, a FIFO deduction when negative."""
     if points == 0:
         raise PointsInvalid(points=points)
+    key = f"adjust:{key}"
     fingerprint = content_hash("adjust", user_id, points, reason)
     open_account(session, user_id, now)
     found = book.replay(session, key, fingerprint)
@@ -119,6 +122,7 @@ def spend(
     session: Session, user_id: str, points: int, reason: str, key: str, now: datetime
 ) -> Outcome:
     """Spend points now (outside checkout): 409 points_insufficient if the balance is short."""
+    key = f"spend:{key}"
     fingerprint = content_hash("spend", user_id, points, reason)
     open_account(session, user_id, now)
     found = book.replay(session, key, fingerprint)
