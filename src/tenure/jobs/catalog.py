@@ -44,6 +44,27 @@ def loyalty_tiers(ctx: JobContext) -> dict[str, Any]:
     return {"tiers_changed": review_tiers(ctx.database, ctx.settings.zone, utc_now())}
 
 
+def segments_refresh(ctx: JobContext) -> dict[str, Any]:
+    """Refresh every saved segment whose own interval has passed, and the rule-based tags."""
+    from tenure.segments.jobs import refresh_due_segments
+
+    return refresh_due_segments(ctx)
+
+
+def segments_rfm(ctx: JobContext) -> dict[str, Any]:
+    """Write every customer's RFM scores."""
+    from tenure.segments.jobs import score_rfm
+
+    return score_rfm(ctx)
+
+
+def segments_lifecycle(ctx: JobContext) -> dict[str, Any]:
+    """Write lifecycle stages and record stage transitions for campaign triggers."""
+    from tenure.segments.jobs import score_lifecycle
+
+    return score_lifecycle(ctx)
+
+
 def default_registry() -> JobRegistry:
     """Every built-in job with its default interval."""
     return JobRegistry(
@@ -52,5 +73,8 @@ def default_registry() -> JobRegistry:
             JobSpec("predict.clv.score", DAY, clv_score, "Refit CLV models, write CLV scores."),
             JobSpec("loyalty.points", 5 * 60, loyalty_points, "Confirm, expire, remind, release."),
             JobSpec("loyalty.tiers", DAY, loyalty_tiers, "Tier grace periods and downgrades."),
+            JobSpec("segments.refresh", 5 * 60, segments_refresh, "Refresh due segments, tags."),
+            JobSpec("segments.rfm", DAY, segments_rfm, "Write RFM scores."),
+            JobSpec("segments.lifecycle", DAY, segments_lifecycle, "Stages and stage transitions."),
         ]
     )
