@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Any
 
@@ -155,6 +156,39 @@ class TestTagsAndBehaviour:
         assert match(shop, rule) == {"u2"}
 
 
-def test_a_rule_without_any_known_user_matches_no_one(tmp_path: Path) -> None:
+def test_any_models_scores_and_user_dates_are_usable(tmp_path: Path) -> None:
+    from datetime import UTC, datetime
+
+    import pyarrow as pa
+
+    shop = build_shop(tmp_path)
+    at = datetime(2024, 4, 1, tzinfo=UTC)
+    churn = [("u1", "0.12"), ("u4", "0.81"), ("u5", "0.93")]
+    rows = pa.table(
+        {
+            "user_id": [u for u, _ in churn] + ["u4"],
+            "model": ["churn"] * 4,
+            "version": ["v2"] * 3 + ["v1"],  # only the latest version counts
+            "computed_at": [at] * 4,
+            "values": [json.dumps({"probability": float(p), "band": "x"}) for _, p in churn]
+            + [json.dumps({"probability": 0.99})],
+        }
+    )
+    with shop.writer() as writer:
+        writer.upsert("scores", rows)
+    assert match(shop, {"field": "score.churn.probability", "op": "gt", "value": 0.8}) == {
+        "u4",
+        "u5",
+    }
+    assert match(shop, {"field": "score.churn.band", "op": "eq", "value": "x"}) == {
+        "u1",
+        "u4",
+        "u5",
+    }
+    signed = {"field": "user.signup_at", "op": "lt", "value": "2023-01-02"}
+    assert match(shop, signed) == ALL
+
+
+def test_an_empty_tag_matches_no_one(tmp_path: Path) -> None:
     shop = build_shop(tmp_path)
     assert match(shop, {"tag": "vip"}, {"vip": []}) == set()
