@@ -1,0 +1,57 @@
+"""The rewards catalogue: points buy a reward once per key, and stock never goes below zero."""
+
+from __future__ import annotations
+
+import pytest
+
+from tenure.loyalty import rewards
+from tenure.loyalty.errors import PointsInsufficient, RewardNotFound, RewardOutOfStock
+from tenure.storage.database import Database
+from tests.loyalty.builders import T0, balances, configure, grant, read, write
+
+
+def _claim(database: Database, user: str, code: str, key: str) -> rewards.ClaimResult:
+    return write(database, lambda s, p: rewards.claim(s, user, code, key, T0))
+
+
+class TestRewards:
+    def test_claiming_spends_the_cost_and_takes_one_from_stock(self, database: Database) -> None:
+        configure(database)
+        write(database, lambda s, p: rewards.upsert(s, "mug", "Mug", "gift", 400, T0, stock=2))
+        grant(database, "u1", 1_000)
+        claimed = _claim(database, "u1", "mug", "c1")
+        assert (claimed.claim.points, claimed.reward.stock) == (400, 1)
+        assert balances(database, "u1").available == 600
+
+    def test_a_replayed_claim_returns_the_same_claim(self, database: Database) -> None:
+        configure(database)
+        write(database, lambda s, p: rewards.upsert(s, "mug", "Mug", "gift", 400, T0, stock=5))
+        grant(database, "u1", 1_000)
+        first = _claim(database, "u1", "mug", "c1")
+        again = _claim(database, "u1", "mug", "c1")
+        assert (again.replayed, again.claim.id) == (True, first.claim.id)
+        assert (balances(database, "u1").available, again.reward.stock) == (600, 4)
+
+    def test_an_empty_stock_is_refused_before_any_points_move(self, database: Database) -> None:
+        configure(database)
+        write(database, lambda s, p: rewards.upsert(s, "mug", "Mug", "gift", 100, T0, stock=1))
+        grant(database, "u1", 1_000)
+        _claim(database, "u1", "mug", "c1")
+        with pytest.raises(RewardOutOfStock):
+            _claim(database, "u1", "mug", "c2")
+        assert balances(database, "u1").available == 900
+
+    def test_too_few_points_or_an_inactive_reward_are_refused(self, database: Database) -> None:
+        configure(database)
+        write(database, lambda s, p: rewards.upsert(s, "tv", "TV", "gift", 50_000, T0))
+        write(
+            database,
+            lambda s, p: rewards.upsert(s, "old", "Old", "coupon", 10, T0, "OLD5", None, False),
+        )
+        grant(database, "u1", 1_000)
+        with pytest.raises(PointsInsufficient):
+            _claim(database, "u1", "tv", "c1")
+        with pytest.raises(RewardNotFound):
+            _claim(database, "u1", "old", "c2")
+        listed = read(database, lambda s, p: [r.code for r in rewards.catalogue(s)])
+        assert listed == ["tv"]
