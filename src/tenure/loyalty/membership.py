@@ -5,7 +5,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from tenure.kit.ids import new_id
@@ -31,12 +30,7 @@ class Status:
 
 
 def _periods(session: Session, user_id: str, now: datetime) -> list[Membership]:
-    stmt = (
-        select(Membership)
-        .where(Membership.user_id == user_id, Membership.expires_at > now)
-        .order_by(Membership.starts_at)
-    )
-    return list(session.scalars(stmt))
+    return repository.memberships_until(session, user_id, now)
 
 
 def status(session: Session, user_id: str, now: datetime) -> Status:
@@ -77,7 +71,7 @@ def activate(
     currency = (currency or program.currency).upper()
     if currency != program.currency:
         raise CurrencyMismatch(currency=currency, expected=program.currency)
-    found = session.scalars(select(Membership).where(Membership.payment_ref == payment_ref)).first()
+    found = repository.membership_by_payment(session, payment_ref)
     if found is not None:
         if (found.user_id, found.plan) != (user_id, plan_code):
             raise IdempotencyKeyReused(idempotency_key=payment_ref)

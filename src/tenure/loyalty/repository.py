@@ -15,9 +15,13 @@ from tenure.loyalty.models import (
     Entry,
     ExpiryNotice,
     Lot,
+    Membership,
     Order,
     ProgramVersion,
     Redemption,
+    Reward,
+    RewardClaim,
+    TaskCompletion,
     Transaction,
 )
 
@@ -302,3 +306,44 @@ def reversed_for_order(session: Session, order_id: str) -> int:
         Transaction.kind == "reverse", Transaction.order_id == order_id
     )
     return -int(session.scalar(stmt) or 0)
+
+
+def memberships_until(session: Session, user_id: str, after: datetime) -> list[Membership]:
+    """The member's paid periods that end after `after`, in order."""
+    stmt = (
+        select(Membership)
+        .where(Membership.user_id == user_id, Membership.expires_at > after)
+        .order_by(Membership.starts_at)
+    )
+    return list(session.scalars(stmt))
+
+
+def membership_by_payment(session: Session, payment_ref: str) -> Membership | None:
+    """The period paid by one payment."""
+    stmt = select(Membership).where(Membership.payment_ref == payment_ref)
+    return session.scalars(stmt).first()
+
+
+def task_completions(session: Session, user_id: str) -> dict[str, TaskCompletion]:
+    """The member's completed tasks by code."""
+    stmt = select(TaskCompletion).where(TaskCompletion.user_id == user_id)
+    return {row.task: row for row in session.scalars(stmt)}
+
+
+def rewards_by_cost(session: Session, include_inactive: bool) -> list[Reward]:
+    """Rewards, cheapest first."""
+    stmt = select(Reward).order_by(Reward.points_cost, Reward.code)
+    if not include_inactive:
+        stmt = stmt.where(Reward.active.is_(True))
+    return list(session.scalars(stmt))
+
+
+def lock_reward(session: Session, code: str) -> Reward | None:
+    """A reward row, locked (its stock changes under this lock)."""
+    stmt = select(Reward).where(Reward.code == code).with_for_update()
+    return session.scalars(stmt.execution_options(populate_existing=True)).first()
+
+
+def claim_of_transaction(session: Session, tx_id: str) -> RewardClaim:
+    """The claim a spend transaction paid for."""
+    return session.scalars(select(RewardClaim).where(RewardClaim.transaction_id == tx_id)).one()

@@ -5,7 +5,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from tenure.kit.ids import content_hash, new_id
@@ -42,10 +41,7 @@ def upsert(
 
 def catalogue(session: Session, include_inactive: bool = False) -> list[Reward]:
     """Rewards by cost."""
-    stmt = select(Reward).order_by(Reward.points_cost, Reward.code)
-    if not include_inactive:
-        stmt = stmt.where(Reward.active.is_(True))
-    return list(session.scalars(stmt))
+    return repository.rewards_by_cost(session, include_inactive)
 
 
 @dataclass(frozen=True)
@@ -61,16 +57,12 @@ def claim(session: Session, user_id: str, code: str, key: str, now: datetime) ->
     """Spend the reward's points and take one from stock, atomically."""
     fingerprint = content_hash("reward", user_id, code)
     open_account(session, user_id, now)
-    stmt = select(Reward).where(Reward.code == code).with_for_update()
-    reward = session.scalars(stmt.execution_options(populate_existing=True)).first()
+    reward = repository.lock_reward(session, code)
     if reward is None or not reward.active:
         raise RewardNotFound(reward=code)
     found = book.replay(session, f"reward:{key}", fingerprint)
     if found is not None:
-        row = session.scalars(
-            select(RewardClaim).where(RewardClaim.transaction_id == found.id)
-        ).one()
-        return ClaimResult(row, reward, True)
+        return ClaimResult(repository.claim_of_transaction(session, found.id), reward, True)
     if reward.stock is not None and reward.stock <= 0:
         raise RewardOutOfStock(reward=code)
     tx = book.spend(

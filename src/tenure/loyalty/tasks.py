@@ -5,7 +5,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from tenure.loyalty import repository
@@ -27,8 +26,7 @@ class TaskState:
 
 
 def _done(session: Session, user_id: str) -> dict[str, TaskCompletion]:
-    stmt = select(TaskCompletion).where(TaskCompletion.user_id == user_id)
-    return {row.task: row for row in session.scalars(stmt)}
+    return repository.task_completions(session, user_id)
 
 
 def list_tasks(session: Session, program: Program, user_id: str) -> list[TaskState]:
