@@ -83,6 +83,21 @@ class TestRejections:
         )
         assert (response.status_code, response.json()["code"]) == (400, "idempotency_key_required")
 
+    def test_a_paid_at_without_a_utc_offset_is_malformed(self, api: dict[str, Any]) -> None:
+        _program(api)
+        response = api["client"].post(
+            "/v1/loyalty/orders",
+            json={
+                "order_id": "o1",
+                "user_id": "u1",
+                "amount_minor": 100,
+                "currency": "USD",
+                "paid_at": "2026-03-01T10:00:00",
+            },
+            headers=api["h"]["server"],
+        )
+        assert (response.status_code, response.json()["code"]) == (422, "validation_error")
+
     def test_an_invalid_program_is_refused_and_names_the_field(self, api: dict[str, Any]) -> None:
         response = api["client"].put(
             "/v1/loyalty/program",

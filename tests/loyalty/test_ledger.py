@@ -7,7 +7,7 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import select
 
-from tenure.loyalty import jobs, liability, points, uow
+from tenure.loyalty import jobs, liability, points, service, uow
 from tenure.loyalty.errors import IdempotencyKeyReused, PointsInsufficient, PointsInvalid
 from tenure.loyalty.models import Transaction
 from tenure.storage.database import Database
@@ -46,6 +46,23 @@ class TestBalances:
         configure(database)
         with pytest.raises(PointsInvalid):
             _spend(database, "u1", 0, "s1")
+
+
+class TestAwardsFromOtherDomains:
+    def test_an_award_adds_points_once_per_key(self, database: Database) -> None:
+        configure(database)
+        award = lambda: write(  # noqa: E731
+            database, lambda s, p: service.award_points(s, "u1", 250, "referral", "ref-9", T0)
+        )
+        assert (award(), award()) == (250, 250)
+        assert balances(database, "u1").available == 250
+
+    def test_a_new_member_is_in_the_entry_tier(self, database: Database) -> None:
+        configure(database)
+        grant(database, "u1", 1)
+        summary = read(database, lambda s, p: points.summary(s, p, "u1", T0))
+        tier = read(database, lambda s, p: service.current_tier(s, "u1"))
+        assert (summary.tier, tier) == ("member", "member")
 
 
 class TestIdempotency:

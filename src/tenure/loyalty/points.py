@@ -156,7 +156,7 @@ def summary(session: Session, program: Program, user_id: str, now: datetime) -> 
     """The member's summary (an unknown member reads as an empty account)."""
     account = repository.get_account(session, user_id)
     value = tiers.qualifying_value(session, program, user_id, now)
-    tier = account.tier if account else None
+    tier = tiers.effective_tier(program, account.tier) if account else None
     rank = program.rank(tier)
     upcoming = program.tiers[rank + 1] if rank + 1 < len(program.tiers) else None
     horizon = now + timedelta(days=max(program.reminder_days, 1))

@@ -172,6 +172,11 @@ def parse_program(data: object) -> Program:
         raise ProgramInvalid(field=where, reason=first.get("msg", "")) from None
 
 
+@lru_cache(maxsize=8)
+def _default_program(currency: str) -> Program:
+    return Program(currency=currency)
+
+
 @lru_cache(maxsize=32)
 def _parsed(version: int, text: str) -> Program:
     return parse_program(json.loads(text))
@@ -181,7 +186,9 @@ def current_program(session: Session) -> tuple[int, Program]:
     """The live program and its version (version 0: the built-in defaults, never saved)."""
     row = repository.latest_program(session)
     if row is None:
-        return 0, Program()
+        from tenure.config import get_settings
+
+        return 0, _default_program(get_settings().currency)
     return row.version, _parsed(row.version, row.config)
 
 

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 from dataclasses import asdict
-from datetime import datetime
 from typing import Any
 
 from fastapi import APIRouter, Query, Request, Response
+from pydantic import AwareDatetime
 from sqlalchemy.orm import Session
 
 from tenure.kit.time import utc_now
@@ -63,7 +63,7 @@ def transactions(
     request: Request,
     user_id: str,
     limit: int = Query(50, ge=1, le=500),
-    before: datetime | None = None,
+    before: AwareDatetime | None = None,
 ) -> list[TransactionOut]:
     """The member's ledger, newest first (page with `before`)."""
     rows = read(request, lambda s, p: points.history(s, user_id, limit, before))
@@ -319,7 +319,7 @@ def claim_reward(
 
 @router.get("/expiry-notices", dependencies=SERVER, summary="Points about to expire")
 def expiry_notices(
-    request: Request, since: datetime | None = None, limit: int = Query(500, ge=1, le=5000)
+    request: Request, since: AwareDatetime | None = None, limit: int = Query(500, ge=1, le=5000)
 ) -> list[dict[str, Any]]:
     """Reminders recorded by the expiry job (for campaigns or the shop's own e-mails)."""
     rows = read(request, lambda s, p: repository.notices(s, since, limit))

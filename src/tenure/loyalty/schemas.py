@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
 from tenure.loyalty.models import Redemption, Transaction
 
@@ -48,7 +48,7 @@ class OrderPaid(_In):
     user_id: str = _ID
     amount_minor: int = Field(ge=0)
     currency: str = Field(min_length=3, max_length=3)
-    paid_at: datetime | None = None
+    paid_at: AwareDatetime | None = Field(default=None, description="With a UTC offset.")
 
 
 class OrderRefunded(_In):

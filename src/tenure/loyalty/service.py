@@ -14,12 +14,15 @@ from sqlalchemy.orm import Session
 from tenure.kit.time import utc_now
 from tenure.loyalty import checkout, membership, repository
 from tenure.loyalty.checkout import Quote
+from tenure.loyalty.errors import PointsInvalid
 from tenure.loyalty.models import Redemption
 from tenure.loyalty.program import current_program
+from tenure.loyalty.tiers import service as tiers
 
 __all__ = [
     "Benefits",
     "Quote",
+    "award_points",
     "confirm_redemption",
     "current_tier",
     "quote_points_discount",
@@ -50,11 +53,8 @@ def current_tier(session: Session, user_id: str) -> str | None:
     account = repository.get_account(session, user_id)
     if account is None:
         return None
-    if account.tier is not None:
-        return account.tier
     _, program = current_program(session)
-    base = [t for t in program.tiers if t.threshold == 0]
-    return base[0].code if base else None
+    return tiers.effective_tier(program, account.tier)
 
 
 def tier_benefits(session: Session, user_id: str, now: datetime | None = None) -> Benefits:
@@ -131,3 +131,27 @@ def confirm_redemption(
     return checkout.settle(
         session, redemption_id, release=False, now=now or utc_now(), order_id=order_id
     )
+
+
+def award_points(
+    session: Session,
+    user_id: str,
+    points: int,
+    reason: str,
+    idempotency_key: str,
+    now: datetime | None = None,
+) -> int:
+    """Give a member points (a referral reward, a campaign bonus); returns the new balance.
+
+    Replays of the same key return the first result; the points expire like any other lot.
+    """
+    from tenure.loyalty import points as ledger_points
+
+    _, program = current_program(session)
+    if points <= 0:
+        raise PointsInvalid(points=points)
+    outcome = ledger_points.adjust(
+        session, program, user_id, points, f"award:{reason}", f"award:{idempotency_key}",
+        now or utc_now(),
+    )  # fmt: skip
+    return outcome.transaction.available_after

@@ -29,6 +29,14 @@ def tier_for(program: Program, value: int) -> Tier | None:
     return reached[-1] if reached else None
 
 
+def effective_tier(program: Program, account_tier: str | None) -> str | None:
+    """The member's tier, or the program's entry tier (threshold 0) before any is recorded."""
+    if account_tier is not None:
+        return account_tier
+    base = [t for t in program.tiers if t.threshold == 0]
+    return base[0].code if base else None
+
+
 def review_boundary(program: Program, now: datetime, zone: ZoneInfo) -> datetime:
     """Start of the current review period (month, quarter or year) in the shop's zone."""
     day = local_date(now, zone)
