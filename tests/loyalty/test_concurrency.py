@@ -130,6 +130,36 @@ class TestConcurrentSpending:
         ).json()
         assert summary["balances"] == {"available": 0, "pending": 0, "reserved": 5_000}
 
+    def test_racing_confirms_and_releases_of_one_hold_settle_it_once(
+        self, server: dict[str, Any]
+    ) -> None:
+        _grant(server, "u5", 2_000)
+        held = httpx.post(
+            f"{server['url']}/v1/loyalty/checkout/redeem",
+            json={"user_id": "u5", "order_minor": 10_000, "currency": "USD", "points": 1_500},
+            headers={**server["server"], "Idempotency-Key": "race"},
+            timeout=30,
+        ).json()
+        responses = _together(
+            10,
+            lambda c, i: c.post(
+                f"{server['url']}/v1/loyalty/redemptions/{held['id']}/"
+                + ("confirm" if i % 2 else "release"),
+                headers=server["server"],
+            ),
+        )
+        winners = {r.json()["status"] for r in responses if r.status_code == 200}
+        losers = {r.json()["code"] for r in responses if r.status_code != 200}
+        assert len(winners) == 1 and losers <= {"redemption_settled"}
+        balances = httpx.get(
+            f"{server['url']}/v1/loyalty/accounts/u5", headers=server["server"], timeout=30
+        ).json()["balances"]
+        expected = 500 if winners == {"confirmed"} else 2_000
+        assert balances == {"available": expected, "pending": 0, "reserved": 0}
+        assert [t.kind for t in _ledger(server, "u5")].count("redeem") + [
+            t.kind for t in _ledger(server, "u5")
+        ].count("release") == 1
+
     def test_parallel_check_ins_on_one_day_award_once(self, server: dict[str, Any]) -> None:
         _grant(server, "u4", 1)
         responses = _together(
