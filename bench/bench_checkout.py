@@ -158,6 +158,11 @@ def main() -> None:
                     "codes": [pool[i]],
                 }
 
+            health = []
+            for _ in range(args.quotes):
+                started = time.perf_counter()
+                client.get("/healthz").raise_for_status()
+                health.append(time.perf_counter() - started)
             _, sample = timed(client, "/v1/checkout/quote", cart(0), shop)
             assert len(sample["applied"]) == 4, sample  # 3 offers + the code on every timed cart
             for i in range(args.warmup):
@@ -197,6 +202,7 @@ def main() -> None:
         "quote_http": percentiles(quotes),
         "reserve_http": percentiles(reserves),
         "quote_in_process": percentiles(in_process),
+        "healthz_http": percentiles(health),
         "sample_quote": sample,
     }
     rows = [
@@ -205,6 +211,7 @@ def main() -> None:
             ("quote (HTTP)", results["quote_http"]),
             ("reserve (HTTP)", results["reserve_http"]),
             ("quote (in process)", results["quote_in_process"]),
+            ("GET /healthz (HTTP floor)", results["healthz_http"]),
         )
     ]
     print(f"database: {results['database']}")

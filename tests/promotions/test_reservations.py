@@ -17,7 +17,7 @@ from tenure.promotions.errors import (
     ReservationNotHeld,
 )
 from tenure.promotions.models import PromoCode, PromoOffer, PromoRedemption
-from tenure.promotions.service import pricing, reservations
+from tenure.promotions.service import offers, pricing, reservations
 from tenure.storage.database import Database
 
 from .builders import NOW, checkout, reserve_body, stored
@@ -30,6 +30,13 @@ def _offer(database: Database, offer_id: str) -> PromoOffer:
         row = session.get(PromoOffer, offer_id)
         assert row is not None
         return row
+
+
+def _used(database: Database, offer_id: str) -> int:
+    with database.session() as session:
+        row = session.get(PromoOffer, offer_id)
+        assert row is not None
+        return offers.usage(session, [row])[offer_id]
 
 
 def _single_use(database: Database, **fields: object) -> tuple[str, str]:
@@ -48,7 +55,7 @@ class TestReserve:
     def test_a_single_use_code_is_held_once(self, database: Database) -> None:
         offer_id, code = _single_use(database)
         _reserve(database, "k1", codes=[code])
-        assert _offer(database, offer_id).used_count == 1
+        assert _used(database, offer_id) == 1
         with pytest.raises(CouponCodeUsedUp), database.session() as session:
             reservations.reserve(
                 session, reserve_body(codes=[code], user_id="u9"), "k2", "USD", NOW
@@ -58,7 +65,7 @@ class TestReserve:
         offer_id, code = _single_use(database)
         first = _reserve(database, "k1", codes=[code])
         assert _reserve(database, "k1", codes=[code]) == first
-        assert _offer(database, offer_id).used_count == 1
+        assert _used(database, offer_id) == 1
 
     def test_a_reused_key_with_another_cart_is_refused(self, database: Database) -> None:
         _reserve(database, "k1")
@@ -106,12 +113,24 @@ class TestReserve:
         assert [r.error.code for r in result.refused] == ["flash_sale_sold_out"]
         assert isinstance(result.refused[0].error, FlashSaleSoldOut)
 
+    def test_holds_leave_the_row_of_an_offer_without_limits_alone(self, database: Database) -> None:
+        # Every checkout would otherwise queue on the row lock of a shop-wide promotion.
+        with database.session() as session:
+            ladder = stored(session, benefit={"type": "amount_off", "amount_minor": 500})
+            budgeted = stored(session, benefit={"type": "free_shipping"}, budget_minor=10000)
+        _reserve(database, "k1", shipping_minor=400)
+        assert (_offer(database, ladder.id).used_count, _used(database, ladder.id)) == (0, 1)
+        assert (
+            _offer(database, budgeted.id).used_count,
+            _offer(database, budgeted.id).spent_minor,
+        ) == (1, 400)
+
 
 class TestLifecycle:
     def test_release_gives_the_code_stock_and_budget_back(self, database: Database) -> None:
         offer_id, code = _single_use(database, budget_minor=5000)
         held = _reserve(database, "k1", codes=[code])
-        assert (_offer(database, offer_id).used_count, _offer(database, offer_id).spent_minor) == (
+        assert (_used(database, offer_id), _offer(database, offer_id).spent_minor) == (
             1,
             1000,
         )
@@ -152,7 +171,7 @@ class TestLifecycle:
             reservations.confirm(session, held, "o1", NOW)
         with database.session() as session:
             assert reservations.refund(session, held, NOW).status == "refunded"
-        assert _offer(database, offer_id).used_count == used_after
+        assert _used(database, offer_id) == used_after
         with database.session() as session:
             row = session.scalars(select(PromoCode).where(PromoCode.code == code)).one()
             statuses = list(session.scalars(select(PromoRedemption.status)))
@@ -168,7 +187,7 @@ class TestLifecycle:
             assert reservations.release_expired(session, NOW + timedelta(seconds=61)) == 1
         with database.session() as session:
             assert reservations.get(session, held).status == "expired"
-        assert _offer(database, offer_id).used_count == 0
+        assert _used(database, offer_id) == 0
 
 
 class TestWallet:

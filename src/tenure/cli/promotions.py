@@ -169,7 +169,9 @@ coupons_app.command("create")(_create_command("coupon"))
 def _list(kind: str, status: str | None, as_json: bool) -> None:
     svc = services()
     with svc.database.session() as session:
-        rows = [views.offer_out(r) for r in offers.list_offers(session, status, kind)]
+        found = offers.list_offers(session, status, kind)
+        used = offers.usage(session, found)
+        rows = [views.offer_out(r, used[r.id]) for r in found]
     if as_json:
         emit_json([r.model_dump(mode="json") for r in rows])
         return
@@ -228,7 +230,10 @@ def show(offer_id: str) -> None:
     """One offer as JSON, with its counters."""
     svc = services()
     with svc.database.session() as session:
-        emit_json(views.offer_out(offers.get_offer(session, offer_id)).model_dump(mode="json"))
+        row = offers.get_offer(session, offer_id)
+        emit_json(
+            views.offer_out(row, offers.usage(session, [row])[row.id]).model_dump(mode="json")
+        )
 
 
 @promotions_app.command("quote")

@@ -53,14 +53,17 @@ def list_offers(
 ) -> list[OfferOut]:
     """Offers with their usage, budget and stock counters, newest first."""
     with _db(request).session() as session:
-        return [views.offer_out(row) for row in offers.list_offers(session, status, kind)]
+        rows = offers.list_offers(session, status, kind)
+        used = offers.usage(session, rows)
+        return [views.offer_out(row, used[row.id]) for row in rows]
 
 
 @router.get("/promotions/offers/{offer_id}", response_model=OfferOut, summary="One offer")
 def get_offer(offer_id: str, request: Request, _who: Principal = admin) -> OfferOut:
     """An offer and its counters."""
     with _db(request).session() as session:
-        return views.offer_out(offers.get_offer(session, offer_id))
+        row = offers.get_offer(session, offer_id)
+        return views.offer_out(row, offers.usage(session, [row])[row.id])
 
 
 @router.post(

@@ -59,6 +59,14 @@ class PromoOffer(Base):
     returns_on_refund: Mapped[bool] = mapped_column(Boolean)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
 
+    @property
+    def counted(self) -> bool:
+        """Whether holds move this offer's counters. An offer with no limit of any kind is not
+        touched: updating its row would make every checkout in the shop queue on one row lock.
+        (Limits cannot be edited after creation, so a hold and its release always agree.)"""
+        limits = (self.total_limit, self.budget_minor, self.stock, self.per_user_limit)
+        return any(limit is not None for limit in limits)
+
 
 class PromoCode(Base):
     """A coupon code: single-use (max_uses 1), shared (None or N uses), or in a user's wallet."""

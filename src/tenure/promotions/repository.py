@@ -106,6 +106,19 @@ def usage_by_user(
     return {offer_id: int(n) for offer_id, n in rows}
 
 
+def redemption_counts(session: Session, offer_ids: Iterable[str]) -> dict[str, int]:
+    """Holds and uses per offer (what `used_count` says for offers without limits)."""
+    wanted = sorted(set(offer_ids))
+    if not wanted:
+        return {}
+    query = (
+        select(PromoRedemption.offer_id, func.count())
+        .where(PromoRedemption.offer_id.in_(wanted), PromoRedemption.status.in_(COUNTING))
+        .group_by(PromoRedemption.offer_id)
+    )
+    return {offer_id: int(n) for offer_id, n in session.execute(query)}
+
+
 def confirmed_orders(session: Session, user_id: str | None) -> int:
     """Orders the customer has paid through checkout."""
     if user_id is None:

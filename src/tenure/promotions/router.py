@@ -49,11 +49,13 @@ def _write(request: Request, work: Callable[[Session], T]) -> T:
 
 
 @checkout_router.post("/checkout/quote", response_model=QuoteOut, summary="Price a cart")
-def quote(body: CheckoutIn, request: Request, _who: Principal = server) -> QuoteOut:
+def quote(body: CheckoutIn, request: Request, _who: Principal = server) -> Response:
     """Every applicable offer, the best combination, why the others do not apply, upsell hints."""
     database: Database = request.app.state.database
     with database.session() as session:
-        return views.quote_out(pricing.quote(session, body, _currency(request), utc_now()))
+        out = views.quote_out(pricing.quote(session, body, _currency(request), utc_now()))
+    # Serialised once here: the checkout is hot, and FastAPI would validate the model again.
+    return Response(out.model_dump_json(), media_type="application/json")
 
 
 @checkout_router.post("/coupons/validate", response_model=AppliedOut, summary="Check one code")
@@ -102,18 +104,21 @@ def reserve(
         raise IdempotencyKeyRequired()
     database: Database = request.app.state.database
     digest = reservations.request_hash(body)
-    with database.session() as session:
-        existing = reservations.replay(session, key, digest)
-        if existing is not None:
-            response.status_code = 200
-            return views.reservation_out(existing)
+    replayed = False
+
+    def work(session: Session) -> ReservationOut:
+        nonlocal replayed
+        row = reservations.replay(session, key, digest)
+        replayed = row is not None
+        if row is None:
+            row = reservations.reserve(session, body, key, _currency(request), utc_now())
+        return views.reservation_out(row)
+
     try:
-        return _write(
-            request,
-            lambda s: views.reservation_out(
-                reservations.reserve(s, body, key, _currency(request), utc_now())
-            ),
-        )
+        out = _write(request, work)
+        if replayed:
+            response.status_code = 200
+        return out
     except IntegrityError:
         # The same key raced us and won: answer with its reservation.
         with database.session() as session:

@@ -101,8 +101,8 @@ def quote_out(result: Quote) -> QuoteOut:
     )
 
 
-def offer_out(row: PromoOffer) -> OfferOut:
-    """An offer as stored."""
+def offer_out(row: PromoOffer, used: int | None = None) -> OfferOut:
+    """An offer as stored (`used`: uses counted from redemptions, for offers without limits)."""
     return OfferOut(
         id=row.id,
         name=row.name,
@@ -119,7 +119,7 @@ def offer_out(row: PromoOffer) -> OfferOut:
         items=row.item_range,
         per_user_limit=row.per_user_limit,
         total_limit=row.total_limit,
-        used_count=row.used_count,
+        used_count=row.used_count if used is None else used,
         budget_minor=row.budget_minor,
         spent_minor=row.spent_minor,
         stock=row.stock,

@@ -94,3 +94,11 @@ def set_status(session: Session, offer_id: str, status: str) -> PromoOffer:
     row.status = status
     session.flush()
     return row
+
+
+def usage(session: Session, rows: list[PromoOffer]) -> dict[str, int]:
+    """Uses (held or confirmed) per offer: the counter for limited offers, the redemptions
+    for unlimited ones (whose rows holds do not touch)."""
+    found = {row.id: row.used_count for row in rows if row.counted}
+    found.update(repository.redemption_counts(session, [r.id for r in rows if not r.counted]))
+    return {row.id: found.get(row.id, 0) for row in rows}

@@ -103,6 +103,8 @@ def _hold(session: Session, result: Quote) -> None:
         if not repository.take_code(session, code.id):
             raise CouponCodeUsedUp(coupon=code.code, max_uses=code.max_uses)
     for item in sorted(applied, key=lambda a: a.offer.id):
+        if not result.offers[item.offer.id].counted:
+            continue
         value, units = item.effect.value_minor, item.effect.units
         if not repository.take_offer(session, item.offer.id, value, units):
             raise _why_not(session, item.offer.id, value, units)
@@ -217,13 +219,14 @@ def release(
 def _give_back(
     session: Session, items: list[PromoRedemption], status: str, with_units: bool
 ) -> None:
+    offers = repository.offers_by_ids(session, {r.offer_id for r in items})
     for item in sorted(items, key=lambda r: r.code_id or 0):
         if item.code_id is not None:
             repository.give_back_code(session, item.code_id)
     for item in sorted(items, key=lambda r: r.offer_id):
-        repository.give_back_offer(
-            session, item.offer_id, item.value_minor, item.units if with_units else 0
-        )
+        if offers[item.offer_id].counted:
+            units = item.units if with_units else 0
+            repository.give_back_offer(session, item.offer_id, item.value_minor, units)
         item.status = status
 
 
