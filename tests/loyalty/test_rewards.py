@@ -55,3 +55,40 @@ class TestRewards:
             _claim(database, "u1", "old", "c2")
         listed = read(database, lambda s, p: [r.code for r in rewards.catalogue(s)])
         assert listed == ["tv"]
+
+
+class TestCouponRewards:
+    def test_a_coupon_reward_puts_a_personal_code_in_the_wallet(self, database: Database) -> None:
+        from tenure.promotions.coupons import service as coupons
+        from tenure.promotions.schemas import OfferIn
+        from tenure.promotions.service import offers
+
+        configure(database)
+        body = {
+            "kind": "coupon",
+            "name": "10 off",
+            "benefit": {"type": "amount_off", "amount_minor": 1000},
+        }
+        template = write(
+            database,
+            lambda s, p: offers.create_offer(s, OfferIn.model_validate(body), "USD", T0),
+        )
+        write(
+            database,
+            lambda s, p: rewards.upsert(s, "ten", "10 off", "coupon", 500, T0, template.id),
+        )
+        grant(database, "u1", 600)
+        claimed = _claim(database, "u1", "ten", "c1")
+        wallet = read(database, lambda s, p: [w.code for w in coupons.wallet_of(s, "u1", T0)])
+        assert claimed.claim.coupon_code is not None and wallet == [claimed.claim.coupon_code]
+        assert balances(database, "u1").available == 100
+
+    def test_an_unknown_coupon_template_moves_no_points(self, database: Database) -> None:
+        from tenure.errors import TenureError
+
+        configure(database)
+        write(database, lambda s, p: rewards.upsert(s, "x", "X", "coupon", 100, T0, "off_nope"))
+        grant(database, "u1", 600)
+        with pytest.raises(TenureError):
+            _claim(database, "u1", "x", "c1")
+        assert balances(database, "u1").available == 600

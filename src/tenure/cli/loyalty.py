@@ -348,7 +348,9 @@ def rewards_put(
     name: str = typer.Option(..., "--name"),
     points_cost: int = typer.Option(..., "--points"),
     kind: str = typer.Option("gift", "--kind", help="gift or coupon."),
-    coupon_template: str | None = typer.Option(None, "--coupon"),
+    coupon_template: str | None = typer.Option(
+        None, "--coupon", help="Promotions coupon offer id; each claim gets its own code."
+    ),
     stock: int | None = typer.Option(None, "--stock"),
     inactive: bool = typer.Option(False, "--inactive"),
 ) -> None:

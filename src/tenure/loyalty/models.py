@@ -256,6 +256,7 @@ class RewardClaim(Base):
     user_id: Mapped[str] = mapped_column(String(USER), index=True)
     points: Mapped[int] = mapped_column(BigInteger)
     transaction_id: Mapped[str] = mapped_column(ForeignKey("loyalty_transactions.id"), unique=True)
+    coupon_code: Mapped[str | None] = mapped_column(String(100), nullable=True)
     created_at: Mapped[datetime] = mapped_column(_TS)
 
 

@@ -76,13 +76,27 @@ def claim(session: Session, user_id: str, code: str, key: str, now: datetime) ->
     )
     if reward.stock is not None:
         reward.stock -= 1
+    coupon = None
+    if reward.kind == "coupon" and reward.coupon_template:
+        coupon = _issue_coupon(session, reward.coupon_template, user_id, now)
     row = RewardClaim(
         id=new_id("clm"),
         reward_code=code,
         user_id=user_id,
         points=reward.points_cost,
         transaction_id=tx.id,
+        coupon_code=coupon,
         created_at=now,
     )
     repository.add(session, row)
     return ClaimResult(row, reward, False)
+
+
+def _issue_coupon(session: Session, offer_id: str, user_id: str, now: datetime) -> str:
+    """Put one single-use coupon of the promotions template into the member's wallet.
+
+    Same unit of work: if promotions refuses (unknown or non-coupon offer), no points move.
+    """
+    from tenure.promotions.coupons.service import issue_to_wallets
+
+    return issue_to_wallets(session, offer_id, [user_id], now).codes[0]

@@ -312,6 +312,7 @@ def claim_reward(
         "user_id": result.claim.user_id,
         "points": result.claim.points,
         "transaction_id": result.claim.transaction_id,
+        "coupon_code": result.claim.coupon_code,
         "created_at": result.claim.created_at,
         "replayed": result.replayed,
     }

@@ -96,7 +96,9 @@ class RewardIn(_In):
     name: str = Field(min_length=1, max_length=200)
     kind: Literal["gift", "coupon"] = "gift"
     points_cost: int = Field(gt=0)
-    coupon_template: str | None = Field(default=None, max_length=200)
+    coupon_template: str | None = Field(
+        default=None, max_length=200, description="A promotions coupon offer id (kind coupon)."
+    )
     stock: int | None = Field(default=None, ge=0)
     active: bool = True
 

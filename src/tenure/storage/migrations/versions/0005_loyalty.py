@@ -209,6 +209,7 @@ def upgrade() -> None:
         sa.Column("user_id", sa.String(length=200), nullable=False),
         sa.Column("points", sa.BigInteger(), nullable=False),
         sa.Column("transaction_id", sa.String(length=40), nullable=False),
+        sa.Column("coupon_code", sa.String(length=100), nullable=True),
         sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
         sa.ForeignKeyConstraint(
             ["reward_code"],
