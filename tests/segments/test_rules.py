@@ -192,3 +192,19 @@ def test_any_models_scores_and_user_dates_are_usable(tmp_path: Path) -> None:
 def test_an_empty_tag_matches_no_one(tmp_path: Path) -> None:
     shop = build_shop(tmp_path)
     assert match(shop, {"tag": "vip"}, {"vip": []}) == set()
+
+
+def test_people_seen_only_through_events_can_match(tmp_path: Path) -> None:
+    import pandas as pd
+    import pyarrow as pa
+
+    shop = build_shop(tmp_path)
+    at = pd.Timestamp("2024-03-30 08:00", tz="UTC")
+    visit = pd.DataFrame(
+        {"event_id": ["v1"], "type": "page", "user_id": ["visitor"], "name": [None], "ts": [at],
+         "received_at": [at]}
+    )  # fmt: skip
+    with shop.writer() as writer:
+        writer.upsert("events", pa.Table.from_pandas(visit, preserve_index=False))
+    assert "visitor" in match(shop, {"field": "stage", "op": "is_null"})
+    assert match(shop, {"did": "any_event", "in_last_days": 3}) == {"u1", "u3", "u8", "visitor"}

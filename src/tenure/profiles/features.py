@@ -10,6 +10,7 @@ import ibis.selectors as s
 import pandas as pd
 from ibis.backends import BaseBackend
 
+from tenure.analytics.activity import user_days
 from tenure.analytics.localtime import day_number, local_day
 
 # Features a segment rule may name, with the kind of value each one holds.
@@ -44,10 +45,20 @@ def order_rows(con: BaseBackend, zone: str, as_of: date | None) -> ir.Table:
 
 
 def data_end(con: BaseBackend, zone: str) -> date | None:
-    """The last shop-local day with an order: the default 'as of' for historical data."""
-    orders = order_rows(con, zone, None)
-    value = orders.day.max().execute()
-    return None if value is None or pd.isna(value) else pd.Timestamp(value).date()
+    """The last shop-local day with an order or an event: the default 'as of'.
+
+    For a live shop this is today; for a historical data set it is the day the data ends, so
+    recency and "in the last N days" mean the same as they did then.
+    """
+    days = []
+    for name in ("orders", "events"):
+        table = con.table(name)
+        value = table.filter(table.user_id.notnull()).ts.max().execute()
+        if value is not None and not pd.isna(value):
+            instant = pd.Timestamp(value)
+            instant = instant.tz_localize("UTC") if instant.tzinfo is None else instant
+            days.append(instant.tz_convert(zone).date())
+    return max(days) if days else None
 
 
 def order_features(con: BaseBackend, zone: str, end: date) -> ir.Table:
@@ -85,17 +96,17 @@ def favourite_categories(con: BaseBackend, zone: str, end: date) -> ir.Table:
     return best.select("user_id", favourite_category=best.category)
 
 
-def people(con: BaseBackend) -> ir.Table:
-    """Every known user id: the users table and every customer of an order."""
+def people(con: BaseBackend, zone: str) -> ir.Table:
+    """Every known user id: the users table and everyone with an order or an event."""
     users = con.table("users").select("user_id")
-    buyers = con.table("orders").filter(lambda o: o.user_id.notnull()).select("user_id")
-    return users.union(buyers, distinct=True)
+    active = user_days(con, zone).select("user_id")
+    return users.union(active, distinct=True)
 
 
 def profile_table(con: BaseBackend, zone: str, end: date) -> ir.Table:
     """One row per known user: user columns, attributes JSON and the computed features."""
     users = con.table("users")
-    base = people(con).left_join(
+    base = people(con, zone).left_join(
         users.select(
             "user_id",
             "country",

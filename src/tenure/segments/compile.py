@@ -42,7 +42,7 @@ class Compiler:
         if sources & {"user", "attribute", "feature"}:
             base = profile_table(self.con, self.zone, self.end)
         else:
-            base = people(self.con)
+            base = people(self.con, self.zone)
         models = sorted({n.field.model for n in nodes if isinstance(n, Cond) and n.field.model})
         for model in models:
             scores = current_scores(self.con, model)

@@ -171,7 +171,8 @@ class RfmRunner(Runner[RfmQuery, RfmResult]):
         if q.compare_to and q.as_of and q.compare_to >= q.as_of:
             raise InvalidQuery(field="compare_to", reason="must be before as_of")
         for rule in q.segments:
-            if max(rule.r[1], rule.f[1], rule.m[1]) > q.bins or min(rule.r[0], rule.f[0]) < 1:
+            ranges = (rule.r, rule.f, rule.m)
+            if max(hi for _, hi in ranges) > q.bins or min(lo for lo, _ in ranges) < 1:
                 raise InvalidQuery(field="segments", reason=f"{rule.name}: scores run 1..{q.bins}")
 
     def run(self, con: BaseBackend) -> RfmResult:
