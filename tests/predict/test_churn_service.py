@@ -20,7 +20,7 @@ from tenure.predict.churn.service import (
     plan_training,
 )
 from tenure.predict.scores import latest_scores, model_scores
-from tenure.predict.service import score_churn, train_churn
+from tenure.predict.service import retrain_churn, score_churn, train_churn
 from tenure.storage.warehouse import Warehouse
 
 
@@ -98,6 +98,21 @@ class TestTrainAndScore:
         assert len(values) > 0
         with warehouse.reader() as con:
             assert con.table("scores").count().execute() == 0
+
+
+class TestRetraining:
+    def test_the_scheduled_retrain_keeps_the_shops_churn_definition(self, home: Path) -> None:
+        settings = Settings(home=home)
+        warehouse = Warehouse(settings)
+        train_churn(settings, warehouse, ChurnConfig(horizon_days=45, windows=2))
+        result = retrain_churn(settings, warehouse)
+        assert len(registry.versions(home)) == 2
+        meta = registry.metadata(home)
+        assert (meta["horizon_days"], meta["windows"], len(meta["cutoffs"])) == (45, 2, 2)
+        assert result["horizon_days"] == 45
+        with warehouse.reader() as con:
+            stored = model_scores(con, "churn")
+        assert len(stored) == result["scored"] and (stored.horizon_days == 45).all()
 
 
 class TestEvaluation:

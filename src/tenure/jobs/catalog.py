@@ -12,12 +12,9 @@ DAY = 24 * HOUR
 
 def churn_train(ctx: JobContext) -> dict[str, Any]:
     """Train a new churn model version on all data and write every customer's churn score."""
-    from tenure.predict.churn.service import ChurnConfig
-    from tenure.predict.service import score_churn, train_churn
+    from tenure.predict.service import retrain_churn
 
-    trained = train_churn(ctx.settings, ctx.warehouse, ChurnConfig())
-    version, values = score_churn(ctx.settings, ctx.warehouse, version=str(trained["version"]))
-    return {"version": version, "training_rows": trained["training_rows"], "scored": len(values)}
+    return retrain_churn(ctx.settings, ctx.warehouse)
 
 
 def clv_score(ctx: JobContext) -> dict[str, Any]:

@@ -184,3 +184,16 @@ def score_churn(
         with warehouse.writer() as writer:
             write_scores(writer, churn_service.MODEL_NAME, version, frame_values(values))
     return version, values
+
+
+def retrain_churn(settings: Settings, warehouse: Warehouse) -> dict[str, Any]:
+    """Retrain with the newest model's churn definition and rescore everyone (the weekly job)."""
+    config = churn_service.config_of_latest(settings.home)
+    trained = train_churn(settings, warehouse, config)
+    version, values = score_churn(settings, warehouse, version=str(trained["version"]))
+    return {
+        "version": version,
+        "horizon_days": config.horizon_days,
+        "training_rows": trained["training_rows"],
+        "scored": len(values),
+    }

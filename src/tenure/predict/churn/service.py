@@ -133,6 +133,8 @@ def train(
         "trained_at": utc_now().isoformat(),
         "as_of": str(as_of),
         "horizon_days": config.horizon_days,
+        "windows": config.windows,
+        "step_days": config.step_days,
         "label_days": plan.label_days,
         "cutoffs": [str(d) for d in plan.cutoffs],
         "training_rows": rows,
@@ -141,6 +143,19 @@ def train(
     }
     version = registry.save(home, model, meta)
     return {**meta, "version": version}
+
+
+def config_of_latest(home: Path) -> ChurnConfig:
+    """The churn definition of the newest stored model (the shop's choice), else the default."""
+    if not registry.versions(home):
+        return ChurnConfig()
+    meta = registry.metadata(home)
+    default = ChurnConfig()
+    return ChurnConfig(
+        horizon_days=int(meta.get("horizon_days", default.horizon_days)),
+        windows=int(meta.get("windows", default.windows)),
+        step_days=int(meta.get("step_days", default.step_days)),
+    )
 
 
 def score(
