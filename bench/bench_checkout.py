@@ -24,6 +24,7 @@ from benchlib import free_port, table, tenure_exe, warn_if_busy, write_results
 from tenure.apikeys.service import create_key
 from tenure.config import Settings
 from tenure.kit.time import utc_now
+from tenure.promotions import views
 from tenure.promotions.schemas import CheckoutIn
 from tenure.promotions.service import pricing
 from tenure.storage.database import Database
@@ -81,6 +82,13 @@ class Server:
                 self.proc.wait(timeout=30)
             except subprocess.TimeoutExpired:
                 self.proc.kill()
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU seconds a process has used (Linux /proc): unlike wall time, it does not
+    grow when other work on a shared machine keeps the server waiting for a core."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def percentiles(samples_s: list[float]) -> dict[str, float]:
@@ -167,10 +175,12 @@ def main() -> None:
             assert len(sample["applied"]) == 4, sample  # 3 offers + the code on every timed cart
             for i in range(args.warmup):
                 timed(client, "/v1/checkout/quote", cart(i), shop)
+            cpu_before = cpu_seconds(server.proc.pid)
             quotes = [
                 timed(client, "/v1/checkout/quote", cart(i % len(pool)), shop)[0]
                 for i in range(args.quotes)
             ]
+            quote_cpu_ms = (cpu_seconds(server.proc.pid) - cpu_before) / args.quotes * 1000
             for i in range(args.warmup):
                 timed(
                     client,
@@ -179,25 +189,32 @@ def main() -> None:
                     {**shop, "Idempotency-Key": f"w{i}"},
                 )
             reserves = []
+            cpu_before = cpu_seconds(server.proc.pid)
             for i in range(args.warmup, args.warmup + args.reserves):
                 key = {**shop, "Idempotency-Key": uuid.uuid4().hex}
                 elapsed, held = timed(client, "/v1/checkout/reservations", cart(i), key)
                 assert held["status"] == "held" and len(held["quote"]["applied"]) == 4
                 reserves.append(elapsed)
+            reserve_cpu_ms = (cpu_seconds(server.proc.pid) - cpu_before) / args.reserves * 1000
     finally:
         server.stop()
 
     # The same pricing in process: what the HTTP figures spend outside the rules.
-    body = CheckoutIn.model_validate({"user_id": "x", "lines": LINES, "shipping_minor": 800})
+    body = CheckoutIn.model_validate(cart(len(pool) - 1))  # the one code no reserve used
     in_process = []
+    cpu_started = time.thread_time()
     for _ in range(args.quotes):
         started = time.perf_counter()
         with database.session() as session:
-            pricing.quote(session, body, "USD", utc_now())
+            views.quote_out(pricing.quote(session, body, "USD", utc_now())).model_dump_json()
         in_process.append(time.perf_counter() - started)
+    in_process_cpu_ms = (time.thread_time() - cpu_started) / args.quotes * 1000
 
     results = {
         "database": "postgresql" if args.database_url else "sqlite",
+        "server_cpu_ms_per_quote": quote_cpu_ms,
+        "server_cpu_ms_per_reserve": reserve_cpu_ms,
+        "in_process_cpu_ms_per_quote": in_process_cpu_ms,
         "load_at_start": load,
         "quote_http": percentiles(quotes),
         "reserve_http": percentiles(reserves),
@@ -214,7 +231,10 @@ def main() -> None:
             ("GET /healthz (HTTP floor)", results["healthz_http"]),
         )
     ]
-    print(f"database: {results['database']}")
+    print(
+        f"database: {results['database']}; server CPU per call: quote {quote_cpu_ms:.2f} ms,"
+        f" reserve {reserve_cpu_ms:.2f} ms; in-process quote CPU {in_process_cpu_ms:.2f} ms"
+    )
     print(table(["call", "n", "p50 ms", "p90 ms", "p99 ms", "max ms"], rows))
     print(f"results: {write_results('checkout', results)}")
     if not args.keep:
