@@ -215,3 +215,21 @@ class TestWallet:
         assert all(
             c.startswith("BF-") and len(c) == 13 and not set(c[3:]) & set("01OIL") for c in made
         )
+
+
+class TestExpiryJob:
+    def test_the_job_releases_every_expired_hold_in_batches(
+        self, database: Database, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        from tenure.promotions import jobs
+
+        monkeypatch.setattr(jobs, "BATCH", 2)
+        offer_id, _ = _single_use(database)
+        with database.session() as session:
+            coupons.create_shared_code(session, offer_id, "MANY", 10, NOW)
+        for i in range(5):
+            _reserve(database, f"k{i}", codes=["MANY"], user_id=f"u{i}", hold_seconds=30)
+        assert jobs.release_expired_holds(database, NOW + timedelta(minutes=1)) == {"released": 5}
+        with database.session() as session:
+            code = session.scalars(select(PromoCode).where(PromoCode.code == "MANY")).one()
+        assert code.used_count == 0

@@ -19,8 +19,9 @@ from tenure.kit.time import utc_now
 from tenure.promotions import views
 from tenure.promotions.coupons import service as coupons_service
 from tenure.promotions.errors import InvalidOffer
+from tenure.promotions.jobs import release_expired_holds
 from tenure.promotions.schemas import CheckoutIn, OfferIn
-from tenure.promotions.service import offers, pricing, reservations
+from tenure.promotions.service import offers, pricing
 
 promotions_app = typer.Typer(
     help="Automatic promotions: 满减 ladders, gifts, flash sales, first-order perks."
@@ -325,6 +326,5 @@ def wallet(user_id: str) -> None:
 def release_expired() -> None:
     """Give back the uses, stock and budget of reservations whose hold ran out."""
     svc = services()
-    with svc.database.write_lock, svc.database.session() as session:
-        count = reservations.release_expired(session, utc_now())
+    count = release_expired_holds(svc.database, utc_now())["released"]
     console.print(translate("cli.coupons.released", count=count))

@@ -12,6 +12,7 @@ from tenure.config import Settings
 from tenure.kit.time import utc_now
 from tenure.promotions import views
 from tenure.promotions.coupons import service as coupons
+from tenure.promotions.jobs import release_expired_holds
 from tenure.promotions.schemas import (
     CodesIn,
     CodesOut,
@@ -21,7 +22,7 @@ from tenure.promotions.schemas import (
     ReleasedOut,
     StatusIn,
 )
-from tenure.promotions.service import offers, reservations
+from tenure.promotions.service import offers
 from tenure.storage.database import Database
 
 router = APIRouter(prefix="/v1", tags=["promotions"])
@@ -119,6 +120,4 @@ def issue(offer_id: str, body: IssueIn, request: Request, _who: Principal = admi
 )
 def release_expired(request: Request, _who: Principal = admin) -> ReleasedOut:
     """Give back what expired reservations held (also `tenure coupons release-expired`)."""
-    database = _db(request)
-    with database.write_lock, database.session() as session:
-        return ReleasedOut(released=reservations.release_expired(session, utc_now()))
+    return ReleasedOut(released=release_expired_holds(_db(request), utc_now())["released"])
