@@ -5,13 +5,24 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from pathlib import Path
 
+import duckdb
 import pandas as pd
 import pyarrow as pa
 
+from tenure.analytics.activity import is_stored
 from tenure.config import Settings
 from tenure.ingest.files.importer import import_files
 from tenure.ingest.files.mapping import preset
-from tenure.storage.rollups import ROLLUP, USER_DAYS, activity_expr, user_days_expr
+from tenure.storage.rollups import (
+    ROLLUP,
+    USER_DAYS,
+    USER_FIRST,
+    USER_WEEKS,
+    activity_expr,
+    user_days_expr,
+    user_first_expr,
+    user_weeks_expr,
+)
 from tenure.storage.warehouse import Warehouse
 from tests.ingest.builders import retail_file
 
@@ -23,12 +34,29 @@ def stored_and_live(warehouse: Warehouse, zone: str) -> tuple[pd.DataFrame, pd.D
         live = activity_expr(con, zone).execute()
         stored_days = con.table(USER_DAYS).execute()
         live_days = user_days_expr(activity_expr(con, zone)).execute()
+        per_user = {
+            (USER_FIRST, ("user_id",)): (
+                con.table(USER_FIRST).execute(),
+                user_first_expr(user_days_expr(activity_expr(con, zone))).execute(),
+            ),
+            (USER_WEEKS, ("user_id", "week")): (
+                con.table(USER_WEEKS).execute(),
+                user_weeks_expr(user_days_expr(activity_expr(con, zone))).execute(),
+            ),
+        }
     days_keys = ["user_id", "day"]
     pd.testing.assert_frame_equal(
         stored_days.sort_values(days_keys).reset_index(drop=True),
         live_days[stored_days.columns].sort_values(days_keys).reset_index(drop=True),
         check_dtype=False,
     )
+    for (name, key), (stored_rows, live_rows) in per_user.items():
+        assert len(stored_rows) == len(live_rows), name
+        pd.testing.assert_frame_equal(
+            stored_rows.sort_values(list(key)).reset_index(drop=True),
+            live_rows[stored_rows.columns].sort_values(list(key)).reset_index(drop=True),
+            check_dtype=False,
+        )
     keys = ["user_id", "day", "source"]
     return (
         stored.sort_values(keys).reset_index(drop=True),
@@ -84,6 +112,36 @@ def test_rollup_stays_exact_through_imports_merges_and_status_changes(
     assert set(stored.source) == {"$order", "$page", "Viewed"}
 
 
+def test_per_user_rollups_follow_a_merge_that_moves_a_users_activity_away(
+    duck_settings: Settings, warehouse: Warehouse, tmp_path: Path
+) -> None:
+    path = retail_file(
+        tmp_path / "a.csv",
+        "1,A,Mug,1,2024-03-04 10:00:00,1.00,7,UK",
+        "2,A,Mug,1,2024-02-20 10:00:00,1.00,8,UK",
+    )
+    import_files(
+        "orders",
+        [str(path)],
+        settings=duck_settings,
+        warehouse=warehouse,
+        mapping=preset("online-retail", "orders"),
+    )
+    ts = datetime(2024, 3, 5, tzinfo=UTC)
+    with warehouse.writer() as writer:
+        writer.upsert("identities", pa.table({"alias_id": ["8"], "user_id": ["7"], "ts": [ts]}))
+        writer.resolve_identities()
+    stored, live = stored_and_live(warehouse, "UTC")
+    pd.testing.assert_frame_equal(stored, live, check_dtype=False)
+    with warehouse.reader() as con:
+        first = con.table(USER_FIRST).execute()
+        weeks = con.table(USER_WEEKS).order_by("week").execute()
+    assert first.user_id.tolist() == ["7"]
+    assert str(first.first_order.iloc[0])[:10] == "2024-02-20"
+    assert [str(w)[:10] for w in weeks.week] == ["2024-02-19", "2024-03-04"]
+    assert weeks.user_id.tolist() == ["7", "7"]
+
+
 def test_a_new_time_zone_rebuilds_the_rollup_in_that_zone(home: Path, tmp_path: Path) -> None:
     path = retail_file(tmp_path / "a.csv", "1,A,Mug,1,2024-03-01 23:30:00,1.00,7,UK")
     utc = Settings(home=home)
@@ -116,4 +174,27 @@ def test_rollup_matches_live_on_real_data(
     )
     stored, live = stored_and_live(warehouse, "UTC")
     assert len(stored) > 10_000
+    pd.testing.assert_frame_equal(stored, live, check_dtype=False)
+
+
+def test_a_warehouse_built_by_an_older_version_is_read_live_then_rebuilt_on_the_next_write(
+    duck_settings: Settings, warehouse: Warehouse, tmp_path: Path
+) -> None:
+    path = retail_file(tmp_path / "a.csv", "1,A,Mug,1,2024-03-04 10:00:00,1.00,7,UK")
+    mapping = preset("online-retail", "orders")
+    import_files(
+        "orders", [str(path)], settings=duck_settings, warehouse=warehouse, mapping=mapping
+    )
+    # What a warehouse of the previous version holds: no per-user rollups, an unversioned state.
+    with duckdb.connect(str(warehouse.path)) as con:
+        con.execute(f"DROP TABLE {USER_FIRST}")
+        con.execute(f"DROP TABLE {USER_WEEKS}")
+        con.execute("UPDATE rollup_state SET name = 'activity_daily'")
+    with warehouse.reader() as reader:
+        assert not is_stored(reader, "UTC")
+    with warehouse.writer():
+        pass  # any write brings the rollups to the current version
+    with warehouse.reader() as reader:
+        assert is_stored(reader, "UTC")
+    stored, live = stored_and_live(warehouse, "UTC")
     pd.testing.assert_frame_equal(stored, live, check_dtype=False)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import weakref
 from typing import Literal
 
 import ibis.expr.types as ir
@@ -9,7 +10,19 @@ from ibis.backends import BaseBackend
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from tenure.errors import BadRequest
-from tenure.storage.rollups import ORDER, REFUND, ROLLUP, USER_DAYS, activity_expr, user_days_expr
+from tenure.storage.rollups import (
+    ORDER,
+    REFUND,
+    ROLLUP,
+    STATE_NAME,
+    USER_DAYS,
+    USER_FIRST,
+    USER_WEEKS,
+    activity_expr,
+    user_days_expr,
+    user_first_expr,
+    user_weeks_expr,
+)
 
 _SYSTEM = (ORDER, REFUND)
 
@@ -59,12 +72,26 @@ class Activity(BaseModel):
         return self.name or self.kind if self.kind == "event" else self.kind
 
 
+_FRESHNESS: weakref.WeakKeyDictionary[BaseBackend, dict[str, bool]] = weakref.WeakKeyDictionary()
+
+
 def _fresh(con: BaseBackend, zone: str) -> bool:
-    tables = set(con.list_tables())
-    if not {ROLLUP, USER_DAYS, "rollup_state"} <= tables:
-        return False
-    state = con.table("rollup_state").filter(lambda s: s.name == ROLLUP).execute()
-    return len(state) == 1 and state.zone.iloc[0] == zone
+    """Whether the stored rollups exist, are of this version and were built for this zone."""
+    known = _FRESHNESS.setdefault(con, {})
+    if zone not in known:
+        tables = set(con.list_tables())
+        fresh = {ROLLUP, USER_DAYS, USER_FIRST, USER_WEEKS, "rollup_state"} <= tables
+        if fresh:
+            state = con.table("rollup_state").filter(lambda s: s.name == STATE_NAME).execute()
+            fresh = len(state) == 1 and state.zone.iloc[0] == zone
+        # A reader connection lives for one operation, during which no writer can run.
+        known[zone] = fresh
+    return known[zone]
+
+
+def is_stored(con: BaseBackend, zone: str) -> bool:
+    """Whether analytics read stored rollups (True) or compute them live from raw tables."""
+    return _fresh(con, zone)
 
 
 def activity(con: BaseBackend, zone: str) -> ir.Table:
@@ -81,6 +108,20 @@ def user_days(con: BaseBackend, zone: str) -> ir.Table:
     if _fresh(con, zone):
         return con.table(USER_DAYS)
     return user_days_expr(activity(con, zone))
+
+
+def user_first(con: BaseBackend, zone: str) -> ir.Table:
+    """Per user: first local day with any activity, with an event, with a paid order."""
+    if _fresh(con, zone):
+        return con.table(USER_FIRST)
+    return user_first_expr(user_days(con, zone))
+
+
+def user_weeks(con: BaseBackend, zone: str) -> ir.Table:
+    """Per user and local week (its Monday): paid orders, events, net revenue."""
+    if _fresh(con, zone):
+        return con.table(USER_WEEKS)
+    return user_weeks_expr(user_days(con, zone))
 
 
 def daily(selector: Activity, con: BaseBackend, zone: str) -> ir.Table:

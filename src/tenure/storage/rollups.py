@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Callable
 
 import duckdb
 import ibis
@@ -22,6 +23,11 @@ log = logging.getLogger(__name__)
 ORDER, REFUND, PAGE, SCREEN = "$order", "$refund", "$page", "$screen"
 ROLLUP = "activity_daily"
 USER_DAYS = "user_days"
+USER_FIRST = "user_first"
+USER_WEEKS = "user_weeks"
+# Bumped when a rollup's definition changes: a warehouse built by an older version is rebuilt.
+ROLLUP_VERSION = "2"
+STATE_NAME = f"{ROLLUP}/v{ROLLUP_VERSION}"
 ACTIVITY_TABLES = ("orders", "events")
 
 
@@ -75,6 +81,29 @@ def user_days_expr(activity: ir.Table) -> ir.Table:
     )
 
 
+def user_first_expr(days: ir.Table) -> ir.Table:
+    """user_first from user_days: each user's first local day with any activity, event, order."""
+
+    def first(condition: ir.BooleanValue) -> ir.DateValue:
+        return days.day.min(where=condition)
+
+    return days.group_by("user_id").aggregate(
+        first_any=first((days.orders + days.events) > 0),
+        first_event=first(days.events > 0),
+        first_order=first(days.orders > 0),
+    )
+
+
+def user_weeks_expr(days: ir.Table) -> ir.Table:
+    """user_weeks from user_days: orders, events and net revenue per user and local week."""
+    weeks = days.mutate(week=days.day.truncate("W"))
+    return weeks.group_by(["user_id", "week"]).aggregate(
+        orders=weeks.orders.sum().cast("int64"),
+        events=weeks.events.sum().cast("int64"),
+        revenue=weeks.revenue.sum(),
+    )
+
+
 class RollupMaintainer:
     """Keeps activity_daily exact inside a DuckDB write transaction, touching only changed days."""
 
@@ -99,7 +128,9 @@ class RollupMaintainer:
         )
 
     def _state_zone(self) -> str | None:
-        row = self.con.execute("SELECT zone FROM rollup_state WHERE name = ?", [ROLLUP]).fetchone()
+        row = self.con.execute(
+            "SELECT zone FROM rollup_state WHERE name = ?", [STATE_NAME]
+        ).fetchone()
         return str(row[0]) if row else None
 
     def refresh(self) -> None:
@@ -120,6 +151,37 @@ class RollupMaintainer:
         backend = ibis.duckdb.from_connection(self.con)
         return str(ibis.to_sql(user_days_expr(backend.table(ROLLUP)), dialect="duckdb"))
 
+    def _per_user_sql(self, build: Callable[[ir.Table], ir.Table]) -> str:
+        backend = ibis.duckdb.from_connection(self.con)
+        return str(ibis.to_sql(build(backend.table(USER_DAYS)), dialect="duckdb"))
+
+    def _refresh_per_user(self) -> None:
+        """user_weeks for the weeks, user_first for the users, that the dirty days touch."""
+        self.con.execute(
+            """CREATE OR REPLACE TEMP TABLE _dirty_weeks AS
+                SELECT DISTINCT date_trunc('week', day)::DATE AS week FROM _dirty_days"""
+        )
+        self.con.execute(f"DELETE FROM {USER_WEEKS} WHERE week IN (SELECT week FROM _dirty_weeks)")
+        self.con.execute(
+            f"""INSERT INTO {USER_WEEKS} SELECT user_id, week, orders, events, revenue
+                FROM ({self._per_user_sql(user_weeks_expr)})
+                WHERE week IN (SELECT week FROM _dirty_weeks)"""
+        )
+        self.con.execute(
+            f"""INSERT INTO _touched_users SELECT DISTINCT user_id FROM {USER_DAYS}
+                WHERE day IN (SELECT day FROM _dirty_days)"""
+        )
+        self.con.execute(
+            f"DELETE FROM {USER_FIRST} WHERE user_id IN (SELECT user_id FROM _touched_users)"
+        )
+        self.con.execute(
+            f"""INSERT INTO {USER_FIRST} SELECT user_id, first_any, first_event, first_order
+                FROM ({self._per_user_sql(user_first_expr)})
+                WHERE user_id IN (SELECT user_id FROM _touched_users)"""
+        )
+        self.con.execute("DROP TABLE _dirty_weeks")
+        self.con.execute("DROP TABLE _touched_users")
+
     def _refresh_days(self) -> None:
         row = self.con.execute("SELECT min(day), max(day) FROM _dirty_days").fetchone()
         if not row or row[0] is None:
@@ -136,15 +198,31 @@ class RollupMaintainer:
             f"""INSERT INTO {ROLLUP} SELECT user_id, day, source, n, revenue
                 FROM ({self._sql(since, until)}) WHERE day IN (SELECT day FROM _dirty_days)"""
         )
+        # Users who lose their rows on those days need their first days recomputed too.
+        self.con.execute(
+            f"""CREATE OR REPLACE TEMP TABLE _touched_users AS SELECT DISTINCT user_id
+                FROM {USER_DAYS} WHERE day IN (SELECT day FROM _dirty_days)"""
+        )
         self.con.execute(f"DELETE FROM {USER_DAYS} WHERE day IN (SELECT day FROM _dirty_days)")
         self.con.execute(
             f"""INSERT INTO {USER_DAYS} SELECT user_id, day, orders, events, revenue
                 FROM ({self._user_days_sql()}) WHERE day IN (SELECT day FROM _dirty_days)"""
         )
+        self._refresh_per_user()
+
+    def _create_tables(self) -> None:
+        """Rollup tables added by a newer version appear in older warehouses on their rebuild."""
+        from tenure.storage.schemas import ROLLUP_TABLES
+        from tenure.storage.writers import duckdb_type
+
+        for name, schema in ROLLUP_TABLES.items():
+            cols = ", ".join(f'"{col}" {duckdb_type(typ)}' for col, typ in schema.items())
+            self.con.execute(f'CREATE TABLE IF NOT EXISTS "{name}" ({cols})')
 
     def rebuild(self) -> float:
         """Rebuild the whole rollup; returns the seconds it took."""
         started = time.perf_counter()
+        self._create_tables()
         self.con.execute(f"DELETE FROM {ROLLUP}")
         self.con.execute(
             f"INSERT INTO {ROLLUP} SELECT user_id, day, source, n, revenue FROM ({self._sql()})"
@@ -154,8 +232,18 @@ class RollupMaintainer:
             f"""INSERT INTO {USER_DAYS} SELECT user_id, day, orders, events, revenue
                 FROM ({self._user_days_sql()}) ORDER BY user_id, day"""
         )
-        self.con.execute("DELETE FROM rollup_state WHERE name = ?", [ROLLUP])
-        self.con.execute("INSERT INTO rollup_state VALUES (?, ?, now())", [ROLLUP, self.zone])
+        self.con.execute(f"DELETE FROM {USER_WEEKS}")
+        self.con.execute(
+            f"""INSERT INTO {USER_WEEKS} SELECT user_id, week, orders, events, revenue
+                FROM ({self._per_user_sql(user_weeks_expr)}) ORDER BY user_id, week"""
+        )
+        self.con.execute(f"DELETE FROM {USER_FIRST}")
+        self.con.execute(
+            f"""INSERT INTO {USER_FIRST} SELECT user_id, first_any, first_event, first_order
+                FROM ({self._per_user_sql(user_first_expr)})"""
+        )
+        self.con.execute("DELETE FROM rollup_state WHERE name LIKE ?", [f"{ROLLUP}%"])
+        self.con.execute("INSERT INTO rollup_state VALUES (?, ?, now())", [STATE_NAME, self.zone])
         seconds = time.perf_counter() - started
         log.info("rebuilt %s for %s in %.2f s", ROLLUP, self.zone, seconds)
         return seconds

@@ -102,6 +102,20 @@ ROLLUP_TABLES: dict[str, ibis.Schema] = {
             "revenue": MONEY,
         }
     ),
+    # Per user: the first local day of each kind of activity (cohort membership without a scan).
+    "user_first": ibis.schema(
+        {"user_id": dt.string, "first_any": dt.date, "first_event": dt.date, "first_order": dt.date}
+    ),
+    # Per user and local week (Monday): the weekly cohort matrix without a per-query group-by.
+    "user_weeks": ibis.schema(
+        {
+            "user_id": dt.string,
+            "week": dt.date,
+            "orders": dt.int64,
+            "events": dt.int64,
+            "revenue": MONEY,
+        }
+    ),
     "rollup_state": ibis.schema({"name": dt.string, "zone": dt.string, "built_at": TS}),
 }
 

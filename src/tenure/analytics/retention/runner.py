@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Callable
 from datetime import date
 from typing import Any, ClassVar
 
@@ -11,12 +12,19 @@ import ibis.expr.types as ir
 import pandas as pd
 from ibis.backends import BaseBackend
 
-from tenure.analytics.activity import daily, user_days
+from tenure.analytics.activity import daily, is_stored, user_days, user_first, user_weeks
 from tenure.analytics.base import InvalidQuery, Runner
 from tenure.analytics.localtime import day_number, period_index, period_start
 from tenure.analytics.retention.query import CohortRow, DayNRow, RetentionQuery, RetentionResult
 
 NONE = "(none)"
+# Activity kinds the per-user rollups answer: the first-day column, and the weekly count.
+_FIRST = {"order": "first_order", "any_event": "first_event", "any": "first_any"}
+_WEEKLY: dict[str, Callable[[ir.Table], ir.IntegerValue]] = {
+    "order": lambda w: w.orders,
+    "any_event": lambda w: w.events,
+    "any": lambda w: w.orders + w.events,
+}
 
 
 def _segments(con: BaseBackend, breakdown: str | None, zone: str) -> ir.Table | None:
@@ -59,15 +67,24 @@ class RetentionRunner(Runner[RetentionQuery, RetentionResult]):
         value = days.day.max().execute()
         return None if value is None or pd.isna(value) else pd.Timestamp(value).date()
 
-    def _memberships(self, starts: ir.Table, end: date, segments: ir.Table | None) -> ir.Table:
+    def _starts(self, con: BaseBackend, end: date) -> tuple[ir.Table, bool]:
+        """(user_id, start_day) of every membership, and whether user_first gave them."""
         q = self.query
-        starts = starts.filter(starts.day <= end)
+        if q.start_mode == "first" and q.start.kind in _FIRST:
+            first = user_first(con, self.zone)
+            starts = first.select(first.user_id, start_day=first[_FIRST[q.start.kind]])
+            return starts.filter(starts.start_day.notnull() & (starts.start_day <= end)), True
+        days = daily(q.start, con, self.zone)
+        days = days.filter(days.day <= end)
         if q.start_mode == "first":
-            members = starts.group_by("user_id").aggregate(start_day=starts.day.min())
-        else:
-            starts = starts.mutate(cohort=period_start(starts.day, q.period))
-            members = starts.group_by(["user_id", "cohort"]).aggregate(start_day=starts.day.min())
-            members = members.drop("cohort")
+            return days.group_by("user_id").aggregate(start_day=days.day.min()), False
+        days = days.mutate(cohort=period_start(days.day, q.period))
+        members = days.group_by(["user_id", "cohort"]).aggregate(start_day=days.day.min())
+        return members.drop("cohort"), False
+
+    def _memberships(self, starts: ir.Table, segments: ir.Table | None) -> ir.Table:
+        q = self.query
+        members = starts
         if q.since:
             members = members.filter(members.start_day >= q.since)
         members = members.mutate(
@@ -96,13 +113,17 @@ class RetentionRunner(Runner[RetentionQuery, RetentionResult]):
                 cohorts=[],
                 day_n=[],
             )
-        members = self._memberships(
-            daily(q.start, con, self.zone), end, _segments(con, q.breakdown, self.zone)
-        ).cache()  # four queries below reuse it; computing it once halves the work
+        starts, from_first = self._starts(con, end)
+        members = self._memberships(starts, _segments(con, q.breakdown, self.zone))
+        if not (from_first and is_stored(con, self.zone)):
+            members = members.cache()  # four queries below reuse it: compute it once
         returns = daily(q.returning, con, self.zone)
-        counts = self._matrix(returns, members, end).execute()
+        # A stored weekly rollup answers whole weeks: usable when no week is cut by `until`.
+        weekly = q.period == "week" and q.until is None and q.returning.kind in _WEEKLY
+        week_rows = self._weekly_returns(con) if weekly else None
+        counts = self._matrix(returns, members, end, week_rows).execute()
         sizes = members.group_by(["cohort", "segment"]).aggregate(size=members.count()).execute()
-        value = self._value(money, members, end).execute()
+        value = self._value(money, members, end, week_rows).execute()
         day_n = self._day_n(returns, members, end).execute()
         end_index = _index(end, q.period)
         return RetentionResult(
@@ -114,22 +135,41 @@ class RetentionRunner(Runner[RetentionQuery, RetentionResult]):
             day_n=self._day_n_rows(day_n),
         )
 
-    def _matrix(self, returns: ir.Table, members: ir.Table, end: date) -> ir.Table:
+    def _weekly_returns(self, con: BaseBackend) -> ir.Table:
+        """(user_id, pidx, n, revenue) per user and week, from the stored user_weeks rollup."""
+        weeks = user_weeks(con, self.zone)
+        n = _WEEKLY[self.query.returning.kind](weeks)
+        return weeks.select(
+            weeks.user_id, pidx=period_index(weeks.week, "week"), n=n, revenue=weeks.revenue
+        )
+
+    def _matrix(
+        self, returns: ir.Table, members: ir.Table, end: date, weekly: ir.Table | None
+    ) -> ir.Table:
         q = self.query
-        ret = returns.filter(returns.day <= end)
-        ret = ret.mutate(pidx=period_index(ret.day, q.period))
-        ret = ret.group_by(["user_id", "pidx"]).aggregate(n=ret.n.sum())
-        ret = ret.filter(ret.n >= q.min_occurrences)
+        if weekly is not None:
+            ret = weekly.filter((weekly.n > 0) & (weekly.n >= q.min_occurrences))
+            ret = ret.select("user_id", "pidx", "n")
+        else:
+            ret = returns.filter(returns.day <= end)
+            ret = ret.mutate(pidx=period_index(ret.day, q.period))
+            ret = ret.group_by(["user_id", "pidx"]).aggregate(n=ret.n.sum())
+            ret = ret.filter(ret.n >= q.min_occurrences)
         joined = members.join(ret, "user_id")
         joined = joined.mutate(offset=joined.pidx - joined.cidx)
         joined = joined.filter((joined.offset >= 0) & (joined.offset <= q.periods))
         # (member, period) rows are unique after the group-by, so a count is a distinct count.
         return joined.group_by(["cohort", "segment", "offset"]).aggregate(users=joined.count())
 
-    def _value(self, days: ir.Table, members: ir.Table, end: date) -> ir.Table:
+    def _value(
+        self, days: ir.Table, members: ir.Table, end: date, weekly: ir.Table | None
+    ) -> ir.Table:
         q = self.query
-        money = days.filter(days.revenue.notnull() & (days.day <= end))
-        money = money.mutate(pidx=period_index(money.day, q.period))
+        if weekly is not None:
+            money = weekly.filter(weekly.revenue.notnull()).select("user_id", "pidx", "revenue")
+        else:
+            money = days.filter(days.revenue.notnull() & (days.day <= end))
+            money = money.mutate(pidx=period_index(money.day, q.period))
         joined = members.join(money, "user_id")
         joined = joined.mutate(offset=joined.pidx - joined.cidx)
         joined = joined.filter((joined.offset >= 0) & (joined.offset <= q.periods))
