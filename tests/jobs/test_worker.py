@@ -93,6 +93,21 @@ class TestRunningDueJobs:
             "RuntimeError: broken broke",
         )
 
+    def test_a_known_error_is_recorded_by_its_code(
+        self, settings: Settings, database: Database
+    ) -> None:
+        from tenure.errors import NotFound
+        from tenure.jobs.registry import JobRegistry, JobSpec
+
+        def missing(ctx: object) -> dict[str, object]:
+            raise NotFound()
+
+        jobs = JobRegistry([JobSpec("needs_data", 60, missing)])
+        w = worker(settings, database, jobs, "w1", Clock())
+        w.sync()
+        (result,) = w.run_due()
+        assert (result.status, result.result) == ("failed", "not_found: Not found.")
+
 
 class TestLeases:
     def test_a_job_held_by_another_worker_is_refused_until_its_lease_ends(

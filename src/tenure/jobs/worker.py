@@ -15,6 +15,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
+from tenure.errors import TenureError
 from tenure.jobs import service
 from tenure.jobs.registry import JobContext, JobRegistry
 from tenure.jobs.service import Claim
@@ -86,6 +87,9 @@ class Worker:
         outcome: dict[str, Any] | str
         try:
             outcome = spec.run(self.ctx)
+        except TenureError as exc:  # a known condition (no data yet): one line, no traceback
+            log.warning("job %s failed: %s", claim.name, exc.message)
+            status, outcome = "failed", f"{exc.code}: {exc.message}"
         except Exception as exc:
             log.exception("job %s failed", claim.name)
             status, outcome = "failed", f"{type(exc).__name__}: {exc}"
