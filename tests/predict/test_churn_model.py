@@ -91,3 +91,9 @@ def test_one_class_only_is_refused() -> None:
     frame, _, _ = synthetic(100, seed=7)
     with pytest.raises(ChurnModelError):
         ChurnModel(("recency", "orders")).fit(frame, np.zeros(100))
+
+
+def test_a_missing_feature_column_is_named() -> None:
+    frame, labels, _ = synthetic(100, seed=8)
+    with pytest.raises(ChurnModelError, match="missing feature column\\(s\\): tenure"):
+        ChurnModel(("recency", "tenure")).fit(frame, labels)

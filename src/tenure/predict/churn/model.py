@@ -62,6 +62,9 @@ class ChurnModel:
 
     def matrix(self, frame: pd.DataFrame) -> pd.DataFrame:
         """The model's input: numeric columns as floats, categories with the training levels."""
+        missing = [c for c in self.features if c not in frame.columns]
+        if missing:
+            raise ChurnModelError(f"missing feature column(s): {', '.join(missing)}")
         out = frame[list(self.numeric)].astype("float64")
         for column in self.categorical:
             levels = self.categories_.get(column) or sorted(frame[column].dropna().unique())
