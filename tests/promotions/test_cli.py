@@ -8,8 +8,8 @@ from pathlib import Path
 from tests.serving import run_cli
 
 
-def _ok(home: Path, *args: str) -> str:
-    result = run_cli(home, *args)
+def _ok(home: Path, *args: str, **env: str) -> str:
+    result = run_cli(home, *args, **env)
     assert result.returncode == 0, result.stderr
     return result.stdout
 
@@ -79,8 +79,11 @@ def test_an_operator_sets_up_a_ladder_and_a_coupon_and_prices_a_cart(
 
 def test_wallet_issue_and_expiry_sweep(home: Path) -> None:
     coupon = json.loads(
-        _ok(home, "coupons", "create", "--name", "welcome", "--amount-off", "5", "--json")
-    )
+        _ok(home, "coupons", "create", "--name", "welcome", "--amount-off", "5", "--ends", "2027-01-01", "--json",
+            TENURE_TIMEZONE="Asia/Shanghai")
+    )  # fmt: skip
+    # Midnight on 1 January in Shanghai is 16:00 UTC the day before.
+    assert coupon["ends_at"] == "2026-12-31T16:00:00Z"
     _ok(home, "coupons", "issue", coupon["id"], "--user", "alice", "--user", "bob")
     wallet = json.loads(_ok(home, "coupons", "wallet", "alice"))
     assert [(w["offer_id"], w["description"]) for w in wallet] == [(coupon["id"], "5.00 USD off")]

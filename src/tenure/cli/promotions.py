@@ -96,6 +96,13 @@ def _spec(kind: str, currency: str, o: dict[str, Any]) -> dict[str, Any]:
 def _create(kind: str, spec_file: Path | None, as_json: bool, flags: dict[str, Any]) -> None:
     svc = services()
     currency = (flags.pop("currency") or svc.settings.currency).upper()
+    for key in ("starts", "ends"):
+        # A bare date or time is the shop's calendar: midnight in its time zone, not UTC's.
+        when = flags[key]
+        if when is not None:
+            flags[key] = (
+                when if when.tzinfo else when.replace(tzinfo=svc.settings.zone)
+            ).isoformat()
     raw = json.loads(spec_file.read_text("utf-8")) if spec_file else _spec(kind, currency, flags)
     raw.setdefault("kind", kind)
     try:
@@ -135,8 +142,12 @@ def _create_command(kind: str) -> Any:
         segment: list[str] = typer.Option([], help="Segment(s) allowed."),
         category: list[str] = typer.Option([], help="Only items of these categories."),
         sku: list[str] = typer.Option([], help="Only these SKUs."),
-        starts: datetime | None = typer.Option(None, help="Start (UTC unless an offset is given)."),
-        ends: datetime | None = typer.Option(None, help="End (UTC unless an offset is given)."),
+        starts: datetime | None = typer.Option(
+            None, help="Start, in the shop's time zone unless an offset is given."
+        ),
+        ends: datetime | None = typer.Option(
+            None, help="End, in the shop's time zone unless an offset is given."
+        ),
         per_user_limit: int | None = typer.Option(None, help="Uses per customer."),
         total_limit: int | None = typer.Option(None, help="Uses in total."),
         budget: str | None = typer.Option(None, help="Money budget, e.g. 5000.00."),
@@ -152,11 +163,6 @@ def _create_command(kind: str) -> Any:
         flags = dict(locals())
         for key in ("spec_file", "as_json"):
             flags.pop(key)
-        for key in ("starts", "ends"):
-            if flags[key] is not None and flags[key].tzinfo is None:
-                flags[key] = flags[key].isoformat() + "+00:00"
-            elif flags[key] is not None:
-                flags[key] = flags[key].isoformat()
         _create(kind, spec_file, as_json, flags)
 
     create.__doc__ = f"Create a {'coupon template' if kind == 'coupon' else 'automatic promotion'}."
