@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -40,6 +40,7 @@ PLANS: dict[str, type[Plan]] = {
 SAMPLE_SIZE = 20
 STAGING_MEMORY = "4GB"
 BATCH_ROWS = 1_000_000
+CHUNK_ROWS = 5_000_000
 Progress = Callable[[str, int, int], None]
 
 
@@ -130,7 +131,11 @@ def write_outputs(
     if "order_lines" in out:
         written["order_lines"] = writer.upsert("order_lines", out["order_lines"], key=("order_id",))
     if "events" in out:
-        written["events"] = writer.insert_missing("events", out["events"])
+        # Keyed inserts may go in slices (the first copy of an id wins either way); the writer
+        # then stages a bounded number of rows at a time, whatever the size of the import.
+        written["events"] = sum(
+            writer.insert_missing("events", part) for part in slices(out["events"], CHUNK_ROWS)
+        )
     if "users" in out:
         written["users"] = writer.merge("users", out["users"])
     if "items" in out:
@@ -142,6 +147,31 @@ def write_outputs(
         if written["identities"]:
             writer.resolve_identities()
     return written
+
+
+def slices(reader: pa.RecordBatchReader, rows: int) -> Iterator[pa.RecordBatchReader]:
+    """Consecutive readers of about `rows` rows each over one reader (each read before the next)."""
+    batches = iter(reader)
+    pending: list[pa.RecordBatch] = []
+
+    def part() -> Iterator[pa.RecordBatch]:
+        taken = 0
+        while pending or taken < rows:
+            batch = pending.pop() if pending else next(batches, None)
+            if batch is None:
+                return
+            if taken >= rows:
+                pending.append(batch)
+                return
+            taken += batch.num_rows
+            yield batch
+
+    while True:
+        first = next(batches, None)
+        if first is None:
+            return
+        pending.append(first)
+        yield pa.RecordBatchReader.from_batches(reader.schema, part())
 
 
 class _Streams:
