@@ -14,7 +14,7 @@ from rich.table import Table
 from tenure.cli.context import console, emit_json, friendly, services
 from tenure.i18n import translate
 from tenure.predict.churn import registry
-from tenure.predict.churn.report import evaluation_html
+from tenure.predict.churn.report import METRICS, evaluation_html
 from tenure.predict.churn.service import ChurnConfig, evaluate
 from tenure.predict.service import ModelName, fit_clv, score_churn, score_clv, train_churn
 
@@ -161,11 +161,7 @@ def churn_eval(
         return
     table = Table(
         "",
-        "ROC-AUC",
-        "PR-AUC",
-        "top-decile lift",
-        "Brier",
-        "calibration error",
+        *(translate(f"churn.metric.{k}") for k in METRICS),
         title=translate(
             "churn.cli.eval_title",
             cutoff=result["cutoff"],
@@ -177,10 +173,7 @@ def churn_eval(
     for name, m in result["rankings"].items():
         table.add_row(
             translate(f"churn.ranking.{name}"),
-            *(
-                "–" if m[k] is None else f"{m[k]:.3f}"
-                for k in ("roc_auc", "pr_auc", "top_decile_lift", "brier", "calibration_error")
-            ),
+            *("–" if m[k] is None else f"{m[k]:.3f}" for k in METRICS),
         )
     console.print(table)
 
