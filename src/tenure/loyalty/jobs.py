@@ -1,6 +1,8 @@
-"""Due work: confirm pending points, expire lots, remind before expiry, release stale holds,
-review tiers. Each step locks one member at a time, so jobs and checkouts interleave safely and two
-workers running the same job never double-post (each re-checks what is left under the lock)."""
+"""Due loyalty work: confirm pending points, release stale holds, expire lots, remind, review tiers.
+
+Each step locks one member at a time, so jobs and checkouts interleave safely, and two workers
+running the same job never double-post: each re-checks what is left under the lock.
+"""
 
 from __future__ import annotations
 
