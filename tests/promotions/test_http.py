@@ -221,3 +221,26 @@ class TestReservations:
         assert [(c["code"], c["description"], c["uses_left"]) for c in wallet.json()] == [
             (issued["codes"][0], "8.00 USD off", 1)
         ]
+
+
+class TestCodes:
+    def test_a_disabled_code_stops_applying_and_can_be_enabled_again(self, api: Api) -> None:
+        coupon = api.offer(
+            {
+                "name": "leaked",
+                "kind": "coupon",
+                "benefit": {"type": "amount_off", "amount_minor": 900},
+            }
+        )
+        api.codes(coupon, {"code": "LEAKED", "max_uses": 1000})
+        off = api.post("/v1/promotions/codes/leaked/status", {"status": "disabled"}, api.admin)
+        assert (off.status_code, off.json()["status"]) == (200, "disabled")
+        body = api.post("/v1/checkout/quote", {**CART, "codes": ["LEAKED"]}).json()
+        assert [r["reason"]["code"] for r in body["rejected"]] == ["coupon_code_disabled"]
+        api.post("/v1/promotions/codes/LEAKED/status", {"status": "active"}, api.admin)
+        body = api.post("/v1/checkout/quote", {**CART, "codes": ["LEAKED"]}).json()
+        assert body["discount_minor"] == 900
+        shown = api.client.get(
+            "/v1/promotions/codes/LEAKED", headers={"authorization": f"Bearer {api.admin}"}
+        )
+        assert (shown.json()["max_uses"], shown.json()["used_count"]) == (1000, 0)

@@ -334,3 +334,22 @@ def release_expired() -> None:
     svc = services()
     count = release_expired_holds(svc.database, utc_now())["released"]
     console.print(translate("cli.coupons.released", count=count))
+
+
+@coupons_app.command("show")
+@friendly
+def show_code(code: str) -> None:
+    """One code as JSON: its template, owner, uses and status."""
+    svc = services()
+    with svc.database.session() as session:
+        emit_json(views.code_out(coupons_service.get_code(session, code)).model_dump(mode="json"))
+
+
+@coupons_app.command("disable")
+@friendly
+def disable_code(code: str) -> None:
+    """Disable a leaked or mistaken code; holds already made keep it."""
+    svc = services()
+    with svc.database.write_lock, svc.database.session() as session:
+        found = coupons_service.set_code_status(session, code, "disabled")
+    console.print(translate("cli.coupons.disabled", code=found.code))

@@ -14,8 +14,10 @@ from tenure.promotions import views
 from tenure.promotions.coupons import service as coupons
 from tenure.promotions.jobs import release_expired_holds
 from tenure.promotions.schemas import (
+    CodeOut,
     CodesIn,
     CodesOut,
+    CodeStatusIn,
     IssueIn,
     OfferIn,
     OfferOut,
@@ -113,6 +115,23 @@ def issue(offer_id: str, body: IssueIn, request: Request, _who: Principal = admi
     with database.write_lock, database.session() as session:
         issued = coupons.issue_to_wallets(session, offer_id, body.user_ids, utc_now())
     return CodesOut(offer_id=issued.offer_id, batch=issued.batch, codes=issued.codes)
+
+
+@router.get("/promotions/codes/{code}", response_model=CodeOut, summary="One code")
+def get_code(code: str, request: Request, _who: Principal = admin) -> CodeOut:
+    """A code, its owner and how often it has been used."""
+    with _db(request).session() as session:
+        return views.code_out(coupons.get_code(session, code))
+
+
+@router.post("/promotions/codes/{code}/status", response_model=CodeOut, summary="Disable a code")
+def set_code_status(
+    code: str, body: CodeStatusIn, request: Request, _who: Principal = admin
+) -> CodeOut:
+    """Disable a leaked code (`disabled`) or enable it again (`active`)."""
+    database = _db(request)
+    with database.write_lock, database.session() as session:
+        return views.code_out(coupons.set_code_status(session, code, body.status))
 
 
 @router.post(

@@ -179,6 +179,10 @@ class StatusIn(_In):
     status: Literal["active", "paused", "archived"]
 
 
+class CodeStatusIn(_In):
+    status: Literal["active", "disabled"]
+
+
 class CodesIn(_In):
     """Bulk single-use codes (`count`), or one shared code (`code`, optional `max_uses`)."""
 
@@ -202,6 +206,19 @@ class CodesOut(BaseModel):
 
 class IssueIn(_In):
     user_ids: Annotated[list[Name], Field(min_length=1, max_length=100_000)]
+
+
+class CodeOut(BaseModel):
+    """One coupon code and how much of it is used."""
+
+    code: str
+    offer_id: str
+    user_id: str | None
+    max_uses: int | None
+    used_count: int
+    status: str
+    batch: str | None
+    created_at: datetime
 
 
 class WalletCoupon(BaseModel):

@@ -9,9 +9,10 @@ from tenure.i18n import translate
 from tenure.kit.money import Money
 from tenure.promotions import spec
 from tenure.promotions.applicator import Applied
-from tenure.promotions.models import PromoOffer, PromoReservation
+from tenure.promotions.models import PromoCode, PromoOffer, PromoReservation
 from tenure.promotions.schemas import (
     AppliedOut,
+    CodeOut,
     GiftOut,
     LineOut,
     OfferOut,
@@ -152,4 +153,18 @@ def wallet_out(entry: WalletEntry) -> WalletCoupon:
         description=spec.benefit(offer.benefit).describe(offer.currency),
         uses_left=entry.uses_left,
         ends_at=spec.as_utc(offer.ends_at) if offer.ends_at else None,
+    )
+
+
+def code_out(code: PromoCode) -> CodeOut:
+    """A code and its use."""
+    return CodeOut(
+        code=code.code,
+        offer_id=code.offer_id,
+        user_id=code.user_id,
+        max_uses=code.max_uses,
+        used_count=code.used_count,
+        status=code.status,
+        batch=code.batch,
+        created_at=spec.as_utc(code.created_at),
     )

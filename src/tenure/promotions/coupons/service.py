@@ -11,8 +11,13 @@ from sqlalchemy.orm import Session
 from tenure.kit.ids import new_id
 from tenure.promotions import repository, spec
 from tenure.promotions.coupons.codes import normalize, random_codes
-from tenure.promotions.errors import CouponCodeExists, OfferNotCoupon, OfferNotFound
-from tenure.promotions.models import PromoOffer
+from tenure.promotions.errors import (
+    CouponCodeExists,
+    CouponCodeNotFound,
+    OfferNotCoupon,
+    OfferNotFound,
+)
+from tenure.promotions.models import PromoCode, PromoOffer
 
 
 @dataclass(frozen=True)
@@ -117,3 +122,19 @@ def wallet_of(session: Session, user_id: str, now: datetime) -> list[WalletEntry
         left = None if code.max_uses is None else code.max_uses - code.used_count
         entries.append(WalletEntry(code.code, offer, left))
     return entries
+
+
+def get_code(session: Session, text: str) -> PromoCode:
+    """A code by its text, or CouponCodeNotFound."""
+    code = repository.codes_by_text(session, [normalize(text)]).get(normalize(text))
+    if code is None:
+        raise CouponCodeNotFound(coupon=normalize(text))
+    return code
+
+
+def set_code_status(session: Session, text: str, status: str) -> PromoCode:
+    """Disable a leaked or mistaken code (holds already made keep it), or enable it again."""
+    code = get_code(session, text)
+    code.status = status
+    session.flush()
+    return code
