@@ -189,3 +189,73 @@ class TestOrdersAndEngagementOverHttp:
         assert {"/v1/loyalty/checkout/redeem", "/v1/loyalty/orders", "/v1/loyalty/program"} <= set(
             paths
         )
+
+
+class TestEveryEndpointAnswers:
+    def test_membership_tasks_calendar_history_rewards_notices_and_jobs(
+        self, api: dict[str, Any]
+    ) -> None:
+        _program(
+            api,
+            plans={"plus": {"name": "Plus", "price_minor": 990, "free_shipping": True}},
+            tasks={"invite_friend": {"title": "Invite", "points": 100}},
+            actions={"review": {"points": 20, "max_per_day": 1}},
+        )
+        c, server, admin = api["client"], api["h"]["server"], api["h"]["admin"]
+        base = "/v1/loyalty"
+
+        def ok(response: Any) -> Any:
+            assert response.status_code == 200, response.text
+            return response.json()
+
+        member = ok(
+            c.post(
+                f"{base}/accounts/u1/membership",
+                json={"plan": "plus", "payment_ref": "pay-1"},
+                headers=server,
+            )
+        )
+        assert (member["plan"], member["status"]["active"]) == ("plus", True)
+        assert ok(c.get(f"{base}/accounts/u1/benefits", headers=server))["free_shipping"] is True
+        assert ok(c.delete(f"{base}/accounts/u1/membership", headers=server))["cancelled"] is True
+        earned = ok(
+            c.post(
+                f"{base}/accounts/u1/actions",
+                json={"action": "review", "reference": "rev-1"},
+                headers={**server, "Idempotency-Key": "rev-1"},
+            )
+        )
+        assert earned["points"] == 20
+        capped = c.post(
+            f"{base}/accounts/u1/actions",
+            json={"action": "review"},
+            headers={**server, "Idempotency-Key": "rev-2"},
+        )
+        assert (capped.status_code, capped.json()["cap"]) == (409, 1)
+        tasks = ok(c.get(f"{base}/accounts/u1/tasks", headers=server))
+        assert [(t["code"], t["completed_at"]) for t in tasks] == [("invite_friend", None)]
+        ok(c.post(f"{base}/accounts/u1/checkins", headers=server))
+        calendar = ok(c.get(f"{base}/accounts/u1/checkins", headers=server))
+        assert (calendar["streak"], calendar["checked_in_today"]) == (1, True)
+        ok(c.put(f"{base}/accounts/u1/tier", json={"tier": "gold"}, headers=admin))
+        history = ok(c.get(f"{base}/accounts/u1/tier-history", headers=server))
+        assert (history[0]["kind"], history[0]["to"]) == ("manual", "gold")
+        ledger = ok(c.get(f"{base}/accounts/u1/transactions?limit=10", headers=server))
+        assert [t["reason"] for t in ledger] == ["checkin", "action:review"]
+        reward = {"name": "Mug", "points_cost": 10, "stock": 3}
+        assert ok(c.put(f"{base}/rewards/mug", json=reward, headers=admin))["stock"] == 3
+        assert [r["code"] for r in ok(c.get(f"{base}/rewards", headers=server))] == ["mug"]
+        claim = ok(
+            c.post(
+                f"{base}/rewards/mug/claims",
+                json={"user_id": "u1"},
+                headers={**server, "Idempotency-Key": "claim-1"},
+            )
+        )
+        assert (claim["points"], claim["reward"]["stock"]) == (10, 2)
+        assert ok(c.get(f"{base}/expiry-notices", headers=server)) == []
+        assert set(ok(c.post(f"{base}/jobs/run-due", headers=admin))) == {
+            "confirmed", "expired", "reminded", "released", "tiers_changed",
+        }  # fmt: skip
+        versions = ok(c.get(f"{base}/program/versions", headers=admin))
+        assert [v["version"] for v in versions] == [1]
