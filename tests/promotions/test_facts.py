@@ -21,7 +21,7 @@ class Tier:
 
 
 def _with(monkeypatch: pytest.MonkeyPatch, found: dict[str, Any]) -> None:
-    monkeypatch.setattr(facts_module, "_service_function", lambda module, name: found.get(name))
+    monkeypatch.setattr(facts_module, "service_function", lambda module, name: found.get(name))
 
 
 class TestCustomerFacts:

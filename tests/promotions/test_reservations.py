@@ -233,3 +233,23 @@ class TestExpiryJob:
         with database.session() as session:
             code = session.scalars(select(PromoCode).where(PromoCode.code == "MANY")).one()
         assert code.used_count == 0
+
+
+class TestPointsAfterTheOrder:
+    def test_confirming_credits_the_points_once_through_loyalty(self, database: Database) -> None:
+        from tenure.loyalty.service import award_points
+
+        with database.session() as session:
+            stored(
+                session,
+                benefit={"type": "points", "points": 200},
+                conditions=[{"type": "min_spend", "amount_minor": 5000}],
+            )
+        held = _reserve(database, "k1")
+        with database.session() as session:
+            reservations.confirm(session, held, "o1", NOW)
+        with database.session() as session:
+            reservations.confirm(session, held, "o1", NOW)  # a repeated confirm awards nothing more
+        with database.session() as session:
+            # Awarding one more point reports the balance: the 200 came in exactly once.
+            assert award_points(session, "u1", 1, "probe", "probe", NOW) == 201

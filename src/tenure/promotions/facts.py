@@ -39,7 +39,8 @@ class FactsHints:
     segments: tuple[str, ...] = ()
 
 
-def _service_function(module: str, name: str) -> Callable[..., Any] | None:
+def service_function(module: str, name: str) -> Callable[..., Any] | None:
+    """Another domain's service function, or None when that domain is not installed."""
     # Loyalty and segments are separate domains that may be absent in a slim install: look them
     # up lazily and fall back to the request's facts when they are missing.
     try:
@@ -81,14 +82,14 @@ def _guarded(session: Session, call: Callable[[], Any], what: str) -> Any:
 
 
 def _tier(session: Session, user_id: str) -> str | None:
-    current_tier = _service_function("tenure.loyalty.service", "current_tier")
+    current_tier = service_function("tenure.loyalty.service", "current_tier")
     if current_tier is None:
         return None
     return _label(_guarded(session, lambda: current_tier(session, user_id), "current_tier"))
 
 
 def _segments(session: Session, user_id: str) -> frozenset[str]:
-    segments_of = _service_function("tenure.segments.service", "segments_of")
+    segments_of = service_function("tenure.segments.service", "segments_of")
     if segments_of is None:
         return frozenset()
     found: Iterable[Any] = (

@@ -3,6 +3,7 @@ expiry, refund (giving the coupon back when the template says so)."""
 
 from __future__ import annotations
 
+import logging
 from datetime import datetime, timedelta
 
 from sqlalchemy import select
@@ -26,10 +27,13 @@ from tenure.promotions.errors import (
     ReservationNotHeld,
     with_money,
 )
+from tenure.promotions.facts import service_function
 from tenure.promotions.models import PromoOffer, PromoRedemption, PromoReservation
 from tenure.promotions.schemas import ReserveIn
 from tenure.promotions.service.pricing import Quote, quote
 from tenure.promotions.spec import as_utc
+
+log = logging.getLogger(__name__)
 
 
 def request_hash(body: ReserveIn) -> str:
@@ -197,8 +201,25 @@ def confirm(
         redemption.status = "used"
     if row.user_id is not None:
         repository.count_order(session, row.user_id, now)
+        _award_points(session, row, now)
     session.flush()
     return row
+
+
+def _award_points(session: Session, row: PromoReservation, now: datetime) -> None:
+    """Credit the points benefits of a paid order through the loyalty domain, once per offer
+    (the key makes a repeated confirm harmless). Without loyalty installed they are logged."""
+    earned = [(a["offer_id"], int(a["points"])) for a in row.quote["applied"] if a.get("points")]
+    if not earned or row.user_id is None:
+        return
+    award = service_function("tenure.loyalty.service", "award_points")
+    if award is None:
+        log.warning("reservation %s earned points but loyalty is not installed", row.id)
+        return
+    for offer_id, points in earned:
+        award(
+            session, row.user_id, points, f"promotion:{offer_id}", f"promo:{row.id}:{offer_id}", now
+        )
 
 
 def release(
