@@ -92,7 +92,13 @@ def order_days(con: BaseBackend, zone: str) -> tuple[date, date]:
 
 
 def feature_frame(con: BaseBackend, day: date, zone: str, horizon_days: int) -> pd.DataFrame:
-    """Warehouse features at the end of `day` with BG/NBD columns fitted on the same history."""
+    """Warehouse features at the end of `day` with BG/NBD columns fitted on the same history.
+
+    The BG/NBD window columns cover `horizon_days`, the window being predicted, also when the
+    model was trained on shorter label windows: on CDNOW (trained on 136-day windows, scored for
+    273 days) that gave ROC-AUC 0.769 and calibration error 0.041, against 0.767 and 0.064 with
+    the training window's length.
+    """
     frame = labelled_features(con, day, zone, horizon_days).execute()
     frame = frame.sort_values("user_id", ignore_index=True)
     if frame.empty:
