@@ -56,7 +56,7 @@ USERS = [
     ("u5", "GB", "social", {}),
     ("u6", "GB", "ads", {}),
     ("u7", "DE", "email", {"plan": "gold"}),
-    ("u8", "FR", "ads", {}),
+    ("u8", "FR", "ads", {"beta": True}),
     ("p1", "DE", "ads", {"plan": "free"}),  # signed up, never ordered
 ]
 

@@ -100,6 +100,8 @@ class TestConditions:
         assert match(shop, {"field": "user.attributes.plan", "op": "in", "value": ["gold"]}) == {
             "u1", "u4", "u7",
         }  # fmt: skip
+        assert match(shop, {"field": "user.attributes.beta", "op": "eq", "value": True}) == {"u8"}
+        assert match(shop, {"field": "user.attributes.beta", "op": "in", "value": [True]}) == {"u8"}
 
     def test_rfm_and_lifecycle_from_the_stored_scores(self, shop: Warehouse) -> None:
         assert match(shop, {"field": "rfm.segment", "op": "eq", "value": "Lost"}) == {"u4", "u5"}

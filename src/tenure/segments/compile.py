@@ -160,12 +160,12 @@ class Compiler:
         if op == "is_not_null":
             return column.notnull()
         if isinstance(value, tuple) and op in ("in", "not_in"):
-            values = [str(v) if _textual(column) else v for v in value]
+            values = [_as_text(v) if _textual(column) else v for v in value]
             return column.isin(values) if op == "in" else column.notin(values)
         if op == "between":
             return column.between(value[0], value[1])
         if _textual(column) and not isinstance(value, str):
-            value = str(value).lower() if isinstance(value, bool) else str(value)
+            value = _as_text(value)
         if op == "contains":
             return column.contains(value)
         if op == "starts_with":
@@ -178,6 +178,11 @@ class Compiler:
             "lt": lambda: column < value,
             "lte": lambda: column <= value,
         }[op]()
+
+
+def _as_text(value: Any) -> str:
+    """A value as JSON text reads back from a JSON field: true, false, 3, 2.5."""
+    return str(value).lower() if isinstance(value, bool) else str(value)
 
 
 def _numeric(value: Any) -> bool:
