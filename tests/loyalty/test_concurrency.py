@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 import threading
+import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -15,18 +19,57 @@ from sqlalchemy import select
 from tenure.apikeys.service import create_key
 from tenure.loyalty.models import Transaction
 from tenure.storage.database import Database
-from tests.serving import running_server
+from tests.serving import free_port, running_server, tenure_env
+
+
+@contextmanager
+def _serve(home: Path, pg_url: str, workers: int) -> Iterator[str]:
+    if workers == 1:
+        with running_server(
+            home, TENURE_DATABASE_URL=pg_url, TENURE_INBOX_FLUSH_SECONDS="0"
+        ) as url:
+            yield url
+        return
+    port = free_port()
+    env = tenure_env(home, TENURE_DATABASE_URL=pg_url, TENURE_INBOX_FLUSH_SECONDS="0")
+    args = ["serve", "--port", str(port), "--workers", str(workers)]
+    proc = subprocess.Popen([sys.executable, "-m", "tenure", *args], env=env)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 90
+        while True:
+            try:
+                if httpx.get(f"{url}/healthz", timeout=1).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                pass
+            assert proc.poll() is None and time.monotonic() < deadline, "server did not start"
+            time.sleep(0.3)
+        yield url
+    finally:
+        proc.terminate()
+        proc.wait(timeout=60)
 
 
 @pytest.fixture
 def server(home: Path, pg_url: str) -> Iterator[dict[str, Any]]:
-    """A real server on a fresh PostgreSQL schema, with a server and an admin key."""
+    """A real one-process server on a fresh PostgreSQL schema, with a server and an admin key."""
+    yield from _server(home, pg_url, 1)
+
+
+@pytest.fixture
+def two_process_server(home: Path, pg_url: str) -> Iterator[dict[str, Any]]:
+    """The same with two worker processes: the lock must hold across processes too."""
+    yield from _server(home, pg_url, 2)
+
+
+def _server(home: Path, pg_url: str, workers: int) -> Iterator[dict[str, Any]]:
     database = Database(pg_url)
     database.upgrade()
     with database.session() as session:
         server_key = create_key(session, "shop", ["server"]).secret
         admin_key = create_key(session, "ops", ["admin"]).secret
-    with running_server(home, TENURE_DATABASE_URL=pg_url, TENURE_INBOX_FLUSH_SECONDS="0") as url:
+    with _serve(home, pg_url, workers) as url:
         yield {
             "url": url,
             "database": database,
@@ -67,6 +110,32 @@ def _ledger(srv: dict[str, Any], user: str) -> list[Transaction]:
     with srv["database"].session() as session:
         stmt = select(Transaction).where(Transaction.user_id == user)
         return list(session.scalars(stmt.order_by(Transaction.created_at)))
+
+
+@pytest.mark.postgres
+class TestAcrossProcesses:
+    def test_parallel_spends_through_two_server_processes_never_overdraw(
+        self, two_process_server: dict[str, Any]
+    ) -> None:
+        srv = two_process_server
+        _grant(srv, "u1", 500)
+        responses = _together(
+            20,
+            lambda c, i: c.post(
+                f"{srv['url']}/v1/loyalty/accounts/u1/spend",
+                json={"points": 100},
+                headers={**srv["server"], "Idempotency-Key": f"spend-{i % 10}"},
+            ),
+        )
+        ok = [r for r in responses if r.status_code == 200]
+        # Ten keys, each sent twice: five distinct spends succeed, their twins replay them.
+        assert len({r.json()["id"] for r in ok}) == 5
+        assert {r.json()["code"] for r in responses if r.status_code == 409} <= {
+            "points_insufficient"
+        }
+        ledger = _ledger(srv, "u1")
+        assert [t.kind for t in ledger].count("spend") == 5
+        assert min(t.available_after for t in ledger) == 0
 
 
 @pytest.mark.postgres
