@@ -17,7 +17,7 @@ from sqlalchemy import select
 
 from tenure.apikeys.service import create_key
 from tenure.promotions.models import PromoCode, PromoOffer
-from tenure.storage.database import Database
+from tenure.storage.database import Database, get_engine
 from tests.serving import running_server
 
 
@@ -65,15 +65,23 @@ class Shop:
 @pytest.fixture(scope="module")
 def pg_module_url() -> Iterator[str]:
     # One schema and one server for the module: starting `tenure serve` costs seconds.
+    import psycopg
+
     from tests import conftest
 
     problem = conftest._pg_available()
     if problem:
         conftest.unavailable(problem)
-    gen = conftest.pg_url.__wrapped__()  # type: ignore[attr-defined]
-    url = next(gen)
+    schema = f"t_{uuid.uuid4().hex[:12]}"
+    raw = conftest.PG_URL.replace("postgresql+psycopg", "postgresql")
+    with psycopg.connect(raw, autocommit=True) as con:
+        con.execute(f'CREATE SCHEMA "{schema}"')
+    sep = "&" if "?" in conftest.PG_URL else "?"
+    url = f"{conftest.PG_URL}{sep}options=-csearch_path%3D{schema}"
     yield url
-    next(gen, None)
+    get_engine(url).dispose()
+    with psycopg.connect(raw, autocommit=True) as con:
+        con.execute(f'DROP SCHEMA "{schema}" CASCADE')
 
 
 @pytest.fixture(scope="module")
