@@ -14,7 +14,7 @@ from tenure.config import Settings
 from tenure.profiles.errors import UserNotFound
 from tenure.profiles.schemas import Amount
 from tenure.profiles.service import build_profile
-from tenure.segments import service
+from tenure.segments import service, tags
 from tenure.segments.lifecycle import LifecycleQuery
 from tenure.segments.rfm import RfmQuery
 from tenure.segments.runs import refresh_segments, run_lifecycle, run_rfm
@@ -35,7 +35,7 @@ def stores(tmp_path: Path, database_url: str) -> tuple[Settings, Warehouse, Data
         service.create_segment(
             session, "repeat", {"field": "feature.orders", "op": "gte", "value": 2}
         )
-        service.tag_users(session, "vip", ["u6"])
+        tags.tag_users(session, "vip", ["u6"])
     refresh_segments(database, shop, "UTC", None, None)
     return settings, shop, database
 

@@ -7,7 +7,7 @@ from pathlib import Path
 from tenure.config import Settings
 from tenure.jobs.catalog import default_registry
 from tenure.jobs.registry import JobContext
-from tenure.segments import service
+from tenure.segments import service, tags
 from tenure.storage.database import Database
 from tenure.storage.warehouse import Warehouse
 from tests.segments.builders import build_shop
@@ -30,7 +30,7 @@ def test_jobs_score_record_and_refresh(tmp_path: Path, database_url: str) -> Non
         service.create_segment(
             session, "lost", {"field": "rfm.segment", "op": "eq", "value": "Lost"}
         )
-        service.create_tag(session, "big", {"field": "feature.revenue", "op": "gt", "value": 200})
+        tags.create_tag(session, "big", {"field": "feature.revenue", "op": "gt", "value": 200})
     registry = default_registry()
     assert registry.get("segments.rfm").run(ctx) == {"as_of": "2024-03-31", "scored": 8}
     lifecycle = registry.get("segments.lifecycle").run(ctx)

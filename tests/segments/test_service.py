@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from tenure.kit.time import utc_now
-from tenure.segments import service
+from tenure.segments import service, tags
 from tenure.segments.errors import (
     BadKey,
     RuleError,
@@ -145,30 +145,26 @@ class TestTags:
     ) -> None:
         _, database = stores
         with database.session() as session:
-            assert service.tag_users(session, "vip", ["u2", "u5"]) == 2
-            assert service.tag_users(session, "vip", ["u2"]) == 0
+            assert tags.tag_users(session, "vip", ["u2", "u5"]) == 2
+            assert tags.tag_users(session, "vip", ["u2"]) == 0
             service.create_segment(session, "vips", {"tag": "vip"})
         assert refresh(stores, "vips")[0].members == 2
         with database.session() as session:
-            service.untag_users(session, "vip", ["u5"])
-            assert (
-                service.tags_of(session, "u2") == ["vip"] and service.tags_of(session, "u5") == []
-            )
+            tags.untag_users(session, "vip", ["u5"])
+            assert tags.tags_of(session, "u2") == ["vip"] and tags.tags_of(session, "u5") == []
 
     def test_rule_tags_follow_their_rule_and_refuse_hand_edits(
         self, stores: tuple[Warehouse, Database]
     ) -> None:
         shop, database = stores
         with database.session() as session:
-            service.create_tag(
-                session, "big", {"field": "feature.revenue", "op": "gt", "value": 200}
-            )
+            tags.create_tag(session, "big", {"field": "feature.revenue", "op": "gt", "value": 200})
         [done] = refresh_tags(database, shop, "UTC", None)
         assert done.members == 2
         with database.session() as session:
-            assert service.tags_of(session, "u4") == ["big"]
+            assert tags.tags_of(session, "u4") == ["big"]
             with pytest.raises(TagIsRuleBased):
-                service.tag_users(session, "big", ["u2"])
+                tags.tag_users(session, "big", ["u2"])
 
     def test_an_unknown_tag_in_a_rule_is_an_error(self, stores: tuple[Warehouse, Database]) -> None:
         _, database = stores

@@ -15,7 +15,7 @@ from tenure.cli.context import console, emit_json, friendly, services
 from tenure.cli.output import emit
 from tenure.i18n import translate
 from tenure.profiles.features import data_end
-from tenure.segments import runs, service
+from tenure.segments import runs, service, tags
 from tenure.segments.lifecycle import LifecycleQuery
 from tenure.segments.rfm import RfmQuery, RfmResult, RfmRule
 from tenure.segments.rules import load
@@ -301,7 +301,7 @@ def tag_add(key: str = typer.Argument(...), user_ids: list[str] = typer.Argument
     """Put a manual tag on users (the tag is created on first use)."""
     svc = services()
     with svc.database.write_lock, svc.database.session() as session:
-        added = service.tag_users(session, key, list(user_ids))
+        added = tags.tag_users(session, key, list(user_ids))
     console.print(translate("cli.tags.added", added=added, tag=key))
 
 
@@ -311,7 +311,7 @@ def tag_remove(key: str = typer.Argument(...), user_ids: list[str] = typer.Argum
     """Take a manual tag off users."""
     svc = services()
     with svc.database.write_lock, svc.database.session() as session:
-        service.untag_users(session, key, list(user_ids))
+        tags.untag_users(session, key, list(user_ids))
     console.print(translate("cli.tags.removed", tag=key, count=len(user_ids)))
 
 
@@ -324,7 +324,7 @@ def tag_create(
     """Create a manual tag, or a rule-based one that `tenure tags refresh` re-evaluates."""
     svc = services()
     with svc.database.write_lock, svc.database.session() as session:
-        service.create_tag(session, key, _rule_text(rule) if rule else None)
+        tags.create_tag(session, key, _rule_text(rule) if rule else None)
     console.print(translate("cli.tags.created", tag=key))
 
 
@@ -346,7 +346,7 @@ def tag_list(fmt: str = typer.Option("table", "--format", help="table or json.")
     with svc.database.session() as session:
         rows = [
             {"key": t.key, "kind": "manual" if t.rule is None else "rule", "users": n}
-            for t, n in service.list_tags(session)
+            for t, n in tags.list_tags(session)
         ]
     if fmt == "json":
         emit_json(rows)

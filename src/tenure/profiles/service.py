@@ -16,6 +16,7 @@ from tenure.profiles.errors import UserNotFound
 from tenure.profiles.features import data_end, favourite_categories, order_features
 from tenure.profiles.schemas import Amount, Features, Lifecycle, Profile, Score, TimelineItem
 from tenure.segments import service as segments
+from tenure.segments import tags
 
 _USER_COLUMNS = ("first_seen", "signup_at", "channel", "country", "birthday")
 
@@ -161,6 +162,6 @@ def build_profile(
         rfm=scores["rfm"].values if "rfm" in scores else None,
         lifecycle=lifecycle,
         segments=segments.segments_of(session, user_id),
-        tags=segments.tags_of(session, user_id),
+        tags=tags.tags_of(session, user_id),
         timeline=items,
     )

@@ -10,7 +10,7 @@ from fastapi import APIRouter, Depends, Query, Request, Response
 from tenure.api.auth import require
 from tenure.apikeys.service import Principal
 from tenure.profiles.features import data_end
-from tenure.segments import runs, service
+from tenure.segments import runs, service, tags
 from tenure.segments.lifecycle import LifecycleQuery
 from tenure.segments.rfm import RfmQuery
 from tenure.segments.schemas import (
@@ -221,7 +221,7 @@ def list_tags(request: Request, _who: Principal = ADMIN) -> list[TagOut]:
     with request.app.state.database.session() as session:
         return [
             TagOut(key=t.key, rule=None if t.rule is None else _loads(t.rule), users=n)
-            for t, n in service.list_tags(session)
+            for t, n in tags.list_tags(session)
         ]
 
 
@@ -230,7 +230,7 @@ def create_tag(body: TagIn, request: Request, _who: Principal = ADMIN) -> TagOut
     """A manual tag, or a rule-based one (`rule`), refreshed by `POST /v1/tags/refresh`."""
     database = request.app.state.database
     with database.write_lock, database.session() as session:
-        tag = service.create_tag(session, body.key, body.rule)
+        tag = tags.create_tag(session, body.key, body.rule)
         return TagOut(key=tag.key, rule=body.rule, users=0)
 
 
@@ -247,7 +247,7 @@ def tag_users(key: str, body: TagUsers, request: Request, _who: Principal = ADMI
     """Put a manual tag on users (the tag is created on first use); idempotent."""
     database = request.app.state.database
     with database.write_lock, database.session() as session:
-        added = service.tag_users(session, key, body.user_ids)
+        added = tags.tag_users(session, key, body.user_ids)
     return Tagged(key=key, added=added)
 
 
@@ -256,7 +256,7 @@ def untag_user(key: str, user_id: str, request: Request, _who: Principal = ADMIN
     """Take a manual tag off a user."""
     database = request.app.state.database
     with database.write_lock, database.session() as session:
-        service.untag_users(session, key, [user_id])
+        tags.untag_users(session, key, [user_id])
     return Response(status_code=204)
 
 
@@ -265,7 +265,7 @@ def delete_tag(key: str, request: Request, _who: Principal = ADMIN) -> Response:
     """Delete a tag from everyone."""
     database = request.app.state.database
     with database.write_lock, database.session() as session:
-        service.delete_tag(session, key)
+        tags.delete_tag(session, key)
     return Response(status_code=204)
 
 

@@ -16,7 +16,7 @@ import pandas as pd
 from ibis.backends import BaseBackend
 
 from tenure.errors import TenureError
-from tenure.segments import service
+from tenure.segments import service, tags
 from tenure.segments.lifecycle import LifecycleQuery, LifecycleResult, LifecycleRunner
 from tenure.segments.rfm import RfmQuery, RfmResult, RfmRunner, rfm_table
 from tenure.segments.scores import now, save_scores, score_rows
@@ -138,14 +138,14 @@ def refresh_tags(
     from tenure.profiles.features import data_end
 
     with database.session() as session:
-        keys = [t.key for t, _ in service.list_tags(session) if t.rule is not None]
+        keys = [t.key for t, _ in tags.list_tags(session) if t.rule is not None]
     done = []
     for key in keys:
         with warehouse.reader() as con, database.session() as session:
             day = end or data_end(con, zone) or date.today()
-            ids = service.tag_members_now(session, con, key, zone, day)
+            ids = tags.tag_members_now(session, con, key, zone, day)
         with database.write_lock, database.session() as session:
-            done.append(service.apply_tag_refresh(session, key, ids))
+            done.append(tags.apply_tag_refresh(session, key, ids))
     return done
 
 
