@@ -1,0 +1,1 @@
+"""Referrals (invite codes, attribution, two-sided rewards, abuse rules) and group buying."""

@@ -1,0 +1,221 @@
+"""Invite codes, attribution on sign-up, the invitee's first order, and the review queue."""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from sqlalchemy.orm import Session
+
+from tenure.kit.ids import new_id
+from tenure.referrals import abuse, repository
+from tenure.referrals.config import Program
+from tenure.referrals.errors import (
+    FingerprintMatch,
+    InviteeAlreadyAttributed,
+    ReferralCodeDisabled,
+    ReferralCodeNotFound,
+    ReferralCurrencyMismatch,
+    ReferralNotFound,
+    ReferralOrderNotFound,
+)
+from tenure.referrals.models import Decision, Referral, ReferralCode, Reward
+from tenure.referrals.uow import Rejected
+
+# No 0/O or 1/I/L: codes are read aloud and typed from screenshots.
+_ALPHABET = "ABCDEFGHJKMNPQRSTUVWXYZ23456789"
+
+
+@dataclass(frozen=True)
+class Attribution:
+    """A sign-up's outcome: the referral and whether this call created it."""
+
+    referral: Referral
+    created: bool
+
+
+@dataclass(frozen=True)
+class OrderOutcome:
+    """What an order did to the customer's referral (None: the customer was not referred)."""
+
+    referral: Referral | None
+    qualifies: bool
+    reason: str
+
+
+@dataclass
+class Detail:
+    """A referral with the abuse decisions about it and its rewards."""
+
+    referral: Referral
+    decisions: list[Decision] = field(default_factory=list)
+    rewards: list[Reward] = field(default_factory=list)
+
+
+def normalize(code: str) -> str:
+    """Codes are case-insensitive and ignore surrounding spaces."""
+    return code.strip().upper()
+
+
+def _hashes(**values: str | None) -> dict[str, str]:
+    return {kind: abuse.digest(kind, v) for kind, v in values.items() if v}
+
+
+def code_for(
+    session: Session, user_id: str, now: datetime, device: str | None = None, ip: str | None = None
+) -> ReferralCode:
+    """The referrer's invite code, created on first call; their device and IP are remembered."""
+    for kind, value_hash in _hashes(device=device, ip=ip).items():
+        repository.remember(session, user_id, kind, value_hash, now)
+    found = repository.code_of_user(session, user_id)
+    if found is not None:
+        return found
+    while True:
+        text = "".join(secrets.choice(_ALPHABET) for _ in range(8))
+        if repository.get_code(session, text) is None:
+            break
+    row = ReferralCode(code=text, user_id=user_id, created_at=now)
+    repository.add(session, row)  # a parallel first call hits uq(user_id): the unit retries
+    return row
+
+
+def get_code(session: Session, code: str, lock: bool = False) -> ReferralCode:
+    """A code by its text, or ReferralCodeNotFound."""
+    row = repository.get_code(session, normalize(code), lock=lock)
+    if row is None:
+        raise ReferralCodeNotFound(referral_code=normalize(code))
+    return row
+
+
+def set_code_disabled(session: Session, code: str, disabled: bool, now: datetime) -> ReferralCode:
+    """Disable a leaked code (existing referrals keep it), or enable it again."""
+    row = get_code(session, code)
+    row.disabled_at = now if disabled else None
+    session.flush()
+    return row
+
+
+def attribute(
+    session: Session,
+    program: Program,
+    code: str,
+    invitee_id: str,
+    now: datetime,
+    device: str | None = None,
+    ip: str | None = None,
+) -> Attribution:
+    """Attribute a new customer to the code's owner, once; abuse rules reject or hold it."""
+    existing = repository.of_invitee(session, invitee_id)
+    text = normalize(code)
+    if existing is not None:
+        if existing.code == text:
+            return Attribution(existing, False)  # a retried sign-up: same answer
+        raise InviteeAlreadyAttributed(
+            invitee_id=invitee_id,
+            referral_id=existing.id,
+            attributed_at=existing.attributed_at.isoformat(),
+        )
+    # Locking the code row queues one referrer's sign-ups, so velocity counts are exact.
+    owner = get_code(session, text, lock=True)
+    if owner.disabled_at is not None:
+        raise ReferralCodeDisabled(referral_code=text)
+    abuse.check_self_referral(session, owner.user_id, invitee_id, text, now)
+    abuse.check_velocity(session, program, owner.user_id, invitee_id, now)
+    hashes = _hashes(device=device, ip=ip)
+    referral = Referral(
+        id=new_id("ref", 10),
+        code=text,
+        referrer_id=owner.user_id,
+        invitee_id=invitee_id,
+        status="pending",
+        attributed_at=now,
+        hold_reasons="",
+    )
+    holds = program.fingerprint_action == "hold"
+    reasons = abuse.check_fingerprints(
+        session, program, owner.user_id, invitee_id, hashes, now, referral.id if holds else None
+    )
+    if reasons and not holds:
+        raise Rejected(FingerprintMatch(rules=", ".join(reasons), invitee_id=invitee_id))
+    referral.hold_reasons = " ".join(reasons)
+    repository.add(session, referral)  # parallel sign-ups of one invitee: uq(invitee_id)
+    for kind, value_hash in hashes.items():
+        repository.remember(session, invitee_id, kind, value_hash, now)
+    return Attribution(referral, True)
+
+
+def record_order(
+    session: Session,
+    program: Program,
+    shop_currency: str,
+    order_id: str,
+    user_id: str,
+    paid_at: datetime,
+    amount_minor: int,
+    currency: str,
+    now: datetime,
+    payment: str | None = None,
+) -> OrderOutcome:
+    """An invitee's paid order: the first one that meets the minimum starts the return window."""
+    referral = repository.of_invitee(session, user_id, lock=True)
+    if referral is None:
+        return OrderOutcome(None, False, "not_referred")
+    if referral.order_id == order_id:
+        return OrderOutcome(referral, True, "replayed")
+    if referral.status != "pending":
+        return OrderOutcome(referral, False, "already_qualified")
+    if currency.upper() != shop_currency.upper():
+        raise ReferralCurrencyMismatch(expected=shop_currency, currency=currency)
+    if amount_minor < program.min_order_minor:
+        return OrderOutcome(referral, False, "below_minimum")
+    hashes = _hashes(payment=payment)
+    reasons = abuse.check_fingerprints(
+        session, program, referral.referrer_id, user_id, hashes, now, referral.id
+    )
+    for kind, value_hash in hashes.items():
+        repository.remember(session, user_id, kind, value_hash, now)
+    if reasons and program.fingerprint_action == "reject":
+        referral.status, referral.decided_at = "rejected", now
+        referral.note = " ".join(reasons)
+        session.flush()
+        return OrderOutcome(referral, False, "rejected")
+    held = set(referral.hold_reasons.split()) | set(reasons)
+    referral.hold_reasons = " ".join(sorted(held))
+    referral.status = "qualifying"
+    referral.order_id = order_id
+    referral.order_paid_at = paid_at
+    referral.confirm_at = paid_at + timedelta(days=program.return_window_days)
+    session.flush()
+    return OrderOutcome(referral, True, "qualifying")
+
+
+def refund_order(session: Session, order_id: str, now: datetime) -> Referral:
+    """A refund inside the return window: the referral waits for another first order.
+
+    After the window the referral is settled (held or rewarded) and a late refund changes nothing.
+    """
+    referral = repository.by_order(session, order_id, lock=True)
+    if referral is None:
+        raise ReferralOrderNotFound(order_id=order_id)
+    if referral.status == "qualifying":
+        abuse.record(
+            session, "order_refunded", "reset", referral.referrer_id, referral.invitee_id, now,
+            referral.id, order_id=order_id,
+        )  # fmt: skip
+        referral.status = "pending"
+        referral.order_id = referral.order_paid_at = referral.confirm_at = None
+        session.flush()
+    return referral
+
+
+def detail(session: Session, referral_id: str) -> Detail:
+    """A referral with its decisions and rewards, or ReferralNotFound."""
+    referral = repository.get(session, referral_id)
+    if referral is None:
+        raise ReferralNotFound(referral_id=referral_id)
+    return Detail(
+        referral,
+        repository.decisions(session, referral_id),
+        repository.rewards_of(session, referral_id),
+    )
