@@ -23,6 +23,7 @@ from tenure.loyalty.router import router as loyalty_router
 from tenure.predict.router import router as predict_router
 from tenure.promotions.router import router as promotions_router
 from tenure.profiles.router import router as profiles_router
+from tenure.referrals.router import router as referrals_router
 from tenure.segments.router import router as segments_router
 from tenure.storage.database import Database
 from tenure.storage.warehouse import Warehouse
@@ -109,6 +110,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(predict_router)
     app.include_router(loyalty_router)
     app.include_router(promotions_router)
+    app.include_router(referrals_router)
     app.include_router(profiles_router)
     app.include_router(segments_router)
     return app

@@ -19,6 +19,7 @@ from tenure.cli import (
     predict,
     profiles,
     promotions,
+    referrals,
     report,
     retention,
     segments,
@@ -57,6 +58,7 @@ app.add_typer(segments.tags_app, name="tags")
 app.add_typer(loyalty.app, name="loyalty")
 app.add_typer(promotions.coupons_app, name="coupons")
 app.add_typer(promotions.promotions_app, name="promotions")
+app.add_typer(referrals.app, name="referrals")
 
 
 @app.callback()

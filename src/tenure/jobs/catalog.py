@@ -41,6 +41,14 @@ def loyalty_tiers(ctx: JobContext) -> dict[str, Any]:
     return {"tiers_changed": review_tiers(ctx.database, ctx.settings.zone, utc_now())}
 
 
+def referrals_due(ctx: JobContext) -> dict[str, Any]:
+    """Reward or hold referrals past their return window; fail group buys past their deadline."""
+    from tenure.kit.time import utc_now
+    from tenure.referrals.jobs import run_due
+
+    return run_due(ctx.database, ctx.settings.zone, utc_now())
+
+
 def segments_refresh(ctx: JobContext) -> dict[str, Any]:
     """Refresh every saved segment whose own interval has passed, and the rule-based tags."""
     from tenure.segments.jobs import refresh_due_segments
@@ -70,6 +78,7 @@ def default_registry() -> JobRegistry:
             JobSpec("predict.clv.score", DAY, clv_score, "Refit CLV models, write CLV scores."),
             JobSpec("loyalty.points", 5 * 60, loyalty_points, "Confirm, expire, remind, release."),
             JobSpec("loyalty.tiers", DAY, loyalty_tiers, "Tier grace periods and downgrades."),
+            JobSpec("referrals.due", 5 * 60, referrals_due, "Referral rewards, group deadlines."),
             JobSpec("segments.refresh", 5 * 60, segments_refresh, "Refresh due segments, tags."),
             JobSpec("segments.rfm", DAY, segments_rfm, "Write RFM scores."),
             JobSpec("segments.lifecycle", DAY, segments_lifecycle, "Stages and stage transitions."),

@@ -8,6 +8,7 @@ def import_all_models() -> None:
     import tenure.apikeys.models
     import tenure.ingest.tracking.models  # noqa: F401
     import tenure.jobs.models  # noqa: F401
-    import tenure.promotions.models  # noqa: F401
     import tenure.loyalty.models  # noqa: F401
+    import tenure.promotions.models  # noqa: F401
+    import tenure.referrals.models  # noqa: F401
     import tenure.segments.models  # noqa: F401

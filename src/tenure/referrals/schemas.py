@@ -1,0 +1,260 @@
+"""Referral and group-buy payloads over HTTP."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+
+from tenure.referrals.models import Decision, GroupBuy, GroupMember, Referral, Reward
+from tenure.referrals.uow import as_utc
+
+Id = Field(min_length=1, max_length=200)
+
+
+def _utc(value: datetime | None) -> datetime | None:
+    return None if value is None else as_utc(value)
+
+
+class CodeIn(BaseModel):
+    """Ask for a customer's invite code; device and IP feed the fingerprint rules."""
+
+    model_config = ConfigDict(extra="forbid")
+    user_id: str = Id
+    device_id: str | None = Field(default=None, max_length=500)
+    ip: str | None = Field(default=None, max_length=100)
+
+
+class CodeOut(BaseModel):
+    """An invite code and its share link."""
+
+    code: str
+    user_id: str
+    link: str
+    created_at: datetime
+    disabled: bool
+
+
+class SignupIn(BaseModel):
+    """A new customer signed up with an invite code."""
+
+    model_config = ConfigDict(extra="forbid")
+    invitee_id: str = Id
+    code: str = Field(min_length=1, max_length=40)
+    device_id: str | None = Field(default=None, max_length=500)
+    ip: str | None = Field(default=None, max_length=100)
+
+
+class OrderIn(BaseModel):
+    """A referred customer's paid order."""
+
+    model_config = ConfigDict(extra="forbid")
+    order_id: str = Id
+    user_id: str = Id
+    amount_minor: int = Field(ge=0)
+    currency: str = Field(min_length=3, max_length=3)
+    paid_at: AwareDatetime | None = None
+    payment_fingerprint: str | None = Field(default=None, max_length=500)
+
+
+class ReviewIn(BaseModel):
+    """A reviewer's decision on a held referral."""
+
+    model_config = ConfigDict(extra="forbid")
+    reviewer: str = Field(default="operator", min_length=1, max_length=200)
+    note: str | None = Field(default=None, max_length=500)
+
+
+class ConfigIn(BaseModel):
+    """A new referral program document; `expected_version` guards against lost updates."""
+
+    model_config = ConfigDict(extra="forbid")
+    config: dict[str, Any]
+    expected_version: int | None = None
+
+
+class ReferralOut(BaseModel):
+    """A referral as the shop sees it."""
+
+    id: str
+    code: str
+    referrer_id: str
+    invitee_id: str
+    status: str
+    attributed_at: datetime
+    order_id: str | None
+    confirm_at: datetime | None
+    hold_reasons: list[str]
+    decided_at: datetime | None
+    decided_by: str | None
+    note: str | None
+
+    @classmethod
+    def of(cls, row: Referral) -> ReferralOut:
+        """From a row."""
+        return cls(
+            id=row.id,
+            code=row.code,
+            referrer_id=row.referrer_id,
+            invitee_id=row.invitee_id,
+            status=row.status,
+            attributed_at=as_utc(row.attributed_at),
+            order_id=row.order_id,
+            confirm_at=_utc(row.confirm_at),
+            hold_reasons=row.hold_reasons.split(),
+            decided_at=_utc(row.decided_at),
+            decided_by=row.decided_by,
+            note=row.note,
+        )
+
+
+class DecisionOut(BaseModel):
+    """An abuse rule that fired."""
+
+    rule: str
+    action: str
+    referral_id: str | None
+    referrer_id: str
+    invitee_id: str
+    data: dict[str, Any]
+    created_at: datetime
+
+    @classmethod
+    def of(cls, row: Decision) -> DecisionOut:
+        """From a row."""
+        return cls(
+            rule=row.rule,
+            action=row.action,
+            referral_id=row.referral_id,
+            referrer_id=row.referrer_id,
+            invitee_id=row.invitee_id,
+            data=dict(row.data),
+            created_at=as_utc(row.created_at),
+        )
+
+
+class RewardOut(BaseModel):
+    """One side's reward."""
+
+    side: str
+    user_id: str
+    status: str
+    points: int
+    offer_id: str | None
+    coupon_code: str | None
+    created_at: datetime
+
+    @classmethod
+    def of(cls, row: Reward) -> RewardOut:
+        """From a row."""
+        return cls(
+            side=row.side,
+            user_id=row.user_id,
+            status=row.status,
+            points=row.points,
+            offer_id=row.offer_id,
+            coupon_code=row.coupon_code,
+            created_at=as_utc(row.created_at),
+        )
+
+
+class ReferralDetail(ReferralOut):
+    """A referral with the decisions about it and its rewards."""
+
+    decisions: list[DecisionOut]
+    rewards: list[RewardOut]
+
+
+class OrderOut(BaseModel):
+    """What an order did: `qualifies` and a reason code (not_referred, below_minimum, …)."""
+
+    order_id: str
+    qualifies: bool
+    reason: str
+    referral: ReferralOut | None
+
+
+class GroupOpenIn(BaseModel):
+    """Open a group buy: the leader joins first and holds a payment at the group price."""
+
+    model_config = ConfigDict(extra="forbid")
+    sku: str = Id
+    group_price_minor: int = Field(gt=0)
+    currency: str = Field(min_length=3, max_length=3)
+    size: int = Field(ge=2, le=1000)
+    hours: int = Field(ge=1, le=24 * 30)
+    leader_id: str = Id
+    hold_ref: str | None = Field(default=None, max_length=200)
+
+
+class GroupJoinIn(BaseModel):
+    """Join a group with a payment hold reference from the shop."""
+
+    model_config = ConfigDict(extra="forbid")
+    user_id: str = Id
+    hold_ref: str | None = Field(default=None, max_length=200)
+
+
+class MemberOut(BaseModel):
+    """A member: their hold is `held`, then `captured` (group completed) or `refunded` (failed)."""
+
+    user_id: str
+    hold_ref: str | None
+    status: str
+    joined_at: datetime
+    settled_at: datetime | None
+
+    @classmethod
+    def of(cls, row: GroupMember) -> MemberOut:
+        """From a row."""
+        return cls(
+            user_id=row.user_id,
+            hold_ref=row.hold_ref,
+            status=row.status,
+            joined_at=as_utc(row.joined_at),
+            settled_at=_utc(row.settled_at),
+        )
+
+
+class GroupOut(BaseModel):
+    """A group buy: `open`, `completed` or `failed`."""
+
+    id: str
+    sku: str
+    group_price_minor: int
+    currency: str
+    size: int
+    members: int
+    status: str
+    leader_id: str
+    opened_at: datetime
+    deadline: datetime
+    closed_at: datetime | None
+    member_list: list[MemberOut] | None = None
+
+    @classmethod
+    def of(cls, row: GroupBuy, members: list[GroupMember] | None = None) -> GroupOut:
+        """From a row, with its members when given."""
+        return cls(
+            id=row.id,
+            sku=row.sku,
+            group_price_minor=row.group_price_minor,
+            currency=row.currency,
+            size=row.size,
+            members=row.members,
+            status=row.status,
+            leader_id=row.leader_id,
+            opened_at=as_utc(row.opened_at),
+            deadline=as_utc(row.deadline),
+            closed_at=_utc(row.closed_at),
+            member_list=None if members is None else [MemberOut.of(m) for m in members],
+        )
+
+
+class JoinOut(BaseModel):
+    """A join's answer: the group after it and the caller's membership."""
+
+    group: GroupOut
+    member: MemberOut
+    replayed: bool
