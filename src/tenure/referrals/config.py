@@ -8,6 +8,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 from sqlalchemy.orm import Session
 
+from tenure.errors import NotFound
 from tenure.referrals.errors import ReferralConfigInvalid, ReferralConfigVersionConflict
 from tenure.referrals.models import ReferralConfig
 
@@ -71,6 +72,10 @@ def save(
 ) -> tuple[int, Program]:
     """Replace the program; with `expected`, only if it is still at that version."""
     program = parse(document)
+    for side in ("referrer", "invitee"):
+        offer_id = getattr(program, side).coupon_offer_id
+        if offer_id is not None:
+            _check_coupon(session, side, offer_id)
     row = session.get(ReferralConfig, _ROW, with_for_update=True)
     version = row.version if row else 0
     if expected is not None and expected != version:
@@ -83,3 +88,19 @@ def save(
     row.updated_at = now
     session.flush()
     return row.version, program
+
+
+def _check_coupon(session: Session, side: str, offer_id: str) -> None:
+    """A coupon reward must name an existing coupon template (else every grant would fail)."""
+    from tenure.promotions.service.offers import get_offer
+
+    try:
+        offer = get_offer(session, offer_id)
+    except NotFound:
+        raise ReferralConfigInvalid(
+            field=f"{side}.coupon_offer_id", reason=f"no offer {offer_id}"
+        ) from None
+    if offer.kind != "coupon":
+        raise ReferralConfigInvalid(
+            field=f"{side}.coupon_offer_id", reason=f"offer {offer_id} is not a coupon template"
+        )

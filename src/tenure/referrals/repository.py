@@ -55,9 +55,9 @@ def by_order(session: Session, order_id: str, lock: bool = False) -> Referral | 
 
 
 def signups_since(session: Session, referrer_id: str, since: datetime) -> int:
-    """How many invitees were attributed to the referrer since `since`."""
+    """How many invitees were attributed to the referrer after `since` (a half-open window)."""
     stmt = select(func.count()).where(
-        Referral.referrer_id == referrer_id, Referral.attributed_at >= since
+        Referral.referrer_id == referrer_id, Referral.attributed_at > since
     )
     return int(session.scalar(stmt) or 0)
 

@@ -158,6 +158,11 @@ def record_order(
     payment: str | None = None,
 ) -> OrderOutcome:
     """An invitee's paid order: the first one that meets the minimum starts the return window."""
+    hashes = _hashes(payment=payment)
+    # Every buyer's payment fingerprint is kept: referrers order too, and an invitee's card is
+    # matched against theirs (the match below looks only at others, so order does not matter).
+    for kind, value_hash in hashes.items():
+        repository.remember(session, user_id, kind, value_hash, now)
     referral = repository.of_invitee(session, user_id, lock=True)
     if referral is None:
         return OrderOutcome(None, False, "not_referred")
@@ -169,12 +174,9 @@ def record_order(
         raise ReferralCurrencyMismatch(expected=shop_currency, currency=currency)
     if amount_minor < program.min_order_minor:
         return OrderOutcome(referral, False, "below_minimum")
-    hashes = _hashes(payment=payment)
     reasons = abuse.check_fingerprints(
         session, program, referral.referrer_id, user_id, hashes, now, referral.id
     )
-    for kind, value_hash in hashes.items():
-        repository.remember(session, user_id, kind, value_hash, now)
     if reasons and program.fingerprint_action == "reject":
         referral.status, referral.decided_at = "rejected", now
         referral.note = " ".join(reasons)
