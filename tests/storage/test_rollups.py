@@ -189,6 +189,7 @@ def test_a_warehouse_built_by_an_older_version_is_read_live_then_rebuilt_on_the_
     with duckdb.connect(str(warehouse.path)) as con:
         con.execute(f"DROP TABLE {USER_FIRST}")
         con.execute(f"DROP TABLE {USER_WEEKS}")
+        con.execute(f"CREATE TABLE {USER_FIRST} (user_id VARCHAR, first_any DATE)")
         con.execute("UPDATE rollup_state SET name = 'activity_daily'")
     with warehouse.reader() as reader:
         assert not is_stored(reader, "UTC")

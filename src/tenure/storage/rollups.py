@@ -26,8 +26,11 @@ USER_DAYS = "user_days"
 USER_FIRST = "user_first"
 USER_WEEKS = "user_weeks"
 # Bumped when a rollup's definition changes: a warehouse built by an older version is rebuilt.
-ROLLUP_VERSION = "2"
+ROLLUP_VERSION = "3"
 STATE_NAME = f"{ROLLUP}/v{ROLLUP_VERSION}"
+_FIRST_COLUMNS = "user_id, " + ", ".join(
+    f"{which}_{kind}" for kind in ("any", "event", "order") for which in ("first", "next", "last")
+)
 ACTIVITY_TABLES = ("orders", "events")
 
 
@@ -82,15 +85,32 @@ def user_days_expr(activity: ir.Table) -> ir.Table:
 
 
 def user_first_expr(days: ir.Table) -> ir.Table:
-    """user_first from user_days: each user's first local day with any activity, event, order."""
-
-    def first(condition: ir.BooleanValue) -> ir.DateValue:
-        return days.day.min(where=condition)
-
-    return days.group_by("user_id").aggregate(
-        first_any=first((days.orders + days.events) > 0),
-        first_event=first(days.events > 0),
-        first_order=first(days.orders > 0),
+    """user_first from user_days: per user and kind, the first, next and last active local day."""
+    kinds = {
+        "any": (days.orders + days.events) > 0,
+        "event": days.events > 0,
+        "order": days.orders > 0,
+    }
+    ends = days.group_by("user_id").aggregate(
+        **{f"first_{k}": days.day.min(where=active) for k, active in kinds.items()},
+        **{f"last_{k}": days.day.max(where=active) for k, active in kinds.items()},
+    )
+    joined = days.join(ends, "user_id")
+    later = {
+        "any": (joined.orders + joined.events) > 0,
+        "event": joined.events > 0,
+        "order": joined.orders > 0,
+    }
+    nexts = joined.group_by("user_id").aggregate(
+        **{
+            f"next_{k}": joined.day.min(where=active & (joined.day > joined[f"first_{k}"]))
+            for k, active in later.items()
+        }
+    )
+    both = ends.join(nexts, "user_id")
+    return both.select(
+        "user_id",
+        *[f"{w}_{k}" for k in ("any", "event", "order") for w in ("first", "next", "last")],
     )
 
 
@@ -175,7 +195,7 @@ class RollupMaintainer:
             f"DELETE FROM {USER_FIRST} WHERE user_id IN (SELECT user_id FROM _touched_users)"
         )
         self.con.execute(
-            f"""INSERT INTO {USER_FIRST} SELECT user_id, first_any, first_event, first_order
+            f"""INSERT INTO {USER_FIRST} SELECT {_FIRST_COLUMNS}
                 FROM ({self._per_user_sql(user_first_expr)})
                 WHERE user_id IN (SELECT user_id FROM _touched_users)"""
         )
@@ -210,36 +230,36 @@ class RollupMaintainer:
         )
         self._refresh_per_user()
 
-    def _create_tables(self) -> None:
-        """Rollup tables added by a newer version appear in older warehouses on their rebuild."""
+    def _recreate_tables(self) -> None:
+        """Rollups are derived data: a rebuild recreates them in this version's shape."""
         from tenure.storage.schemas import ROLLUP_TABLES
         from tenure.storage.writers import duckdb_type
 
         for name, schema in ROLLUP_TABLES.items():
             cols = ", ".join(f'"{col}" {duckdb_type(typ)}' for col, typ in schema.items())
-            self.con.execute(f'CREATE TABLE IF NOT EXISTS "{name}" ({cols})')
+            if name == "rollup_state":
+                self.con.execute(f'CREATE TABLE IF NOT EXISTS "{name}" ({cols})')
+                continue
+            self.con.execute(f'DROP TABLE IF EXISTS "{name}"')
+            self.con.execute(f'CREATE TABLE "{name}" ({cols})')
 
     def rebuild(self) -> float:
         """Rebuild the whole rollup; returns the seconds it took."""
         started = time.perf_counter()
-        self._create_tables()
-        self.con.execute(f"DELETE FROM {ROLLUP}")
+        self._recreate_tables()
         self.con.execute(
             f"INSERT INTO {ROLLUP} SELECT user_id, day, source, n, revenue FROM ({self._sql()})"
         )
-        self.con.execute(f"DELETE FROM {USER_DAYS}")
         self.con.execute(
             f"""INSERT INTO {USER_DAYS} SELECT user_id, day, orders, events, revenue
                 FROM ({self._user_days_sql()}) ORDER BY user_id, day"""
         )
-        self.con.execute(f"DELETE FROM {USER_WEEKS}")
         self.con.execute(
             f"""INSERT INTO {USER_WEEKS} SELECT user_id, week, orders, events, revenue
                 FROM ({self._per_user_sql(user_weeks_expr)}) ORDER BY user_id, week"""
         )
-        self.con.execute(f"DELETE FROM {USER_FIRST}")
         self.con.execute(
-            f"""INSERT INTO {USER_FIRST} SELECT user_id, first_any, first_event, first_order
+            f"""INSERT INTO {USER_FIRST} SELECT {_FIRST_COLUMNS}
                 FROM ({self._per_user_sql(user_first_expr)})"""
         )
         self.con.execute("DELETE FROM rollup_state WHERE name LIKE ?", [f"{ROLLUP}%"])

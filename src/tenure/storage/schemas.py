@@ -102,9 +102,17 @@ ROLLUP_TABLES: dict[str, ibis.Schema] = {
             "revenue": MONEY,
         }
     ),
-    # Per user: the first local day of each kind of activity (cohort membership without a scan).
+    # Per user and kind of activity (any, event, order): the first local day, the next day after
+    # it, and the last day: cohort membership and the day-N table without scanning activity.
     "user_first": ibis.schema(
-        {"user_id": dt.string, "first_any": dt.date, "first_event": dt.date, "first_order": dt.date}
+        {
+            "user_id": dt.string,
+            **{
+                f"{which}_{kind}": dt.date
+                for kind in ("any", "event", "order")
+                for which in ("first", "next", "last")
+            },
+        }
     ),
     # Per user and local week (Monday): the weekly cohort matrix without a per-query group-by.
     "user_weeks": ibis.schema(

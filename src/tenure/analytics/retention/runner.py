@@ -124,7 +124,11 @@ class RetentionRunner(Runner[RetentionQuery, RetentionResult]):
         counts = self._matrix(returns, members, end, week_rows).execute()
         sizes = members.group_by(["cohort", "segment"]).aggregate(size=members.count()).execute()
         value = self._value(money, members, end, week_rows).execute()
-        day_n = self._day_n(returns, members, end).execute()
+        same_kind = q.start == q.returning and q.start.kind in _FIRST and q.min_occurrences <= 1
+        if from_first and same_kind and q.until is None:
+            day_n = self._day_n_from_first(con, returns, members, end).execute()
+        else:
+            day_n = self._day_n(returns, members, end).execute()
         end_index = _index(end, q.period)
         return RetentionResult(
             period=q.period,
@@ -201,6 +205,44 @@ class RetentionRunner(Runner[RetentionQuery, RetentionResult]):
             within = both["first"].fill_null(n + 1) <= n
             totals[f"within_{n}"] = (eligible & within).cast("int64").sum()
         return both.group_by("segment").aggregate(**totals)
+
+    def _day_n_from_first(
+        self, con: BaseBackend, returns: ir.Table, members: ir.Table, end: date
+    ) -> ir.Table:
+        """The day-N table when start and return are the same kind and no `until` cuts the data.
+
+        user_first holds each user's next and last active day, so "within N" and "on or after N"
+        need no activity rows; only "on day N" looks up the days exactly N after the start.
+        """
+        q = self.query
+        kind = _FIRST[q.start.kind].removeprefix("first_")
+        first = user_first(con, self.zone)
+        days = first.select(first.user_id, nxt=first[f"next_{kind}"], lst=first[f"last_{kind}"])
+        both = members.join(days, "user_id")
+        start = day_number(both.start_day)
+        age = day_number(ibis.literal(end)) - start
+        nxt = (day_number(both.nxt) - start).fill_null(10**9)
+        lst = (day_number(both.lst) - start).fill_null(0)
+        totals: dict[str, Any] = {}
+        for n in q.days:
+            eligible = age >= n
+            totals[f"eligible_{n}"] = eligible.cast("int64").sum()
+            totals[f"within_{n}"] = (eligible & (nxt <= n)).cast("int64").sum()
+            totals[f"after_{n}"] = (eligible & (lst >= n)).cast("int64").sum()
+        per_segment = both.group_by("segment").aggregate(**totals)
+        # daily() rows are unique per (user, day): a hit on day N is one member retained.
+        hits = members.select("user_id", "start_day", "segment").join(returns, "user_id")
+        hits = hits.mutate(d=day_number(hits.day) - day_number(hits.start_day))
+        hits = hits.filter(hits.d.isin(list(q.days)))
+        on = hits.group_by(seg=hits.segment).aggregate(
+            **{f"on_{n}": (hits.d == n).cast("int64").sum() for n in q.days}
+        )
+        joined = per_segment.left_join(on, per_segment.segment == on.seg)
+        return joined.select(
+            "segment",
+            *[f"{k}_{n}" for n in q.days for k in ("eligible", "within", "after")],
+            *[joined[f"on_{n}"].fill_null(0).name(f"on_{n}") for n in q.days],
+        )
 
     def _cohort_rows(
         self, sizes: pd.DataFrame, counts: pd.DataFrame, value: pd.DataFrame, end_index: int
