@@ -8,11 +8,13 @@ from typing import Any
 import pandas as pd
 import pytest
 
+from tenure.profiles.service import build_profile
 from tenure.segments.compile import Compiler
 from tenure.segments.lifecycle import LifecycleQuery, LifecycleRunner
 from tenure.segments.rfm import RfmQuery, RfmRunner
 from tenure.segments.rules import parse
 from tenure.segments.runs import lifecycle_thresholds, run_lifecycle, run_rfm
+from tenure.storage.database import Database
 from tenure.storage.warehouse import Warehouse
 from tests.segments.builders import AS_OF, build_shop
 
@@ -53,6 +55,11 @@ def answers(shop: Warehouse) -> dict[str, Any]:
         frame["at_risk_since"] = pd.to_datetime(frame.at_risk_since).dt.date
         frame["p_alive"] = frame.p_alive.astype(float)
         out["model_stages"] = frame.to_dict("records")
+        database = Database(f"sqlite:///{shop.settings.home / 'ops.db'}")
+        database.upgrade()
+        with database.session() as session:
+            profile = build_profile(con, session, "u6", ZONE).model_dump(exclude={"scores"})
+        out["profile"] = profile
         out["members"] = [
             sorted(
                 Compiler(con, ZONE, AS_OF, {"vip": ["u2", "p1"]})
@@ -69,6 +76,7 @@ def test_duckdb_and_spark_agree(tmp_path: Path, spark_session: object) -> None:
     duck = answers(build_shop(tmp_path / "duck", zone=ZONE))
     assert duck["members"][3] == ["u1"] and duck["members"][4] == ["u2"]
     assert len(duck["scores"]) == 16
+    assert duck["profile"]["features"]["orders"] == 2 and len(duck["profile"]["timeline"]) == 3
     spark = answers(build_shop(tmp_path / "spark", zone=ZONE, warehouse="spark"))
     for name in duck:
         assert spark[name] == duck[name], name

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from datetime import date
+from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
@@ -28,9 +28,16 @@ def _clean(value: Any) -> Any:
         return None
     if value is pd.NaT:
         return None
-    if isinstance(value, pd.Timestamp):
-        return value.to_pydatetime()
+    if isinstance(value, (pd.Timestamp, datetime)):
+        return _utc(value)
     return value
+
+
+def _utc(value: Any) -> datetime:
+    """An aware UTC datetime; some engines (Spark) hand back UTC instants without a zone."""
+    stamp = pd.Timestamp(value)
+    stamp = stamp.tz_localize("UTC") if stamp.tzinfo is None else stamp.tz_convert("UTC")
+    return stamp.to_pydatetime()
 
 
 def _json(text: Any) -> dict[str, Any]:
@@ -57,6 +64,8 @@ def _attributes(con: BaseBackend, user_id: str) -> dict[str, Any] | None:
         return None
     row = users.iloc[0]
     out = {c: _clean(row[c]) for c in _USER_COLUMNS}
+    if isinstance(out["birthday"], datetime):
+        out["birthday"] = out["birthday"].date()  # a calendar day, not an instant
     out.update(_json(row["attributes"]))
     return out
 
@@ -92,7 +101,7 @@ def _scores(con: BaseBackend, user_id: str) -> dict[str, Score]:
         out[str(rec["model"])] = Score(
             model=str(rec["model"]),
             version=str(rec["version"]),
-            computed_at=pd.Timestamp(rec["computed_at"]).to_pydatetime(),
+            computed_at=_utc(rec["computed_at"]),
             values=_json(rec["values"]),
         )
     return out
@@ -112,7 +121,7 @@ def timeline(con: BaseBackend, user_id: str, limit: int = 50) -> list[TimelineIt
     events = events.order_by(events.ts.desc()).limit(limit).execute()
     items = [
         TimelineItem(
-            ts=pd.Timestamp(o["ts"]).to_pydatetime(),
+            ts=_utc(o["ts"]),
             kind="order",
             order_id=str(o["order_id"]),
             status=str(o["status"]),
@@ -123,7 +132,7 @@ def timeline(con: BaseBackend, user_id: str, limit: int = 50) -> list[TimelineIt
     ]
     items += [
         TimelineItem(
-            ts=pd.Timestamp(e["ts"]).to_pydatetime(),
+            ts=_utc(e["ts"]),
             kind="event",
             name=_clean(e["name"]) or str(e["type"]),
             properties=_json(e["properties"]) or None,
