@@ -7,6 +7,7 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import select
 
+from tenure.config import Settings
 from tenure.promotions.coupons import service as coupons
 from tenure.promotions.errors import (
     CouponCodeUsedUp,
@@ -253,3 +254,20 @@ class TestPointsAfterTheOrder:
         with database.session() as session:
             # Awarding one more point reports the balance: the 200 came in exactly once.
             assert award_points(session, "u1", 1, "probe", "probe", NOW) == 201
+
+    def test_the_worker_catalogue_runs_the_expiry_sweep(
+        self, settings: Settings, database: Database, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        from tenure.jobs.catalog import default_registry
+        from tenure.jobs.registry import JobContext
+        from tenure.kit import time as kit_time
+        from tenure.storage.warehouse import Warehouse
+
+        spec = default_registry().get("promotions.expire")
+        assert spec.interval_seconds == 60
+        offer_id, _ = _single_use(database)
+        with database.session() as session:
+            coupons.create_shared_code(session, offer_id, "SOON", 10, NOW)
+        _reserve(database, "k-old", codes=["SOON"], user_id="u1", hold_seconds=30)
+        monkeypatch.setattr(kit_time, "utc_now", lambda: NOW + timedelta(hours=1))
+        assert spec.run(JobContext(settings, database, Warehouse(settings))) == {"released": 1}

@@ -41,6 +41,14 @@ def loyalty_tiers(ctx: JobContext) -> dict[str, Any]:
     return {"tiers_changed": review_tiers(ctx.database, ctx.settings.zone, utc_now())}
 
 
+def promotions_expire(ctx: JobContext) -> dict[str, Any]:
+    """Release checkout holds (coupon uses, stock, budget) not confirmed within their time."""
+    from tenure.kit.time import utc_now
+    from tenure.promotions.jobs import release_expired_holds
+
+    return release_expired_holds(ctx.database, utc_now())
+
+
 def referrals_due(ctx: JobContext) -> dict[str, Any]:
     """Reward or hold referrals past their return window; fail group buys past their deadline."""
     from tenure.kit.time import utc_now
@@ -78,6 +86,7 @@ def default_registry() -> JobRegistry:
             JobSpec("predict.clv.score", DAY, clv_score, "Refit CLV models, write CLV scores."),
             JobSpec("loyalty.points", 5 * 60, loyalty_points, "Confirm, expire, remind, release."),
             JobSpec("loyalty.tiers", DAY, loyalty_tiers, "Tier grace periods and downgrades."),
+            JobSpec("promotions.expire", 60, promotions_expire, "Release expired checkout holds."),
             JobSpec("referrals.due", 5 * 60, referrals_due, "Referral rewards, group deadlines."),
             JobSpec("segments.refresh", 5 * 60, segments_refresh, "Refresh due segments, tags."),
             JobSpec("segments.rfm", DAY, segments_rfm, "Write RFM scores."),
