@@ -30,6 +30,24 @@ def test_rfm_and_lifecycle_print_tables_and_save(home: Path) -> None:
     assert "Can't Lose" in out and "Saved 8 score rows" in out and "Segment moves" in out
     out = cli(home, "lifecycle", "--at-risk-days", "60", "--churn-days", "120")
     assert "At risk" in out and "Recorded" in out
+    moves = json.loads(
+        cli(
+            home,
+            "segments",
+            "transitions",
+            "--to",
+            "at_risk",
+            "--since",
+            "2024-01-01",
+            "--format",
+            "json",
+        )
+    )
+    # At risk after 60 days: u4 on 2023-12-15 + 61, u6 on 2024-01-06 + 61.
+    assert sorted((m["user_id"], m["day"]) for m in moves) == [
+        ("u4", "2024-02-14"),
+        ("u6", "2024-03-07"),
+    ]
     cli(home, "rfm", "--no-save", "--format", "csv", "--out", str(home / "rfm.csv"))
     assert pd.read_csv(home / "rfm.csv").users.sum() == 8
 
@@ -42,6 +60,9 @@ def test_segments_and_tags_round_trip(home: Path, tmp_path: Path) -> None:
     out = cli(home, "segments", "create", "care", "--rule", f"@{rule}", "--every", "10")
     assert "care: 4 members (+4, -0)" in out
     assert "No segment is due" in cli(home, "segments", "refresh", "--due")
+    shown = json.loads(cli(home, "segments", "show", "care", "--format", "json"))
+    assert shown["rule"]["any"][0] == {"tag": "vip"}
+    assert [(h["members"], h["added"]) for h in shown["snapshots"]] == [(4, 4)]
     listed = json.loads(cli(home, "segments", "list", "--format", "json"))
     assert [(s["key"], s["members"], s["every_minutes"]) for s in listed] == [("care", 4, 10)]
     cli(home, "segments", "export", "care", "--out", str(tmp_path / "care.csv"))

@@ -250,6 +250,70 @@ def list_segments(fmt: str = typer.Option("table", "--format", help="table or js
     console.print(table)
 
 
+@app.command("show")
+@friendly
+def show(
+    key: str = typer.Argument(...),
+    fmt: str = typer.Option("table", "--format", help="table or json."),
+) -> None:
+    """A saved segment: its rule, schedule and the history of its refreshes."""
+    svc = services()
+    with svc.database.session() as session:
+        segment = service.get_segment(session, key)
+        history = [
+            {"id": s.id, "taken_at": s.taken_at, "members": s.members, "added": s.added,
+             "removed": s.removed}
+            for s in service.snapshots(session, key)
+        ]  # fmt: skip
+        data = {
+            "key": segment.key,
+            "name": segment.name,
+            "rule": json.loads(segment.rule),
+            "members": segment.member_count,
+            "every_minutes": segment.refresh_minutes,
+            "next_refresh_at": segment.next_refresh_at,
+            "snapshots": history,
+        }
+    if fmt == "json":
+        emit_json(data)
+        return
+    console.print(f"[bold]{data['name']}[/] ({key}): {data['members']:,} members")
+    console.print(json.dumps(data["rule"], indent=2))
+    table = Table("snapshot", "taken at", "members", "joined", "left")
+    for h in history:
+        table.add_row(str(h["id"]), str(h["taken_at"])[:19], f"{h['members']:,}",
+                      f"+{h['added']:,}", f"-{h['removed']:,}")  # fmt: skip
+    console.print(table)
+
+
+@app.command("transitions")
+@friendly
+def transitions(
+    to_stage: str | None = typer.Option(None, "--to", help="Target stage, e.g. at_risk."),
+    since: str | None = typer.Option(None, "--since", help="Entered on or after this day."),
+    user_id: str | None = typer.Option(None, "--user"),
+    limit: int = typer.Option(1000, help="Rows at most."),
+    fmt: str = typer.Option("table", "--format", help="table, csv or json."),
+    out: Path | None = typer.Option(None, "--out", help="Write to a file."),
+) -> None:
+    """Recorded lifecycle stage changes, e.g. who entered at_risk since a day."""
+    svc = services()
+    with svc.database.session() as session:
+        rows = [
+            {"id": t.id, "user_id": t.user_id, "from": t.from_stage, "to": t.to_stage,
+             "day": t.day}
+            for t in service.transitions(session, to_stage, _day(since), user_id, limit)
+        ]  # fmt: skip
+
+    def table() -> Table:
+        t = Table("user", "from", "to", "day")
+        for r in rows:
+            t.add_row(str(r["user_id"]), str(r["from"] or "–"), str(r["to"]), str(r["day"]))
+        return t
+
+    emit(fmt, out, as_json=lambda: rows, as_frame=lambda: pd.DataFrame(rows), as_table=table)
+
+
 @app.command("refresh")
 @friendly
 def refresh(
