@@ -267,7 +267,7 @@ def record_stages(session: Session, stages: pd.DataFrame) -> int:
     new_rows: list[dict[str, Any]] = []
     changed: list[dict[str, Any]] = []
     moves: list[dict[str, Any]] = []
-    for rec in stages.to_dict("records"):
+    for rec in stages.sort_values("user_id").to_dict("records"):  # ids follow user order
         user, stage, since = str(rec["user_id"]), str(rec["stage"]), _as_date(rec["since"])
         old = known.get(user)
         if old is not None and old[0] == stage:
