@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from datetime import timedelta
+from typing import Any
 
 import pytest
 
 from tenure.promotions.schemas import OfferIn
 from tenure.promotions.service import offers
-from tenure.referrals import repository, rewards, service
+from tenure.referrals import repository, rewards, service, uow
 from tenure.referrals.errors import ReferralConfigInvalid, ReferralNotHeld
 from tenure.storage.database import Database
 from tests.referrals.builders import (
@@ -227,3 +228,50 @@ class TestPeriodCap:
         order(database, "o1", "b1", paid_at=T0 + timedelta(days=10))
         run_due(database, T0 + timedelta(days=25))  # 2026-04-04: a new month
         assert loyalty_points(database, "alice") == 1000
+
+
+class TestOrderTimes:
+    def test_an_order_paid_in_another_zone_starts_its_window_at_the_same_instant_in_utc(
+        self, database: Database
+    ) -> None:
+        from datetime import datetime
+        from zoneinfo import ZoneInfo
+
+        signup(database, "bob", code_of(database, "alice"))
+        shanghai = datetime(2026, 3, 10, 20, 0, tzinfo=ZoneInfo("Asia/Shanghai"))  # 12:00 UTC
+        order(database, "o1", "bob", paid_at=shanghai)
+        found = read(database, lambda s: repository.of_invitee(s, "bob"))
+        assert found is not None and found.confirm_at is not None
+        assert uow.as_utc(found.confirm_at) == T0 + timedelta(days=14)
+        assert run_due(database, T0 + timedelta(days=14) - timedelta(seconds=1))["rewarded"] == 0
+        assert run_due(database, T0 + timedelta(days=14))["rewarded"] == 1
+
+
+class TestPaymentRejection:
+    def test_with_the_reject_action_a_shared_card_rejects_the_referral_at_the_order(
+        self, database: Database
+    ) -> None:
+        configure(database, fingerprint_action="reject")
+        signup(database, "bob", code_of(database, "alice"))
+        order(database, "a1", "alice", payment="card-42")
+        outcome = order(database, "o1", "bob", payment="card-42")
+        assert (outcome.qualifies, outcome.reason) == (False, "rejected")
+        assert _status(database, "bob") == "rejected"
+        assert decisions(database) == [("same_payment", "reject", "bob")]
+        assert run_due(database, after_window())["rewarded"] == 0
+
+
+class TestScheduledJob:
+    def test_the_worker_catalogue_runs_referrals_due_every_five_minutes(
+        self, database: Database, settings: Any
+    ) -> None:
+        from tenure.jobs.catalog import default_registry
+        from tenure.jobs.registry import JobContext
+        from tenure.storage.warehouse import Warehouse
+
+        spec = default_registry().get("referrals.due")
+        assert spec.interval_seconds == 300
+        signup(database, "bob", code_of(database, "alice"))
+        order(database, "o1", "bob", paid_at=T0)  # the window closed long before today
+        result = spec.run(JobContext(settings, database, Warehouse(settings)))
+        assert (result["rewarded"], result["held"]) == (1, 0)

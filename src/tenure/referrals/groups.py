@@ -134,4 +134,5 @@ def listing(
     offset: int = 0,
 ) -> list[GroupBuy]:
     """Groups, newest first (the shop polls failed ones to refund, completed ones to ship)."""
+    closed_since = as_utc(closed_since) if closed_since else None
     return repository.listing(session, status, closed_since, sku, limit, offset)

@@ -21,7 +21,7 @@ from tenure.referrals.errors import (
     ReferralOrderNotFound,
 )
 from tenure.referrals.models import Decision, Referral, ReferralCode, Reward
-from tenure.referrals.uow import Rejected
+from tenure.referrals.uow import Rejected, as_utc
 
 # No 0/O or 1/I/L: codes are read aloud and typed from screenshots.
 _ALPHABET = "ABCDEFGHJKMNPQRSTUVWXYZ23456789"
@@ -158,6 +158,7 @@ def record_order(
     payment: str | None = None,
 ) -> OrderOutcome:
     """An invitee's paid order: the first one that meets the minimum starts the return window."""
+    paid_at = as_utc(paid_at)  # SQLite keeps wall-clock time only: store UTC, never an offset
     hashes = _hashes(payment=payment)
     # Every buyer's payment fingerprint is kept: referrers order too, and an invitee's card is
     # matched against theirs (the match below looks only at others, so order does not matter).
