@@ -21,11 +21,12 @@ from tenure.ingest.tracking.flush import flush_inbox
 from tenure.ingest.tracking.router import router as tracking_router
 from tenure.loyalty.router import router as loyalty_router
 from tenure.predict.router import router as predict_router
-from tenure.promotions.router import router as promotions_router
 from tenure.profiles.router import router as profiles_router
+from tenure.promotions.router import router as promotions_router
 from tenure.referrals.router import router as referrals_router
 from tenure.segments.router import router as segments_router
 from tenure.storage.database import Database
+from tenure.storage.locking import WarehouseBusy, file_lock
 from tenure.storage.warehouse import Warehouse
 
 log = logging.getLogger(__name__)
@@ -35,14 +36,18 @@ def _flush_loop(settings: Settings, stop: Any) -> None:
     """The flusher process: flush every few seconds until told to stop, then once more."""
     database, warehouse = Database(settings.sqlalchemy_url), Warehouse(settings)
     while not stop.wait(settings.inbox_flush_seconds):
-        _flush_once(settings, database, warehouse)
-    _flush_once(settings, database, warehouse)
+        _flush_once(settings, database, warehouse, wait=0)
+    _flush_once(settings, database, warehouse, wait=60)
 
 
-def _flush_once(settings: Settings, database: Database, warehouse: Warehouse) -> None:
+def _flush_once(settings: Settings, database: Database, warehouse: Warehouse, wait: float) -> None:
     """One flush; errors are logged and retried next time (the inbox keeps the data)."""
     try:
-        flush_inbox(settings, database, warehouse)
+        # With `serve --workers N` every worker has a flusher: one flushes, the others skip.
+        with file_lock(settings.home / "flusher.lock", exclusive=True, timeout=wait):
+            flush_inbox(settings, database, warehouse)
+    except WarehouseBusy:
+        log.debug("another flusher is flushing; skipping this cycle")
     except Exception:
         log.exception("inbox flush failed; will retry")
 
