@@ -7,7 +7,7 @@ from datetime import timedelta
 import pytest
 
 from tenure.referrals import groups, uow
-from tenure.referrals.errors import GroupClosed, GroupExpired, GroupNotFound
+from tenure.referrals.errors import GroupClosed, GroupExpired, GroupMemberNotFound, GroupNotFound
 from tenure.referrals.groups import Joined
 from tenure.storage.database import Database
 from tests.referrals.builders import T0, run_due
@@ -127,3 +127,49 @@ class TestDeadline:
         since = T0 + timedelta(minutes=30)
         recent = uow.read(database, lambda s: [g.id for g in groups.listing(s, closed_since=since)])
         assert recent == [failed]
+
+
+class TestLeaving:
+    def _leave(self, database: Database, group_id: str, user: str) -> str:
+        at = T0 + timedelta(minutes=20)
+        return uow.write(database, lambda s: groups.leave(s, group_id, user, at).status)
+
+    def test_a_member_who_leaves_is_refunded_and_frees_the_place(self, database: Database) -> None:
+        gid = _open(database, size=3).group.id
+        _join(database, gid, "u1")
+        assert self._leave(database, gid, "u1") == "refunded"
+        _join(database, gid, "u2")
+        done = _join(database, gid, "u3")
+        assert (done.group.status, done.group.members) == ("completed", 3)
+        assert _members(database, gid) == [
+            ("lead", "captured"),
+            ("u1", "refunded"),
+            ("u2", "captured"),
+            ("u3", "captured"),
+        ]
+
+    def test_leaving_twice_releases_the_hold_once(self, database: Database) -> None:
+        gid = _open(database, size=3).group.id
+        _join(database, gid, "u1")
+        self._leave(database, gid, "u1")
+        self._leave(database, gid, "u1")
+        group, _ = uow.read(database, lambda s: groups.get(s, gid))
+        assert group.members == 1
+
+    def test_a_member_who_left_can_join_again(self, database: Database) -> None:
+        gid = _open(database, size=3).group.id
+        _join(database, gid, "u1")
+        self._leave(database, gid, "u1")
+        back = _join(database, gid, "u1", minutes=30)
+        assert (back.created, back.member.status, back.group.members) == (True, "held", 2)
+
+    def test_nobody_can_leave_a_completed_group(self, database: Database) -> None:
+        gid = _open(database, size=2).group.id
+        _join(database, gid, "u1")
+        with pytest.raises(GroupClosed):
+            self._leave(database, gid, "u1")
+
+    def test_leaving_a_group_one_is_not_in_is_not_found(self, database: Database) -> None:
+        gid = _open(database, size=3).group.id
+        with pytest.raises(GroupMemberNotFound):
+            self._leave(database, gid, "stranger")

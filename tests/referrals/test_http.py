@@ -194,3 +194,38 @@ class TestGroupBuys:
     def test_an_unknown_group_is_a_404_problem(self, api: dict[str, Any]) -> None:
         response = _post(api, "/v1/referrals/group-buys/grp_nope/members", {"user_id": "u1"})
         assert (response.status_code, response.json()["code"]) == (404, "group_not_found")
+
+
+class TestProgramVersions:
+    def test_saving_over_a_newer_version_is_a_409_with_both_versions(
+        self, api: dict[str, Any]
+    ) -> None:
+        _config(api, velocity_max=5)
+        stale = api["client"].put(
+            "/v1/referrals/config",
+            json={"config": {"velocity_max": 6}, "expected_version": 0},
+            headers=api["h"]["admin"],
+        )
+        body = stale.json()
+        assert (stale.status_code, body["code"], body["current"], body["expected"]) == (
+            409,
+            "referral_config_version_conflict",
+            1,
+            0,
+        )
+        shown = api["client"].get("/v1/referrals/config", headers=api["h"]["admin"]).json()
+        assert (shown["version"], shown["config"]["velocity_max"]) == (1, 5)
+
+
+class TestLeavingOverHttp:
+    def test_a_member_leaves_an_open_group_with_a_delete(self, api: dict[str, Any]) -> None:
+        body = {"sku": "tea", "group_price_minor": 990, "currency": "USD", "size": 3,
+                "hours": 24, "leader_id": "lead"}  # fmt: skip
+        gid = _post(api, "/v1/referrals/group-buys", body).json()["group"]["id"]
+        _post(api, f"/v1/referrals/group-buys/{gid}/members", {"user_id": "u1"})
+        left = api["client"].delete(
+            f"/v1/referrals/group-buys/{gid}/members/u1", headers=api["h"]["server"]
+        )
+        assert (left.status_code, left.json()["status"]) == (200, "refunded")
+        shown = api["client"].get(f"/v1/referrals/group-buys/{gid}", headers=api["h"]["server"])
+        assert shown.json()["members"] == 1

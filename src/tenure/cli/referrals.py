@@ -319,6 +319,15 @@ def group_join(group_id: str, user_id: str, as_json: bool = JSON) -> None:
     _emit(out, as_json, "" if as_json else _group_line(out))
 
 
+@groups_app.command("leave")
+@friendly
+def group_leave(group_id: str, user_id: str) -> None:
+    """Leave an open group: the member's hold is released."""
+    uow.write(services().database, lambda s: groups.leave(s, group_id, user_id, utc_now()))
+    group, _ = uow.read(services().database, lambda s: groups.get(s, group_id))
+    console.print(_group_line(GroupOut.of(group)))
+
+
 @groups_app.command("show")
 @friendly
 def group_show(group_id: str, as_json: bool = JSON) -> None:

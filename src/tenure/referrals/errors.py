@@ -99,3 +99,9 @@ class GroupExpired(Conflict):
     """The group's deadline has passed."""
 
     code = "group_expired"
+
+
+class GroupMemberNotFound(NotFound):
+    """The user is not a member of that group."""
+
+    code = "group_member_not_found"

@@ -63,6 +63,14 @@ def join(request: Request, response: Response, group_id: str, body: GroupJoinIn)
     return _joined(response, joined)
 
 
+@router.delete("/{group_id}/members/{user_id}", dependencies=SERVER, summary="Leave an open group")
+def leave(request: Request, group_id: str, user_id: str) -> MemberOut:
+    """Release the member's hold and free the place (409 once the group has closed)."""
+    now = utc_now()
+    member = uow.write(_db(request), lambda s: groups.leave(s, group_id, user_id, now))
+    return MemberOut.of(member)
+
+
 @router.get("/{group_id}", dependencies=SERVER, summary="One group with its members")
 def show(request: Request, group_id: str) -> GroupOut:
     """A group's status and each member's hold status."""

@@ -13,7 +13,13 @@ from sqlalchemy.orm import Session
 
 from tenure.kit.ids import content_hash, new_id
 from tenure.referrals import group_repository as repository
-from tenure.referrals.errors import GroupClosed, GroupExpired, GroupFull, GroupNotFound
+from tenure.referrals.errors import (
+    GroupClosed,
+    GroupExpired,
+    GroupFull,
+    GroupMemberNotFound,
+    GroupNotFound,
+)
 from tenure.referrals.models import GroupBuy, GroupMember
 from tenure.referrals.uow import as_utc
 
@@ -71,7 +77,7 @@ def join(
     if group is None:
         raise GroupNotFound(group_id=group_id)
     existing = repository.member(session, group_id, user_id)
-    if existing is not None:
+    if existing is not None and existing.status != "refunded":
         return Joined(group, existing, False)
     if group.status != "open":
         raise GroupClosed(group_id=group_id, group_status=group.status)
@@ -79,16 +85,27 @@ def join(
         raise GroupExpired(group_id=group_id, deadline=as_utc(group.deadline).isoformat())
     if group.members >= group.size:
         raise GroupFull(group_id=group_id, size=group.size, members=group.members)
-    return _add_member(session, group, user_id, hold_ref, now)
+    return _add_member(session, group, user_id, hold_ref, now, existing)
 
 
 def _add_member(
-    session: Session, group: GroupBuy, user_id: str, hold_ref: str | None, now: datetime
+    session: Session,
+    group: GroupBuy,
+    user_id: str,
+    hold_ref: str | None,
+    now: datetime,
+    returning: GroupMember | None = None,
 ) -> Joined:
-    member = GroupMember(
-        group_id=group.id, user_id=user_id, hold_ref=hold_ref, status="held", joined_at=now
-    )
-    session.add(member)
+    if returning is not None:
+        # Someone who left comes back: the same row (one per user and group) holds again.
+        member = returning
+        member.status, member.hold_ref, member.joined_at = "held", hold_ref, now
+        member.settled_at = None
+    else:
+        member = GroupMember(
+            group_id=group.id, user_id=user_id, hold_ref=hold_ref, status="held", joined_at=now
+        )
+        session.add(member)
     group.members += 1
     if group.members == group.size:
         # The last place filled: every hold is captured at the group price, in this same unit.
@@ -96,9 +113,28 @@ def _add_member(
         group.closed_at = now
         session.flush()
         for row in repository.members(session, group.id):
-            row.status, row.settled_at = "captured", now
+            if row.status == "held":  # members who left were refunded already
+                row.status, row.settled_at = "captured", now
     session.flush()
     return Joined(group, member, True)
+
+
+def leave(session: Session, group_id: str, user_id: str, now: datetime) -> GroupMember:
+    """A member leaves an open group: their hold is released once and the place opens again."""
+    group = repository.get(session, group_id, lock=True)
+    if group is None:
+        raise GroupNotFound(group_id=group_id)
+    member = repository.member(session, group_id, user_id)
+    if member is None:
+        raise GroupMemberNotFound(group_id=group_id, user_id=user_id)
+    if member.status == "refunded":
+        return member  # already left (or refunded with the failed group): nothing more to do
+    if group.status != "open":
+        raise GroupClosed(group_id=group_id, group_status=group.status)
+    member.status, member.settled_at = "refunded", now
+    group.members -= 1
+    session.flush()
+    return member
 
 
 def fail_if_due(session: Session, group_id: str, now: datetime) -> int | None:
