@@ -229,3 +229,35 @@ class TestLeavingOverHttp:
         assert (left.status_code, left.json()["status"]) == (200, "refunded")
         shown = api["client"].get(f"/v1/referrals/group-buys/{gid}", headers=api["h"]["server"])
         assert shown.json()["members"] == 1
+
+
+class TestReferrerProgress:
+    def test_the_invite_page_counts_friends_per_status_and_the_points_earned(
+        self, api: dict[str, Any]
+    ) -> None:
+        _config(api, return_window_days=0, link_template="https://s.test/r/{code}")
+        code = _code(api, "alice")
+        for friend in ("b1", "b2", "b3"):
+            _post(api, "/v1/referrals/signups", {"invitee_id": friend, "code": code})
+        for friend in ("b1", "b2"):
+            _post(
+                api,
+                "/v1/referrals/orders",
+                {"order_id": f"o-{friend}", "user_id": friend, "amount_minor": 100,
+                 "currency": "USD", "paid_at": "2026-01-01T00:00:00Z"},
+            )  # fmt: skip
+        _post(api, "/v1/referrals/jobs/run-due", None, "admin")
+        page = api["client"].get("/v1/referrals/referrers/alice", headers=api["h"]["server"])
+        assert page.json() == {
+            "user_id": "alice",
+            "code": code,
+            "link": f"https://s.test/r/{code}",
+            "by_status": {"pending": 1, "rewarded": 2},
+            "points_earned": 1000,
+            "coupons_earned": [],
+            "capped": 0,
+        }
+
+    def test_a_customer_without_a_code_has_an_empty_page(self, api: dict[str, Any]) -> None:
+        page = api["client"].get("/v1/referrals/referrers/nobody", headers=api["h"]["server"])
+        assert (page.json()["code"], page.json()["by_status"]) == (None, {})

@@ -145,3 +145,19 @@ def rewards_of(session: Session, referral_id: str) -> list[Reward]:
     """A referral's rewards, referrer side first."""
     stmt = select(Reward).where(Reward.referral_id == referral_id).order_by(Reward.side.desc())
     return list(session.scalars(stmt))
+
+
+def status_counts(session: Session, referrer_id: str) -> dict[str, int]:
+    """How many of the referrer's referrals are in each status."""
+    stmt = (
+        select(Referral.status, func.count())
+        .where(Referral.referrer_id == referrer_id)
+        .group_by(Referral.status)
+    )
+    return {status: int(n) for status, n in session.execute(stmt)}
+
+
+def referrer_rewards(session: Session, referrer_id: str) -> list[Reward]:
+    """Every referrer-side reward the user was given, oldest first."""
+    stmt = select(Reward).where(Reward.user_id == referrer_id, Reward.side == "referrer")
+    return list(session.scalars(stmt.order_by(Reward.id)))

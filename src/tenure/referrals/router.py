@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import asdict
 from typing import Any, TypeVar
 from zoneinfo import ZoneInfo
 
@@ -138,6 +139,18 @@ def order_refunded(request: Request, order_id: str) -> ReferralOut:
     """A refund inside the return window: the referral waits for another first order."""
     now = utc_now()
     return ReferralOut.of(_write(request, lambda s, p: service.refund_order(s, order_id, now)))
+
+
+@router.get("/referrers/{user_id}", dependencies=SERVER, summary="A referrer's invite progress")
+def referrer_progress(request: Request, user_id: str) -> dict[str, Any]:
+    """The customer's code and link, friends per status, and the rewards they have earned."""
+
+    def work(s: Session, p: Program) -> dict[str, Any]:
+        found = service.progress(s, user_id)
+        link = p.link_template.replace("{code}", found.code) if found.code else None
+        return {**asdict(found), "link": link}
+
+    return _read(request, work)
 
 
 @router.get("", dependencies=ADMIN, summary="Referrals (status=held is the review queue)")

@@ -222,3 +222,30 @@ def detail(session: Session, referral_id: str) -> Detail:
         repository.decisions(session, referral_id),
         repository.rewards_of(session, referral_id),
     )
+
+
+@dataclass(frozen=True)
+class Progress:
+    """A referrer's invite page: their code, friends per status, what they have earned."""
+
+    user_id: str
+    code: str | None
+    by_status: dict[str, int]
+    points_earned: int
+    coupons_earned: list[str]
+    capped: int
+
+
+def progress(session: Session, user_id: str) -> Progress:
+    """What the shop shows a customer about their invitations."""
+    own = repository.code_of_user(session, user_id)
+    earned = repository.referrer_rewards(session, user_id)
+    granted = [r for r in earned if r.status == "granted"]
+    return Progress(
+        user_id=user_id,
+        code=own.code if own else None,
+        by_status=repository.status_counts(session, user_id),
+        points_earned=sum(r.points for r in granted),
+        coupons_earned=[r.coupon_code for r in granted if r.coupon_code],
+        capped=sum(1 for r in earned if r.status == "capped"),
+    )
