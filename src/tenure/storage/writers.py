@@ -166,11 +166,13 @@ class DuckDBWriter:
             self.rollups.mark(table, f"SELECT ts FROM {staged}")
             match = self._key_match(key, "t", "s")
             keys = ", ".join(f'"{k}"' for k in key)
+            source = self._resolved_events(staged) if table == "events" else staged
             # The first row of a key wins inside the batch too, so a batch may repeat itself.
             row = self.con.execute(
                 f"""INSERT INTO "{table}"
                     SELECT * EXCLUDE (_rn) FROM (
-                        SELECT s.*, row_number() OVER (PARTITION BY {keys}) AS _rn FROM {staged} s
+                        SELECT s.*, row_number() OVER (PARTITION BY {keys}) AS _rn
+                        FROM ({source}) s
                         WHERE NOT EXISTS (SELECT 1 FROM "{table}" t WHERE {match})
                     ) WHERE _rn = 1"""
             ).fetchone()
@@ -234,6 +236,23 @@ class DuckDBWriter:
             """UPDATE events SET user_id = i.user_id FROM identities i
                WHERE events.user_id IS NULL AND events.anonymous_id = i.alias_id"""
         )
+
+    def _resolved_events(self, staged: str) -> str:
+        """Staged events with the merged user id of known aliases, as they are inserted.
+
+        Rewriting millions of just-inserted rows afterwards (resolve_identities' UPDATE) is what
+        large imports of anonymous browsing would otherwise spend their time and memory on.
+        """
+        self._collapse_identity_chains()
+        columns = ", ".join(
+            "coalesce(iu.user_id, ia.user_id, s.user_id) AS user_id"
+            if name == "user_id"
+            else f's."{name}"'
+            for name in TABLES["events"].names
+        )
+        return f"""SELECT {columns} FROM {staged} s
+            LEFT JOIN identities iu ON s.user_id = iu.alias_id AND iu.alias_id <> iu.user_id
+            LEFT JOIN identities ia ON s.user_id IS NULL AND s.anonymous_id = ia.alias_id"""
 
     def _collapse_identity_chains(self) -> None:
         # a -> b and b -> c become a -> c, so one pass of rewriting reaches the final id.

@@ -130,6 +130,9 @@ def write_outputs(
         written["orders"] = writer.upsert("orders", out["orders"])
     if "order_lines" in out:
         written["order_lines"] = writer.upsert("order_lines", out["order_lines"], key=("order_id",))
+    if "identities" in out:
+        # Before the events: they are written with the merged user id of every known alias.
+        written["identities"] = writer.upsert("identities", out["identities"])
     if "events" in out:
         # Keyed inserts may go in slices (the first copy of an id wins either way); the writer
         # then stages a bounded number of rows at a time, whatever the size of the import.
@@ -142,10 +145,8 @@ def write_outputs(
         written["items"] = writer.merge("items", out["items"])
     if "spend" in out:
         written["spend"] = writer.upsert("spend", out["spend"])
-    if "identities" in out:
-        written["identities"] = writer.upsert("identities", out["identities"])
-        if written["identities"]:
-            writer.resolve_identities()
+    if written.get("identities"):
+        writer.resolve_identities()
     return written
 
 

@@ -32,6 +32,9 @@ def rows_from_lines(table: pa.Table, currency: str) -> dict[str, Any]:
 
 def write_rows(writer: WarehouseWriter, rows: dict[str, Any]) -> int:
     """Apply one flush's rows in the writer's transaction; returns new events."""
+    if len(rows["identities"]):
+        # Before the events: they are written with the merged user id of every known alias.
+        writer.upsert("identities", rows["identities"])
     added = writer.insert_missing("events", rows["events"])
     writer.merge("users", rows["users"])
     commerce: Commerce = rows["commerce"]
@@ -56,7 +59,6 @@ def write_rows(writer: WarehouseWriter, rows: dict[str, Any]) -> int:
         )
     writer.set_order_status(commerce.cancelled, "cancelled")
     if len(rows["identities"]):
-        writer.upsert("identities", rows["identities"])
         writer.resolve_identities()
     return added
 
