@@ -17,8 +17,10 @@ install: $(STAMP)
 demo: $(STAMP)
 	$(VENV)/bin/tenure demo
 
+# Two workers: most tests wait on fsync, PostgreSQL, subprocesses or servers; Spark tests share one.
+TEST_WORKERS ?= 2
 test: $(STAMP)
-	$(PY) -m pytest
+	$(PY) -m pytest -n $(TEST_WORKERS) --dist loadgroup
 
 lint: $(STAMP)
 	$(PY) -m ruff check src tests bench

@@ -140,3 +140,10 @@ def spark_session():  # type: ignore[no-untyped-def]
 
     tmp = Path(os.environ.get("TMPDIR", "/tmp")) / f"tenure-spark-{uuid.uuid4().hex[:8]}"
     return get_spark("local[2]", tmp)
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Under pytest-xdist (`make test`), every Spark test runs in one worker: one JVM, not two."""
+    for item in items:
+        if "spark_session" in getattr(item, "fixturenames", ()):
+            item.add_marker(pytest.mark.xdist_group("spark"))

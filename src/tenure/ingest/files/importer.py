@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import logging
+import shutil
 import time
+import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -11,6 +13,7 @@ from typing import Any
 
 import duckdb
 import pyarrow as pa
+import pyarrow.parquet as pq
 
 from tenure.config import Settings
 from tenure.ingest.files.entities import EventsPlan, ItemsPlan, SpendPlan, UsersPlan
@@ -120,7 +123,11 @@ def _sample(con: duckdb.DuckDBPyConnection) -> list[dict[str, Any]]:
 
 
 def write_outputs(
-    writer: WarehouseWriter, kind: str, queries: dict[str, str], con: duckdb.DuckDBPyConnection
+    writer: WarehouseWriter,
+    kind: str,
+    queries: dict[str, str],
+    con: duckdb.DuckDBPyConnection,
+    scratch: Path,
 ) -> dict[str, int]:
     """Apply an import's rows, streamed from staging; keyed writes make a replay a no-op."""
     # Each output streams through its own cursor, so no result is held whole in Python.
@@ -134,11 +141,12 @@ def write_outputs(
         # Before the events: they are written with the merged user id of every known alias.
         written["identities"] = writer.upsert("identities", out["identities"])
     if "events" in out:
-        # Keyed inserts may go in slices (the first copy of an id wins either way); the writer
-        # then stages a bounded number of rows at a time, whatever the size of the import.
-        written["events"] = sum(
-            writer.insert_missing("events", part) for part in slices(out["events"], CHUNK_ROWS)
-        )
+        # Keyed inserts may go in parts (one copy of an id is kept either way), so the writer
+        # stages a bounded number of rows at a time whatever the size of the import. The parts
+        # go through Parquet files: streaming tens of millions of rows straight from the staging
+        # connection crashed DuckDB (segfault in the result stream under its memory limit).
+        parts = parquet_parts(con, queries["events"], scratch / "events", CHUNK_ROWS)
+        written["events"] = sum(writer.insert_missing("events", part) for part in parts)
     if "users" in out:
         written["users"] = writer.merge("users", out["users"])
     if "items" in out:
@@ -150,29 +158,22 @@ def write_outputs(
     return written
 
 
-def slices(reader: pa.RecordBatchReader, rows: int) -> Iterator[pa.RecordBatchReader]:
-    """Consecutive readers of about `rows` rows each over one reader (each read before the next)."""
-    batches = iter(reader)
-    pending: list[pa.RecordBatch] = []
-
-    def part() -> Iterator[pa.RecordBatch]:
-        taken = 0
-        while pending or taken < rows:
-            batch = pending.pop() if pending else next(batches, None)
-            if batch is None:
-                return
-            if taken >= rows:
-                pending.append(batch)
-                return
-            taken += batch.num_rows
-            yield batch
-
-    while True:
-        first = next(batches, None)
-        if first is None:
-            return
-        pending.append(first)
-        yield pa.RecordBatchReader.from_batches(reader.schema, part())
+def parquet_parts(
+    con: duckdb.DuckDBPyConnection, query: str, folder: Path, rows: int
+) -> Iterator[pa.RecordBatchReader]:
+    """A staging query written to Parquet files of about `rows` rows, read back one at a time."""
+    group = min(100_000, rows)
+    folder.parent.mkdir(parents=True, exist_ok=True)
+    con.execute(
+        f"""COPY ({query}) TO '{folder}'
+            (FORMAT parquet, ROW_GROUP_SIZE {group}, ROW_GROUPS_PER_FILE {max(1, rows // group)})"""
+    )
+    files = sorted(folder.glob("*.parquet"), key=lambda p: (len(p.stem), p.stem))
+    for path in files:
+        parquet = pq.ParquetFile(path)
+        yield pa.RecordBatchReader.from_batches(
+            parquet.schema_arrow, parquet.iter_batches(batch_size=BATCH_ROWS)
+        )
 
 
 class _Streams:
@@ -203,6 +204,7 @@ def import_files(
     started = time.perf_counter()
     mapping = mapping or Mapping()
     files = expand(paths)
+    scratch = settings.home / "tmp" / f"import-{uuid.uuid4().hex}"
     con = _staging_connection(settings)
     try:
         _load_raw(con, files, progress)
@@ -230,9 +232,10 @@ def import_files(
         queries = plan.build(con)
         summary.figures = plan.summary(con)
         with warehouse.writer() as writer:
-            summary.written = write_outputs(writer, kind, queries, con)
+            summary.written = write_outputs(writer, kind, queries, con, scratch)
     finally:
         con.close()
+        shutil.rmtree(scratch, ignore_errors=True)
     if progress:
         progress("write", 1, 1)
     summary.seconds = time.perf_counter() - started
