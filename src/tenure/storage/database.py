@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import threading
 from collections.abc import Iterator
 from contextlib import AbstractContextManager, contextmanager, nullcontext
@@ -10,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Engine, MetaData, create_engine, event
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 
 NAMING = {
@@ -82,9 +84,30 @@ class Database:
 
     def upgrade(self) -> None:
         """Apply every Alembic migration not applied yet (domains branch from 0001: "heads")."""
+        if self._at_heads():
+            return  # every CLI command calls this: skip Alembic's environment when up to date
         from alembic import command
 
         command.upgrade(alembic_config(self.url), "heads")
+
+    def _at_heads(self) -> bool:
+        try:
+            with self.engine.connect() as con:
+                applied = {row[0] for row in con.exec_driver_sql(_VERSIONS_SQL)}
+        except SQLAlchemyError:
+            return False  # a new database: no version table yet
+        return applied == script_heads()
+
+
+_VERSIONS_SQL = "SELECT version_num FROM alembic_version"
+
+
+@functools.cache
+def script_heads() -> frozenset[str]:
+    """The head revisions of the packaged migrations."""
+    from alembic.script import ScriptDirectory
+
+    return frozenset(ScriptDirectory.from_config(alembic_config("sqlite://")).get_heads())
 
 
 def alembic_config(url: str) -> Any:
