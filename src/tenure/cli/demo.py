@@ -12,7 +12,6 @@ from tenure.cli import setup
 from tenure.cli.context import console, friendly, services
 from tenure.cli.report import write_report
 from tenure.cli.simulate import import_simulation
-from tenure.simulate import SimulationConfig, simulate_shop
 
 
 @friendly
@@ -23,6 +22,8 @@ def demo(
     serve: bool = typer.Option(True, "--serve/--no-serve", help="Start the server at the end."),
 ) -> None:
     """Everything a first look needs, on the embedded DuckDB + SQLite stores."""
+    from tenure.simulate import SimulationConfig, simulate_shop  # numpy work: only for the demo
+
     svc = services()
     setup.init()
     out = svc.settings.home / "demo-shop"

@@ -13,10 +13,9 @@ from rich.table import Table
 
 from tenure.cli.context import console, emit_json, friendly, services
 from tenure.i18n import translate
-from tenure.predict.churn import registry
-from tenure.predict.churn.report import METRICS, evaluation_html
-from tenure.predict.churn.service import ChurnConfig, evaluate
-from tenure.predict.service import ModelName, fit_clv, score_churn, score_clv, train_churn
+
+# Model libraries (LightGBM, scikit-learn, scipy) load inside the commands that use them:
+# importing them here would add seconds to every `tenure` command.
 
 app = typer.Typer(help="Predictions: lifetime value, churn risk and next order, written to scores.")
 
@@ -43,6 +42,8 @@ def clv(
     Scores use every order up to --observation-end: P(alive), expected orders in 30 and 90 days
     (BG/NBD) and 12-month CLV (Gamma-Gamma), in minor units of the shop's currency.
     """
+    from tenure.predict.service import ModelName, fit_clv, score_clv
+
     if model not in ("bgnbd", "paretonbd", "gammagamma"):
         raise typer.BadParameter("use bgnbd, paretonbd or gammagamma", param_hint="--model")
     svc = services()
@@ -86,6 +87,10 @@ def churn(
     fmt: str = typer.Option("table", "--format", help="table or json."),
 ) -> None:
     """Train a churn model (LightGBM, calibrated), score every customer, write `churn` scores."""
+    from tenure.predict.churn import registry
+    from tenure.predict.churn.service import ChurnConfig
+    from tenure.predict.service import score_churn, train_churn
+
     svc = services()
     trained = None
     if version is None:
@@ -141,6 +146,9 @@ def churn_eval(
     out: Path | None = typer.Option(None, "--out", help="Write the output to this file."),
 ) -> None:
     """Evaluate churn ranking on a later window against recency and BG/NBD baselines."""
+    from tenure.predict.churn.report import METRICS, evaluation_html
+    from tenure.predict.churn.service import ChurnConfig, evaluate
+
     svc = services()
     config = ChurnConfig(horizon_days=horizon_days, windows=windows)
     with svc.warehouse.reader() as con:
@@ -182,6 +190,8 @@ def churn_eval(
 @friendly
 def churn_models(fmt: str = typer.Option("table", "--format", help="table or json.")) -> None:
     """List stored churn model versions."""
+    from tenure.predict.churn import registry
+
     svc = services()
     metas = [registry.metadata(svc.settings.home, v) for v in registry.versions(svc.settings.home)]
     if fmt == "json":

@@ -8,11 +8,12 @@ import typer
 
 from tenure.cli.context import console, friendly, services
 from tenure.ingest.tracking.flush import flush_inbox
-from tenure.reports.html import build_report
 
 
 def write_report(out: Path, title: str | None = None) -> Path:
     """Flush waiting events, build the report from the warehouse, write it; returns the path."""
+    from tenure.reports.html import build_report  # Plotly and every section: only when asked
+
     svc = services()
     flush_inbox(svc.settings, svc.database, svc.warehouse)
     with svc.warehouse.reader() as con:

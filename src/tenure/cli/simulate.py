@@ -12,7 +12,6 @@ from tenure.cli.context import console, emit_json, friendly, quiet_progress, ser
 from tenure.config import Settings
 from tenure.ingest.files.importer import import_files
 from tenure.ingest.files.mapping import Mapping
-from tenure.simulate import SimulationConfig, simulate_shop
 from tenure.storage.warehouse import Warehouse
 
 IMPORT_ORDER = (
@@ -56,6 +55,8 @@ def simulate(
     as_json: bool = typer.Option(False, "--json", help="Print JSON."),
 ) -> None:
     """Simulate a shop: channels, latent purchase and dropout, funnels, baskets, refunds."""
+    from tenure.simulate import SimulationConfig, simulate_shop  # numpy work: only when asked
+
     config = SimulationConfig(
         users=users, days=days, start=date.fromisoformat(start), seed=seed, chunk_users=chunk_users
     )

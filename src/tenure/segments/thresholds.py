@@ -10,8 +10,6 @@ import pandas as pd
 from ibis.backends import BaseBackend
 
 from tenure.errors import BadRequest
-from tenure.predict.clv import BGNBD, summary_from_transactions
-from tenure.predict.clv.inputs import InvalidInput
 from tenure.profiles.features import order_rows
 
 WEEK = 7.0
@@ -58,6 +56,10 @@ def model_thresholds(
     The rhythm limit is a multiple of the user's mean days between order days (the median of
     repeat buyers for one-time buyers). Fixed `fallback` days apply when no one has repeated.
     """
+    # scipy loads here, not with the CLI: most commands never fit a model.
+    from tenure.predict.clv import BGNBD, summary_from_transactions
+    from tenure.predict.clv.inputs import InvalidInput
+
     orders = order_rows(con, zone, end).filter(lambda o: o.status == "paid")
     frame = orders.select("user_id", "ts").execute()
     if frame.empty:
