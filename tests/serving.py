@@ -40,18 +40,22 @@ def run_cli(home: Path, *args: str, **extra: str) -> subprocess.CompletedProcess
 
 
 @contextmanager
-def running_server(home: Path, **extra: str) -> Iterator[str]:
-    """A `tenure serve` process on a free port; yields its base URL."""
+def running_server(home: Path, workers: int = 1, **extra: str) -> Iterator[str]:
+    """A `tenure serve` process (`workers` processes) on a free port; yields its base URL."""
     port = free_port()
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "tenure", "serve", "--port", str(port)],
-        env=tenure_env(home, **extra),
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-    )
+    # A log file, not a pipe: a busy server would block once nobody drained a full pipe.
+    log = home / f"serve-{port}.log"
+    with log.open("wb") as sink:
+        args = ["serve", "--port", str(port), "--workers", str(workers)]
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "tenure", *args],
+            env=tenure_env(home, **extra),
+            stdout=sink,
+            stderr=subprocess.STDOUT,
+        )
     url = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 60
+        deadline = time.monotonic() + 90
         while True:
             try:
                 if httpx.get(f"{url}/healthz", timeout=1).status_code == 200:
@@ -59,8 +63,7 @@ def running_server(home: Path, **extra: str) -> Iterator[str]:
             except httpx.HTTPError:
                 pass
             if proc.poll() is not None or time.monotonic() > deadline:
-                out = proc.stdout.read().decode() if proc.stdout else ""
-                raise RuntimeError(f"tenure serve did not start:\n{out}")
+                raise RuntimeError(f"tenure serve did not start:\n{log.read_text()}")
             time.sleep(0.2)
         yield url
     finally:

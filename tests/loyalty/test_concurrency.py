@@ -2,10 +2,7 @@
 
 from __future__ import annotations
 
-import subprocess
-import sys
 import threading
-import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
@@ -19,36 +16,15 @@ from sqlalchemy import select
 from tenure.apikeys.service import create_key
 from tenure.loyalty.models import Transaction
 from tenure.storage.database import Database
-from tests.serving import free_port, running_server, tenure_env
+from tests.serving import running_server
 
 
 @contextmanager
 def _serve(home: Path, pg_url: str, workers: int) -> Iterator[str]:
-    if workers == 1:
-        with running_server(
-            home, TENURE_DATABASE_URL=pg_url, TENURE_INBOX_FLUSH_SECONDS="0"
-        ) as url:
-            yield url
-        return
-    port = free_port()
-    env = tenure_env(home, TENURE_DATABASE_URL=pg_url, TENURE_INBOX_FLUSH_SECONDS="0")
-    args = ["serve", "--port", str(port), "--workers", str(workers)]
-    proc = subprocess.Popen([sys.executable, "-m", "tenure", *args], env=env)
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 90
-        while True:
-            try:
-                if httpx.get(f"{url}/healthz", timeout=1).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            assert proc.poll() is None and time.monotonic() < deadline, "server did not start"
-            time.sleep(0.3)
+    with running_server(
+        home, workers, TENURE_DATABASE_URL=pg_url, TENURE_INBOX_FLUSH_SECONDS="0"
+    ) as url:
         yield url
-    finally:
-        proc.terminate()
-        proc.wait(timeout=60)
 
 
 @pytest.fixture

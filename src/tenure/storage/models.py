@@ -6,9 +6,9 @@ from __future__ import annotations
 def import_all_models() -> None:
     """Import each domain's models module (they register themselves on Base.metadata)."""
     import tenure.apikeys.models
-    import tenure.ingest.tracking.models  # noqa: F401
-    import tenure.jobs.models  # noqa: F401
-    import tenure.loyalty.models  # noqa: F401
-    import tenure.promotions.models  # noqa: F401
-    import tenure.referrals.models  # noqa: F401
+    import tenure.ingest.tracking.models
+    import tenure.jobs.models
+    import tenure.loyalty.models
+    import tenure.promotions.models
+    import tenure.referrals.models
     import tenure.segments.models  # noqa: F401

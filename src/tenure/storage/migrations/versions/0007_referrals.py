@@ -16,7 +16,7 @@ depends_on = None
 TS = sa.DateTime(timezone=True)
 
 
-def _id() -> sa.Column:  # type: ignore[type-arg]
+def _id() -> sa.Column[int]:
     return sa.Column("id", sa.Integer(), autoincrement=True, nullable=False)
 
 
