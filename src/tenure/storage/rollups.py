@@ -233,10 +233,10 @@ class RollupMaintainer:
     def _recreate_tables(self) -> None:
         """Rollups are derived data: a rebuild recreates them in this version's shape."""
         from tenure.storage.schemas import ROLLUP_TABLES
-        from tenure.storage.writers import duckdb_type
+        from tenure.storage.writers import column_ddl
 
         for name, schema in ROLLUP_TABLES.items():
-            cols = ", ".join(f'"{col}" {duckdb_type(typ)}' for col, typ in schema.items())
+            cols = column_ddl(schema)
             if name == "rollup_state":
                 self.con.execute(f'CREATE TABLE IF NOT EXISTS "{name}" ({cols})')
                 continue

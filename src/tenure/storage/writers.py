@@ -7,6 +7,7 @@ from decimal import Decimal
 from typing import Any, Protocol, TypeAlias
 
 import duckdb
+import ibis
 import ibis.expr.datatypes as dt
 import pyarrow as pa
 
@@ -65,6 +66,11 @@ def duckdb_type(dtype: dt.DataType) -> str:
     raise TypeError(f"no DuckDB type for {dtype}")
 
 
+def column_ddl(schema: ibis.Schema) -> str:
+    """The column list of a CREATE TABLE for one of our schemas."""
+    return ", ".join(f'"{col}" {duckdb_type(typ)}' for col, typ in schema.items())
+
+
 def conform(table: str, data: pa.Table) -> pa.Table:
     """`data` with exactly the table's columns, in order, missing ones null."""
     schema = TABLES[table]
@@ -119,7 +125,7 @@ class DuckDBWriter:
     def create_missing_tables(self) -> None:
         """Create the tables of schemas.TABLES that do not exist."""
         for name, schema in {**TABLES, **ROLLUP_TABLES}.items():
-            cols = ", ".join(f'"{col}" {duckdb_type(typ)}' for col, typ in schema.items())
+            cols = column_ddl(schema)
             self.con.execute(f'CREATE TABLE IF NOT EXISTS "{name}" ({cols})')
 
     def _stage(self, table: str, data: Rows) -> tuple[str, int]:

@@ -23,6 +23,7 @@ from tenure.ingest.tracking.ecommerce import (
 )
 from tenure.kit.time import parse_iso
 from tenure.storage.schemas import TABLES
+from tenure.storage.writers import conform
 
 _TS = pa.timestamp("us", tz="UTC")
 LINE_SCHEMA = pa.schema(
@@ -68,15 +69,6 @@ def _first_per_id(table: pa.Table) -> pa.Table:
     return table.take(pc.take(rows, pc.sort_indices(rows)))
 
 
-def _conform(name: str, columns: dict[str, Any], rows: int) -> pa.Table:
-    schema = TABLES[name].to_pyarrow()
-    arrays = [
-        columns[f.name].cast(f.type) if f.name in columns else pa.nulls(rows, f.type)
-        for f in schema
-    ]
-    return pa.Table.from_arrays(arrays, schema=schema)
-
-
 def from_rows(name: str, rows: list[dict[str, Any]]) -> pa.Table:
     """A warehouse table from Python rows (the rare paths: identify, commerce, identities)."""
     schema = TABLES[name].to_pyarrow()
@@ -114,7 +106,7 @@ def events(table: pa.Table) -> pa.Table:
         "properties": pc.fill_null(props, "{}"),
         "received_at": table.column("received_at"),
     }
-    return _conform("events", columns, len(table))
+    return conform("events", pa.table(columns))
 
 
 def _birthday(value: Any) -> date | None:
@@ -197,7 +189,7 @@ def identities(table: pa.Table) -> pa.Table:
         "user_id": pc.filter(user, keep),
         "ts": pc.filter(table.column("ts"), keep),
     }
-    return _conform("identities", columns, int(pc.sum(keep).as_py() or 0))
+    return conform("identities", pa.table(columns))
 
 
 _PRODUCT_ITEMS = """
@@ -234,7 +226,7 @@ def product_items(table: pa.Table) -> pa.Table:
     with duckdb.connect() as con:
         con.register("product_events", product_events)
         found = con.execute(_PRODUCT_ITEMS).to_arrow_table()
-    return _conform("items", {name: found.column(name) for name in found.column_names}, len(found))
+    return conform("items", found)
 
 
 def commerce(table: pa.Table, currency: str) -> Commerce:
