@@ -25,7 +25,7 @@ def _store(request: Request, kind: str | None, raw: bytes) -> dict[str, Any]:
     if kind is None:
         result = service.validate_batch(settings, body, len(raw))
     else:
-        result = service.validate_one(settings, kind, body)
+        result = service.validate_one(kind, body)
     # The inbox commit happens before we answer: a 2xx means the data is on disk. Validation
     # runs outside the lock, so only the insert and the commit are serialised on SQLite.
     if result.lines:

@@ -47,7 +47,7 @@ def parse_body(body: bytes, limit: int, *, batch: bool) -> Any:
         raise MalformedJson(reason=str(exc)[:200]) from None
 
 
-def validate_one(settings: Settings, kind: str, body: Any) -> Accepted:
+def validate_one(kind: str, body: Any) -> Accepted:
     """Validate a single message sent to /v1/{kind} (a bad one is a 400, nothing stored)."""
     if not isinstance(body, dict):
         raise InvalidMessage(field="body", reason="must be a JSON object")
