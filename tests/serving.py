@@ -14,11 +14,31 @@ from pathlib import Path
 import httpx
 
 
+_PORTS_PER_WORKER = 1000
+_next_port = 0
+
+
 def free_port() -> int:
-    """A free local TCP port."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
+    """A free local TCP port from this pytest worker's own range.
+
+    Port 0 would draw from the kernel's ephemeral range, which every outgoing connection and every
+    other xdist worker draws from too: two workers could be handed the same port, and a test whose
+    server failed to bind would then talk to another test's server (seen as a stray 401). Each
+    worker gets its own block below the ephemeral range (32768+) instead.
+    """
+    global _next_port
+    worker = os.environ.get("PYTEST_XDIST_WORKER", "gw0").removeprefix("gw")
+    base = 20000 + (int(worker) if worker.isdigit() else 0) % 12 * _PORTS_PER_WORKER
+    for _ in range(_PORTS_PER_WORKER):
+        port = base + _next_port % _PORTS_PER_WORKER
+        _next_port += 1
+        with socket.socket() as sock:
+            try:
+                sock.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+            return port
+    raise RuntimeError("no free port in this worker's range")
 
 
 def tenure_env(home: Path, **extra: str) -> dict[str, str]:

@@ -2,10 +2,7 @@
 
 from __future__ import annotations
 
-import subprocess
-import sys
 import threading
-import time
 from collections import Counter
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -20,7 +17,7 @@ from tenure.apikeys.service import create_key
 from tenure.loyalty.models import Entry
 from tenure.referrals.models import GroupBuy, GroupMember, Referral, Reward
 from tenure.storage.database import Database
-from tests.serving import free_port, tenure_env
+from tests.serving import running_server
 
 
 @pytest.fixture
@@ -31,30 +28,13 @@ def server(home: Path, pg_url: str) -> Iterator[dict[str, Any]]:
     with database.session() as session:
         server_key = create_key(session, "shop", ["server"]).secret
         admin_key = create_key(session, "ops", ["admin"]).secret
-    port = free_port()
-    env = tenure_env(home, TENURE_DATABASE_URL=pg_url, TENURE_INBOX_FLUSH_SECONDS="0")
-    args = ["serve", "--port", str(port), "--workers", "2"]
-    proc = subprocess.Popen([sys.executable, "-m", "tenure", *args], env=env)
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 90
-        while True:
-            try:
-                if httpx.get(f"{url}/healthz", timeout=1).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            assert proc.poll() is None and time.monotonic() < deadline, "server did not start"
-            time.sleep(0.3)
+    with running_server(home, 2, TENURE_DATABASE_URL=pg_url, TENURE_INBOX_FLUSH_SECONDS="0") as url:
         yield {
             "url": url,
             "database": database,
             "server": {"authorization": f"Bearer {server_key}"},
             "admin": {"authorization": f"Bearer {admin_key}"},
         }
-    finally:
-        proc.terminate()
-        proc.wait(timeout=60)
 
 
 def _together(n: int, call: Callable[[httpx.Client, int], httpx.Response]) -> list[httpx.Response]:
