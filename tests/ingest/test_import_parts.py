@@ -48,3 +48,13 @@ def test_an_events_import_written_in_parts_stores_each_id_once(
         i = int(event_id[1:])
         assert user in {f"u{i}", f"u{i + 3000}"}
     assert not list((duck_settings.home / "tmp").glob("import-*"))
+
+
+def test_a_whole_output_is_one_reader_even_when_empty(tmp_path: Path) -> None:
+    con = duckdb.connect()
+    empty = importer.parquet_whole(con, "SELECT 'x' AS a WHERE false", tmp_path / "e.parquet")
+    assert empty.schema.names == ["a"] and empty.read_all().num_rows == 0
+    full = importer.parquet_whole(
+        con, "SELECT range AS a FROM range(250000)", tmp_path / "f.parquet"
+    )
+    assert full.read_all().column("a").to_pylist() == list(range(250000))

@@ -91,11 +91,18 @@ def _load_raw(con: duckdb.DuckDBPyConnection, files: list[Path], progress: Progr
     con.execute("CREATE VIEW raw AS " + " UNION ALL BY NAME ".join(parts))
 
 
-def _staging_connection(settings: Settings) -> duckdb.DuckDBPyConnection:
-    """An in-memory DuckDB that spills to TENURE_HOME/tmp instead of growing without bound."""
-    spill = settings.home / "tmp"
-    spill.mkdir(parents=True, exist_ok=True)
-    con = duckdb.connect(config={"memory_limit": STAGING_MEMORY, "temp_directory": str(spill)})
+def _staging_connection(scratch: Path) -> duckdb.DuckDBPyConnection:
+    """A throw-away DuckDB file in the import's scratch folder, with a memory cap.
+
+    On disk rather than in memory: tens of millions of staged rows then live in a database file
+    that DuckDB's buffer manager pages normally. An in-memory database under the same cap had to
+    evict its own tables to temp files, and crashed (segfault) aggregating 50M staged events.
+    """
+    scratch.mkdir(parents=True, exist_ok=True)
+    con = duckdb.connect(
+        str(scratch / "staging.duckdb"),
+        config={"memory_limit": STAGING_MEMORY, "temp_directory": str(scratch / "spill")},
+    )
     con.execute("SET TimeZone = 'UTC'")
     return con
 
@@ -129,30 +136,38 @@ def write_outputs(
     con: duckdb.DuckDBPyConnection,
     scratch: Path,
 ) -> dict[str, int]:
-    """Apply an import's rows, streamed from staging; keyed writes make a replay a no-op."""
-    # Each output streams through its own cursor, so no result is held whole in Python.
-    out = _Streams(queries, con)
+    """Apply an import's rows, staged as Parquet files; keyed writes make a replay a no-op.
+
+    Every output is written to Parquet by the staging connection before the warehouse reads it:
+    no staging result stays open while the writer works, so the two DuckDB instances never hold
+    their large intermediate results at the same time.
+    """
     written: dict[str, int] = {}
-    if "orders" in out:
-        written["orders"] = writer.upsert("orders", out["orders"])
-    if "order_lines" in out:
-        written["order_lines"] = writer.upsert("order_lines", out["order_lines"], key=("order_id",))
-    if "identities" in out:
+
+    def whole(name: str) -> pa.RecordBatchReader:
+        # One file: keyed upserts (order lines by order) need the whole output at once.
+        return parquet_whole(con, queries[name], scratch / f"{name}.parquet")
+
+    if "orders" in queries:
+        written["orders"] = writer.upsert("orders", whole("orders"))
+    if "order_lines" in queries:
+        written["order_lines"] = writer.upsert(
+            "order_lines", whole("order_lines"), key=("order_id",)
+        )
+    if "identities" in queries:
         # Before the events: they are written with the merged user id of every known alias.
-        written["identities"] = writer.upsert("identities", out["identities"])
-    if "events" in out:
+        written["identities"] = writer.upsert("identities", whole("identities"))
+    if "events" in queries:
         # Keyed inserts may go in parts (one copy of an id is kept either way), so the writer
-        # stages a bounded number of rows at a time whatever the size of the import. The parts
-        # go through Parquet files: streaming tens of millions of rows straight from the staging
-        # connection crashed DuckDB (segfault in the result stream under its memory limit).
+        # stages a bounded number of rows at a time whatever the size of the import.
         parts = parquet_parts(con, queries["events"], scratch / "events", CHUNK_ROWS)
         written["events"] = sum(writer.insert_missing("events", part) for part in parts)
-    if "users" in out:
-        written["users"] = writer.merge("users", out["users"])
-    if "items" in out:
-        written["items"] = writer.merge("items", out["items"])
-    if "spend" in out:
-        written["spend"] = writer.upsert("spend", out["spend"])
+    if "users" in queries:
+        written["users"] = writer.merge("users", whole("users"))
+    if "items" in queries:
+        written["items"] = writer.merge("items", whole("items"))
+    if "spend" in queries:
+        written["spend"] = writer.upsert("spend", whole("spend"))
     if written.get("identities"):
         writer.resolve_identities()
     return written
@@ -176,18 +191,14 @@ def parquet_parts(
         )
 
 
-class _Streams:
-    """Lazily opened Arrow streams over staging queries."""
-
-    def __init__(self, queries: dict[str, str], con: duckdb.DuckDBPyConnection) -> None:
-        self.queries, self.con = queries, con
-
-    def __contains__(self, name: str) -> bool:
-        return name in self.queries
-
-    def __getitem__(self, name: str) -> pa.RecordBatchReader:
-        cursor = self.con.cursor()
-        return cursor.execute(self.queries[name]).to_arrow_reader(BATCH_ROWS)
+def parquet_whole(con: duckdb.DuckDBPyConnection, query: str, path: Path) -> pa.RecordBatchReader:
+    """A staging query written to one Parquet file (always created, even empty), read back."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    con.execute(f"COPY ({query}) TO '{path}' (FORMAT parquet, ROW_GROUP_SIZE 100000)")
+    parquet = pq.ParquetFile(path)
+    return pa.RecordBatchReader.from_batches(
+        parquet.schema_arrow, parquet.iter_batches(batch_size=BATCH_ROWS)
+    )
 
 
 def import_files(
@@ -205,7 +216,7 @@ def import_files(
     mapping = mapping or Mapping()
     files = expand(paths)
     scratch = settings.home / "tmp" / f"import-{uuid.uuid4().hex}"
-    con = _staging_connection(settings)
+    con = _staging_connection(scratch)
     try:
         _load_raw(con, files, progress)
         columns = [row[0] for row in con.execute("DESCRIBE raw").fetchall()]
