@@ -187,6 +187,48 @@ class TestReservations:
         )
         assert offer.json()["used_count"] == 0
 
+    def test_partial_refunds_take_back_bonus_points_in_proportion(self, api: Api) -> None:
+        api.offer(
+            {"name": "bonus", "kind": "automatic", "benefit": {"type": "points", "points": 300}}
+        )
+        made = api.post("/v1/checkout/reservations", CART, **{"Idempotency-Key": "order-9"})
+        path = f"/v1/checkout/reservations/{made.json()['id']}"
+        total = made.json()["quote"]["total_minor"]
+        assert api.post(f"{path}/confirm", {"order_id": "o9"}).status_code == 200
+
+        def balance() -> int:
+            account = api.client.get(
+                "/v1/loyalty/accounts/u1", headers={"authorization": f"Bearer {api.server}"}
+            )
+            return int(account.json()["balances"]["available"])
+
+        assert balance() == 300
+        part = api.post(f"{path}/refund", {"refund_id": "rf-1", "amount_minor": total // 2})
+        assert part.status_code == 200, part.text
+        body = part.json()
+        assert (body["status"], body["refunded_minor"]) == ("confirmed", total // 2)
+        assert [(r["refund_id"], r["points_reversed"]) for r in body["refunds"]] == [("rf-1", 150)]
+        assert (
+            api.post(f"{path}/refund", {"refund_id": "rf-1", "amount_minor": total // 2}).json()[
+                "refunds"
+            ]
+            == body["refunds"]
+        )  # a retry changes nothing
+        assert balance() == 150
+        too_much = api.post(f"{path}/refund", {"refund_id": "rf-2", "amount_minor": total})
+        assert too_much.status_code == 409
+        assert too_much.headers["content-type"] == "application/problem+json"
+        assert (too_much.json()["code"], too_much.json()["requested_minor"]) == (
+            "refund_exceeds_total",
+            total,
+        )
+        assert api.post(f"{path}/refund", {"amount_minor": 5}).status_code == 422
+        rest = api.post(f"{path}/refund").json()
+        assert (rest["status"], rest["refunded_minor"]) == ("refunded", total)
+        assert balance() == 0
+        shown = api.client.get(path, headers={"authorization": f"Bearer {api.server}"}).json()
+        assert [r["points_reversed"] for r in shown["refunds"]] == [150, 150]
+
     def test_expected_offers_that_no_longer_apply_fail_the_reservation(self, api: Api) -> None:
         flash = api.offer(
             {"name": "flash", "kind": "automatic", "benefit": {"type": "sale_price", "price_minor": 1000},

@@ -118,6 +118,56 @@ def adjust(
     return Outcome(tx, False)
 
 
+@dataclass(frozen=True)
+class AwardReversal:
+    """Points of an award taken back by one call; `shortfall` could not be (already spent)."""
+
+    user_id: str
+    awarded: int
+    taken: int
+    shortfall: int
+    transaction: Transaction
+    replayed: bool
+
+
+def reverse_award(
+    session: Session,
+    award_key: str,
+    reversal_key: str,
+    upto: int | None,
+    reason: str,
+    now: datetime,
+) -> AwardReversal | None:
+    """Take back an award until `upto` of its points (None: all) stand reversed, once per key.
+
+    `award_key` is the key `adjust` added the points under; None when there are none. As for a
+    refund, the award's own lot goes first, then other points (FIFO), and what the member has
+    already spent becomes `shortfall` (the balance never goes below zero).
+    """
+    award = repository.transaction_by_key(session, f"adjust:{award_key}")
+    if award is None or award.kind != "earn":
+        return None
+    open_account(session, award.user_id, now)
+    lot = repository.lot_of_transaction(session, award.id)
+    awarded = lot.points if lot is not None else 0
+    target = awarded if upto is None else min(max(upto, 0), awarded)
+    key = f"reverse:{reversal_key}"
+    fingerprint = content_hash("reverse", award.id, target)
+    found = book.replay(session, key, fingerprint)
+    if found is None:
+        # Cumulative, as for order refunds: each call takes what is still missing to the target.
+        done = repository.reversed_for_reference(session, award.user_id, award.id)
+        tx = book.reverse(
+            session, award.user_id, max(target - done, 0), key=key, fingerprint=fingerprint,
+            now=now, lot_ids=[lot.id] if lot is not None else [], reason=reason,
+            reference=award.id,
+        )  # fmt: skip
+    else:
+        tx = found
+    taken = -(tx.available_delta + tx.pending_delta)
+    return AwardReversal(award.user_id, awarded, taken, tx.shortfall, tx, found is not None)
+
+
 def spend(
     session: Session, user_id: str, points: int, reason: str, key: str, now: datetime
 ) -> Outcome:

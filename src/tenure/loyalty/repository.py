@@ -308,6 +308,24 @@ def reversed_for_order(session: Session, order_id: str) -> int:
     return -int(session.scalar(stmt) or 0)
 
 
+def reversed_for_reference(session: Session, user_id: str, reference: str) -> int:
+    """Points already reversed against one transaction (an award), counting what could not be."""
+    taken = Transaction.available_delta + Transaction.pending_delta - Transaction.shortfall
+    # The user filter lets the (user_id, kind) index find the rows; `reference` has none.
+    stmt = select(func.coalesce(func.sum(taken), 0)).where(
+        Transaction.user_id == user_id,
+        Transaction.kind == "reverse",
+        Transaction.reference == reference,
+    )
+    return -int(session.scalar(stmt) or 0)
+
+
+def lot_of_transaction(session: Session, tx_id: str) -> Lot | None:
+    """The lot an earn transaction created (found through its entries, which are indexed)."""
+    stmt = select(Lot).join(Entry, Entry.lot_id == Lot.id).where(Entry.transaction_id == tx_id)
+    return session.scalars(stmt.limit(1)).first()
+
+
 def memberships_until(session: Session, user_id: str, after: datetime) -> list[Membership]:
     """The member's paid periods that end after `after`, in order."""
     stmt = (

@@ -16,10 +16,12 @@ from tenure.loyalty import checkout, membership, repository
 from tenure.loyalty.checkout import Quote
 from tenure.loyalty.errors import PointsInvalid
 from tenure.loyalty.models import Redemption
+from tenure.loyalty.points import AwardReversal
 from tenure.loyalty.program import current_program
 from tenure.loyalty.tiers import service as tiers
 
 __all__ = [
+    "AwardReversal",
     "Benefits",
     "Quote",
     "award_points",
@@ -28,6 +30,7 @@ __all__ = [
     "quote_points_discount",
     "redeem_points",
     "release_redemption",
+    "reverse_award",
     "tier_benefits",
 ]
 
@@ -155,3 +158,26 @@ def award_points(
         now or utc_now(),
     )  # fmt: skip
     return outcome.transaction.available_after
+
+
+def reverse_award(
+    session: Session,
+    idempotency_key: str,
+    reversal_key: str,
+    reason: str,
+    points: int | None = None,
+    now: datetime | None = None,
+) -> AwardReversal | None:
+    """Take back points given by `award_points` under `idempotency_key` (a refund, a clawback).
+
+    `points` is how many of the award's points should stand reversed after this call (None: all
+    of it), so proportional partial refunds add up; a replayed `reversal_key` reverses nothing
+    more. The balance never goes negative: what the member already spent is reported as
+    `shortfall`. None when nothing was awarded under that key.
+    """
+    from tenure.loyalty import points as ledger_points
+
+    return ledger_points.reverse_award(
+        session, f"award:{idempotency_key}", f"award:{reversal_key}", points, reason,
+        now or utc_now(),
+    )  # fmt: skip

@@ -188,6 +188,12 @@ class ReservationNotHeld(Conflict):
     code = "reservation_not_held"
 
 
+class RefundExceedsTotal(Conflict):
+    """A refund would take the reservation's refunds past what the customer paid."""
+
+    code = "refund_exceeds_total"
+
+
 class ReservationExpired(Conflict):
     """The hold ran out before payment was confirmed."""
 

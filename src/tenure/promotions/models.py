@@ -90,7 +90,8 @@ class PromoCode(Base):
 
 class PromoReservation(Base):
     """A checkout's hold on offers: held → confirmed (paid) | released | expired; confirmed →
-    refunded. The idempotency key makes a retried reserve return the same hold."""
+    refunded once refunds reach the total (a partial refund keeps it confirmed). The idempotency
+    key makes a retried reserve return the same hold."""
 
     __tablename__ = "promo_reservations"
     __table_args__ = (Index("ix_promo_reservations_status_expires", "status", "expires_at"),)
@@ -106,6 +107,8 @@ class PromoReservation(Base):
     discount_minor: Mapped[int] = mapped_column(BigInteger)
     shipping_discount_minor: Mapped[int] = mapped_column(BigInteger)
     total_minor: Mapped[int] = mapped_column(BigInteger)
+    # What the shop has refunded of `total_minor` so far (partial refunds add up).
+    refunded_minor: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
     quote: Mapped[dict[str, Any]] = mapped_column(JSON)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
@@ -132,6 +135,24 @@ class PromoRedemption(Base):
     value_minor: Mapped[int] = mapped_column(BigInteger)
     units: Mapped[int] = mapped_column(Integer)
     status: Mapped[str] = mapped_column(String(16))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class PromoRefund(Base):
+    """One refund of a confirmed reservation's order, once per refund id, with the points
+    benefits it took back through loyalty (`points_shortfall`: already spent, not taken)."""
+
+    __tablename__ = "promo_refunds"
+    __table_args__ = (
+        UniqueConstraint("reservation_id", "refund_id", name="uq_promo_refunds_reservation_refund"),
+    )
+
+    id: Mapped[int] = mapped_column(_ID, primary_key=True, autoincrement=True)
+    reservation_id: Mapped[str] = mapped_column(ForeignKey("promo_reservations.id"))
+    refund_id: Mapped[str] = mapped_column(String(200))
+    amount_minor: Mapped[int] = mapped_column(BigInteger)
+    points_reversed: Mapped[int] = mapped_column(BigInteger, default=0)
+    points_shortfall: Mapped[int] = mapped_column(BigInteger, default=0)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
 
 

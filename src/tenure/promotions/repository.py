@@ -15,6 +15,7 @@ from tenure.promotions.models import (
     PromoCustomer,
     PromoOffer,
     PromoRedemption,
+    PromoRefund,
     PromoReservation,
 )
 
@@ -225,6 +226,24 @@ def redemptions(session: Session, reservation_id: str) -> list[PromoRedemption]:
         .order_by(PromoRedemption.id)
     )
     return list(session.scalars(query))
+
+
+def refunds(session: Session, reservation_id: str) -> list[PromoRefund]:
+    """A reservation's refunds, oldest first."""
+    query = (
+        select(PromoRefund)
+        .where(PromoRefund.reservation_id == reservation_id)
+        .order_by(PromoRefund.id)
+    )
+    return list(session.scalars(query))
+
+
+def refund_by_id(session: Session, reservation_id: str, refund_id: str) -> PromoRefund | None:
+    """One refund of a reservation by the shop's refund id."""
+    query = select(PromoRefund).where(
+        PromoRefund.reservation_id == reservation_id, PromoRefund.refund_id == refund_id
+    )
+    return session.scalars(query).first()
 
 
 def expired_held(session: Session, now: datetime, limit: int) -> list[PromoReservation]:

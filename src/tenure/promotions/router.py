@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 from tenure.api.auth import principal
 from tenure.config import Settings
 from tenure.kit.time import utc_now
-from tenure.promotions import views
+from tenure.promotions import repository, views
 from tenure.promotions.admin_router import router as admin_router
 from tenure.promotions.coupons import service as coupons
 from tenure.promotions.coupons.codes import normalize
@@ -22,6 +22,7 @@ from tenure.promotions.schemas import (
     CheckoutIn,
     ConfirmIn,
     QuoteOut,
+    RefundIn,
     ReservationOut,
     ReserveIn,
     ValidateIn,
@@ -140,11 +141,12 @@ def reserve(
     "/checkout/reservations/{reservation_id}", response_model=ReservationOut, summary="A hold"
 )
 def get_reservation(reservation_id: str, request: Request) -> ReservationOut:
-    """A reservation and the quote it holds."""
+    """A reservation, the quote it holds and its refunds."""
     _server(request)
     database: Database = request.app.state.database
     with database.session() as session:
-        return views.reservation_out(reservations.get(session, reservation_id))
+        row = reservations.get(session, reservation_id)
+        return views.reservation_out(row, repository.refunds(session, row.id))
 
 
 @checkout_router.post(
@@ -179,12 +181,20 @@ def release(reservation_id: str, request: Request) -> ReservationOut:
     response_model=ReservationOut,
     summary="Refund",
 )
-def refund(reservation_id: str, request: Request) -> ReservationOut:
-    """The paid order was refunded: return coupons whose template says so."""
+def refund(reservation_id: str, request: Request, body: RefundIn | None = None) -> ReservationOut:
+    """The paid order was refunded, in full (no body) or in part (`refund_id`, `amount_minor`):
+    points benefits are taken back in proportion; in full, coupons return when their template
+    says so. A retried refund id changes nothing more."""
     _server(request)
-    return _write(
-        request, lambda s: views.reservation_out(reservations.refund(s, reservation_id, utc_now()))
-    )
+    found = body or RefundIn()
+
+    def work(session: Session) -> ReservationOut:
+        row = reservations.refund(
+            session, reservation_id, utc_now(), found.refund_id, found.amount_minor
+        )
+        return views.reservation_out(row, repository.refunds(session, row.id))
+
+    return _write(request, work)
 
 
 # What the app includes: the checkout endpoints and the operators' ones.

@@ -281,6 +281,21 @@ class ConfirmIn(_In):
     order_id: Name
 
 
+class RefundIn(_In):
+    """A refund of the confirmed order: without `amount_minor`, all that is left (the order in
+    full); `refund_id` makes a partial refund safe to retry."""
+
+    refund_id: Name | None = None
+    amount_minor: int | None = Field(default=None, ge=1)
+
+    @model_validator(mode="after")
+    def _partial_needs_an_id(self) -> RefundIn:
+        # Without an id a retried partial refund could not be told from a second one.
+        if self.amount_minor is not None and self.refund_id is None:
+            raise ValueError("refund_id is required with amount_minor")
+        return self
+
+
 class Reason(BaseModel):
     code: str
     message: str
@@ -353,6 +368,16 @@ class QuoteOut(BaseModel):
     upsells: list[UpsellOut]
 
 
+class RefundOut(BaseModel):
+    """One refund and the bonus points it took back (`points_shortfall`: already spent)."""
+
+    refund_id: str
+    amount_minor: int
+    points_reversed: int
+    points_shortfall: int
+    created_at: datetime
+
+
 class ReservationOut(BaseModel):
     id: str
     idempotency_key: str
@@ -361,6 +386,8 @@ class ReservationOut(BaseModel):
     order_id: str | None
     expires_at: datetime
     quote: QuoteOut
+    refunded_minor: int = 0
+    refunds: list[RefundOut] = []
 
 
 class ReleasedOut(BaseModel):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 from tenure.errors import TenureError
@@ -9,7 +10,7 @@ from tenure.i18n import translate
 from tenure.kit.money import Money
 from tenure.promotions import spec
 from tenure.promotions.applicator import Applied
-from tenure.promotions.models import PromoCode, PromoOffer, PromoReservation
+from tenure.promotions.models import PromoCode, PromoOffer, PromoRefund, PromoReservation
 from tenure.promotions.schemas import (
     AppliedOut,
     CodeOut,
@@ -18,6 +19,7 @@ from tenure.promotions.schemas import (
     OfferOut,
     QuoteOut,
     Reason,
+    RefundOut,
     RejectedOut,
     ReservationOut,
     UnknownCodeOut,
@@ -130,8 +132,8 @@ def offer_out(row: PromoOffer, used: int | None = None) -> OfferOut:
     )
 
 
-def reservation_out(row: PromoReservation) -> ReservationOut:
-    """A reservation with the quote it holds."""
+def reservation_out(row: PromoReservation, refunds: Sequence[PromoRefund] = ()) -> ReservationOut:
+    """A reservation with the quote it holds (and its refunds, when the caller read them)."""
     return ReservationOut(
         id=row.id,
         idempotency_key=row.idempotency_key,
@@ -140,6 +142,17 @@ def reservation_out(row: PromoReservation) -> ReservationOut:
         order_id=row.order_id,
         expires_at=spec.as_utc(row.expires_at),
         quote=QuoteOut.model_validate(row.quote),
+        refunded_minor=row.refunded_minor or 0,
+        refunds=[
+            RefundOut(
+                refund_id=r.refund_id,
+                amount_minor=r.amount_minor,
+                points_reversed=r.points_reversed,
+                points_shortfall=r.points_shortfall,
+                created_at=spec.as_utc(r.created_at),
+            )
+            for r in refunds
+        ],
     )
 
 

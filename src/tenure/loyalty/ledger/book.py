@@ -251,21 +251,26 @@ def reverse(
     user_id: str,
     points: int,
     *,
-    order_id: str,
+    order_id: str | None = None,
     key: str,
     fingerprint: str,
     now: datetime,
+    lot_ids: list[str] | None = None,
+    reason: str = "refund",
+    reference: str | None = None,
 ) -> Transaction:
-    """Take back points an order earned: its pending, then its lots, then other points (FIFO).
+    """Take back points: the source lots' pending, then their available, then other points (FIFO).
 
+    The source lots are the order's (`order_id`) unless `lot_ids` names them (an award's lot).
     Balances never go negative: what cannot be taken back is recorded as `shortfall`.
     """
-    order_lots = [lot.id for lot in repository.lots_of_order(session, order_id)]
+    if lot_ids is None:
+        lot_ids = [lot.id for lot in repository.lots_of_order(session, order_id or "")]
     postings: list[Posting] = []
     left = points
     sources = [
-        ("pending", repository.open_lots(session, user_id, "pending", order_lots)),
-        ("available", repository.open_lots(session, user_id, "available", order_lots)),
+        ("pending", repository.open_lots(session, user_id, "pending", lot_ids)),
+        ("available", repository.open_lots(session, user_id, "available", lot_ids)),
     ]
     for bucket, lots in sources:
         for lot_id, n in _fifo(lots, left):
@@ -275,7 +280,7 @@ def reverse(
         others = [
             (lot, n)
             for lot, n in repository.open_lots(session, user_id, "available")
-            if lot.id not in order_lots
+            if lot.id not in lot_ids
         ]
         for lot_id, n in _fifo(others, left):
             postings.append(Posting(lot_id, "available", -n))
@@ -284,11 +289,12 @@ def reverse(
         session,
         user_id=user_id,
         kind="reverse",
-        reason="refund",
+        reason=reason,
         key=key,
         fingerprint=fingerprint,
         postings=postings,
         now=now,
         order_id=order_id,
+        reference=reference,
         shortfall=left,
     )

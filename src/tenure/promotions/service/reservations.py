@@ -1,5 +1,6 @@
 """Holding offers for a checkout: reserve (atomic), confirm on payment, release on cancel or
-expiry, refund (giving the coupon back when the template says so)."""
+expiry, refund in full or in part (bonus points taken back, the coupon given back when the
+template says so)."""
 
 from __future__ import annotations
 
@@ -22,18 +23,22 @@ from tenure.promotions.errors import (
     IdempotencyKeyReused,
     OfferNotFound,
     PromotionBudgetExhausted,
+    RefundExceedsTotal,
     ReservationExpired,
     ReservationNotFound,
     ReservationNotHeld,
     with_money,
 )
 from tenure.promotions.facts import service_function
-from tenure.promotions.models import PromoOffer, PromoRedemption, PromoReservation
+from tenure.promotions.models import PromoOffer, PromoRedemption, PromoRefund, PromoReservation
 from tenure.promotions.schemas import ReserveIn
 from tenure.promotions.service.pricing import Quote, quote
 from tenure.promotions.spec import as_utc
 
 log = logging.getLogger(__name__)
+
+# The refund id of a refund sent without one: "all that is left", which can happen only once.
+FULL_REFUND = "full"
 
 
 def request_hash(body: ReserveIn) -> str:
@@ -206,10 +211,15 @@ def confirm(
     return row
 
 
+def _points_benefits(row: PromoReservation) -> list[tuple[str, int]]:
+    """(offer, points) of the points benefits the reservation's quote applied."""
+    return [(a["offer_id"], int(a["points"])) for a in row.quote["applied"] if a.get("points")]
+
+
 def _award_points(session: Session, row: PromoReservation, now: datetime) -> None:
     """Credit the points benefits of a paid order through the loyalty domain, once per offer
     (the key makes a repeated confirm harmless). Without loyalty installed they are logged."""
-    earned = [(a["offer_id"], int(a["points"])) for a in row.quote["applied"] if a.get("points")]
+    earned = _points_benefits(row)
     if not earned or row.user_id is None:
         return
     award = service_function("tenure.loyalty.service", "award_points")
@@ -251,14 +261,83 @@ def _give_back(
         item.status = status
 
 
-def refund(session: Session, reservation_id: str, now: datetime) -> PromoReservation:
-    """The paid order was refunded: coupons whose template says so are usable again (their
-    use and budget return; flash-sale stock sold stays sold). Idempotent."""
+def refund(
+    session: Session,
+    reservation_id: str,
+    now: datetime,
+    refund_id: str | None = None,
+    amount_minor: int | None = None,
+) -> PromoReservation:
+    """The paid order was refunded: all that is left of it, or `amount_minor` of it.
+
+    Points benefits are taken back through loyalty in proportion to what is refunded so far (all
+    of them once the order is refunded in full). When the refunds reach the total, coupons whose
+    template says so are usable again (their use and budget return; flash-sale stock sold stays
+    sold). Idempotent per `refund_id`; a refund without one means "the rest" and happens once.
+    """
     row = get(session, reservation_id, lock=True)
-    if row.status == "refunded":
+    key = refund_id or FULL_REFUND
+    done = repository.refund_by_id(session, row.id, key)
+    if done is not None:
+        if amount_minor is not None and amount_minor != done.amount_minor:
+            raise IdempotencyKeyReused(idempotency_key=key)
         return row
+    if row.status == "refunded" and refund_id is None and amount_minor is None:
+        return row  # refunded in full before refunds were recorded one by one
     if row.status != "confirmed":
         raise ReservationNotHeld(reservation_id=row.id, state=row.status)
+    left = row.total_minor - row.refunded_minor
+    amount = left if amount_minor is None else amount_minor
+    if amount > left:
+        data = {
+            "total_minor": row.total_minor,
+            "refunded_minor": row.refunded_minor,
+            "requested_minor": amount,
+        }
+        raise RefundExceedsTotal(reservation_id=row.id, **with_money(data, row.currency))
+    record = PromoRefund(
+        reservation_id=row.id,
+        refund_id=key,
+        amount_minor=amount,
+        points_reversed=0,
+        points_shortfall=0,
+        created_at=now,
+    )
+    repository.add(session, record)  # its id keys the loyalty reversals below
+    row.refunded_minor += amount
+    _reverse_points(session, row, record, now)
+    if row.refunded_minor >= row.total_minor:
+        _close_refunded(session, row, now)
+    session.flush()
+    return row
+
+
+def _reverse_points(
+    session: Session, row: PromoReservation, record: PromoRefund, now: datetime
+) -> None:
+    """Take back the refunded share of each points benefit, as loyalty does for an order's own
+    points: cumulative, so partial refunds add up to the whole and rounding never drifts."""
+    earned = _points_benefits(row)
+    if not earned or row.user_id is None:
+        return
+    reverse = service_function("tenure.loyalty.service", "reverse_award")
+    if reverse is None:
+        log.warning("reservation %s was refunded but loyalty is not installed", row.id)
+        return
+    full = row.refunded_minor >= row.total_minor
+    for offer_id, points in earned:
+        target = points if full else points * row.refunded_minor // row.total_minor
+        result = reverse(
+            session, f"promo:{row.id}:{offer_id}", f"promo-refund:{record.id}:{offer_id}",
+            f"refund:promotion:{offer_id}", target, now,
+        )  # fmt: skip
+        if result is not None:
+            record.points_reversed += result.taken
+            record.points_shortfall += result.shortfall
+
+
+def _close_refunded(session: Session, row: PromoReservation, now: datetime) -> None:
+    """The order is refunded in full: give back what the templates say, close the reservation."""
     items = repository.redemptions(session, row.id)
     offers = repository.offers_by_ids(session, {r.offer_id for r in items})
     returned = [r for r in items if offers[r.offer_id].returns_on_refund]
@@ -267,8 +346,6 @@ def refund(session: Session, reservation_id: str, now: datetime) -> PromoReserva
         if item not in returned:
             item.status = "refunded"
     row.status, row.closed_at = "refunded", now
-    session.flush()
-    return row
 
 
 def release_expired(session: Session, now: datetime, limit: int = 1000) -> int:
