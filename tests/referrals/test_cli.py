@@ -32,6 +32,16 @@ def test_an_operator_walks_a_referral_from_code_to_reward(home: Path, tmp_path: 
         ("invitee", 200),
         ("referrer", 300),
     ]
+    refunded = json.loads(_ok(home, "refund", "o1", "--cancelled", "--json"))
+    assert refunded["status"] == "reversed"
+    shown = json.loads(_ok(home, "show", referral["id"], "--json"))
+    assert sorted(
+        (r["side"], r["status"], r["reason"], r["points_reversed"]) for r in shown["rewards"]
+    ) == [
+        ("invitee", "reversed", "order_cancelled", 200),
+        ("referrer", "reversed", "order_cancelled", 300),
+    ]
+    assert "300 points taken back" in _ok(home, "show", referral["id"])
 
 
 def test_a_self_referral_exits_1_with_the_reason(home: Path) -> None:

@@ -160,6 +160,63 @@ class TestTheWholeLoop:
         )
 
 
+class TestRefunds:
+    def _rewarded(self, api: dict[str, Any]) -> str:
+        _config(api, return_window_days=0, referrer={"points": 500}, invitee={"points": 200})
+        code = _code(api, "alice")
+        signup = _post(api, "/v1/referrals/signups", {"invitee_id": "bob", "code": code}).json()
+        _post(
+            api,
+            "/v1/referrals/orders",
+            {"order_id": "o1", "user_id": "bob", "amount_minor": 4200, "currency": "USD",
+             "paid_at": "2026-01-01T00:00:00Z"},
+        )  # fmt: skip
+        assert _post(api, "/v1/referrals/jobs/run-due", None, "admin").json()["rewarded"] == 1
+        return str(signup["id"])
+
+    def _balance(self, api: dict[str, Any], user: str) -> int:
+        found = api["client"].get(f"/v1/loyalty/accounts/{user}", headers=api["h"]["server"])
+        return int(found.json()["balances"]["available"])
+
+    def test_a_late_refund_claws_back_both_rewards_and_says_so_per_reward(
+        self, api: dict[str, Any]
+    ) -> None:
+        referral_id = self._rewarded(api)
+        assert (self._balance(api, "alice"), self._balance(api, "bob")) == (500, 200)
+        first = _post(api, "/v1/referrals/orders/o1/refunds", {"reason": "cancelled"})
+        assert (first.status_code, first.json()["status"]) == (200, "reversed")
+        again = _post(api, "/v1/referrals/orders/o1/refunds")
+        assert (again.status_code, again.json()["status"]) == (200, "reversed")
+        assert (self._balance(api, "alice"), self._balance(api, "bob")) == (0, 0)
+        detail = api["client"].get(f"/v1/referrals/{referral_id}", headers=api["h"]["server"])
+        assert sorted(
+            (r["side"], r["status"], r["reason"], r["points_reversed"], r["points_shortfall"])
+            for r in detail.json()["rewards"]
+        ) == [
+            ("invitee", "reversed", "order_cancelled", 200, 0),
+            ("referrer", "reversed", "order_cancelled", 500, 0),
+        ]
+        listed = api["client"].get("/v1/referrals?status=reversed", headers=api["h"]["admin"])
+        assert [r["id"] for r in listed.json()] == [referral_id]
+
+    def test_an_unknown_order_is_a_404_problem_and_an_unknown_reason_a_422(
+        self, api: dict[str, Any]
+    ) -> None:
+        missing = _post(api, "/v1/referrals/orders/nope/refunds")
+        assert missing.status_code == 404
+        assert missing.headers["content-type"] == "application/problem+json"
+        assert (missing.json()["code"], missing.json()["order_id"]) == (
+            "referral_order_not_found",
+            "nope",
+        )
+        bad = _post(api, "/v1/referrals/orders/nope/refunds", {"reason": "lost"})
+        assert bad.status_code == 422
+
+    def test_a_write_key_cannot_report_refunds(self, api: dict[str, Any]) -> None:
+        response = _post(api, "/v1/referrals/orders/o1/refunds", None, "write")
+        assert response.status_code == 403
+
+
 class TestGroupBuys:
     def _open(self, api: dict[str, Any], size: int = 2) -> dict[str, Any]:
         body = {"sku": "tea", "group_price_minor": 990, "currency": "USD", "size": size,

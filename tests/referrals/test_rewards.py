@@ -71,7 +71,7 @@ class TestFirstOrder:
     ) -> None:
         signup(database, "bob", code_of(database, "alice"))
         order(database, "o1", "bob", paid_at=T0)
-        write(database, lambda s, p: service.refund_order(s, "o1", T0 + timedelta(days=2)))
+        write(database, lambda s, p: service.refund_order(s, p, "o1", T0 + timedelta(days=2)))
         assert _status(database, "bob") == "pending"
         assert run_due(database, after_window())["rewarded"] == 0
         order(database, "o2", "bob", paid_at=T0 + timedelta(days=3))

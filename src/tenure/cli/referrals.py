@@ -145,9 +145,16 @@ def order(
 
 @app.command("refund")
 @friendly
-def refund(order_id: str, as_json: bool = JSON) -> None:
-    """Report a refund of a referral's qualifying order."""
-    out = ReferralOut.of(_write(lambda s, p: service.refund_order(s, order_id, utc_now())))
+def refund(
+    order_id: str,
+    cancelled: bool = typer.Option(False, "--cancelled", help="The order was cancelled."),
+    as_json: bool = JSON,
+) -> None:
+    """Report a refund (or cancellation) of a referral's qualifying order; safe to repeat."""
+    reason = "cancelled" if cancelled else "refunded"
+    out = ReferralOut.of(
+        _write(lambda s, p: service.refund_order(s, p, order_id, utc_now(), reason))
+    )
     if not _emit(out, as_json, ""):
         console.print(translate("cli.referrals.reviewed", referral_id=out.id, status=out.status))
 
@@ -195,6 +202,14 @@ def show(referral_id: str, as_json: bool = JSON) -> None:
         console.print(f"  {d['rule']} → {d['action']}  {json.dumps(d['data'])}")
     for r in data["rewards"]:
         console.print(f"  {r['side']}: {r['status']} {r['points']} points {r['coupon_code'] or ''}")
+        if r["reason"]:
+            console.print(
+                translate(
+                    "cli.referrals.reward_closed", reason=r["reason"],
+                    points_reversed=r["points_reversed"], points_shortfall=r["points_shortfall"],
+                    coupon=r["coupon_outcome"] or "-",
+                )
+            )  # fmt: skip
 
 
 def _review(referral_id: str, approve_it: bool, reviewer: str, note: str | None) -> None:

@@ -83,7 +83,7 @@ class PromoCode(Base):
     user_id: Mapped[str | None] = mapped_column(String(200), nullable=True)
     max_uses: Mapped[int | None] = mapped_column(Integer, nullable=True)
     used_count: Mapped[int] = mapped_column(Integer, default=0)
-    status: Mapped[str] = mapped_column(String(16))  # active | disabled
+    status: Mapped[str] = mapped_column(String(16))  # active | disabled | revoked
     batch: Mapped[str | None] = mapped_column(String(40), nullable=True)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
 

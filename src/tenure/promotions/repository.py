@@ -159,6 +159,12 @@ def take_code(session: Session, code_id: int) -> bool:
     return _changed(session.execute(query, execution_options={"synchronize_session": False})) == 1
 
 
+def lock_code(session: Session, text: str) -> PromoCode | None:
+    """A code by its text, row-locked (a concurrent checkout's conditional take waits on it)."""
+    query = select(PromoCode).where(PromoCode.code == text).with_for_update()
+    return session.scalars(query.execution_options(populate_existing=True)).first()
+
+
 def give_back_code(session: Session, code_id: int) -> None:
     """Return one use of a code."""
     query = (

@@ -62,7 +62,8 @@ class Referral(Base):
     referrer_id: Mapped[str] = mapped_column(String(200))
     invitee_id: Mapped[str] = mapped_column(String(200), unique=True)
     # pending (no order yet) → qualifying (first order in its return window) → rewarded;
-    # held (an abuse rule asks for review) → rewarded or rejected.
+    # held (an abuse rule asks for review) → rewarded or rejected. A refund in the window goes
+    # back to pending; a later one turns held into cancelled and rewarded into reversed.
     status: Mapped[str] = mapped_column(String(16))
     attributed_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     order_id: Mapped[str | None] = mapped_column(String(200), nullable=True)
@@ -103,11 +104,19 @@ class Reward(Base):
     referral_id: Mapped[str] = mapped_column(String(40))
     side: Mapped[str] = mapped_column(String(16))  # referrer / invitee
     user_id: Mapped[str] = mapped_column(String(200))
-    status: Mapped[str] = mapped_column(String(16))  # granted / capped
+    # granted / capped; cancelled (the order was refunded before the grant) / reversed (after)
+    status: Mapped[str] = mapped_column(String(16))
     points: Mapped[int] = mapped_column(Integer, default=0)
     offer_id: Mapped[str | None] = mapped_column(String(40), nullable=True)
     coupon_code: Mapped[str | None] = mapped_column(String(64), nullable=True)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    # Why and when it was cancelled or reversed, and what the reversal could take back: points
+    # the member had already spent are `points_shortfall`; the coupon is revoked or already_used.
+    reason: Mapped[str | None] = mapped_column(String(40), nullable=True)
+    closed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    points_reversed: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    points_shortfall: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    coupon_outcome: Mapped[str | None] = mapped_column(String(16), nullable=True)
 
 
 class GroupBuy(Base):

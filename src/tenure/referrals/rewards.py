@@ -1,4 +1,5 @@
-"""Two-sided rewards: granted once per referral and side, in the unit of work that settles it."""
+"""Two-sided rewards: granted once per referral and side, in the unit of work that settles it;
+cancelled or clawed back when the qualifying order is refunded after its return window."""
 
 from __future__ import annotations
 
@@ -13,6 +14,10 @@ from tenure.referrals.errors import ReferralNotFound, ReferralNotHeld
 from tenure.referrals.models import Referral, Reward
 
 
+def _award_key(referral_id: str, side: str) -> str:
+    return f"referral:{referral_id}:{side}"
+
+
 def _give(
     session: Session, referral: Referral, side: str, user_id: str, spec: SideReward, now: datetime
 ) -> Reward:
@@ -22,7 +27,7 @@ def _give(
     if points > 0:
         from tenure.loyalty.service import award_points
 
-        award_points(session, user_id, points, "referral", f"referral:{referral.id}:{side}", now)
+        award_points(session, user_id, points, "referral", _award_key(referral.id, side), now)
     code = None
     if spec.coupon_offer_id:
         from tenure.promotions.coupons.service import issue_to_wallets
@@ -135,3 +140,58 @@ def reject(
     )  # fmt: skip
     session.flush()
     return referral
+
+
+def cancel_unearned(
+    session: Session, program: Program, referral: Referral, reason: str, now: datetime
+) -> list[Reward]:
+    """The order was refunded before anyone was rewarded: record each side's reward as
+    cancelled (which also stops any later grant: a side is granted once) and close the referral."""
+    done = {r.side for r in repository.rewards_of(session, referral.id)}
+    rows: list[Reward] = []
+    for side, user_id, spec in (
+        ("invitee", referral.invitee_id, program.invitee),
+        ("referrer", referral.referrer_id, program.referrer),
+    ):
+        if side in done or not _worth(spec):
+            continue
+        rows.append(
+            Reward(
+                referral_id=referral.id,
+                side=side,
+                user_id=user_id,
+                status="cancelled",
+                points=spec.points,
+                offer_id=spec.coupon_offer_id,
+                created_at=now,
+                reason=reason,
+                closed_at=now,
+            )
+        )
+    repository.add(session, *rows)
+    referral.status, referral.decided_at = "cancelled", now
+    session.flush()
+    return rows
+
+
+def reverse_granted(
+    session: Session, referral: Referral, reason: str, now: datetime
+) -> list[Reward]:
+    """The order was refunded after the rewards: take the points back through the loyalty ledger
+    (a reversal entry; what was spent is recorded as shortfall) and revoke unused coupons."""
+    from tenure.loyalty.service import reverse_award
+    from tenure.promotions.coupons.service import revoke_code
+
+    rows = [r for r in repository.rewards_of(session, referral.id) if r.status == "granted"]
+    for row in rows:
+        if row.points > 0:
+            key = _award_key(referral.id, row.side)
+            taken = reverse_award(session, key, f"{key}:refund", "refund:referral", None, now)
+            if taken is not None:
+                row.points_reversed, row.points_shortfall = taken.taken, taken.shortfall
+        if row.coupon_code:
+            row.coupon_outcome = revoke_code(session, row.coupon_code)
+        row.status, row.reason, row.closed_at = "reversed", reason, now
+    referral.status = "reversed"
+    session.flush()
+    return rows

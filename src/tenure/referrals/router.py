@@ -25,6 +25,7 @@ from tenure.referrals.schemas import (
     OrderOut,
     ReferralDetail,
     ReferralOut,
+    RefundIn,
     ReviewIn,
     RewardOut,
     SignupIn,
@@ -135,10 +136,14 @@ def order(request: Request, body: OrderIn) -> OrderOut:
 
 
 @router.post("/orders/{order_id}/refunds", dependencies=SERVER, summary="An order was refunded")
-def order_refunded(request: Request, order_id: str) -> ReferralOut:
-    """A refund inside the return window: the referral waits for another first order."""
-    now = utc_now()
-    return ReferralOut.of(_write(request, lambda s, p: service.refund_order(s, order_id, now)))
+def order_refunded(request: Request, order_id: str, body: RefundIn | None = None) -> ReferralOut:
+    """The qualifying order was refunded or cancelled: inside the return window the referral
+    waits for another first order; after it, pending rewards are cancelled and granted ones
+    clawed back (see each reward's outcome in GET /v1/referrals/{id}). Safe to repeat."""
+    now, reason = utc_now(), (body or RefundIn()).reason
+    return ReferralOut.of(
+        _write(request, lambda s, p: service.refund_order(s, p, order_id, now, reason))
+    )
 
 
 @router.get("/referrers/{user_id}", dependencies=SERVER, summary="A referrer's invite progress")
@@ -156,7 +161,9 @@ def referrer_progress(request: Request, user_id: str) -> dict[str, Any]:
 @router.get("", dependencies=ADMIN, summary="Referrals (status=held is the review queue)")
 def listing(
     request: Request,
-    status: str | None = Query(None, pattern="^(pending|qualifying|held|rewarded|rejected)$"),
+    status: str | None = Query(
+        None, pattern="^(pending|qualifying|held|rewarded|rejected|cancelled|reversed)$"
+    ),
     referrer_id: str | None = None,
     limit: int = Query(100, ge=1, le=1000),
     offset: int = Query(0, ge=0),

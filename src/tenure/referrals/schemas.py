@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
@@ -56,6 +56,13 @@ class OrderIn(BaseModel):
     currency: str = Field(min_length=3, max_length=3)
     paid_at: AwareDatetime | None = None
     payment_fingerprint: str | None = Field(default=None, max_length=500)
+
+
+class RefundIn(BaseModel):
+    """How the qualifying order ended: refunded (the default) or cancelled."""
+
+    model_config = ConfigDict(extra="forbid")
+    reason: Literal["refunded", "cancelled"] = "refunded"
 
 
 class ReviewIn(BaseModel):
@@ -135,7 +142,7 @@ class DecisionOut(BaseModel):
 
 
 class RewardOut(BaseModel):
-    """One side's reward."""
+    """One side's reward and, once cancelled or reversed, why and what was taken back."""
 
     side: str
     user_id: str
@@ -144,6 +151,11 @@ class RewardOut(BaseModel):
     offer_id: str | None
     coupon_code: str | None
     created_at: datetime
+    reason: str | None = None
+    closed_at: datetime | None = None
+    points_reversed: int = 0
+    points_shortfall: int = 0
+    coupon_outcome: str | None = None
 
     @classmethod
     def of(cls, row: Reward) -> RewardOut:
@@ -156,6 +168,11 @@ class RewardOut(BaseModel):
             offer_id=row.offer_id,
             coupon_code=row.coupon_code,
             created_at=as_utc(row.created_at),
+            reason=row.reason,
+            closed_at=_utc(row.closed_at),
+            points_reversed=row.points_reversed or 0,
+            points_shortfall=row.points_shortfall or 0,
+            coupon_outcome=row.coupon_outcome,
         )
 
 

@@ -9,7 +9,7 @@ from datetime import datetime, timedelta
 from sqlalchemy.orm import Session
 
 from tenure.kit.ids import new_id
-from tenure.referrals import abuse, repository
+from tenure.referrals import abuse, repository, rewards
 from tenure.referrals.config import Program
 from tenure.referrals.errors import (
     FingerprintMatch,
@@ -193,22 +193,35 @@ def record_order(
     return OrderOutcome(referral, True, "qualifying")
 
 
-def refund_order(session: Session, order_id: str, now: datetime) -> Referral:
-    """A refund inside the return window: the referral waits for another first order.
+def refund_order(
+    session: Session, program: Program, order_id: str, now: datetime, reason: str = "refunded"
+) -> Referral:
+    """The qualifying order was refunded or cancelled (`reason`); repeating it changes nothing.
 
-    After the window the referral is settled (held or rewarded) and a late refund changes nothing.
+    Inside the return window the referral waits for another first order. After it, nobody may
+    keep a reward for it: a held referral's rewards are cancelled, granted ones are clawed back
+    (points through a loyalty reversal, unused coupons revoked), each outcome on its reward row.
     """
     referral = repository.by_order(session, order_id, lock=True)
     if referral is None:
         raise ReferralOrderNotFound(order_id=order_id)
-    if referral.status == "qualifying":
-        abuse.record(
-            session, "order_refunded", "reset", referral.referrer_id, referral.invitee_id, now,
-            referral.id, order_id=order_id,
-        )  # fmt: skip
+    why = f"order_{reason}"
+    actions = {"qualifying": "reset", "held": "cancel", "rewarded": "reverse"}
+    action = actions.get(referral.status)
+    if action is None:
+        return referral  # rejected, or already cancelled or reversed by an earlier call
+    abuse.record(
+        session, "order_refunded", action, referral.referrer_id, referral.invitee_id, now,
+        referral.id, order_id=order_id, reason=reason,
+    )  # fmt: skip
+    if action == "reset":
         referral.status = "pending"
         referral.order_id = referral.order_paid_at = referral.confirm_at = None
         session.flush()
+    elif action == "cancel":
+        rewards.cancel_unearned(session, program, referral, why, now)
+    else:
+        rewards.reverse_granted(session, referral, why, now)
     return referral
 
 

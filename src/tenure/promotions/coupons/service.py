@@ -138,3 +138,20 @@ def set_code_status(session: Session, text: str, status: str) -> PromoCode:
     code.status = status
     session.flush()
     return code
+
+
+def revoke_code(session: Session, text: str) -> str:
+    """Withdraw an issued coupon (a clawed-back reward): "revoked" when it was unused,
+    "already_used" when a checkout holds or used it, "not_found" when there is no such code.
+
+    Either way the code is revoked, so a refund that would give its use back cannot revive it.
+    """
+    code = repository.lock_code(session, normalize(text))
+    if code is None:
+        return "not_found"
+    # Read under the row lock: a checkout taking the code either committed before (used) or
+    # waits and then finds it no longer active.
+    outcome = "already_used" if code.used_count > 0 else "revoked"
+    code.status = "revoked"
+    session.flush()
+    return outcome
