@@ -68,9 +68,11 @@ def _drop_schema(schema: str) -> None:
 SEED_POINTS = 1_000  # per lot
 
 
-def _seed(database_url: str, members: int, lots: int) -> tuple[str, str]:
-    """Keys, a program, and `lots` lots of 1,000 points for each checkout member (`m…`) and each
-    mixed-workload member (`x…`), spread over 300 days."""
+def _seed(
+    database_url: str, members: int, lots: int, prefixes: tuple[str, ...] = ("m", "x")
+) -> tuple[str, str]:
+    """Keys, a program, and `lots` lots of 1,000 points, spread over 300 days, for each member of
+    the sets named by `prefixes` (`m…` for checkouts, `x…` for the mixed workload)."""
     from tenure.apikeys.service import create_key
     from tenure.loyalty import points, uow
     from tenure.loyalty.program import current_program, save_program
@@ -86,7 +88,7 @@ def _seed(database_url: str, members: int, lots: int) -> tuple[str, str]:
     # spends also draw on lots its own earns made.
     program_doc = {"min_redeem_points": 1, "return_window_days": 0}
     uow.write(database, lambda s: save_program(s, program_doc, now))
-    for user in [f"{prefix}{m}" for prefix in ("m", "x") for m in range(members)]:
+    for user in [f"{prefix}{m}" for prefix in prefixes for m in range(members)]:
 
         def work(session: Any, user: str = user) -> None:
             _, program = current_program(session)
@@ -470,7 +472,9 @@ def main() -> None:
         url = pg[1] if pg else f"sqlite:///{home / 'tenure.db'}"
         try:
             seed_start = time.perf_counter()
-            server_key, _ = _seed(url, args.members, args.lots)
+            sets = {"checkout": "m", "mixed": "x"}
+            prefixes = tuple(sets[w] for w in args.workloads)
+            server_key, _ = _seed(url, args.members, args.lots, prefixes)
             seed_s = time.perf_counter() - seed_start
             tally = Tally()
             with _server(home, url if pg else None) as base:
