@@ -261,3 +261,41 @@ def test_retention_over_http_needs_admin_and_answers(tmp_path: Path) -> None:
     )
     assert bad.status_code == 422
     assert bad.headers["content-type"] == "application/problem+json"
+
+
+def test_the_one_scan_mask_path_equals_the_row_join_path(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from tenure.cli.simulate import import_simulation
+    from tenure.simulate import SimulationConfig, simulate_shop
+
+    config = SimulationConfig(users=1500, days=200, start=date(2024, 1, 1), seed=3)
+    simulate_shop(config, tmp_path / "sim")
+    settings = Settings(home=tmp_path / "home", timezone="America/New_York")
+    warehouse = Warehouse(settings)
+    warehouse.init()
+    import_simulation(tmp_path / "sim", settings, warehouse)
+    queries: list[dict[str, object]] = [
+        {"period": "week", "periods": 12, "days": (1, 7, 30)},
+        {"period": "week", "periods": 20, "days": (2, 14, 62), "breakdown": "channel"},
+        {
+            "period": "day",
+            "periods": 40,
+            "start": {"kind": "any_event"},
+            "returning": {"kind": "any_event"},
+        },
+        {"period": "week", "periods": 8, "start": {"kind": "any"}, "returning": {"kind": "any"}},
+        {
+            "period": "week",
+            "periods": 6,
+            "since": date(2024, 3, 1),
+            "breakdown": "first_order_channel",
+        },
+    ]
+    fused = [run(warehouse, **q) for q in queries]
+    assert sum(c.size for c in fused[0].cohorts) > 500
+    assert any(sum(c.retained[1:]) for c in fused[0].cohorts)
+    monkeypatch.setattr(RetentionRunner, "_masks_answer", lambda self: False)
+    joined = [run(warehouse, **q) for q in queries]
+    for one, other in zip(fused, joined, strict=True):
+        assert one.model_dump() == other.model_dump()

@@ -27,6 +27,37 @@ from tenure.storage.warehouse import Warehouse
 from tests.ingest.builders import retail_file
 
 
+def user_first_by_hand(days: pd.DataFrame) -> pd.DataFrame:
+    """user_first computed in plain Python from user_days rows (independent of the Ibis code)."""
+    rows = []
+    for user_id, group in days.groupby("user_id"):
+        row: dict[str, object] = {"user_id": user_id}
+        for kind, active in (
+            ("any", group.orders + group.events > 0),
+            ("event", group.events > 0),
+            ("order", group.orders > 0),
+        ):
+            active_days = sorted(pd.Timestamp(d).date() for d in group.day[active])
+            first = active_days[0] if active_days else None
+            row[f"first_{kind}"] = first
+            row[f"next_{kind}"] = active_days[1] if len(active_days) > 1 else None
+            row[f"last_{kind}"] = active_days[-1] if active_days else None
+            day_mask = week_mask = 0
+            for day in active_days:
+                assert first is not None
+                offset = (day - first).days
+                weeks = (
+                    (day - pd.Timedelta(days=day.weekday()))
+                    - (first - pd.Timedelta(days=first.weekday()))
+                ).days // 7
+                day_mask |= 1 << offset if offset < 63 else 0
+                week_mask |= 1 << weeks if weeks < 63 else 0
+            row[f"days_{kind}"] = day_mask
+            row[f"weeks_{kind}"] = week_mask
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
 def stored_and_live(warehouse: Warehouse, zone: str) -> tuple[pd.DataFrame, pd.DataFrame]:
     """The stored rollup and the live one; user_days is checked against its live form too."""
     with warehouse.reader() as con:
@@ -45,6 +76,18 @@ def stored_and_live(warehouse: Warehouse, zone: str) -> tuple[pd.DataFrame, pd.D
             ),
         }
     days_keys = ["user_id", "day"]
+    stored_first = per_user[(USER_FIRST, ("user_id",))][0]
+    by_hand = user_first_by_hand(stored_days)
+    assert len(by_hand) == len(stored_first)
+    merged = stored_first.merge(by_hand, on="user_id", suffixes=("", "_hand"))
+    for column in stored_first.columns.drop("user_id"):
+        stored_values = [None if pd.isna(v) else v for v in merged[column]]
+        hand_values = [None if pd.isna(v) else v for v in merged[f"{column}_hand"]]
+        if column.startswith(("days_", "weeks_")):
+            stored_values = [int(v) for v in stored_values]
+        else:
+            stored_values = [None if v is None else pd.Timestamp(v).date() for v in stored_values]
+        assert stored_values == hand_values, column
     pd.testing.assert_frame_equal(
         stored_days.sort_values(days_keys).reset_index(drop=True),
         live_days[stored_days.columns].sort_values(days_keys).reset_index(drop=True),

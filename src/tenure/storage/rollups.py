@@ -17,7 +17,7 @@ import ibis
 import ibis.expr.types as ir
 from ibis.backends import BaseBackend
 
-from tenure.analytics.localtime import local_day
+from tenure.analytics.localtime import day_number, local_day, period_index
 
 log = logging.getLogger(__name__)
 ORDER, REFUND, PAGE, SCREEN = "$order", "$refund", "$page", "$screen"
@@ -26,10 +26,14 @@ USER_DAYS = "user_days"
 USER_FIRST = "user_first"
 USER_WEEKS = "user_weeks"
 # Bumped when a rollup's definition changes: a warehouse built by an older version is rebuilt.
-ROLLUP_VERSION = "3"
+ROLLUP_VERSION = "4"
 STATE_NAME = f"{ROLLUP}/v{ROLLUP_VERSION}"
+# Bits 0..62 of a signed 64-bit mask: activity on the first 63 days / weeks from a user's first.
+MASK_BITS = 63
+FIRST_KINDS = ("any", "event", "order")
+FIRST_FIELDS = ("first", "next", "last", "days", "weeks")
 _FIRST_COLUMNS = "user_id, " + ", ".join(
-    f"{which}_{kind}" for kind in ("any", "event", "order") for which in ("first", "next", "last")
+    f"{which}_{kind}" for kind in FIRST_KINDS for which in FIRST_FIELDS
 )
 ACTIVITY_TABLES = ("orders", "events")
 
@@ -85,7 +89,8 @@ def user_days_expr(activity: ir.Table) -> ir.Table:
 
 
 def user_first_expr(days: ir.Table) -> ir.Table:
-    """user_first from user_days: per user and kind, the first, next and last active local day."""
+    """user_first from user_days: per user and kind, the first, next and last active local day,
+    and which of the 63 days and weeks from the first one were active (bit k = first + k)."""
     kinds = {
         "any": (days.orders + days.events) > 0,
         "event": days.events > 0,
@@ -101,17 +106,38 @@ def user_first_expr(days: ir.Table) -> ir.Table:
         "event": joined.events > 0,
         "order": joined.orders > 0,
     }
-    nexts = joined.group_by("user_id").aggregate(
-        **{
-            f"next_{k}": joined.day.min(where=active & (joined.day > joined[f"first_{k}"]))
-            for k, active in later.items()
-        }
+    one = ibis.literal(1, "int64")
+    per_user: dict[str, ir.Value] = {}
+    for k, active in later.items():
+        first = joined[f"first_{k}"]
+        day_k = day_number(joined.day) - day_number(first)
+        per_user[f"next_{k}"] = joined.day.min(where=active & (joined.day > first))
+        # (user, day) rows are unique, so a sum of distinct powers of two is their bitwise or.
+        # Engines evaluate the shift before the aggregate's filter: keep it in range everywhere.
+        in_days = active & (day_k >= 0) & (day_k < MASK_BITS)
+        day_bit = one << ibis.ifelse(in_days, day_k, 0).cast("int64")
+        per_user[f"days_{k}"] = day_bit.sum(where=in_days).fill_null(0)
+    nexts = joined.group_by("user_id").aggregate(**per_user)
+    # Weeks from rows unique per (user, week), so that a sum of bits is again their or (Spark's
+    # Ibis compiler has no bitwise-or aggregate).
+    by_week = days.group_by(["user_id", period_index(days.day, "week").name("wk")]).aggregate(
+        orders=days.orders.sum(), events=days.events.sum()
     )
-    both = ends.join(nexts, "user_id")
-    return both.select(
-        "user_id",
-        *[f"{w}_{k}" for k in ("any", "event", "order") for w in ("first", "next", "last")],
-    )
+    weeks = by_week.join(ends, "user_id")
+    week_active = {
+        "any": (weeks.orders + weeks.events) > 0,
+        "event": weeks.events > 0,
+        "order": weeks.orders > 0,
+    }
+    week_masks: dict[str, ir.Value] = {}
+    for k, active in week_active.items():
+        week_k = weeks.wk - period_index(weeks[f"first_{k}"], "week")
+        in_weeks = active & (week_k >= 0) & (week_k < MASK_BITS)
+        week_bit = one << ibis.ifelse(in_weeks, week_k, 0).cast("int64")
+        week_masks[f"weeks_{k}"] = week_bit.sum(where=in_weeks).fill_null(0)
+    masks = weeks.group_by("user_id").aggregate(**week_masks)
+    both = ends.join(nexts, "user_id").join(masks, "user_id")
+    return both.select("user_id", *[f"{w}_{k}" for k in FIRST_KINDS for w in FIRST_FIELDS])
 
 
 def user_weeks_expr(days: ir.Table) -> ir.Table:

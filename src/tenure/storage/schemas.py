@@ -108,9 +108,9 @@ ROLLUP_TABLES: dict[str, ibis.Schema] = {
         {
             "user_id": dt.string,
             **{
-                f"{which}_{kind}": dt.date
+                f"{which}_{kind}": dt.date if which in ("first", "next", "last") else dt.int64
                 for kind in ("any", "event", "order")
-                for which in ("first", "next", "last")
+                for which in ("first", "next", "last", "days", "weeks")
             },
         }
     ),

@@ -16,6 +16,7 @@ from tenure.analytics.activity import daily, is_stored, user_days, user_first, u
 from tenure.analytics.base import InvalidQuery, Runner
 from tenure.analytics.localtime import day_number, period_index, period_start
 from tenure.analytics.retention.query import CohortRow, DayNRow, RetentionQuery, RetentionResult
+from tenure.storage.rollups import MASK_BITS
 
 NONE = "(none)"
 # Activity kinds the per-user rollups answer: the first-day column, and the weekly count.
@@ -72,7 +73,16 @@ class RetentionRunner(Runner[RetentionQuery, RetentionResult]):
         q = self.query
         if q.start_mode == "first" and q.start.kind in _FIRST:
             first = user_first(con, self.zone)
-            starts = first.select(first.user_id, start_day=first[_FIRST[q.start.kind]])
+            kind = _FIRST[q.start.kind].removeprefix("first_")
+            starts = first.select(
+                first.user_id,
+                start_day=first[f"first_{kind}"],
+                # Same-kind activity after the start, carried for the one-scan path (_fused).
+                nxt=first[f"next_{kind}"],
+                lst=first[f"last_{kind}"],
+                dmask=first[f"days_{kind}"],
+                wmask=first[f"weeks_{kind}"],
+            )
             return starts.filter(starts.start_day.notnull() & (starts.start_day <= end)), True
         days = daily(q.start, con, self.zone)
         days = days.filter(days.day <= end)
@@ -95,8 +105,7 @@ class RetentionRunner(Runner[RetentionQuery, RetentionResult]):
             return members.mutate(segment=ibis.literal(NONE))
         joined = members.left_join(segments, "user_id")
         return joined.select(
-            *[joined[c] for c in ("user_id", "start_day", "cohort", "cidx")],
-            segment=joined.segment.fill_null(NONE),
+            *[joined[c] for c in members.columns], segment=joined.segment.fill_null(NONE)
         )
 
     def run(self, con: BaseBackend) -> RetentionResult:
@@ -118,13 +127,15 @@ class RetentionRunner(Runner[RetentionQuery, RetentionResult]):
         if not (from_first and is_stored(con, self.zone)):
             members = members.cache()  # four queries below reuse it: compute it once
         returns = daily(q.returning, con, self.zone)
+        same_kind = q.start == q.returning and q.start.kind in _FIRST and q.min_occurrences <= 1
+        if from_first and same_kind and q.until is None and self._masks_answer():
+            return self._fused(con, money, members, end)
         # A stored weekly rollup answers whole weeks: usable when no week is cut by `until`.
         weekly = q.period == "week" and q.until is None and q.returning.kind in _WEEKLY
         week_rows = self._weekly_returns(con) if weekly else None
         counts = self._matrix(returns, members, end, week_rows).execute()
         sizes = members.group_by(["cohort", "segment"]).aggregate(size=members.count()).execute()
         value = self._value(money, members, end, week_rows).execute()
-        same_kind = q.start == q.returning and q.start.kind in _FIRST and q.min_occurrences <= 1
         if from_first and same_kind and q.until is None:
             day_n = self._day_n_from_first(con, returns, members, end).execute()
         else:
@@ -136,6 +147,65 @@ class RetentionRunner(Runner[RetentionQuery, RetentionResult]):
             returning=q.returning.label(),
             observed_until=end,
             cohorts=self._cohort_rows(sizes, counts, value, end_index),
+            day_n=self._day_n_rows(day_n),
+        )
+
+    def _masks_answer(self) -> bool:
+        """Whether user_first's 63-day and 63-week activity masks hold every cell asked for."""
+        q = self.query
+        return q.period in ("day", "week") and q.periods < MASK_BITS and max(q.days) < MASK_BITS
+
+    def _fused(
+        self, con: BaseBackend, money: ir.Table, members: ir.Table, end: date
+    ) -> RetentionResult:
+        """Sizes, the cohort matrix and the day-N table in one scan of the members.
+
+        Start and return are the same kind and the user's first activity is the start, so bit k
+        of user_first's masks says whether the member came back k days (weeks) after it; the
+        next and last active days answer "within N" and "on or after N". Only value retention
+        still joins activity rows.
+        """
+        q = self.query
+        start = day_number(members.start_day)
+        # Day offsets once per member, not once per aggregate that reads them.
+        rows = members.select(
+            "cohort",
+            "segment",
+            "dmask",
+            mask=members.wmask if q.period == "week" else members.dmask,
+            age=day_number(ibis.literal(end)) - start,
+            nxt=(day_number(members.nxt) - start).fill_null(10**9),
+            lst=(day_number(members.lst) - start).fill_null(0),
+        )
+        one = ibis.literal(1, "int64")
+        aggs: dict[str, Any] = {"size": rows.count()}
+        for k in range(q.periods + 1):
+            aggs[f"p_{k}"] = ((rows.mask >> k) & one).sum()
+        for n in q.days:
+            eligible = rows.age >= n
+            aggs[f"eligible_{n}"] = eligible.cast("int64").sum()
+            aggs[f"within_{n}"] = (eligible & (rows.nxt <= n)).cast("int64").sum()
+            aggs[f"after_{n}"] = (eligible & (rows.lst >= n)).cast("int64").sum()
+            aggs[f"on_{n}"] = ((rows.dmask >> n) & one).sum(where=eligible)
+        cells = rows.group_by(["cohort", "segment"]).aggregate(**aggs).execute()
+        week_rows = self._weekly_returns(con) if q.period == "week" else None
+        value = self._value(money, members, end, week_rows).execute()
+        sizes = cells[["cohort", "segment", "size"]]
+        counts = cells.melt(
+            id_vars=["cohort", "segment"],
+            value_vars=[f"p_{k}" for k in range(q.periods + 1)],
+            var_name="offset",
+            value_name="users",
+        )
+        counts["offset"] = counts["offset"].str.removeprefix("p_").astype(int)
+        totals = [f"{k}_{n}" for n in q.days for k in ("eligible", "within", "after", "on")]
+        day_n = cells.groupby("segment", as_index=False)[totals].sum()
+        return RetentionResult(
+            period=q.period,
+            start=q.start.label(),
+            returning=q.returning.label(),
+            observed_until=end,
+            cohorts=self._cohort_rows(sizes, counts, value, _index(end, q.period)),
             day_n=self._day_n_rows(day_n),
         )
 
