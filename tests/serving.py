@@ -13,7 +13,6 @@ from pathlib import Path
 
 import httpx
 
-
 _PORTS_PER_WORKER = 1000
 _next_port = 0
 
