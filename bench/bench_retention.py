@@ -1,10 +1,13 @@
-"""Retention workload (weekly cohorts 0-12 + day-1/7/30) on simulated events: Tenure vs peers.
+"""Retention (weekly cohorts 0-12 + day-1/7/30) and a 4-step ordered funnel: Tenure vs peers.
 
 Usage: .venv/bin/python bench/bench_retention.py [--sizes 10000000,50000000] [--repeat 3]
 
 Each contender runs in its own process on the same events.parquet and returns the same numbers
-(checked): Tenure (RetentionRunner on the activity rollup, rollup build timed separately),
-idiomatic pandas, Polars lazy, and hand-written DuckDB SQL on the Parquet file.
+(checked): Tenure (RetentionRunner on the activity rollup, rollup build timed separately, then
+the ordered FunnelRunner), idiomatic pandas, Polars lazy, and hand-written DuckDB SQL on the
+Parquet file. The funnel (funnel_peers.py: Product Viewed > Product Added > Checkout Started >
+Order Completed, 7-day window from step 1) is timed apart from retention; a peer computes each
+from the file on its own (reading it and merging identities), Tenure from its warehouse.
 """
 
 from __future__ import annotations
@@ -17,11 +20,20 @@ import sys
 import tempfile
 import time
 from datetime import date, timedelta
+from functools import partial
 from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from benchlib import run_child, table, warn_if_busy, write_results
+from funnel_peers import (
+    funnel_duckdb,
+    funnel_pandas,
+    funnel_polars,
+    funnel_tenure,
+    same_times,
+    tenure_runner,
+)
 
 PERIODS, DAYS = 12, (1, 7, 30)
 EVENTS_PER_USER = 30.6  # simulator average, from bench/simulate_sizes.md
@@ -34,6 +46,24 @@ def canonical(matrix: dict[str, list[int]], day_n: dict[int, list[int]]) -> str:
         {"m": dict(sorted(matrix.items())), "d": {str(k): v for k, v in sorted(day_n.items())}}
     )
     return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+def _with_funnel(
+    t0: float, matrix: dict[str, list[int]], day_n: dict[int, list[int]], funnel: Any, source: Any
+) -> dict[str, Any]:
+    """A contender's output: retention (timed since t0), then the funnel on `source`, timed."""
+    retention_s = time.perf_counter() - t0
+    t1 = time.perf_counter()
+    answer = funnel(source)
+    funnel_s = time.perf_counter() - t1
+    return {
+        "seconds": retention_s + funnel_s,
+        "retention_s": retention_s,
+        "funnel_s": funnel_s,
+        "digest": canonical(matrix, day_n),
+        "cohorts": len(matrix),
+        **answer,
+    }
 
 
 def _week(d: date) -> date:
@@ -80,11 +110,7 @@ def contender_pandas(path: Path) -> dict[str, Any]:
             int((g.max() >= n).sum()),
             int(sub[(sub.d >= 1) & (sub.d <= n)].user_id.nunique()),
         ]
-    return {
-        "seconds": time.perf_counter() - t0,
-        "digest": canonical(matrix, day_n),
-        "cohorts": len(matrix),
-    }
+    return _with_funnel(t0, matrix, day_n, funnel_pandas, path)
 
 
 def contender_polars(path: Path) -> dict[str, Any]:
@@ -147,11 +173,7 @@ def contender_polars(path: Path) -> dict[str, Any]:
             int((e["dmax"] >= n).sum()),
             int(e[f"in{n}"].sum()),
         ]
-    return {
-        "seconds": time.perf_counter() - t0,
-        "digest": canonical(matrix, day_n),
-        "cohorts": len(matrix),
-    }
+    return _with_funnel(t0, matrix, day_n, funnel_polars, path)
 
 
 def contender_duckdb(path: Path) -> dict[str, Any]:
@@ -189,20 +211,18 @@ def contender_duckdb(path: Path) -> dict[str, Any]:
                               FROM f JOIN act a USING (user_id) WHERE DATE '{end}' - f.first >= {n} GROUP BY 1)
                            SELECT count(*), count(*) FILTER (on_), count(*) FILTER (dmax >= {n}), count(*) FILTER (within) FROM u""").fetchone()
         day_n[n] = [int(x) for x in r]  # type: ignore[union-attr]
-    return {
-        "seconds": time.perf_counter() - t0,
-        "digest": canonical(matrix, day_n),
-        "cohorts": len(matrix),
-    }
+    con.close()
+    return _with_funnel(t0, matrix, day_n, funnel_duckdb, path)
 
 
 def contender_tenure(home: Path) -> dict[str, Any]:
-    """Tenure's RetentionRunner on the stored rollup (import done beforehand)."""
+    """Tenure's RetentionRunner on the stored rollup, then its FunnelRunner (import done before)."""
     from tenure.analytics.activity import Activity
     from tenure.analytics.retention import RetentionQuery, RetentionRunner
     from tenure.config import Settings
     from tenure.storage.warehouse import Warehouse
 
+    funnel = tenure_runner()
     t0 = time.perf_counter()
     query = RetentionQuery(
         period="week",
@@ -213,13 +233,9 @@ def contender_tenure(home: Path) -> dict[str, Any]:
     )
     with Warehouse(Settings(home=home)).reader() as con:
         result = RetentionRunner(query, "UTC")(con)
-    matrix = {str(c.cohort): c.retained for c in result.cohorts}
-    day_n = {d.day: [d.eligible, d.on_day, d.on_or_after, d.within] for d in result.day_n}
-    return {
-        "seconds": time.perf_counter() - t0,
-        "digest": canonical(matrix, day_n),
-        "cohorts": len(matrix),
-    }
+        matrix = {str(c.cohort): c.retained for c in result.cohorts}
+        day_n = {d.day: [d.eligible, d.on_day, d.on_or_after, d.within] for d in result.day_n}
+        return _with_funnel(t0, matrix, day_n, partial(funnel_tenure, funnel), con)
 
 
 def build_tenure(events: Path, home: Path) -> dict[str, Any]:
@@ -323,21 +339,42 @@ def main() -> None:
                     best = run
             if best is not None:
                 entry[name] = {**best.output, "max_rss_mb": best.max_rss_mb, "wall_s": best.wall_s}
-        digests = {
-            k: v["digest"] for k, v in entry.items() if isinstance(v, dict) and "digest" in v
-        }
-        entry["same_answer"] = len(set(digests.values())) == 1
-        t = entry.get("tenure", {}).get("seconds")
-        rows_out = [
-            [name, v["seconds"], v["max_rss_mb"], (v["seconds"] / t) if t else None, v["digest"]]
-            for name, v in entry.items()
-            if isinstance(v, dict) and "digest" in v
-        ]
-        print(f"\n{rows:,} events (same answer: {entry['same_answer']})")
-        print(
-            table(["contender", "query s", "peak MB", "x slower than Tenure", "digest"], rows_out),
-            flush=True,
+        ran = {k: v for k, v in entry.items() if isinstance(v, dict) and "digest" in v}
+        entry["same_retention"] = len({v["digest"] for v in ran.values()}) == 1
+        ref = ran.get("tenure") or next(iter(ran.values()), None)
+        entry["same_funnel"] = len({v["funnel_digest"] for v in ran.values()}) == 1 and all(
+            same_times(ref["funnel"], v["funnel"]) for v in ran.values() if ref
         )
+        entry["same_answer"] = entry["same_retention"] and entry["same_funnel"]
+        tenure = entry.get("tenure", {})
+
+        def ratio(v: dict[str, Any], key: str, tenure: dict[str, Any] = tenure) -> float | None:
+            return v[key] / tenure[key] if tenure.get(key) else None
+
+        rows_out = [
+            [
+                name,
+                v["retention_s"],
+                v["funnel_s"],
+                v["seconds"],
+                v["max_rss_mb"],
+                ratio(v, "retention_s"),
+                ratio(v, "funnel_s"),
+                ratio(v, "seconds"),
+                v["digest"],
+                v["funnel_digest"],
+            ]
+            for name, v in ran.items()
+        ]
+        print(
+            f"\n{rows:,} events (same answer: {entry['same_answer']}; retention "
+            f"{entry['same_retention']}, funnel {entry['same_funnel']})"
+        )
+        if ref:
+            print(f"funnel people per step: {ref['funnel']['users']}")
+        headers = ["contender", "retention s", "funnel s", "total s", "peak MB"]
+        headers += ["retention vs tenure", "funnel vs tenure", "total vs tenure"]
+        print(table([*headers, "digest", "funnel digest"], rows_out), flush=True)
     path = write_results("retention", results)
     print(f"\nresults: {path}")
 
