@@ -109,6 +109,20 @@ class TestBeforeTheGrant:
         assert run_due(database, after_window())["rewarded"] == 0
         assert reward_rows(database, "alice") == []
 
+    def test_a_repeated_refund_in_the_window_is_a_replay_not_a_404(
+        self, database: Database
+    ) -> None:
+        signup(database, "bob", code_of(database, "alice"))
+        order(database, "o1", "bob", paid_at=T0)
+        first = _refund(database, at=T0 + timedelta(days=1))
+        again = _refund(database, at=T0 + timedelta(days=2))
+        assert (again.id, again.status) == (first.id, "pending")
+        assert decisions(database) == [("order_refunded", "reset", "bob")]
+        # A second first order qualifies again; the old order's refund still changes nothing.
+        order(database, "o2", "bob", paid_at=T0 + timedelta(days=3))
+        assert _refund(database, "o1", at=T0 + timedelta(days=4)).status == "qualifying"
+        assert _referral(database).order_id == "o2"
+
     def test_a_held_referral_refunded_late_cancels_both_sides_rewards_with_the_reason(
         self, database: Database
     ) -> None:

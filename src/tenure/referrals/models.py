@@ -151,3 +151,15 @@ class GroupMember(Base):
     status: Mapped[str] = mapped_column(String(16))  # held / captured / refunded
     joined_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     settled_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+
+
+class VoidOrder(Base):
+    """An order that qualified a referral and was refunded inside the return window: the
+    referral went back to waiting, and a repeated refund of the order finds it here."""
+
+    __tablename__ = "referral_void_orders"
+
+    order_id: Mapped[str] = mapped_column(String(200), primary_key=True)
+    referral_id: Mapped[str] = mapped_column(String(40))
+    reason: Mapped[str] = mapped_column(String(16))
+    voided_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))

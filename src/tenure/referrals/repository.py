@@ -8,7 +8,14 @@ from datetime import datetime
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from tenure.referrals.models import Decision, Fingerprint, Referral, ReferralCode, Reward
+from tenure.referrals.models import (
+    Decision,
+    Fingerprint,
+    Referral,
+    ReferralCode,
+    Reward,
+    VoidOrder,
+)
 
 
 def add(session: Session, *rows: object) -> None:
@@ -52,6 +59,11 @@ def by_order(session: Session, order_id: str, lock: bool = False) -> Referral | 
     if lock:
         stmt = stmt.with_for_update().execution_options(populate_existing=True)
     return session.scalars(stmt).first()
+
+
+def void_order(session: Session, order_id: str) -> VoidOrder | None:
+    """The record of an order that stopped qualifying its referral, if any."""
+    return session.get(VoidOrder, order_id)
 
 
 def signups_since(session: Session, referrer_id: str, since: datetime) -> int:

@@ -20,7 +20,7 @@ from tenure.referrals.errors import (
     ReferralNotFound,
     ReferralOrderNotFound,
 )
-from tenure.referrals.models import Decision, Referral, ReferralCode, Reward
+from tenure.referrals.models import Decision, Referral, ReferralCode, Reward, VoidOrder
 from tenure.referrals.uow import Rejected, as_utc
 
 # No 0/O or 1/I/L: codes are read aloud and typed from screenshots.
@@ -204,7 +204,11 @@ def refund_order(
     """
     referral = repository.by_order(session, order_id, lock=True)
     if referral is None:
-        raise ReferralOrderNotFound(order_id=order_id)
+        void = repository.void_order(session, order_id)
+        replayed = None if void is None else repository.get(session, void.referral_id)
+        if replayed is None:
+            raise ReferralOrderNotFound(order_id=order_id)
+        return replayed  # refunded inside the window already: the same answer, nothing redone
     why = f"order_{reason}"
     actions = {"qualifying": "reset", "held": "cancel", "rewarded": "reverse"}
     action = actions.get(referral.status)
@@ -215,6 +219,10 @@ def refund_order(
         referral.id, order_id=order_id, reason=reason,
     )  # fmt: skip
     if action == "reset":
+        repository.add(
+            session,
+            VoidOrder(order_id=order_id, referral_id=referral.id, reason=reason, voided_at=now),
+        )
         referral.status = "pending"
         referral.order_id = referral.order_paid_at = referral.confirm_at = None
         session.flush()
