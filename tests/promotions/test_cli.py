@@ -96,3 +96,37 @@ def test_errors_are_one_line_without_a_traceback(home: Path) -> None:
     assert "offer_not_found" in result.stderr and "Traceback" not in result.stderr
     bad = run_cli(home, "promotions", "create", "--name", "nothing")
     assert bad.returncode == 1 and "invalid_offer" in bad.stderr
+
+
+def test_an_operator_refunds_a_paid_reservation_in_part_then_in_full(home: Path) -> None:
+    from tenure.config import Settings
+    from tenure.promotions.service import reservations
+    from tenure.storage.database import Database
+
+    from .builders import NOW, reserve_body, stored
+
+    database = Database(Settings(home=home).sqlalchemy_url)
+    database.upgrade()
+    with database.session() as session:
+        stored(session, benefit={"type": "points", "points": 200})
+    with database.session() as session:
+        held = reservations.reserve(session, reserve_body(), "k1", "USD", NOW).id
+    with database.session() as session:
+        reservations.confirm(session, held, "order-1", NOW)
+
+    needs_id = run_cli(home, "promotions", "refund", held, "--amount", "25")
+    assert needs_id.returncode != 0 and "--refund-id" in needs_id.stderr
+    part = json.loads(
+        _ok(home, "promotions", "refund", held, "--refund-id", "r1", "--amount", "25.00")
+    )
+    assert (part["status"], part["refunded_minor"]) == ("confirmed", 2500)
+    again = json.loads(
+        _ok(home, "promotions", "refund", held, "--refund-id", "r1", "--amount", "25.00")
+    )
+    assert again["refunded_minor"] == 2500  # a retry changes nothing
+    rest = json.loads(_ok(home, "promotions", "refund", held))
+    assert (rest["status"], rest["refunded_minor"]) == ("refunded", 10_000)
+    shown = json.loads(_ok(home, "promotions", "reservation", held))
+    assert shown["refunds"][0]["refund_id"] == "r1" and len(shown["refunds"]) == 2
+    missing = run_cli(home, "promotions", "refund", "res_missing")
+    assert missing.returncode == 1 and "Traceback" not in missing.stderr

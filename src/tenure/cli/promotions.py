@@ -16,12 +16,12 @@ from tenure.cli.context import console, emit_json, friendly, services
 from tenure.i18n import translate
 from tenure.kit.money import Money
 from tenure.kit.time import utc_now
-from tenure.promotions import views
+from tenure.promotions import repository, views
 from tenure.promotions.coupons import service as coupons_service
 from tenure.promotions.errors import InvalidOffer
 from tenure.promotions.jobs import release_expired_holds
 from tenure.promotions.schemas import CheckoutIn, OfferIn
-from tenure.promotions.service import offers, pricing
+from tenure.promotions.service import offers, pricing, reservations
 
 promotions_app = typer.Typer(
     help="Automatic promotions: 满减 ladders, gifts, flash sales, first-order perks."
@@ -353,3 +353,36 @@ def disable_code(code: str) -> None:
     with svc.database.write_lock, svc.database.session() as session:
         found = coupons_service.set_code_status(session, code, "disabled")
     console.print(translate("cli.coupons.disabled", code=found.code))
+
+
+@promotions_app.command("reservation")
+@friendly
+def show_reservation(reservation_id: str) -> None:
+    """One checkout reservation as JSON: its quote, status and refunds."""
+    svc = services()
+    with svc.database.session() as session:
+        row = reservations.get(session, reservation_id)
+        out = views.reservation_out(row, repository.refunds(session, row.id))
+        emit_json(out.model_dump(mode="json"))
+
+
+@promotions_app.command("refund")
+@friendly
+def refund(
+    reservation_id: str,
+    refund_id: str | None = typer.Option(
+        None, "--refund-id", help="The shop's id of a partial refund; a retry changes nothing."
+    ),
+    amount: str | None = typer.Option(
+        None, "--amount", help="Refunded amount (e.g. 12.50); needs --refund-id. Default: the rest."
+    ),
+) -> None:
+    """Refund a paid order's reservation: points benefits back, coupons back when in full."""
+    svc = services()
+    if amount is not None and refund_id is None:
+        raise typer.BadParameter(translate("cli.promotions.refund_needs_id"), param_hint="--amount")
+    minor = _minor(amount, svc.settings.currency)
+    with svc.database.write_lock, svc.database.session() as session:
+        row = reservations.refund(session, reservation_id, utc_now(), refund_id, minor)
+        out = views.reservation_out(row, repository.refunds(session, row.id))
+    emit_json(out.model_dump(mode="json"))
