@@ -199,6 +199,22 @@ class TestRefunds:
         listed = api["client"].get("/v1/referrals?status=reversed", headers=api["h"]["admin"])
         assert [r["id"] for r in listed.json()] == [referral_id]
 
+    def test_a_partial_refund_above_the_minimum_keeps_the_rewards(
+        self, api: dict[str, Any]
+    ) -> None:
+        self._rewarded(api)  # a 42.00 order, rewarded
+        part = _post(api, "/v1/referrals/orders/o1/refunds", {"refunded_total_minor": 1200})
+        assert part.status_code == 200
+        assert (part.json()["status"], part.json()["order_refunded_minor"]) == ("rewarded", 1200)
+        assert (self._balance(api, "alice"), self._balance(api, "bob")) == (500, 200)
+        whole = _post(api, "/v1/referrals/orders/o1/refunds", {"refunded_total_minor": 4200})
+        assert whole.json()["status"] == "reversed"
+        assert (self._balance(api, "alice"), self._balance(api, "bob")) == (0, 0)
+        assert (
+            _post(api, "/v1/referrals/orders/o1/refunds", {"refunded_total_minor": 0}).status_code
+            == 422
+        )
+
     def test_an_unknown_order_is_a_404_problem_and_an_unknown_reason_a_422(
         self, api: dict[str, Any]
     ) -> None:

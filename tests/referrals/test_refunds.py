@@ -230,6 +230,52 @@ class TestAfterTheGrant:
         assert (page.points_earned, page.by_status) == (0, {"reversed": 1})
 
 
+def _partly(database: Database, total: int, at: datetime = T0 + timedelta(days=1)) -> Referral:
+    return write(database, lambda s, p: service.refund_order(s, p, "o1", at, "refunded", total))
+
+
+class TestPartialRefunds:
+    def test_what_is_left_above_the_minimum_keeps_the_order_qualifying(
+        self, database: Database
+    ) -> None:
+        configure(database, min_order_minor=3_000)
+        signup(database, "bob", code_of(database, "alice"))
+        order(database, "o1", "bob", amount=5_000, paid_at=T0)
+        kept = _partly(database, 1_500)
+        assert (kept.status, kept.order_id, kept.order_refunded_minor) == (
+            "qualifying",
+            "o1",
+            1_500,
+        )
+        assert _partly(database, 1_500).order_refunded_minor == 1_500  # a retry
+        assert _partly(database, 1_000).order_refunded_minor == 1_500  # an older, smaller total
+        assert decisions(database) == [("order_partly_refunded", "keep", "bob")]
+        # 5,000 - 2,500 is below the 3,000 minimum: the order no longer qualifies.
+        assert _partly(database, 2_500).status == "pending"
+        assert run_due(database, after_window())["rewarded"] == 0
+
+    def test_after_the_grant_a_partial_refund_leaves_the_rewards(self, database: Database) -> None:
+        _rewarded(database)
+        assert _partly(database, 1_000, LATE).status == "rewarded"
+        assert loyalty_points(database, "alice") == 500 and _reversals(database) == 0
+        assert _partly(database, 5_000, LATE).status == "reversed"  # then refunded in full
+        assert loyalty_points(database, "alice") == 0
+
+    def test_an_order_recorded_before_amounts_were_kept_counts_any_refund_as_full(
+        self, database: Database
+    ) -> None:
+        signup(database, "bob", code_of(database, "alice"))
+        order(database, "o1", "bob", paid_at=T0)
+
+        def forget(session: Session, _program: object) -> None:
+            found = repository.by_order(session, "o1")
+            assert found is not None
+            found.order_amount_minor = found.order_refunded_minor = None
+
+        write(database, forget)
+        assert _partly(database, 100).status == "pending"
+
+
 class TestUnknownOrders:
     def test_an_order_that_qualified_nothing_is_not_found(self, database: Database) -> None:
         with pytest.raises(ReferralOrderNotFound):

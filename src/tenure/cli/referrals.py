@@ -14,7 +14,9 @@ from rich.table import Table
 from sqlalchemy.orm import Session
 
 from tenure.cli.context import console, emit_json, friendly, services
+from tenure.config import get_settings
 from tenure.i18n import translate
+from tenure.kit.money import Money
 from tenure.kit.time import parse_iso, utc_now
 from tenure.referrals import config, groups, jobs, repository, rewards, service, uow
 from tenure.referrals.config import Program
@@ -148,12 +150,20 @@ def order(
 def refund(
     order_id: str,
     cancelled: bool = typer.Option(False, "--cancelled", help="The order was cancelled."),
+    refunded_total: str | None = typer.Option(
+        None,
+        "--refunded-total",
+        help="A partial refund: the order's refunded total so far (e.g. 30.00).",
+    ),
     as_json: bool = JSON,
 ) -> None:
     """Report a refund (or cancellation) of a referral's qualifying order; safe to repeat."""
     reason = "cancelled" if cancelled else "refunded"
+    total = (
+        None if refunded_total is None else Money.of(refunded_total, get_settings().currency).minor
+    )
     out = ReferralOut.of(
-        _write(lambda s, p: service.refund_order(s, p, order_id, utc_now(), reason))
+        _write(lambda s, p: service.refund_order(s, p, order_id, utc_now(), reason, total))
     )
     if not _emit(out, as_json, ""):
         console.print(translate("cli.referrals.reviewed", referral_id=out.id, status=out.status))

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import JSON, DateTime, Index, Integer, String, UniqueConstraint
+from sqlalchemy import JSON, BigInteger, DateTime, Index, Integer, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from tenure.storage.database import Base
@@ -69,6 +69,10 @@ class Referral(Base):
     order_id: Mapped[str | None] = mapped_column(String(200), nullable=True)
     order_paid_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
     confirm_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    # The qualifying order's amount, and the refunded total the shop last reported for it: a
+    # partial refund that leaves at least the program's minimum keeps the order qualifying.
+    order_amount_minor: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
+    order_refunded_minor: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
     hold_reasons: Mapped[str] = mapped_column(String(200), default="")  # space-separated rules
     decided_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
     decided_by: Mapped[str | None] = mapped_column(String(200), nullable=True)

@@ -139,10 +139,16 @@ def order(request: Request, body: OrderIn) -> OrderOut:
 def order_refunded(request: Request, order_id: str, body: RefundIn | None = None) -> ReferralOut:
     """The qualifying order was refunded or cancelled: inside the return window the referral
     waits for another first order; after it, pending rewards are cancelled and granted ones
-    clawed back (see each reward's outcome in GET /v1/referrals/{id}). Safe to repeat."""
-    now, reason = utc_now(), (body or RefundIn()).reason
+    clawed back (see each reward's outcome in GET /v1/referrals/{id}). A partial refund
+    (`refunded_total_minor`) that leaves the program's minimum keeps the order. Safe to repeat."""
+    now, found = utc_now(), body or RefundIn()
     return ReferralOut.of(
-        _write(request, lambda s, p: service.refund_order(s, p, order_id, now, reason))
+        _write(
+            request,
+            lambda s, p: service.refund_order(
+                s, p, order_id, now, found.reason, found.refunded_total_minor
+            ),
+        )
     )
 
 

@@ -59,10 +59,17 @@ class OrderIn(BaseModel):
 
 
 class RefundIn(BaseModel):
-    """How the qualifying order ended: refunded (the default) or cancelled."""
+    """How the qualifying order ended: refunded (the default) or cancelled; or, for a partial
+    refund, the order's whole refunded amount so far."""
 
     model_config = ConfigDict(extra="forbid")
     reason: Literal["refunded", "cancelled"] = "refunded"
+    refunded_total_minor: int | None = Field(
+        default=None,
+        gt=0,
+        description="A partial refund: the order's refunded total so far (not this refund's "
+        "amount, so a retry cannot count twice). Leave out for a full refund.",
+    )
 
 
 class ReviewIn(BaseModel):
@@ -91,6 +98,8 @@ class ReferralOut(BaseModel):
     status: str
     attributed_at: datetime
     order_id: str | None
+    order_amount_minor: int | None
+    order_refunded_minor: int | None
     confirm_at: datetime | None
     hold_reasons: list[str]
     decided_at: datetime | None
@@ -108,6 +117,8 @@ class ReferralOut(BaseModel):
             status=row.status,
             attributed_at=as_utc(row.attributed_at),
             order_id=row.order_id,
+            order_amount_minor=row.order_amount_minor,
+            order_refunded_minor=row.order_refunded_minor,
             confirm_at=_utc(row.confirm_at),
             hold_reasons=row.hold_reasons.split(),
             decided_at=_utc(row.decided_at),

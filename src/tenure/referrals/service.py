@@ -189,18 +189,28 @@ def record_order(
     referral.order_id = order_id
     referral.order_paid_at = paid_at
     referral.confirm_at = paid_at + timedelta(days=program.return_window_days)
+    referral.order_amount_minor, referral.order_refunded_minor = amount_minor, 0
     session.flush()
     return OrderOutcome(referral, True, "qualifying")
 
 
 def refund_order(
-    session: Session, program: Program, order_id: str, now: datetime, reason: str = "refunded"
+    session: Session,
+    program: Program,
+    order_id: str,
+    now: datetime,
+    reason: str = "refunded",
+    refunded_total_minor: int | None = None,
 ) -> Referral:
     """The qualifying order was refunded or cancelled (`reason`); repeating it changes nothing.
 
-    Inside the return window the referral waits for another first order. After it, nobody may
-    keep a reward for it: a held referral's rewards are cancelled, granted ones are clawed back
-    (points through a loyalty reversal, unused coupons revoked), each outcome on its reward row.
+    `refunded_total_minor` is the order's whole refunded amount so far, for a partial refund
+    (a total, not a delta, so a retry cannot count twice): while what is left still meets the
+    program's minimum, the order keeps qualifying and only the total is recorded. A full
+    refund, or a partial one below the minimum: inside the return window the referral waits for
+    another first order; after it, nobody may keep a reward for it: a held referral's rewards
+    are cancelled, granted ones are clawed back (points through a loyalty reversal, unused
+    coupons revoked), each outcome on its reward row.
     """
     referral = repository.by_order(session, order_id, lock=True)
     if referral is None:
@@ -214,6 +224,18 @@ def refund_order(
     action = actions.get(referral.status)
     if action is None:
         return referral  # rejected, or already cancelled or reversed by an earlier call
+    if _still_qualifies(referral, program, refunded_total_minor):
+        assert refunded_total_minor is not None
+        before = referral.order_refunded_minor or 0
+        if refunded_total_minor > before:  # totals only grow: an older report changes nothing
+            referral.order_refunded_minor = refunded_total_minor
+            abuse.record(
+                session, "order_partly_refunded", "keep", referral.referrer_id,
+                referral.invitee_id, now, referral.id, order_id=order_id,
+                refunded_total_minor=refunded_total_minor,
+            )  # fmt: skip
+            session.flush()
+        return referral
     abuse.record(
         session, "order_refunded", action, referral.referrer_id, referral.invitee_id, now,
         referral.id, order_id=order_id, reason=reason,
@@ -225,12 +247,21 @@ def refund_order(
         )
         referral.status = "pending"
         referral.order_id = referral.order_paid_at = referral.confirm_at = None
+        referral.order_amount_minor = referral.order_refunded_minor = None
         session.flush()
     elif action == "cancel":
         rewards.cancel_unearned(session, program, referral, why, now)
     else:
         rewards.reverse_granted(session, referral, why, now)
     return referral
+
+
+def _still_qualifies(referral: Referral, program: Program, refunded_total: int | None) -> bool:
+    """Whether a partial refund leaves the order at or above the program's minimum."""
+    if refunded_total is None or referral.order_amount_minor is None:
+        return False  # a full refund, or an order recorded before amounts were kept
+    left = referral.order_amount_minor - refunded_total
+    return left > 0 and left >= program.min_order_minor
 
 
 def detail(session: Session, referral_id: str) -> Detail:
