@@ -27,10 +27,25 @@ def test_an_empty_query_gives_no_rows(tmp_path: Path) -> None:
     assert sum(part.read_all().num_rows for part in parts) == 0
 
 
+@pytest.mark.parametrize("on_disk", [False, True], ids=["staged-in-memory", "staged-on-disk"])
 def test_an_events_import_written_in_parts_stores_each_id_once(
-    duck_settings: Settings, warehouse: Warehouse, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    duck_settings: Settings,
+    warehouse: Warehouse,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    on_disk: bool,
 ) -> None:
     monkeypatch.setattr(importer, "CHUNK_ROWS", 2048)
+    # Large inputs stage in a DuckDB file: force either way for this small one.
+    monkeypatch.setattr(importer, "STAGING_ON_DISK_BYTES", 0 if on_disk else 2**62)
+    opened: list[str] = []
+    real_connect = duckdb.connect
+
+    def spy(database: str = ":memory:", *args: object, **kwargs: object) -> object:
+        opened.append(str(database))
+        return real_connect(database, *args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(importer.duckdb, "connect", spy)
     rows = ["event_id,user_id,name,ts"] + [
         f"e{i % 3000},u{i},View,2024-03-0{1 + i % 5} 10:00:00" for i in range(5000)
     ]
@@ -48,6 +63,8 @@ def test_an_events_import_written_in_parts_stores_each_id_once(
         i = int(event_id[1:])
         assert user in {f"u{i}", f"u{i + 3000}"}
     assert not list((duck_settings.home / "tmp").glob("import-*"))
+    staged = [name for name in opened if name == ":memory:" or name.endswith("staging.duckdb")]
+    assert staged and staged[0].endswith("staging.duckdb") == on_disk
 
 
 def test_a_whole_output_is_one_reader_even_when_empty(tmp_path: Path) -> None:

@@ -44,6 +44,8 @@ SAMPLE_SIZE = 20
 STAGING_MEMORY = "4GB"
 BATCH_ROWS = 1_000_000
 CHUNK_ROWS = 5_000_000
+# Input files of this many bytes or more are staged in a DuckDB file instead of in memory.
+STAGING_ON_DISK_BYTES = 256 * 1024 * 1024
 Progress = Callable[[str, int, int], None]
 
 
@@ -91,17 +93,19 @@ def _load_raw(con: duckdb.DuckDBPyConnection, files: list[Path], progress: Progr
     con.execute("CREATE VIEW raw AS " + " UNION ALL BY NAME ".join(parts))
 
 
-def _staging_connection(scratch: Path) -> duckdb.DuckDBPyConnection:
-    """A throw-away DuckDB file in the import's scratch folder, with a memory cap.
+def _staging_connection(scratch: Path, input_bytes: int) -> duckdb.DuckDBPyConnection:
+    """A throw-away DuckDB for one import, with a memory cap: in memory for ordinary files, a
+    database file in the import's scratch folder for large ones.
 
-    On disk rather than in memory: tens of millions of staged rows then live in a database file
-    that DuckDB's buffer manager pages normally. An in-memory database under the same cap had to
-    evict its own tables to temp files, and crashed (segfault) aggregating 50M staged events.
+    On disk, tens of millions of staged rows live in a file that DuckDB's buffer manager pages
+    normally; an in-memory database under the same cap has to evict its own tables to temp
+    files, and crashed (segfault) aggregating 50M staged events. For small imports the file
+    costs time (UCI Online Retail: 4.5 s instead of 3.0 s), so it is used only above a size.
     """
     scratch.mkdir(parents=True, exist_ok=True)
+    path = str(scratch / "staging.duckdb") if input_bytes >= STAGING_ON_DISK_BYTES else ":memory:"
     con = duckdb.connect(
-        str(scratch / "staging.duckdb"),
-        config={"memory_limit": STAGING_MEMORY, "temp_directory": str(scratch / "spill")},
+        path, config={"memory_limit": STAGING_MEMORY, "temp_directory": str(scratch / "spill")}
     )
     con.execute("SET TimeZone = 'UTC'")
     return con
@@ -216,7 +220,7 @@ def import_files(
     mapping = mapping or Mapping()
     files = expand(paths)
     scratch = settings.home / "tmp" / f"import-{uuid.uuid4().hex}"
-    con = _staging_connection(scratch)
+    con = _staging_connection(scratch, sum(f.stat().st_size for f in files))
     try:
         _load_raw(con, files, progress)
         columns = [row[0] for row in con.execute("DESCRIBE raw").fetchall()]
