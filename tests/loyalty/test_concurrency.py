@@ -20,17 +20,21 @@ from tests.serving import running_server
 
 
 @contextmanager
-def _serve(home: Path, pg_url: str, workers: int) -> Iterator[str]:
+def _serve(home: Path, database_url: str, workers: int) -> Iterator[str]:
     with running_server(
-        home, workers, TENURE_DATABASE_URL=pg_url, TENURE_INBOX_FLUSH_SECONDS="0"
+        home, workers, TENURE_DATABASE_URL=database_url, TENURE_INBOX_FLUSH_SECONDS="0"
     ) as url:
         yield url
 
 
-@pytest.fixture
-def server(home: Path, pg_url: str) -> Iterator[dict[str, Any]]:
-    """A real one-process server on a fresh PostgreSQL schema, with a server and an admin key."""
-    yield from _server(home, pg_url, 1)
+@pytest.fixture(params=["sqlite", "postgres"])
+def server(request: pytest.FixtureRequest, home: Path) -> Iterator[dict[str, Any]]:
+    """A real one-process server on SQLite or a fresh PostgreSQL schema, with keys."""
+    if request.param == "sqlite":
+        url = f"sqlite:///{home / 'tenure.db'}"
+    else:
+        url = str(request.getfixturevalue("pg_url"))
+    yield from _server(home, url, 1)
 
 
 @pytest.fixture
@@ -39,13 +43,13 @@ def two_process_server(home: Path, pg_url: str) -> Iterator[dict[str, Any]]:
     yield from _server(home, pg_url, 2)
 
 
-def _server(home: Path, pg_url: str, workers: int) -> Iterator[dict[str, Any]]:
-    database = Database(pg_url)
+def _server(home: Path, database_url: str, workers: int) -> Iterator[dict[str, Any]]:
+    database = Database(database_url)
     database.upgrade()
     with database.session() as session:
         server_key = create_key(session, "shop", ["server"]).secret
         admin_key = create_key(session, "ops", ["admin"]).secret
-    with _serve(home, pg_url, workers) as url:
+    with _serve(home, database_url, workers) as url:
         yield {
             "url": url,
             "database": database,
@@ -114,14 +118,13 @@ class TestAcrossProcesses:
         assert min(t.available_after for t in ledger) == 0
 
 
-@pytest.mark.postgres
 class TestConcurrentSpending:
-    def test_twenty_parallel_spends_of_a_balance_that_covers_five(
+    def test_fifty_parallel_spends_of_a_balance_that_covers_five(
         self, server: dict[str, Any]
     ) -> None:
         _grant(server, "u1", 500)
         responses = _together(
-            20,
+            50,
             lambda c, i: c.post(
                 f"{server['url']}/v1/loyalty/accounts/u1/spend",
                 json={"points": 100},
@@ -129,7 +132,7 @@ class TestConcurrentSpending:
             ),
         )
         codes = sorted(r.status_code for r in responses)
-        assert codes == [200] * 5 + [409] * 15
+        assert codes == [200] * 5 + [409] * 45
         assert {r.json()["code"] for r in responses if r.status_code == 409} == {
             "points_insufficient"
         }
