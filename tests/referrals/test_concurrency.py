@@ -20,9 +20,13 @@ from tenure.storage.database import Database
 from tests.serving import running_server
 
 
-@pytest.fixture
-def server(home: Path, pg_url: str) -> Iterator[dict[str, Any]]:
-    """`tenure serve --workers 2` on a fresh PostgreSQL schema, with a server and an admin key."""
+@pytest.fixture(params=["sqlite", "postgres"])
+def server(request: pytest.FixtureRequest, home: Path) -> Iterator[dict[str, Any]]:
+    """`tenure serve --workers 2` on SQLite or a fresh PostgreSQL schema, with keys."""
+    if request.param == "sqlite":
+        pg_url = f"sqlite:///{home / 'tenure.db'}"
+    else:
+        pg_url = str(request.getfixturevalue("pg_url"))
     database = Database(pg_url)
     database.upgrade()
     with database.session() as session:
@@ -63,7 +67,6 @@ def _code(srv: dict[str, Any], user: str) -> str:
     return str(response.json()["code"])
 
 
-@pytest.mark.postgres
 class TestGroupBuyUnderParallelJoins:
     def test_a_group_of_three_with_ten_parallel_joins_has_exactly_three_members(
         self, server: dict[str, Any]
@@ -97,7 +100,6 @@ class TestGroupBuyUnderParallelJoins:
             assert group is not None and (group.status, group.members) == ("completed", 3)
 
 
-@pytest.mark.postgres
 class TestAttributionUnderParallelSignUps:
     def test_one_invitee_signing_up_ten_times_at_once_is_attributed_once(
         self, server: dict[str, Any]
@@ -154,7 +156,6 @@ class TestAttributionUnderParallelSignUps:
         assert _count(server, select(func.count()).where(Referral.referrer_id == "alice")) == 3
 
 
-@pytest.mark.postgres
 class TestRewardsUnderParallelJobs:
     def test_five_parallel_due_runs_reward_each_side_once(self, server: dict[str, Any]) -> None:
         url, srv = server["url"], server["server"]

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import fcntl
 import functools
+import os
 import threading
 from collections.abc import Iterator
 from contextlib import AbstractContextManager, contextmanager, nullcontext
@@ -23,7 +25,51 @@ NAMING = {
 }
 
 
-_SQLITE_LOCKS: dict[str, threading.Lock] = {}
+class SqliteWriteLock:
+    """One writer at a time per SQLite file: a thread lock inside the process, then an flock on
+    a sidecar file across processes (`tenure serve --workers N`, the worker, the CLI).
+
+    SQLite serialises commits but not a unit of work's read-then-write (the driver opens its
+    transaction at the first write): two processes could both read "2 sign-ups so far" and both
+    admit a third. Holding this lock for the whole unit makes those checks exact everywhere.
+    The file is opened per acquisition: an fd inherited across fork would share the lock.
+    """
+
+    def __init__(self, path: str | None) -> None:
+        self._thread = threading.Lock()
+        self._path = None if path is None else Path(f"{path}.writelock")
+        self._fd: int | None = None
+
+    def __enter__(self) -> SqliteWriteLock:
+        self._thread.acquire()
+        if self._path is not None:
+            try:
+                self._path.parent.mkdir(parents=True, exist_ok=True)
+                self._fd = os.open(self._path, os.O_RDWR | os.O_CREAT, 0o644)
+                fcntl.flock(self._fd, fcntl.LOCK_EX)
+            except BaseException:
+                self._close()
+                self._thread.release()
+                raise
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        self._close()
+        self._thread.release()
+
+    def _close(self) -> None:
+        if self._fd is not None:
+            os.close(self._fd)  # closing the only fd on the file releases the flock
+            self._fd = None
+
+
+_SQLITE_LOCKS: dict[str, SqliteWriteLock] = {}
+
+
+def _sqlite_file(url: str) -> str | None:
+    """The database file of a SQLite URL, or None for an in-memory database."""
+    path = url.split("///", 1)[-1] if "///" in url else ""
+    return None if path in ("", ":memory:") or path.startswith("file::memory:") else path
 
 
 class Base(DeclarativeBase):
@@ -64,7 +110,7 @@ class Database:
         self._sessions = sessionmaker(self.engine, expire_on_commit=False)
         # SQLite has one writer: queueing in-process beats its sleeping busy handler by far.
         self.write_lock: AbstractContextManager[Any] = (
-            _SQLITE_LOCKS.setdefault(url, threading.Lock())
+            _SQLITE_LOCKS.setdefault(url, SqliteWriteLock(_sqlite_file(url)))
             if url.startswith("sqlite")
             else nullcontext()
         )
