@@ -27,14 +27,10 @@ def _serve(home: Path, database_url: str, workers: int) -> Iterator[str]:
         yield url
 
 
-@pytest.fixture(params=["sqlite", "postgres"])
-def server(request: pytest.FixtureRequest, home: Path) -> Iterator[dict[str, Any]]:
+@pytest.fixture
+def server(home: Path, database_url: str) -> Iterator[dict[str, Any]]:
     """A real one-process server on SQLite or a fresh PostgreSQL schema, with keys."""
-    if request.param == "sqlite":
-        url = f"sqlite:///{home / 'tenure.db'}"
-    else:
-        url = str(request.getfixturevalue("pg_url"))
-    yield from _server(home, url, 1)
+    yield from _server(home, database_url, 1)
 
 
 @pytest.fixture

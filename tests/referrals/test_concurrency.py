@@ -20,19 +20,16 @@ from tenure.storage.database import Database
 from tests.serving import running_server
 
 
-@pytest.fixture(params=["sqlite", "postgres"])
-def server(request: pytest.FixtureRequest, home: Path) -> Iterator[dict[str, Any]]:
+@pytest.fixture
+def server(home: Path, database_url: str) -> Iterator[dict[str, Any]]:
     """`tenure serve --workers 2` on SQLite or a fresh PostgreSQL schema, with keys."""
-    if request.param == "sqlite":
-        pg_url = f"sqlite:///{home / 'tenure.db'}"
-    else:
-        pg_url = str(request.getfixturevalue("pg_url"))
-    database = Database(pg_url)
+    database = Database(database_url)
     database.upgrade()
     with database.session() as session:
         server_key = create_key(session, "shop", ["server"]).secret
         admin_key = create_key(session, "ops", ["admin"]).secret
-    with running_server(home, 2, TENURE_DATABASE_URL=pg_url, TENURE_INBOX_FLUSH_SECONDS="0") as url:
+    env = {"TENURE_DATABASE_URL": database_url, "TENURE_INBOX_FLUSH_SECONDS": "0"}
+    with running_server(home, 2, **env) as url:
         yield {
             "url": url,
             "database": database,
