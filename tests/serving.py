@@ -6,12 +6,19 @@ import os
 import socket
 import subprocess
 import sys
+import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import httpx
+
+if TYPE_CHECKING:
+    from tenure.config import Settings
+    from tenure.storage.database import Database
 
 _PORTS_PER_WORKER = 1000
 _next_port = 0
@@ -91,3 +98,50 @@ def running_server(home: Path, workers: int = 1, **extra: str) -> Iterator[str]:
             proc.wait(timeout=30)
         except subprocess.TimeoutExpired:
             proc.kill()
+
+
+@contextmanager
+def keyed_server(home: Path, database_url: str, workers: int = 1) -> Iterator[dict[str, Any]]:
+    """`tenure serve` on `database_url` (migrated here), with a server key and an admin key."""
+    from tenure.apikeys.service import create_key
+    from tenure.storage.database import Database
+
+    database = Database(database_url)
+    database.upgrade()
+    with database.session() as session:
+        server_key = create_key(session, "shop", ["server"]).secret
+        admin_key = create_key(session, "ops", ["admin"]).secret
+    env = {"TENURE_DATABASE_URL": database_url, "TENURE_INBOX_FLUSH_SECONDS": "0"}
+    with running_server(home, workers, **env) as url:
+        yield {
+            "url": url,
+            "database": database,
+            "server": {"authorization": f"Bearer {server_key}"},
+            "admin": {"authorization": f"Bearer {admin_key}"},
+        }
+
+
+def together(n: int, call: Callable[[httpx.Client, int], httpx.Response]) -> list[httpx.Response]:
+    """Fire `n` requests at once from `n` threads, each with its own connection."""
+    barrier = threading.Barrier(n)
+
+    def one(i: int) -> httpx.Response:
+        with httpx.Client(timeout=60) as client:
+            barrier.wait()
+            return call(client, i)
+
+    with ThreadPoolExecutor(n) as pool:
+        return list(pool.map(one, range(n)))
+
+
+def keyed_client(settings: Settings, database: Database) -> dict[str, Any]:
+    """An in-process TestClient of the app and one key per scope (`h[scope]` headers)."""
+    from fastapi.testclient import TestClient
+
+    from tenure.api.app import create_app
+    from tenure.apikeys.service import create_key
+
+    with database.session() as session:
+        keys = {s: create_key(session, s, [s]).secret for s in ("write", "server", "admin")}
+    headers = {s: {"authorization": f"Bearer {k}"} for s, k in keys.items()}
+    return {"client": TestClient(create_app(settings)), "h": headers}

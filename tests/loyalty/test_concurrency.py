@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -13,58 +12,23 @@ import httpx
 import pytest
 from sqlalchemy import select
 
-from tenure.apikeys.service import create_key
 from tenure.loyalty.models import Transaction
 from tenure.storage.database import Database
-from tests.serving import running_server
-
-
-@contextmanager
-def _serve(home: Path, database_url: str, workers: int) -> Iterator[str]:
-    with running_server(
-        home, workers, TENURE_DATABASE_URL=database_url, TENURE_INBOX_FLUSH_SECONDS="0"
-    ) as url:
-        yield url
+from tests.serving import keyed_server, together
 
 
 @pytest.fixture
 def server(home: Path, database_url: str) -> Iterator[dict[str, Any]]:
     """A real one-process server on SQLite or a fresh PostgreSQL schema, with keys."""
-    yield from _server(home, database_url, 1)
+    with keyed_server(home, database_url) as srv:
+        yield srv
 
 
 @pytest.fixture
 def two_process_server(home: Path, pg_url: str) -> Iterator[dict[str, Any]]:
     """The same with two worker processes: the lock must hold across processes too."""
-    yield from _server(home, pg_url, 2)
-
-
-def _server(home: Path, database_url: str, workers: int) -> Iterator[dict[str, Any]]:
-    database = Database(database_url)
-    database.upgrade()
-    with database.session() as session:
-        server_key = create_key(session, "shop", ["server"]).secret
-        admin_key = create_key(session, "ops", ["admin"]).secret
-    with _serve(home, database_url, workers) as url:
-        yield {
-            "url": url,
-            "database": database,
-            "server": {"authorization": f"Bearer {server_key}"},
-            "admin": {"authorization": f"Bearer {admin_key}"},
-        }
-
-
-def _together(n: int, call: Callable[[httpx.Client, int], httpx.Response]) -> list[httpx.Response]:
-    """Fire `n` requests at once from `n` threads, each with its own connection."""
-    barrier = threading.Barrier(n)
-
-    def one(i: int) -> httpx.Response:
-        with httpx.Client(timeout=60) as client:
-            barrier.wait()
-            return call(client, i)
-
-    with ThreadPoolExecutor(n) as pool:
-        return list(pool.map(one, range(n)))
+    with keyed_server(home, pg_url, 2) as srv:
+        yield srv
 
 
 def _grant(srv: dict[str, Any], user: str, amount: int) -> None:
@@ -95,7 +59,7 @@ class TestAcrossProcesses:
     ) -> None:
         srv = two_process_server
         _grant(srv, "u1", 500)
-        responses = _together(
+        responses = together(
             20,
             lambda c, i: c.post(
                 f"{srv['url']}/v1/loyalty/accounts/u1/spend",
@@ -119,7 +83,7 @@ class TestConcurrentSpending:
         self, server: dict[str, Any]
     ) -> None:
         _grant(server, "u1", 500)
-        responses = _together(
+        responses = together(
             50,
             lambda c, i: c.post(
                 f"{server['url']}/v1/loyalty/accounts/u1/spend",
@@ -143,7 +107,7 @@ class TestConcurrentSpending:
         self, server: dict[str, Any]
     ) -> None:
         _grant(server, "u2", 1_000)
-        responses = _together(
+        responses = together(
             10,
             lambda c, i: c.post(
                 f"{server['url']}/v1/loyalty/accounts/u2/spend",
@@ -160,7 +124,7 @@ class TestConcurrentSpending:
         self, server: dict[str, Any]
     ) -> None:
         _grant(server, "u3", 5_000)
-        responses = _together(
+        responses = together(
             20,
             lambda c, i: c.post(
                 f"{server['url']}/v1/loyalty/checkout/redeem",
@@ -184,7 +148,7 @@ class TestConcurrentSpending:
             headers={**server["server"], "Idempotency-Key": "race"},
             timeout=30,
         ).json()
-        responses = _together(
+        responses = together(
             10,
             lambda c, i: c.post(
                 f"{server['url']}/v1/loyalty/redemptions/{held['id']}/"
@@ -206,7 +170,7 @@ class TestConcurrentSpending:
 
     def test_parallel_check_ins_on_one_day_award_once(self, server: dict[str, Any]) -> None:
         _grant(server, "u4", 1)
-        responses = _together(
+        responses = together(
             10,
             lambda c, i: c.post(
                 f"{server['url']}/v1/loyalty/accounts/u4/checkins", headers=server["server"]
@@ -219,7 +183,7 @@ class TestConcurrentSpending:
         self, server: dict[str, Any]
     ) -> None:
         _grant(server, "seed", 1)
-        responses = _together(
+        responses = together(
             10,
             lambda c, i: c.post(
                 f"{server['url']}/v1/loyalty/orders",

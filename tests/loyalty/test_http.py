@@ -5,22 +5,16 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from fastapi.testclient import TestClient
 
-from tenure.api.app import create_app
-from tenure.apikeys.service import create_key
 from tenure.config import Settings
 from tenure.storage.database import Database
+from tests.serving import keyed_client
 
 
 @pytest.fixture
 def api(settings: Settings, database: Database) -> dict[str, Any]:
     """A client and one key per scope."""
-    with database.session() as session:
-        keys = {s: create_key(session, s, [s]).secret for s in ("write", "server", "admin")}
-    client = TestClient(create_app(settings))
-    headers = {s: {"authorization": f"Bearer {k}"} for s, k in keys.items()}
-    return {"client": client, "h": headers}
+    return keyed_client(settings, database)
 
 
 def _program(api: dict[str, Any], **config: Any) -> None:

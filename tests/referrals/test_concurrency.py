@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import threading
 from collections import Counter
-from collections.abc import Callable, Iterator
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -13,42 +11,16 @@ import httpx
 import pytest
 from sqlalchemy import func, select
 
-from tenure.apikeys.service import create_key
 from tenure.loyalty.models import Entry
 from tenure.referrals.models import GroupBuy, GroupMember, Referral, Reward
-from tenure.storage.database import Database
-from tests.serving import running_server
+from tests.serving import keyed_server, together
 
 
 @pytest.fixture
 def server(home: Path, database_url: str) -> Iterator[dict[str, Any]]:
     """`tenure serve --workers 2` on SQLite or a fresh PostgreSQL schema, with keys."""
-    database = Database(database_url)
-    database.upgrade()
-    with database.session() as session:
-        server_key = create_key(session, "shop", ["server"]).secret
-        admin_key = create_key(session, "ops", ["admin"]).secret
-    env = {"TENURE_DATABASE_URL": database_url, "TENURE_INBOX_FLUSH_SECONDS": "0"}
-    with running_server(home, 2, **env) as url:
-        yield {
-            "url": url,
-            "database": database,
-            "server": {"authorization": f"Bearer {server_key}"},
-            "admin": {"authorization": f"Bearer {admin_key}"},
-        }
-
-
-def _together(n: int, call: Callable[[httpx.Client, int], httpx.Response]) -> list[httpx.Response]:
-    """Fire `n` requests at once from `n` threads, each with its own connection."""
-    barrier = threading.Barrier(n)
-
-    def one(i: int) -> httpx.Response:
-        with httpx.Client(timeout=60) as client:
-            barrier.wait()
-            return call(client, i)
-
-    with ThreadPoolExecutor(n) as pool:
-        return list(pool.map(one, range(n)))
+    with keyed_server(home, database_url, 2) as srv:
+        yield srv
 
 
 def _count(srv: dict[str, Any], stmt: Any) -> int:
@@ -73,7 +45,7 @@ class TestGroupBuyUnderParallelJoins:
         opened = httpx.post(f"{server['url']}/v1/referrals/group-buys", json=body,
                             headers=server["server"])  # fmt: skip
         gid = opened.json()["group"]["id"]
-        responses = _together(
+        responses = together(
             10,
             lambda c, i: c.post(
                 f"{server['url']}/v1/referrals/group-buys/{gid}/members",
@@ -102,7 +74,7 @@ class TestAttributionUnderParallelSignUps:
         self, server: dict[str, Any]
     ) -> None:
         code = _code(server, "alice")
-        responses = _together(
+        responses = together(
             10,
             lambda c, i: c.post(
                 f"{server['url']}/v1/referrals/signups",
@@ -118,7 +90,7 @@ class TestAttributionUnderParallelSignUps:
         self, server: dict[str, Any]
     ) -> None:
         codes = [_code(server, f"ref{i}") for i in range(10)]
-        responses = _together(
+        responses = together(
             10,
             lambda c, i: c.post(
                 f"{server['url']}/v1/referrals/signups",
@@ -141,7 +113,7 @@ class TestAttributionUnderParallelSignUps:
             headers=server["admin"],
         ).raise_for_status()
         code = _code(server, "alice")
-        responses = _together(
+        responses = together(
             10,
             lambda c, i: c.post(
                 f"{server['url']}/v1/referrals/signups",
@@ -171,7 +143,7 @@ class TestRewardsUnderParallelJobs:
                       "currency": "USD", "paid_at": "2026-01-01T00:00:00Z"},
                 headers=srv,
             ).raise_for_status()  # fmt: skip
-        responses = _together(
+        responses = together(
             5, lambda c, i: c.post(f"{url}/v1/referrals/jobs/run-due", headers=server["admin"])
         )
         assert sum(r.json()["rewarded"] for r in responses) == 4

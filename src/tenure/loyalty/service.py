@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 
 from tenure.kit.time import utc_now
 from tenure.loyalty import checkout, membership, repository
+from tenure.loyalty import points as ledger_points
 from tenure.loyalty.checkout import Quote
 from tenure.loyalty.errors import PointsInvalid
 from tenure.loyalty.models import Redemption
@@ -148,8 +149,6 @@ def award_points(
 
     Replays of the same key return the first result; the points expire like any other lot.
     """
-    from tenure.loyalty import points as ledger_points
-
     _, program = current_program(session)
     if points <= 0:
         raise PointsInvalid(points=points)
@@ -175,8 +174,6 @@ def reverse_award(
     more. The balance never goes negative: what the member already spent is reported as
     `shortfall`. None when nothing was awarded under that key.
     """
-    from tenure.loyalty import points as ledger_points
-
     return ledger_points.reverse_award(
         session, f"award:{idempotency_key}", f"award:{reversal_key}", points, reason,
         now or utc_now(),

@@ -219,23 +219,16 @@ def refund_order(
         if replayed is None:
             raise ReferralOrderNotFound(order_id=order_id)
         return replayed  # refunded inside the window already: the same answer, nothing redone
-    why = f"order_{reason}"
     actions = {"qualifying": "reset", "held": "cancel", "rewarded": "reverse"}
     action = actions.get(referral.status)
     if action is None:
         return referral  # rejected, or already cancelled or reversed by an earlier call
-    if _still_qualifies(referral, program, refunded_total_minor):
-        assert refunded_total_minor is not None
-        before = referral.order_refunded_minor or 0
-        if refunded_total_minor > before:  # totals only grow: an older report changes nothing
-            referral.order_refunded_minor = refunded_total_minor
-            abuse.record(
-                session, "order_partly_refunded", "keep", referral.referrer_id,
-                referral.invitee_id, now, referral.id, order_id=order_id,
-                refunded_total_minor=refunded_total_minor,
-            )  # fmt: skip
-            session.flush()
+    if refunded_total_minor is not None and _still_qualifies(
+        referral, program, refunded_total_minor
+    ):
+        _record_partial(session, referral, order_id, refunded_total_minor, now)
         return referral
+    why = f"order_{reason}"
     abuse.record(
         session, "order_refunded", action, referral.referrer_id, referral.invitee_id, now,
         referral.id, order_id=order_id, reason=reason,
@@ -256,12 +249,26 @@ def refund_order(
     return referral
 
 
-def _still_qualifies(referral: Referral, program: Program, refunded_total: int | None) -> bool:
+def _still_qualifies(referral: Referral, program: Program, refunded_total: int) -> bool:
     """Whether a partial refund leaves the order at or above the program's minimum."""
-    if refunded_total is None or referral.order_amount_minor is None:
-        return False  # a full refund, or an order recorded before amounts were kept
+    if referral.order_amount_minor is None:
+        return False  # an order recorded before amounts were kept: any refund counts as full
     left = referral.order_amount_minor - refunded_total
     return left > 0 and left >= program.min_order_minor
+
+
+def _record_partial(
+    session: Session, referral: Referral, order_id: str, refunded_total: int, now: datetime
+) -> None:
+    """Keep the larger refunded total: totals only grow, so an older report changes nothing."""
+    if refunded_total <= (referral.order_refunded_minor or 0):
+        return
+    referral.order_refunded_minor = refunded_total
+    abuse.record(
+        session, "order_partly_refunded", "keep", referral.referrer_id, referral.invitee_id,
+        now, referral.id, order_id=order_id, refunded_total_minor=refunded_total,
+    )  # fmt: skip
+    session.flush()
 
 
 def detail(session: Session, referral_id: str) -> Detail:

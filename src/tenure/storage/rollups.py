@@ -88,54 +88,50 @@ def user_days_expr(activity: ir.Table) -> ir.Table:
     )
 
 
+def _active(rows: ir.Table) -> dict[str, ir.BooleanValue]:
+    """Per kind of user_first, whether a row (with orders and events counts) is active."""
+    return {
+        "any": (rows.orders + rows.events) > 0,
+        "event": rows.events > 0,
+        "order": rows.orders > 0,
+    }
+
+
+def _bits(offset: ir.IntegerValue, active: ir.BooleanValue) -> ir.IntegerScalar:
+    """Bit `offset` set for each active row within MASK_BITS, summed: rows must be unique per
+    offset, so that the sum of distinct powers of two is their bitwise or (Spark's Ibis compiler
+    has no bitwise-or aggregate)."""
+    inside = active & (offset >= 0) & (offset < MASK_BITS)
+    # Engines evaluate the shift before the aggregate's filter: keep it in range everywhere.
+    bit = ibis.literal(1, "int64") << ibis.ifelse(inside, offset, 0).cast("int64")
+    return bit.sum(where=inside).fill_null(0)
+
+
 def user_first_expr(days: ir.Table) -> ir.Table:
     """user_first from user_days: per user and kind, the first, next and last active local day,
     and which of the 63 days and weeks from the first one were active (bit k = first + k)."""
-    kinds = {
-        "any": (days.orders + days.events) > 0,
-        "event": days.events > 0,
-        "order": days.orders > 0,
-    }
     ends = days.group_by("user_id").aggregate(
-        **{f"first_{k}": days.day.min(where=active) for k, active in kinds.items()},
-        **{f"last_{k}": days.day.max(where=active) for k, active in kinds.items()},
+        **{f"first_{k}": days.day.min(where=active) for k, active in _active(days).items()},
+        **{f"last_{k}": days.day.max(where=active) for k, active in _active(days).items()},
     )
     joined = days.join(ends, "user_id")
-    later = {
-        "any": (joined.orders + joined.events) > 0,
-        "event": joined.events > 0,
-        "order": joined.orders > 0,
-    }
-    one = ibis.literal(1, "int64")
     per_user: dict[str, ir.Value] = {}
-    for k, active in later.items():
+    for k, active in _active(joined).items():
         first = joined[f"first_{k}"]
-        day_k = day_number(joined.day) - day_number(first)
         per_user[f"next_{k}"] = joined.day.min(where=active & (joined.day > first))
-        # (user, day) rows are unique, so a sum of distinct powers of two is their bitwise or.
-        # Engines evaluate the shift before the aggregate's filter: keep it in range everywhere.
-        in_days = active & (day_k >= 0) & (day_k < MASK_BITS)
-        day_bit = one << ibis.ifelse(in_days, day_k, 0).cast("int64")
-        per_user[f"days_{k}"] = day_bit.sum(where=in_days).fill_null(0)
+        # (user, day) rows are unique.
+        per_user[f"days_{k}"] = _bits(day_number(joined.day) - day_number(first), active)
     nexts = joined.group_by("user_id").aggregate(**per_user)
-    # Weeks from rows unique per (user, week), so that a sum of bits is again their or (Spark's
-    # Ibis compiler has no bitwise-or aggregate).
     by_week = days.group_by(["user_id", period_index(days.day, "week").name("wk")]).aggregate(
         orders=days.orders.sum(), events=days.events.sum()
     )
     weeks = by_week.join(ends, "user_id")
-    week_active = {
-        "any": (weeks.orders + weeks.events) > 0,
-        "event": weeks.events > 0,
-        "order": weeks.orders > 0,
-    }
-    week_masks: dict[str, ir.Value] = {}
-    for k, active in week_active.items():
-        week_k = weeks.wk - period_index(weeks[f"first_{k}"], "week")
-        in_weeks = active & (week_k >= 0) & (week_k < MASK_BITS)
-        week_bit = one << ibis.ifelse(in_weeks, week_k, 0).cast("int64")
-        week_masks[f"weeks_{k}"] = week_bit.sum(where=in_weeks).fill_null(0)
-    masks = weeks.group_by("user_id").aggregate(**week_masks)
+    masks = weeks.group_by("user_id").aggregate(
+        **{
+            f"weeks_{k}": _bits(weeks.wk - period_index(weeks[f"first_{k}"], "week"), active)
+            for k, active in _active(weeks).items()
+        }
+    )
     both = ends.join(nexts, "user_id").join(masks, "user_id")
     return both.select("user_id", *[f"{w}_{k}" for k in FIRST_KINDS for w in FIRST_FIELDS])
 

@@ -126,10 +126,10 @@ class RetentionRunner(Runner[RetentionQuery, RetentionResult]):
         members = self._memberships(starts, _segments(con, q.breakdown, self.zone))
         if not (from_first and is_stored(con, self.zone)):
             members = members.cache()  # four queries below reuse it: compute it once
-        returns = daily(q.returning, con, self.zone)
         same_kind = q.start == q.returning and q.start.kind in _FIRST and q.min_occurrences <= 1
         if from_first and same_kind and q.until is None and self._masks_answer():
             return self._fused(con, money, members, end)
+        returns = daily(q.returning, con, self.zone)
         # A stored weekly rollup answers whole weeks: usable when no week is cut by `until`.
         weekly = q.period == "week" and q.until is None and q.returning.kind in _WEEKLY
         week_rows = self._weekly_returns(con) if weekly else None

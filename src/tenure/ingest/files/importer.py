@@ -189,16 +189,18 @@ def parquet_parts(
     )
     files = sorted(folder.glob("*.parquet"), key=lambda p: (len(p.stem), p.stem))
     for path in files:
-        parquet = pq.ParquetFile(path)
-        yield pa.RecordBatchReader.from_batches(
-            parquet.schema_arrow, parquet.iter_batches(batch_size=BATCH_ROWS)
-        )
+        yield _read_back(path)
 
 
 def parquet_whole(con: duckdb.DuckDBPyConnection, query: str, path: Path) -> pa.RecordBatchReader:
     """A staging query written to one Parquet file (always created, even empty), read back."""
     path.parent.mkdir(parents=True, exist_ok=True)
     con.execute(f"COPY ({query}) TO '{path}' (FORMAT parquet, ROW_GROUP_SIZE 100000)")
+    return _read_back(path)
+
+
+def _read_back(path: Path) -> pa.RecordBatchReader:
+    """A Parquet file streamed in batches of BATCH_ROWS."""
     parquet = pq.ParquetFile(path)
     return pa.RecordBatchReader.from_batches(
         parquet.schema_arrow, parquet.iter_batches(batch_size=BATCH_ROWS)
