@@ -8,7 +8,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import select
 
 from tenure.api import errors
-from tenure.api.auth import require
+from tenure.apikeys.auth import require
 from tenure.apikeys.errors import UnknownScope
 from tenure.apikeys.models import ApiKey
 from tenure.apikeys.service import Principal, create_key, revoke_key

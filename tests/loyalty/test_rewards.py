@@ -6,12 +6,13 @@ import pytest
 
 from tenure.loyalty import rewards
 from tenure.loyalty.errors import PointsInsufficient, RewardNotFound, RewardOutOfStock
+from tenure.promotions.coupons.service import issue_one
 from tenure.storage.database import Database
 from tests.loyalty.builders import T0, balances, configure, grant, read, write
 
 
 def _claim(database: Database, user: str, code: str, key: str) -> rewards.ClaimResult:
-    return write(database, lambda s, p: rewards.claim(s, user, code, key, T0))
+    return write(database, lambda s, p: rewards.claim(s, user, code, key, T0, issue_one))
 
 
 class TestRewards:

@@ -2,33 +2,34 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Any
-
-import pytest
 from sqlalchemy.orm import Session
 
-from tenure.promotions import facts as facts_module
+from tenure.loyalty import points
+from tenure.loyalty.tiers import service as tiers
 from tenure.promotions.facts import FactsHints, customer_facts
+from tenure.segments.models import Segment, SegmentMember
 from tenure.storage.database import Database
+from tests.loyalty.builders import T0, configure, write
 
 HINTS = FactsHints(is_new_customer=None, previous_orders=2, tier="silver", segments=("vip",))
+TIERS = [
+    {"code": "member", "name": "Member", "threshold": 0},
+    {"code": "gold", "name": "Gold", "threshold": 100},
+]
 
 
-@dataclass
-class Tier:
-    code: str
-
-
-def _with(monkeypatch: pytest.MonkeyPatch, found: dict[str, Any]) -> None:
-    monkeypatch.setattr(facts_module, "service_function", lambda module, name: found.get(name))
+def _in_segment(session: Session, key: str, user_id: str) -> None:
+    segment = Segment(
+        key=key, name=key, rule="{}", refresh_minutes=60, created_at=T0, updated_at=T0,
+        next_refresh_at=T0,
+    )  # fmt: skip
+    session.add(segment)
+    session.flush()
+    session.add(SegmentMember(segment_id=segment.id, user_id=user_id, since=T0))
 
 
 class TestCustomerFacts:
-    def test_the_hints_are_used_when_the_other_domains_are_missing(
-        self, database: Database, monkeypatch: pytest.MonkeyPatch
-    ) -> None:
-        _with(monkeypatch, {})
+    def test_the_hints_are_used_where_tenure_knows_nothing(self, database: Database) -> None:
         with database.session() as session:
             got = customer_facts(session, "u1", 0, HINTS)
         assert (got.previous_orders, got.is_new_customer, got.tier, got.segments) == (
@@ -38,29 +39,24 @@ class TestCustomerFacts:
             {"vip"},
         )
 
-    def test_loyalty_and_segments_win_over_the_hints(
-        self, database: Database, monkeypatch: pytest.MonkeyPatch
-    ) -> None:
-        _with(
-            monkeypatch,
-            {"current_tier": lambda s, u: Tier("gold"), "segments_of": lambda s, u: ["champions"]},
+    def test_loyalty_and_segments_win_over_the_hints(self, database: Database) -> None:
+        configure(database, tiers=TIERS)
+        write(
+            database,
+            lambda s, p: tiers.set_tier(s, p, points.open_account(s, "u1", T0), "gold", T0),
         )
+        with database.session() as session:
+            _in_segment(session, "champions", "u1")
         with database.session() as session:
             got = customer_facts(session, "u1", 5, HINTS)
         assert (got.previous_orders, got.tier, got.segments) == (5, "gold", {"champions"})
 
-    def test_a_failing_lookup_falls_back_and_leaves_the_transaction_usable(
-        self, database: Database, monkeypatch: pytest.MonkeyPatch
-    ) -> None:
-        def broken(session: Session, user_id: str) -> str:
-            session.connection().exec_driver_sql("SELECT * FROM no_such_table")
-            return "never"
-
-        _with(monkeypatch, {"current_tier": broken})
+    def test_facts_no_offer_needs_are_not_looked_up(self, database: Database) -> None:
         with database.session() as session:
-            got = customer_facts(session, "u1", 0, FactsHints(tier="bronze"))
-            session.connection().exec_driver_sql("SELECT 1")
-        assert (got.tier, got.is_new_customer) == ("bronze", True)
+            _in_segment(session, "champions", "u1")
+        with database.session() as session:
+            got = customer_facts(session, "u1", 0, HINTS, needed=frozenset({"tier"}))
+        assert got.segments == {"vip"}
 
     def test_a_guest_has_no_customer_facts(self, database: Database) -> None:
         with database.session() as session:

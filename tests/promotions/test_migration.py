@@ -5,8 +5,8 @@ from __future__ import annotations
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 
+from tenure.migrations.models import import_all_models
 from tenure.storage.database import Base, Database
-from tenure.storage.models import import_all_models
 
 
 def test_the_migrated_schema_matches_the_models(database: Database) -> None:

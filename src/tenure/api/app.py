@@ -22,6 +22,7 @@ from tenure.ingest.tracking.router import router as tracking_router
 from tenure.loyalty.router import router as loyalty_router
 from tenure.predict.router import router as predict_router
 from tenure.profiles.router import router as profiles_router
+from tenure.promotions.coupons.service import issue_one
 from tenure.promotions.router import router as promotions_router
 from tenure.referrals.router import router as referrals_router
 from tenure.segments.router import router as segments_router
@@ -98,6 +99,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.settings = settings
     app.state.database = database
     app.state.warehouse = warehouse
+    app.state.coupon_issuer = issue_one  # loyalty's coupon rewards (loyalty sits below promotions)
     errors.install(app)
 
     @app.get("/healthz", tags=["ops"])

@@ -11,10 +11,10 @@ import pandas as pd
 import typer
 from rich.table import Table
 
+from tenure.analytics.features import data_end
 from tenure.cli.context import console, emit_json, friendly, services
 from tenure.cli.output import emit
 from tenure.i18n import translate
-from tenure.profiles.features import data_end
 from tenure.segments import runs, service, tags
 from tenure.segments.lifecycle import LifecycleQuery
 from tenure.segments.rfm import RfmQuery, RfmResult, RfmRule

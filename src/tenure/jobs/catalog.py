@@ -5,6 +5,11 @@ from __future__ import annotations
 from typing import Any
 
 from tenure.jobs.registry import JobContext, JobRegistry, JobSpec
+from tenure.kit.time import utc_now
+from tenure.loyalty.jobs import review_tiers, run_points_jobs
+from tenure.promotions.jobs import release_expired_holds
+from tenure.referrals.jobs import run_due
+from tenure.segments.jobs import refresh_due_segments, score_lifecycle, score_rfm
 
 HOUR = 3600
 DAY = 24 * HOUR
@@ -12,6 +17,7 @@ DAY = 24 * HOUR
 
 def churn_train(ctx: JobContext) -> dict[str, Any]:
     """Train a new churn model version on all data and write every customer's churn score."""
+    # Imported when run: the model libraries would add a second to every CLI command's start.
     from tenure.predict.service import retrain_churn
 
     return retrain_churn(ctx.settings, ctx.warehouse)
@@ -27,55 +33,37 @@ def clv_score(ctx: JobContext) -> dict[str, Any]:
 
 def loyalty_points(ctx: JobContext) -> dict[str, Any]:
     """Confirm pending points, release stale checkout holds, expire lots, send expiry reminders."""
-    from tenure.kit.time import utc_now
-    from tenure.loyalty.jobs import run_points_jobs
-
     return run_points_jobs(ctx.database, utc_now())
 
 
 def loyalty_tiers(ctx: JobContext) -> dict[str, Any]:
     """Start grace periods and downgrade members at the tier review boundary."""
-    from tenure.kit.time import utc_now
-    from tenure.loyalty.jobs import review_tiers
-
     return {"tiers_changed": review_tiers(ctx.database, ctx.settings.zone, utc_now())}
 
 
 def promotions_expire(ctx: JobContext) -> dict[str, Any]:
     """Release checkout holds (coupon uses, stock, budget) not confirmed within their time."""
-    from tenure.kit.time import utc_now
-    from tenure.promotions.jobs import release_expired_holds
-
     return release_expired_holds(ctx.database, utc_now())
 
 
 def referrals_due(ctx: JobContext) -> dict[str, Any]:
     """Reward or hold referrals past their return window; fail group buys past their deadline."""
-    from tenure.kit.time import utc_now
-    from tenure.referrals.jobs import run_due
-
     return run_due(ctx.database, ctx.settings.zone, utc_now())
 
 
 def segments_refresh(ctx: JobContext) -> dict[str, Any]:
     """Refresh every saved segment whose own interval has passed, and the rule-based tags."""
-    from tenure.segments.jobs import refresh_due_segments
-
-    return refresh_due_segments(ctx)
+    return refresh_due_segments(ctx.database, ctx.warehouse, ctx.settings.timezone)
 
 
 def segments_rfm(ctx: JobContext) -> dict[str, Any]:
     """Write every customer's RFM scores."""
-    from tenure.segments.jobs import score_rfm
-
-    return score_rfm(ctx)
+    return score_rfm(ctx.warehouse, ctx.settings.timezone)
 
 
 def segments_lifecycle(ctx: JobContext) -> dict[str, Any]:
     """Write lifecycle stages and record stage transitions for campaign triggers."""
-    from tenure.segments.jobs import score_lifecycle
-
-    return score_lifecycle(ctx)
+    return score_lifecycle(ctx.database, ctx.warehouse, ctx.settings.timezone)
 
 
 def default_registry() -> JobRegistry:

@@ -9,10 +9,11 @@ from zoneinfo import ZoneInfo
 from fastapi import Depends, Header, Request, Response
 from sqlalchemy.orm import Session
 
-from tenure.api.auth import require
+from tenure.apikeys.auth import require
 from tenure.loyalty import points, uow
 from tenure.loyalty.errors import IdempotencyKeyRequired
 from tenure.loyalty.program import Program, current_program
+from tenure.loyalty.rewards import CouponIssuer
 from tenure.loyalty.schemas import TransactionOut
 from tenure.storage.database import Database
 
@@ -31,6 +32,13 @@ def database_of(request: Request) -> Database:
 def zone_of(request: Request) -> ZoneInfo:
     """The shop's time zone."""
     return ZoneInfo(request.app.state.settings.timezone)
+
+
+def coupon_issuer(request: Request) -> CouponIssuer:
+    """How a coupon reward reaches the member's wallet: the promotions domain's issuer, handed in
+    by the application (promotions builds on loyalty, so loyalty cannot import it)."""
+    issuer: CouponIssuer = request.app.state.coupon_issuer
+    return issuer
 
 
 def idempotency_key(header: str | None, body: str | None) -> str:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -13,6 +14,11 @@ from tenure.loyalty.errors import PointsInvalid, RewardNotFound, RewardOutOfStoc
 from tenure.loyalty.ledger import book
 from tenure.loyalty.models import Reward, RewardClaim
 from tenure.loyalty.points import open_account
+
+# (session, promotions offer id, user id, now) -> the code of one single-use coupon in the user's
+# wallet. Promotions builds on loyalty (tiers, points benefits), so loyalty cannot import it: the
+# application hands the promotions function in (`app.state.coupon_issuer`).
+CouponIssuer = Callable[[Session, str, str, datetime], str]
 
 
 def upsert(
@@ -53,8 +59,19 @@ class ClaimResult:
     replayed: bool
 
 
-def claim(session: Session, user_id: str, code: str, key: str, now: datetime) -> ClaimResult:
-    """Spend the reward's points and take one from stock, atomically."""
+def claim(
+    session: Session,
+    user_id: str,
+    code: str,
+    key: str,
+    now: datetime,
+    issue_coupon: CouponIssuer,
+) -> ClaimResult:
+    """Spend the reward's points and take one from stock, atomically.
+
+    A coupon reward puts one coupon of its promotions template into the member's wallet through
+    `issue_coupon`, in the same unit of work: if promotions refuses, no points move.
+    """
     fingerprint = content_hash("reward", user_id, code)
     open_account(session, user_id, now)
     reward = repository.lock_reward(session, code)
@@ -78,7 +95,7 @@ def claim(session: Session, user_id: str, code: str, key: str, now: datetime) ->
         reward.stock -= 1
     coupon = None
     if reward.kind == "coupon" and reward.coupon_template:
-        coupon = _issue_coupon(session, reward.coupon_template, user_id, now)
+        coupon = issue_coupon(session, reward.coupon_template, user_id, now)
     row = RewardClaim(
         id=new_id("clm"),
         reward_code=code,
@@ -90,13 +107,3 @@ def claim(session: Session, user_id: str, code: str, key: str, now: datetime) ->
     )
     repository.add(session, row)
     return ClaimResult(row, reward, False)
-
-
-def _issue_coupon(session: Session, offer_id: str, user_id: str, now: datetime) -> str:
-    """Put one single-use coupon of the promotions template into the member's wallet.
-
-    Same unit of work: if promotions refuses (unknown or non-coupon offer), no points move.
-    """
-    from tenure.promotions.coupons.service import issue_to_wallets
-
-    return issue_to_wallets(session, offer_id, [user_id], now).codes[0]

@@ -24,6 +24,7 @@ from tenure.loyalty.checkin import service as checkin
 from tenure.loyalty.deps import (
     SERVER,
     KeyHeader,
+    coupon_issuer,
     idempotency_key,
     mark_replayed,
     read,
@@ -304,7 +305,10 @@ def claim_reward(
 ) -> dict[str, Any]:
     """Spend the reward's points and take it from stock; the shop fulfils the claim."""
     idem = idempotency_key(key, body.idempotency_key)
-    result = write(request, lambda s, p: rewards.claim(s, body.user_id, code, idem, utc_now()))
+    result = write(
+        request,
+        lambda s, p: rewards.claim(s, body.user_id, code, idem, utc_now(), coupon_issuer(request)),
+    )
     mark_replayed(response, result.replayed)
     return {
         "id": result.claim.id,

@@ -6,7 +6,7 @@ from datetime import date
 
 from fastapi import APIRouter, Depends, Query, Request
 
-from tenure.api.auth import require
+from tenure.apikeys.auth import require
 from tenure.apikeys.service import Principal
 from tenure.predict.churn.schemas import (
     ChurnEvaluation,

@@ -11,9 +11,9 @@ import pandas as pd
 from ibis.backends import BaseBackend
 from sqlalchemy.orm import Session
 
+from tenure.analytics.features import data_end, favourite_categories, order_features
 from tenure.kit.money import Money
 from tenure.profiles.errors import UserNotFound
-from tenure.profiles.features import data_end, favourite_categories, order_features
 from tenure.profiles.schemas import Amount, Features, Lifecycle, Profile, Score, TimelineItem
 from tenure.segments import service as segments
 from tenure.segments import tags

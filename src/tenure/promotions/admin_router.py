@@ -6,7 +6,7 @@ from typing import Literal
 
 from fastapi import APIRouter, Depends, Request
 
-from tenure.api.auth import require
+from tenure.apikeys.auth import require
 from tenure.apikeys.service import Principal
 from tenure.config import Settings
 from tenure.kit.time import utc_now

@@ -9,7 +9,7 @@ from fastapi import APIRouter, Header, Request, Response
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from tenure.api.auth import principal
+from tenure.apikeys.auth import principal
 from tenure.config import Settings
 from tenure.kit.time import utc_now
 from tenure.promotions import repository, views

@@ -7,7 +7,7 @@ from datetime import datetime
 from fastapi import APIRouter, Depends, Header, Query, Request, Response
 from pydantic import AwareDatetime
 
-from tenure.api.auth import require
+from tenure.apikeys.auth import require
 from tenure.kit.time import utc_now
 from tenure.referrals import groups, uow
 from tenure.referrals.groups import Joined

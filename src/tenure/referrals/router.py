@@ -10,7 +10,7 @@ from zoneinfo import ZoneInfo
 from fastapi import APIRouter, Depends, Query, Request, Response
 from sqlalchemy.orm import Session
 
-from tenure.api.auth import require
+from tenure.apikeys.auth import require
 from tenure.kit.time import utc_now
 from tenure.referrals import config, jobs, repository, rewards, service, uow
 from tenure.referrals.config import Program

@@ -4,43 +4,18 @@ from __future__ import annotations
 
 import html
 from collections.abc import Callable
-from dataclasses import dataclass
-from datetime import UTC, datetime
 
-import plotly.graph_objects as go
 from ibis.backends import BaseBackend
-from plotly.offline import get_plotlyjs
 
-from tenure import __version__
 from tenure.analytics.funnels import FunnelQuery, funnel_runner
 from tenure.analytics.kpis import KpiQuery, KpiRunner
 from tenure.analytics.paths import PathsQuery, paths_runner
 from tenure.analytics.retention import RetentionQuery, RetentionRunner
 from tenure.i18n import translate
+from tenure.kit.htmldoc import Section, render
+from tenure.predict.churn.report import risk_sections
 from tenure.reports import charts
-
-_CSS = """
-body{font-family:system-ui,-apple-system,"Segoe UI","PingFang SC","Microsoft YaHei",sans-serif;
-margin:0;background:#f6f7f9;color:#1f2933}
-header{background:#102a43;color:#fff;padding:24px 40px}header h1{margin:0 0 4px}
-main{max-width:1200px;margin:0 auto;padding:24px 40px}
-section{background:#fff;border-radius:8px;padding:16px 24px;margin:0 0 24px;
-box-shadow:0 1px 3px rgba(0,0,0,.08)}
-table{border-collapse:collapse;width:100%}td,th{padding:6px 10px;border-bottom:1px solid #e4e7eb;
-text-align:right}th:first-child,td:first-child{text-align:left}.up{color:#1f7a3a}.down{color:#b42318}
-.note{color:#616e7c;font-size:.9em}
-"""
-
-
-@dataclass(frozen=True)
-class Section:
-    """One titled block: charts and/or an HTML fragment."""
-
-    title: str
-    figures: tuple[go.Figure, ...] = ()
-    body: str = ""
-    note: str = ""
-
+from tenure.segments.report import sections as rfm_sections
 
 SectionBuilder = Callable[[BaseBackend, str], list[Section]]
 
@@ -153,18 +128,12 @@ def behaviour_sections(con: BaseBackend, zone: str) -> list[Section]:
 
 def risk_value_sections(con: BaseBackend, zone: str) -> list[Section]:
     """Churn-risk bands and valuable customers at risk, from the latest churn and CLV scores."""
-    # Imported here: the predict report builds on this module's Section.
-    from tenure.predict.churn.report import risk_sections
-
     return risk_sections(con)
 
 
 def rfm_lifecycle_sections(con: BaseBackend, zone: str) -> list[Section]:
     """RFM segments with the R×F grid, and customers per lifecycle stage."""
-    # Imported here: the segments report builds on this module's Section.
-    from tenure.segments.report import sections
-
-    return sections(con, zone)
+    return rfm_sections(con, zone)
 
 
 BUILDERS: list[SectionBuilder] = [
@@ -174,29 +143,6 @@ BUILDERS: list[SectionBuilder] = [
     behaviour_sections,
     risk_value_sections,
 ]
-
-
-def render(sections: list[Section], title: str, zone: str) -> str:
-    """The whole document; works offline because plotly.js is embedded once."""
-    parts = []
-    for section in sections:
-        figures = "".join(
-            fig.to_html(full_html=False, include_plotlyjs=False, config={"displaylogo": False})
-            for fig in section.figures
-        )
-        note = f'<p class="note">{html.escape(section.note)}</p>' if section.note else ""
-        parts.append(
-            f"<section><h2>{html.escape(section.title)}</h2>{note}{section.body}{figures}</section>"
-        )
-    generated = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
-    subtitle = translate("report.subtitle", generated=generated, zone=zone, version=__version__)
-    return (
-        "<!DOCTYPE html><html><head><meta charset='utf-8'>"
-        f"<title>{html.escape(title)}</title><style>{_CSS}</style>"
-        f"<script type='text/javascript'>{get_plotlyjs()}</script></head><body>"
-        f"<header><h1>{html.escape(title)}</h1><div>{html.escape(subtitle)}</div></header>"
-        f"<main>{''.join(parts)}</main></body></html>"
-    )
 
 
 def build_report(con: BaseBackend, zone: str, title: str | None = None) -> str:

@@ -14,7 +14,7 @@ import pandas as pd
 from ibis.backends import BaseBackend
 
 from tenure.analytics.activity import Activity, daily
-from tenure.profiles.features import people, profile_table
+from tenure.analytics.features import people, profile_table
 from tenure.segments.rules import Cond, Did, DidNotFollow, Group, Node, Not, TagIs, walk
 from tenure.segments.scores import current_scores, json_get
 

@@ -25,8 +25,8 @@ from ibis.backends import BaseBackend
 from pydantic import BaseModel, Field
 
 from tenure.analytics.base import AnalyticsQuery, InvalidQuery, Runner
-from tenure.analytics.localtime import day_number
-from tenure.profiles.features import data_end, order_rows
+from tenure.analytics.features import data_end, order_rows
+from tenure.kit.localtime import day_number
 
 STAGES = ("new", "active", "loyal", "at_risk", "churned", "reactivated")
 _EPOCH = date(1970, 1, 1)

@@ -8,7 +8,7 @@ import plotly.graph_objects as go
 from ibis.backends import BaseBackend
 
 from tenure.i18n import translate
-from tenure.reports.html import Section
+from tenure.kit.htmldoc import Section
 from tenure.segments.lifecycle import STAGES, LifecycleQuery, LifecycleRunner
 from tenure.segments.rfm import RfmQuery, RfmRunner
 

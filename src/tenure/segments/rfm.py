@@ -18,7 +18,7 @@ from ibis.backends import BaseBackend
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from tenure.analytics.base import AnalyticsQuery, InvalidQuery, Runner
-from tenure.profiles.features import data_end, order_features
+from tenure.analytics.features import data_end, order_features
 
 OTHER = "Other"
 NOT_A_CUSTOMER = "(not a customer)"

@@ -7,9 +7,9 @@ from datetime import date
 
 from fastapi import APIRouter, Depends, Query, Request, Response
 
-from tenure.api.auth import require
+from tenure.analytics.features import data_end
+from tenure.apikeys.auth import require
 from tenure.apikeys.service import Principal
-from tenure.profiles.features import data_end
 from tenure.segments import runs, service, tags
 from tenure.segments.lifecycle import LifecycleQuery
 from tenure.segments.rfm import RfmQuery

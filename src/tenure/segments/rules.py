@@ -26,7 +26,7 @@ from typing import Any
 import yaml
 
 from tenure.analytics.activity import Activity, BadActivity
-from tenure.profiles.features import FEATURES, USER_COLUMNS
+from tenure.analytics.features import FEATURES, USER_COLUMNS
 from tenure.segments.errors import RuleError
 
 OPS = {

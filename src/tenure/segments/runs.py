@@ -105,7 +105,7 @@ def refresh_segments(
     database: Database, warehouse: Warehouse, zone: str, keys: list[str] | None, end: date | None
 ) -> list[service.Refresh]:
     """Refresh the named segments, or every due one (each claimed so two workers never collide)."""
-    from tenure.profiles.features import data_end
+    from tenure.analytics.features import data_end
 
     due = keys is None
     if due:
@@ -135,7 +135,7 @@ def refresh_tags(
     database: Database, warehouse: Warehouse, zone: str, end: date | None
 ) -> list[service.Refresh]:
     """Re-evaluate every rule-based tag."""
-    from tenure.profiles.features import data_end
+    from tenure.analytics.features import data_end
 
     with database.session() as session:
         keys = [t.key for t, _ in tags.list_tags(session) if t.rule is not None]
@@ -153,7 +153,7 @@ def export_members(
     database: Database, warehouse: Warehouse, zone: str, key: str, end: date | None = None
 ) -> pd.DataFrame:
     """A segment's current members with their attributes and computed features (for CSV)."""
-    from tenure.profiles.features import data_end, profile_table
+    from tenure.analytics.features import data_end, profile_table
 
     with database.session() as session:
         ids = service.all_members(session, key)

@@ -9,8 +9,8 @@ import numpy as np
 import pandas as pd
 from ibis.backends import BaseBackend
 
+from tenure.analytics.features import order_rows
 from tenure.errors import BadRequest
-from tenure.profiles.features import order_rows
 
 WEEK = 7.0
 

@@ -17,7 +17,8 @@ import ibis
 import ibis.expr.types as ir
 from ibis.backends import BaseBackend
 
-from tenure.analytics.localtime import day_number, local_day, period_index
+from tenure.kit.localtime import day_number, local_day, period_index
+from tenure.storage.schemas import ROLLUP_TABLES, column_ddl
 
 log = logging.getLogger(__name__)
 ORDER, REFUND, PAGE, SCREEN = "$order", "$refund", "$page", "$screen"
@@ -254,8 +255,6 @@ class RollupMaintainer:
 
     def _recreate_tables(self) -> None:
         """Rollups are derived data: a rebuild recreates them in this version's shape."""
-        from tenure.storage.schemas import ROLLUP_TABLES
-        from tenure.storage.writers import column_ddl
 
         for name, schema in ROLLUP_TABLES.items():
             cols = column_ddl(schema)

@@ -7,12 +7,10 @@ from decimal import Decimal
 from typing import Any, Protocol, TypeAlias
 
 import duckdb
-import ibis
-import ibis.expr.datatypes as dt
 import pyarrow as pa
 
 from tenure.storage.rollups import RollupMaintainer
-from tenure.storage.schemas import KEYS, ROLLUP_TABLES, TABLES
+from tenure.storage.schemas import KEYS, ROLLUP_TABLES, TABLES, column_ddl, duckdb_type
 
 Rows: TypeAlias = pa.Table | pa.RecordBatchReader
 
@@ -43,32 +41,6 @@ class WarehouseWriter(Protocol):
 
     def count(self, table: str) -> int:
         """Rows in a table."""
-
-
-def duckdb_type(dtype: dt.DataType) -> str:
-    """The DuckDB column type for an Ibis type of our schemas."""
-    if dtype.is_string():
-        return "VARCHAR"
-    if dtype.is_timestamp():
-        return "TIMESTAMPTZ"
-    if dtype.is_decimal():
-        return f"DECIMAL({dtype.precision}, {dtype.scale})"
-    if dtype.is_date():
-        return "DATE"
-    if dtype.is_int32():
-        return "INTEGER"
-    if dtype.is_int64():
-        return "BIGINT"
-    if dtype.is_float64():
-        return "DOUBLE"
-    if dtype.is_boolean():
-        return "BOOLEAN"
-    raise TypeError(f"no DuckDB type for {dtype}")
-
-
-def column_ddl(schema: ibis.Schema) -> str:
-    """The column list of a CREATE TABLE for one of our schemas."""
-    return ", ".join(f'"{col}" {duckdb_type(typ)}' for col, typ in schema.items())
 
 
 def conform(table: str, data: pa.Table) -> pa.Table:

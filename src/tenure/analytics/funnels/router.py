@@ -6,7 +6,7 @@ from fastapi import APIRouter, Depends, Request
 
 from tenure.analytics.funnels.modes import funnel_runner
 from tenure.analytics.funnels.query import DroppedRequest, DroppedResult, FunnelQuery, FunnelResult
-from tenure.api.auth import require
+from tenure.apikeys.auth import require
 from tenure.apikeys.service import Principal
 
 router = APIRouter(prefix="/v1/analytics", tags=["analytics"])

@@ -32,7 +32,7 @@ from tenure.analytics.kpis.query import (
     KpiSeries,
 )
 from tenure.analytics.kpis.sources import data_bounds, in_days, order_days
-from tenure.analytics.localtime import day_number, period_index
+from tenure.kit.localtime import day_number, period_index
 
 NONE, ALL = "(none)", "(all)"
 

@@ -10,7 +10,7 @@ import ibis.expr.types as ir
 import pandas as pd
 
 from tenure.analytics.kpis.periods import Window, number, ratio
-from tenure.analytics.localtime import period_index
+from tenure.kit.localtime import period_index
 
 TOTAL = "total"  # the scope of the window-wide figures, beside each period's
 

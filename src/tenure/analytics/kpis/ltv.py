@@ -10,7 +10,7 @@ import ibis.expr.types as ir
 from tenure.analytics.kpis.periods import index_of, number, start_of
 from tenure.analytics.kpis.query import LtvCohort
 from tenure.analytics.kpis.sources import in_days
-from tenure.analytics.localtime import period_index
+from tenure.kit.localtime import period_index
 
 
 def first_orders(days: ir.Table) -> ir.Table:

@@ -7,7 +7,7 @@ from fastapi import APIRouter, Depends, Request
 from tenure.analytics.kpis.acquisition import AcquisitionRunner
 from tenure.analytics.kpis.query import AcquisitionQuery, AcquisitionResult, KpiQuery, KpiResult
 from tenure.analytics.kpis.runner import KpiRunner
-from tenure.api.auth import require
+from tenure.apikeys.auth import require
 from tenure.apikeys.service import Principal
 
 router = APIRouter(prefix="/v1/analytics", tags=["analytics"])

@@ -9,7 +9,7 @@ import ibis.expr.types as ir
 from ibis.backends import BaseBackend
 
 from tenure.analytics.kpis.periods import Bounds
-from tenure.analytics.localtime import local_day
+from tenure.kit.localtime import local_day
 
 VISIT_TYPES = ("track", "page", "screen")
 

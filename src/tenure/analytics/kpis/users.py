@@ -10,7 +10,7 @@ import pandas as pd
 
 from tenure.analytics.kpis.periods import Window, number, ratio
 from tenure.analytics.kpis.query import USER_METRICS
-from tenure.analytics.localtime import period_index
+from tenure.kit.localtime import period_index
 
 COUNTS = ("active", "new", "returning", "leaving", "user_days", "entering")
 

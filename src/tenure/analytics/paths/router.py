@@ -6,7 +6,7 @@ from fastapi import APIRouter, Depends, Request
 
 from tenure.analytics.paths.query import PathsQuery, PathsResult
 from tenure.analytics.paths.runner import paths_runner
-from tenure.api.auth import require
+from tenure.apikeys.auth import require
 from tenure.apikeys.service import Principal
 
 router = APIRouter(prefix="/v1/analytics", tags=["analytics"])

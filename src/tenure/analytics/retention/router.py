@@ -6,7 +6,7 @@ from fastapi import APIRouter, Depends, Request
 
 from tenure.analytics.retention.query import RetentionQuery, RetentionResult
 from tenure.analytics.retention.runner import RetentionRunner
-from tenure.api.auth import require
+from tenure.apikeys.auth import require
 from tenure.apikeys.service import Principal
 
 router = APIRouter(prefix="/v1/analytics", tags=["analytics"])

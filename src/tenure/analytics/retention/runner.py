@@ -14,8 +14,8 @@ from ibis.backends import BaseBackend
 
 from tenure.analytics.activity import daily, is_stored, user_days, user_first, user_weeks
 from tenure.analytics.base import InvalidQuery, Runner
-from tenure.analytics.localtime import day_number, period_index, period_start
 from tenure.analytics.retention.query import CohortRow, DayNRow, RetentionQuery, RetentionResult
+from tenure.kit.localtime import day_number, period_index, period_start
 from tenure.storage.rollups import MASK_BITS
 
 NONE = "(none)"

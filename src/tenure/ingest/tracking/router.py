@@ -7,7 +7,7 @@ from typing import Any
 from fastapi import APIRouter, Request
 from fastapi.concurrency import run_in_threadpool
 
-from tenure.api.auth import principal
+from tenure.apikeys.auth import principal
 from tenure.config import Settings
 from tenure.ingest.tracking import service
 from tenure.storage.database import Database

@@ -14,7 +14,7 @@ import ibis
 import ibis.expr.types as ir
 from ibis.backends import BaseBackend
 
-from tenure.analytics.localtime import local_day
+from tenure.kit.localtime import local_day
 
 DAY_S = 86_400.0
 # Funnel stages reached in a session-like window: a higher stage means closer to buying.

@@ -10,9 +10,9 @@ import plotly.graph_objects as go
 from ibis.backends import BaseBackend
 
 from tenure.i18n import translate
+from tenure.kit.htmldoc import Section, render
 from tenure.kit.money import exponent
 from tenure.predict.scores import model_scores
-from tenure.reports.html import Section, render
 
 METRICS = ("roc_auc", "pr_auc", "top_decile_lift", "brier", "calibration_error")
 

@@ -15,8 +15,8 @@ from typing import Any
 import pandas as pd
 from ibis.backends import BaseBackend
 
-from tenure.analytics.localtime import local_day
 from tenure.errors import BadRequest
+from tenure.kit.localtime import local_day
 from tenure.kit.time import utc_now
 from tenure.predict.churn import registry
 from tenure.predict.churn.btyd import BTYD_COLUMNS, btyd_columns

@@ -108,6 +108,11 @@ def issue_to_wallets(
     return IssuedCodes(offer_id, batch, codes)
 
 
+def issue_one(session: Session, offer_id: str, user_id: str, now: datetime) -> str:
+    """One single-use coupon in one customer's wallet; its code (loyalty's `CouponIssuer`)."""
+    return issue_to_wallets(session, offer_id, [user_id], now).codes[0]
+
+
 def wallet_of(session: Session, user_id: str, now: datetime) -> list[WalletEntry]:
     """The customer's usable wallet coupons (active template, window not over)."""
     codes = repository.wallet(session, user_id)

@@ -4,7 +4,6 @@ template says so)."""
 
 from __future__ import annotations
 
-import logging
 from datetime import datetime, timedelta
 
 from sqlalchemy import select
@@ -12,6 +11,7 @@ from sqlalchemy.orm import Session
 
 from tenure.errors import TenureError
 from tenure.kit.ids import content_hash, new_id
+from tenure.loyalty.service import award_points, reverse_award
 from tenure.promotions import repository, views
 from tenure.promotions.coupons.codes import normalize
 from tenure.promotions.errors import (
@@ -29,13 +29,10 @@ from tenure.promotions.errors import (
     ReservationNotHeld,
     with_money,
 )
-from tenure.promotions.facts import service_function
 from tenure.promotions.models import PromoOffer, PromoRedemption, PromoRefund, PromoReservation
 from tenure.promotions.schemas import ReserveIn
 from tenure.promotions.service.pricing import Quote, quote
 from tenure.promotions.spec import as_utc
-
-log = logging.getLogger(__name__)
 
 # The refund id of a refund sent without one: "all that is left", which can happen only once.
 FULL_REFUND = "full"
@@ -218,16 +215,12 @@ def _points_benefits(row: PromoReservation) -> list[tuple[str, int]]:
 
 def _award_points(session: Session, row: PromoReservation, now: datetime) -> None:
     """Credit the points benefits of a paid order through the loyalty domain, once per offer
-    (the key makes a repeated confirm harmless). Without loyalty installed they are logged."""
+    (the key makes a repeated confirm harmless)."""
     earned = _points_benefits(row)
     if not earned or row.user_id is None:
         return
-    award = service_function("tenure.loyalty.service", "award_points")
-    if award is None:
-        log.warning("reservation %s earned points but loyalty is not installed", row.id)
-        return
     for offer_id, points in earned:
-        award(
+        award_points(
             session, row.user_id, points, f"promotion:{offer_id}", f"promo:{row.id}:{offer_id}", now
         )
 
@@ -320,14 +313,10 @@ def _reverse_points(
     earned = _points_benefits(row)
     if not earned or row.user_id is None:
         return
-    reverse = service_function("tenure.loyalty.service", "reverse_award")
-    if reverse is None:
-        log.warning("reservation %s was refunded but loyalty is not installed", row.id)
-        return
     full = row.refunded_minor >= row.total_minor
     for offer_id, points in earned:
         target = points if full else points * row.refunded_minor // row.total_minor
-        result = reverse(
+        result = reverse_award(
             session, f"promo:{row.id}:{offer_id}", f"promo-refund:{record.id}:{offer_id}",
             f"refund:promotion:{offer_id}", target, now,
         )  # fmt: skip

@@ -11,7 +11,7 @@ import pandas as pd
 from ibis.backends import BaseBackend
 
 from tenure.analytics.activity import user_days
-from tenure.analytics.localtime import day_number, local_day
+from tenure.kit.localtime import day_number, local_day
 
 # Features a segment rule may name, with the kind of value each one holds.
 FEATURES: dict[str, str] = {

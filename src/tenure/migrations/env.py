@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from alembic import context
 
+from tenure.migrations.models import import_all_models
 from tenure.storage.database import Base, get_engine
-from tenure.storage.models import import_all_models
 
 import_all_models()
 config = context.config

@@ -1,0 +1,1 @@
+"""Alembic migrations of the operational database, and the registry of every domain's tables."""
