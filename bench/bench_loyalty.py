@@ -74,7 +74,7 @@ def _seed(
     """Keys, a program, and `lots` lots of 1,000 points, spread over 300 days, for each member of
     the sets named by `prefixes` (`m…` for checkouts, `x…` for the mixed workload)."""
     from tenure.apikeys.service import create_key
-    from tenure.loyalty import points, uow
+    from tenure.loyalty import points
     from tenure.loyalty.program import current_program, save_program
     from tenure.storage.database import Database
 
@@ -87,7 +87,7 @@ def _seed(
     # No return window: points an order earns are spendable at once, so the mixed workload's
     # spends also draw on lots its own earns made.
     program_doc = {"min_redeem_points": 1, "return_window_days": 0}
-    uow.write(database, lambda s: save_program(s, program_doc, now))
+    database.write(lambda s: save_program(s, program_doc, now))
     for user in [f"{prefix}{m}" for prefix in prefixes for m in range(members)]:
 
         def work(session: Any, user: str = user) -> None:
@@ -97,7 +97,7 @@ def _seed(
                 key = f"seed:{user}:{lot}"
                 points.adjust(session, program, user, SEED_POINTS, "seed", key, at)
 
-        uow.write(database, work)
+        database.write(work)
     database.engine.dispose()
     return server, admin
 

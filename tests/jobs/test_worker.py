@@ -118,8 +118,8 @@ class TestLeases:
         first = worker(settings, database, jobs, "w1", clock, lease=300)
         second = worker(settings, database, jobs, "w2", clock, lease=300)
         first.sync()
-        with first._unit() as session:  # w1 claims and then dies without releasing
-            claim = service.claim_due(session, jobs, "w1", clock(), 300)
+        # w1 claims and then dies without releasing
+        claim = database.write(lambda s: service.claim_due(s, jobs, "w1", clock(), 300))
         assert claim is not None
         clock.advance(minutes=2)
         with pytest.raises(JobRunning):

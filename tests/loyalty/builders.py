@@ -10,7 +10,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from tenure.loyalty import points, repository, uow
+from tenure.loyalty import points, repository
 from tenure.loyalty.models import Entry
 from tenure.loyalty.program import Program, current_program, save_program
 from tenure.storage.database import Database
@@ -23,17 +23,17 @@ UTC_ZONE = ZoneInfo("UTC")
 def configure(database: Database, **changes: Any) -> Program:
     """Save the default program with `changes` applied; no action bonuses unless asked for."""
     doc: dict[str, Any] = {"actions": {}, **changes}
-    return uow.write(database, lambda s: save_program(s, doc, T0)[1])
+    return database.write(lambda s: save_program(s, doc, T0)[1])
 
 
 def write(database: Database, work: Callable[[Session, Program], T]) -> T:
     """Run `work` in a committed unit of work with the live program."""
-    return uow.write(database, lambda s: work(s, current_program(s)[1]))
+    return database.write(lambda s: work(s, current_program(s)[1]))
 
 
 def read(database: Database, work: Callable[[Session, Program], T]) -> T:
     """Run `work` read-only with the live program."""
-    return uow.read(database, lambda s: work(s, current_program(s)[1]))
+    return database.read(lambda s: work(s, current_program(s)[1]))
 
 
 def grant(database: Database, user: str, amount: int, at: datetime = T0, key: str = "") -> None:
@@ -48,7 +48,7 @@ def grant(database: Database, user: str, amount: int, at: datetime = T0, key: st
 
 def balances(database: Database, user: str) -> repository.Balances:
     """The member's balances."""
-    return uow.read(database, lambda s: repository.balances(s, user))
+    return database.read(lambda s: repository.balances(s, user))
 
 
 def entry_sum(database: Database, user: str, bucket: str = "available") -> int:
@@ -56,4 +56,4 @@ def entry_sum(database: Database, user: str, bucket: str = "available") -> int:
     stmt = select(func.coalesce(func.sum(Entry.points), 0)).where(
         Entry.user_id == user, Entry.bucket == bucket
     )
-    return int(uow.read(database, lambda s: s.scalar(stmt)))
+    return int(database.read(lambda s: s.scalar(stmt)))

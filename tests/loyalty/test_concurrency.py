@@ -204,20 +204,20 @@ class TestConcurrentSpending:
 class TestConcurrentSpendingOnSqlite:
     def test_threads_spending_one_balance_never_overdraw_it(self, home: Path) -> None:
         from tenure.errors import TenureError
-        from tenure.loyalty import points, uow
+        from tenure.loyalty import points
         from tenure.loyalty.program import save_program
         from tests.loyalty.builders import T0, balances, grant
 
         database = Database(f"sqlite:///{home / 'tenure.db'}")
         database.upgrade()
-        uow.write(database, lambda s: save_program(s, {"actions": {}}, T0))
+        database.write(lambda s: save_program(s, {"actions": {}}, T0))
         grant(database, "u1", 500)
         barrier = threading.Barrier(20)
 
         def spend(i: int) -> str:
             barrier.wait()
             try:
-                uow.write(database, lambda s: points.spend(s, "u1", 100, "x", f"k{i}", T0))
+                database.write(lambda s: points.spend(s, "u1", 100, "x", f"k{i}", T0))
                 return "ok"
             except TenureError as exc:
                 return exc.code

@@ -7,7 +7,7 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import select
 
-from tenure.loyalty import jobs, liability, points, service, uow
+from tenure.loyalty import jobs, liability, points, service
 from tenure.loyalty.errors import IdempotencyKeyReused, PointsInsufficient, PointsInvalid
 from tenure.loyalty.models import Transaction
 from tenure.storage.database import Database
@@ -29,7 +29,7 @@ class TestBalances:
         assert balances(database, "u1").available == 380
         assert entry_sum(database, "u1") == 380
         stmt = select(Transaction.available_after).order_by(Transaction.created_at)
-        assert uow.read(database, lambda s: list(s.scalars(stmt))) == [300, 500, 380]
+        assert database.read(lambda s: list(s.scalars(stmt))) == [300, 500, 380]
 
     def test_spending_more_than_the_balance_is_refused_with_balance_and_requested(
         self, database: Database

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import pytest
 from fastapi.testclient import TestClient
@@ -46,7 +47,7 @@ class TestProfile:
     ) -> None:
         _, shop, database = stores
         with shop.reader() as con, database.session() as session:
-            p = build_profile(con, session, "u6", "UTC")
+            p = build_profile(con, session, "u6", ZoneInfo("UTC"))
         f = p.features
         assert f.as_of == date(2024, 3, 31)
         assert f.first_order_at == datetime(2024, 1, 5, 10, tzinfo=UTC)
@@ -61,7 +62,7 @@ class TestProfile:
     ) -> None:
         _, shop, database = stores
         with shop.reader() as con, database.session() as session:
-            p = build_profile(con, session, "u6", "UTC")
+            p = build_profile(con, session, "u6", ZoneInfo("UTC"))
         assert p.attributes["country"] == "GB" and p.attributes["channel"] == "ads"
         assert p.rfm is not None and (p.rfm["score"], p.rfm["segment"]) == ("222", "Hibernating")
         assert p.lifecycle is not None and (p.lifecycle.stage, p.lifecycle.since) == (
@@ -76,7 +77,7 @@ class TestProfile:
     ) -> None:
         _, shop, database = stores
         with shop.reader() as con, database.session() as session:
-            p = build_profile(con, session, "u1", "UTC")
+            p = build_profile(con, session, "u1", ZoneInfo("UTC"))
         kinds = [(i.kind, i.order_id or i.name) for i in p.timeline]
         assert kinds == [
             ("order", "o3"),
@@ -94,7 +95,7 @@ class TestProfile:
     ) -> None:
         _, shop, database = stores
         with shop.reader() as con, database.session() as session:
-            p = build_profile(con, session, "p1", "UTC")
+            p = build_profile(con, session, "p1", ZoneInfo("UTC"))
         assert p.attributes["plan"] == "free"
         assert p.features.orders == 0 and p.features.revenue is None and p.rfm is None
 
@@ -103,7 +104,7 @@ class TestProfile:
     ) -> None:
         _, shop, database = stores
         with pytest.raises(UserNotFound), shop.reader() as con, database.session() as session:
-            build_profile(con, session, "nobody", "UTC")
+            build_profile(con, session, "nobody", ZoneInfo("UTC"))
 
 
 class TestProfileOverHttp:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
+from sqlalchemy.dialects import sqlite
 
 from tenure.promotions.errors import (
     CouponCodeDisabled,
@@ -32,6 +33,7 @@ from tenure.promotions.validation import (
     validate_total_limit,
     validate_window,
 )
+from tenure.storage.types import UtcDateTime
 
 from .builders import GUEST, MEMBER, NOW
 
@@ -72,8 +74,10 @@ class TestStateChecks:
         assert err.value.data["ends_at"] == "2026-11-23T12:00:00+00:00"
 
     def test_a_naive_stored_time_is_read_as_utc(self) -> None:
+        # SQLite hands back naive UTC; the column type makes it aware before rules see it.
+        stored = UtcDateTime().process_result_value(NOW.replace(tzinfo=None), sqlite.dialect())
         with pytest.raises(CouponExpired):
-            validate_window(template(ends_at=NOW.replace(tzinfo=None)), NOW)
+            validate_window(template(ends_at=stored), NOW)
 
     def test_currency_total_stock_and_budget(self) -> None:
         with pytest.raises(OfferCurrencyMismatch):

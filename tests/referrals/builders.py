@@ -11,7 +11,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from tenure.loyalty.models import Entry
-from tenure.referrals import config, jobs, service, uow
+from tenure.referrals import config, jobs, service
 from tenure.referrals.config import Program
 from tenure.referrals.models import Decision, Reward
 from tenure.storage.database import Database
@@ -23,17 +23,17 @@ UTC_ZONE = ZoneInfo("UTC")
 
 def configure(database: Database, **changes: Any) -> Program:
     """Save the default program with `changes` applied."""
-    return uow.write(database, lambda s: config.save(s, changes, T0)[1])
+    return database.write(lambda s: config.save_program(s, changes, T0)[1])
 
 
 def write(database: Database, work: Callable[[Session, Program], T]) -> T:
     """Run `work` in a committed unit of work with the live program."""
-    return uow.write(database, lambda s: work(s, config.current(s)[1]))
+    return database.write(lambda s: work(s, config.current_program(s)[1]))
 
 
 def read(database: Database, work: Callable[[Session], T]) -> T:
     """Run `work` read-only."""
-    return uow.read(database, work)
+    return database.read(work)
 
 
 def code_of(database: Database, user: str, **fingerprints: str) -> str:

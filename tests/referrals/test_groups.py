@@ -6,7 +6,8 @@ from datetime import timedelta
 
 import pytest
 
-from tenure.referrals import groups, uow
+from tenure.kit.time import as_utc
+from tenure.referrals import groups
 from tenure.referrals.errors import GroupClosed, GroupExpired, GroupMemberNotFound, GroupNotFound
 from tenure.referrals.groups import Joined
 from tenure.storage.database import Database
@@ -14,19 +15,18 @@ from tests.referrals.builders import T0, run_due
 
 
 def _open(database: Database, size: int = 3, hours: int = 24, key: str | None = None) -> Joined:
-    return uow.write(
-        database,
+    return database.write(
         lambda s: groups.open_group(s, "sku-1", 1_990, "usd", size, hours, "lead", T0, "h0", key),
     )
 
 
 def _join(database: Database, group_id: str, user: str, minutes: int = 10) -> Joined:
     at = T0 + timedelta(minutes=minutes)
-    return uow.write(database, lambda s: groups.join(s, group_id, user, at, f"hold-{user}"))
+    return database.write(lambda s: groups.join(s, group_id, user, at, f"hold-{user}"))
 
 
 def _members(database: Database, group_id: str) -> list[tuple[str, str]]:
-    _, rows = uow.read(database, lambda s: groups.get(s, group_id))
+    _, rows = database.read(lambda s: groups.get(s, group_id))
     return [(m.user_id, m.status) for m in rows]
 
 
@@ -44,14 +44,14 @@ class TestOpening:
             1,
             "open",
         )
-        assert uow.as_utc(g.deadline) == T0 + timedelta(hours=24)
+        assert as_utc(g.deadline) == T0 + timedelta(hours=24)
         assert _members(database, g.id) == [("lead", "held")]
 
     def test_opening_again_with_the_same_key_replays_the_group(self, database: Database) -> None:
         first = _open(database, key="checkout-7")
         again = _open(database, key="checkout-7")
         assert (again.group.id, again.created) == (first.group.id, False)
-        assert uow.read(database, lambda s: len(groups.listing(s))) == 1
+        assert database.read(lambda s: len(groups.listing(s))) == 1
 
 
 class TestJoining:
@@ -122,17 +122,17 @@ class TestDeadline:
         failed = _open(database, size=3, hours=1).group.id
         _open(database, size=3, hours=48)
         run_due(database, T0 + timedelta(hours=1))
-        listed = uow.read(database, lambda s: [g.id for g in groups.listing(s, status="failed")])
+        listed = database.read(lambda s: [g.id for g in groups.listing(s, status="failed")])
         assert listed == [failed]
         since = T0 + timedelta(minutes=30)
-        recent = uow.read(database, lambda s: [g.id for g in groups.listing(s, closed_since=since)])
+        recent = database.read(lambda s: [g.id for g in groups.listing(s, closed_since=since)])
         assert recent == [failed]
 
 
 class TestLeaving:
     def _leave(self, database: Database, group_id: str, user: str) -> str:
         at = T0 + timedelta(minutes=20)
-        return uow.write(database, lambda s: groups.leave(s, group_id, user, at).status)
+        return database.write(lambda s: groups.leave(s, group_id, user, at).status)
 
     def test_a_member_who_leaves_is_refunded_and_frees_the_place(self, database: Database) -> None:
         gid = _open(database, size=3).group.id
@@ -153,7 +153,7 @@ class TestLeaving:
         _join(database, gid, "u1")
         self._leave(database, gid, "u1")
         self._leave(database, gid, "u1")
-        group, _ = uow.read(database, lambda s: groups.get(s, gid))
+        group, _ = database.read(lambda s: groups.get(s, gid))
         assert group.members == 1
 
     def test_a_member_who_left_can_join_again(self, database: Database) -> None:

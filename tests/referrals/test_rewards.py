@@ -7,9 +7,10 @@ from typing import Any
 
 import pytest
 
+from tenure.kit.time import as_utc
 from tenure.promotions.schemas import OfferIn
 from tenure.promotions.service import offers
-from tenure.referrals import repository, rewards, service, uow
+from tenure.referrals import repository, rewards, service
 from tenure.referrals.errors import ReferralConfigInvalid, ReferralNotHeld
 from tenure.storage.database import Database
 from tests.referrals.builders import (
@@ -242,7 +243,7 @@ class TestOrderTimes:
         order(database, "o1", "bob", paid_at=shanghai)
         found = read(database, lambda s: repository.of_invitee(s, "bob"))
         assert found is not None and found.confirm_at is not None
-        assert uow.as_utc(found.confirm_at) == T0 + timedelta(days=14)
+        assert as_utc(found.confirm_at) == T0 + timedelta(days=14)
         assert run_due(database, T0 + timedelta(days=14) - timedelta(seconds=1))["rewarded"] == 0
         assert run_due(database, T0 + timedelta(days=14))["rewarded"] == 1
 

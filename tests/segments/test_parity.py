@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pandas as pd
 import pytest
@@ -58,7 +59,9 @@ def answers(shop: Warehouse) -> dict[str, Any]:
         database = Database(f"sqlite:///{shop.settings.home / 'ops.db'}")
         database.upgrade()
         with database.session() as session:
-            profile = build_profile(con, session, "u6", ZONE).model_dump(exclude={"scores"})
+            profile = build_profile(con, session, "u6", ZoneInfo(ZONE)).model_dump(
+                exclude={"scores"}
+            )
         out["profile"] = profile
         out["members"] = [
             sorted(

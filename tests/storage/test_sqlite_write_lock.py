@@ -1,4 +1,4 @@
-"""SQLite's write lock holds across processes, not only across threads."""
+"""SQLite's write lock (taken by `Database.write`) holds across processes, not only threads."""
 
 from __future__ import annotations
 
@@ -6,6 +6,8 @@ import multiprocessing
 import time
 from pathlib import Path
 from typing import Any
+
+from sqlalchemy.orm import Session
 
 from tenure.storage.database import Database
 
@@ -16,11 +18,14 @@ def _bump(url: str, counter: str, times: int, start: Any = None) -> None:
     path = Path(counter)
     if start is not None:
         start.wait(60)
+
+    def bump(_session: Session) -> None:
+        value = int(path.read_text())
+        time.sleep(0.001)
+        path.write_text(str(value + 1))
+
     for _ in range(times):
-        with database.write_lock:
-            value = int(path.read_text())
-            time.sleep(0.001)
-            path.write_text(str(value + 1))
+        database.write(bump)
 
 
 def test_two_processes_never_interleave_their_units_of_work(tmp_path: Path) -> None:
@@ -43,6 +48,5 @@ def test_two_processes_never_interleave_their_units_of_work(tmp_path: Path) -> N
 
 def test_an_in_memory_database_has_a_thread_lock_only(tmp_path: Path) -> None:
     database = Database("sqlite:///:memory:")
-    with database.write_lock:
-        pass
+    database.write(lambda s: None)
     assert not list(tmp_path.glob("*.writelock"))

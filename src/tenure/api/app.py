@@ -105,8 +105,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     @app.get("/healthz", tags=["ops"])
     def healthz() -> dict[str, str]:
         """Liveness: the process answers and the database is reachable."""
-        with database.session() as session:
-            session.connection().exec_driver_sql("SELECT 1")
+        database.read(lambda s: s.connection().exec_driver_sql("SELECT 1"))
         return {"status": "ok", "version": __version__}
 
     app.include_router(tracking_router)

@@ -33,8 +33,7 @@ def principal(request: Request, body_key: str | None = None) -> Principal:
     if not secret:
         raise MissingApiKey()
     database: Database = request.app.state.database
-    with database.session() as session:
-        return authenticate(session, secret)
+    return database.read(lambda s: authenticate(s, secret))
 
 
 def require(scope: str) -> Callable[[Request], Principal]:

@@ -37,9 +37,12 @@ def demo(
     report_path = write_report(svc.settings.home / "report.html")
     console.print(f"retention report: {report_path}", highlight=False)
     console.rule("4. keys")
-    with svc.database.session() as session:
-        write = keys.create_key(session, "demo write key", ["write"])
-        admin = keys.create_key(session, "demo admin key", ["admin"])
+    write, admin = svc.database.write(
+        lambda s: (
+            keys.create_key(s, "demo write key", ["write"]),
+            keys.create_key(s, "demo admin key", ["admin"]),
+        )
+    )
     console.print(f"write key (for Segment clients): {write.secret}", highlight=False)
     console.print(f"admin key: {admin.secret}", highlight=False)
     _print_next_steps(port, write.secret, out)

@@ -36,8 +36,7 @@ def list_jobs(fmt: str = typer.Option("table", "--format", help="table or json."
     svc = services()
     worker = _worker(svc)
     worker.sync()
-    with svc.database.session() as session:
-        rows = service.schedule(session)
+    rows = svc.database.read(service.schedule)
     if fmt == "json":
         emit_json(rows)
         return
@@ -85,11 +84,12 @@ def set_job(
     svc = services()
     worker = _worker(svc)
     worker.sync()
-    with svc.database.write_lock, svc.database.session() as session:
-        job = service.set_schedule(
-            session, worker.registry, name, interval_seconds=every, enabled=enable
+    job = svc.database.write(
+        lambda s: service.set_schedule(
+            s, worker.registry, name, interval_seconds=every, enabled=enable
         )
-        console.print(f"{job.name}: every {job.interval_seconds:,} s, enabled={job.enabled}")
+    )
+    console.print(f"{job.name}: every {job.interval_seconds:,} s, enabled={job.enabled}")
 
 
 @friendly

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import typer
 from rich.table import Table
+from sqlalchemy.orm import Session
 
 from tenure.apikeys import service
 from tenure.cli.context import console, emit_json, friendly, services
@@ -22,8 +23,7 @@ def create(
     """Create a key and print its secret once."""
     svc = services()
     svc.database.upgrade()
-    with svc.database.session() as session:
-        key = service.create_key(session, name, scope)
+    key = svc.database.write(lambda s: service.create_key(s, name, scope))
     if as_json:
         emit_json({"id": key.id, "name": key.name, "scopes": key.scopes, "secret": key.secret})
         return
@@ -36,10 +36,10 @@ def create(
 def list_keys() -> None:
     """List keys (never their secrets)."""
     svc = services()
-    with svc.database.session() as session:
-        keys = service.list_keys(session)
+
+    def work(session: Session) -> Table:
         table = Table("id", "name", "prefix", "scopes", "created", "revoked")
-        for key in keys:
+        for key in service.list_keys(session):
             table.add_row(
                 key.id,
                 key.name,
@@ -48,7 +48,9 @@ def list_keys() -> None:
                 str(key.created_at),
                 str(key.revoked_at or ""),
             )
-    console.print(table)
+        return table
+
+    console.print(svc.database.read(work))
 
 
 @app.command("revoke")
@@ -56,6 +58,5 @@ def list_keys() -> None:
 def revoke(key_id: str) -> None:
     """Revoke a key."""
     svc = services()
-    with svc.database.session() as session:
-        service.revoke_key(session, key_id)
+    svc.database.write(lambda s: service.revoke_key(s, key_id))
     console.print(f"revoked {key_id}")

@@ -17,7 +17,7 @@ from tenure.cli.context import console, emit_json, friendly, services
 from tenure.i18n import translate
 from tenure.kit.ids import new_id
 from tenure.kit.time import parse_iso, utc_now
-from tenure.loyalty import jobs, liability, membership, orders, points, rewards, tasks, uow
+from tenure.loyalty import jobs, liability, membership, orders, points, rewards, tasks
 from tenure.loyalty.checkin import service as checkin
 from tenure.loyalty.program import Program, current_program, program_history, save_program
 from tenure.loyalty.schemas import TransactionOut
@@ -38,12 +38,12 @@ def _write(work: Callable[[Session, Program], T]) -> T:
     def unit(session: Session) -> T:
         return work(session, current_program(session)[1])
 
-    return uow.write(svc.database, unit)
+    return svc.database.write(unit)
 
 
 def _read(work: Callable[[Session, Program], T]) -> T:
     svc = services()
-    return uow.read(svc.database, lambda s: work(s, current_program(s)[1]))
+    return svc.database.read(lambda s: work(s, current_program(s)[1]))
 
 
 def _zone() -> Any:

@@ -62,9 +62,9 @@ def profile(
     """Attributes, features, scores, RFM, lifecycle, segments, tags and a timeline."""
     svc = services()
     settings = svc.settings
-    with svc.warehouse.reader() as con, svc.database.session() as session:
-        result = build_profile(
-            con, session, user_id, settings.timezone, settings.currency, timeline
+    with svc.warehouse.reader() as con:
+        result = svc.database.read(
+            lambda s: build_profile(con, s, user_id, settings.zone, settings.currency, timeline)
         )
     if fmt == "json":
         emit_json(result.model_dump(mode="json"))

@@ -11,6 +11,7 @@ from typing import Any
 import typer
 from pydantic import ValidationError
 from rich.table import Table
+from sqlalchemy.orm import Session
 
 from tenure.cli.context import console, emit_json, friendly, services
 from tenure.i18n import translate
@@ -20,7 +21,7 @@ from tenure.promotions import repository, views
 from tenure.promotions.coupons import service as coupons_service
 from tenure.promotions.errors import InvalidOffer
 from tenure.promotions.jobs import release_expired_holds
-from tenure.promotions.schemas import CheckoutIn, OfferIn
+from tenure.promotions.schemas import CheckoutIn, OfferIn, OfferOut, ReservationOut
 from tenure.promotions.service import offers, pricing, reservations
 
 promotions_app = typer.Typer(
@@ -111,9 +112,9 @@ def _create(kind: str, spec_file: Path | None, as_json: bool, flags: dict[str, A
         first = exc.errors()[0]
         where = ".".join(str(p) for p in first.get("loc", ()))
         raise InvalidOffer(reason=f"{where}: {first.get('msg')}") from None
-    with svc.database.write_lock, svc.database.session() as session:
-        row = offers.create_offer(session, data, svc.settings.currency, utc_now())
-        out = views.offer_out(row)
+    out = svc.database.write(
+        lambda s: views.offer_out(offers.create_offer(s, data, svc.settings.currency, utc_now()))
+    )
     if as_json:
         emit_json(out.model_dump(mode="json"))
     else:
@@ -175,10 +176,13 @@ coupons_app.command("create")(_create_command("coupon"))
 
 def _list(kind: str, status: str | None, as_json: bool) -> None:
     svc = services()
-    with svc.database.session() as session:
+
+    def work(session: Session) -> list[OfferOut]:
         found = offers.list_offers(session, status, kind)
         used = offers.usage(session, found)
-        rows = [views.offer_out(r, used[r.id]) for r in found]
+        return [views.offer_out(r, used[r.id]) for r in found]
+
+    rows = svc.database.read(work)
     if as_json:
         emit_json([r.model_dump(mode="json") for r in rows])
         return
@@ -216,8 +220,7 @@ def list_coupons(
 
 def _set_status(offer_id: str, status: str) -> None:
     svc = services()
-    with svc.database.write_lock, svc.database.session() as session:
-        offers.set_status(session, offer_id, status)
+    svc.database.write(lambda s: offers.set_status(s, offer_id, status))
     console.print(translate("cli.promotions.status", id=offer_id, status=status))
 
 
@@ -236,11 +239,12 @@ for _app in (promotions_app, coupons_app):
 def show(offer_id: str) -> None:
     """One offer as JSON, with its counters."""
     svc = services()
-    with svc.database.session() as session:
+
+    def work(session: Session) -> OfferOut:
         row = offers.get_offer(session, offer_id)
-        emit_json(
-            views.offer_out(row, offers.usage(session, [row])[row.id]).model_dump(mode="json")
-        )
+        return views.offer_out(row, offers.usage(session, [row])[row.id])
+
+    emit_json(svc.database.read(work).model_dump(mode="json"))
 
 
 @promotions_app.command("quote")
@@ -254,9 +258,10 @@ def quote(
         body = CheckoutIn.model_validate_json(cart.read_text("utf-8"))
     except ValidationError as exc:
         raise InvalidOffer(reason=str(exc.errors()[0].get("msg"))) from None
-    with svc.database.session() as session:
-        result = pricing.quote(session, body, svc.settings.currency, utc_now())
-        emit_json(views.quote_out(result).model_dump(mode="json"))
+    out = svc.database.read(
+        lambda s: views.quote_out(pricing.quote(s, body, svc.settings.currency, utc_now()))
+    )
+    emit_json(out.model_dump(mode="json"))
 
 
 @coupons_app.command("codes")
@@ -271,15 +276,15 @@ def codes(
 ) -> None:
     """Make codes for a coupon template."""
     svc = services()
-    with svc.database.write_lock, svc.database.session() as session:
+
+    def work(session: Session) -> coupons_service.IssuedCodes:
         if shared:
-            issued = coupons_service.create_shared_code(
+            return coupons_service.create_shared_code(
                 session, offer_id, shared, max_uses, utc_now()
             )
-        else:
-            issued = coupons_service.create_unique_codes(
-                session, offer_id, count or 1, prefix, utc_now()
-            )
+        return coupons_service.create_unique_codes(session, offer_id, count or 1, prefix, utc_now())
+
+    issued = svc.database.write(work)
     text = "\n".join(issued.codes) + "\n"
     if out:
         out.write_text(text, "utf-8")
@@ -308,8 +313,9 @@ def issue(
     if not users:
         raise InvalidOffer(reason="give --user or --users-file")
     svc = services()
-    with svc.database.write_lock, svc.database.session() as session:
-        issued = coupons_service.issue_to_wallets(session, offer_id, users, utc_now())
+    issued = svc.database.write(
+        lambda s: coupons_service.issue_to_wallets(s, offer_id, users, utc_now())
+    )
     console.print(
         translate(
             "cli.coupons.issued", count=len(issued.codes), offer_id=offer_id, batch=issued.batch
@@ -322,9 +328,10 @@ def issue(
 def wallet(user_id: str) -> None:
     """A customer's usable wallet coupons as JSON."""
     svc = services()
-    with svc.database.session() as session:
-        entries = coupons_service.wallet_of(session, user_id, utc_now())
-        emit_json([views.wallet_out(e).model_dump(mode="json") for e in entries])
+    out = svc.database.read(
+        lambda s: [views.wallet_out(e) for e in coupons_service.wallet_of(s, user_id, utc_now())]
+    )
+    emit_json([e.model_dump(mode="json") for e in out])
 
 
 @coupons_app.command("release-expired")
@@ -341,8 +348,8 @@ def release_expired() -> None:
 def show_code(code: str) -> None:
     """One code as JSON: its template, owner, uses and status."""
     svc = services()
-    with svc.database.session() as session:
-        emit_json(views.code_out(coupons_service.get_code(session, code)).model_dump(mode="json"))
+    out = svc.database.read(lambda s: views.code_out(coupons_service.get_code(s, code)))
+    emit_json(out.model_dump(mode="json"))
 
 
 @coupons_app.command("disable")
@@ -350,8 +357,7 @@ def show_code(code: str) -> None:
 def disable_code(code: str) -> None:
     """Disable a leaked or mistaken code; holds already made keep it."""
     svc = services()
-    with svc.database.write_lock, svc.database.session() as session:
-        found = coupons_service.set_code_status(session, code, "disabled")
+    found = svc.database.write(lambda s: coupons_service.set_code_status(s, code, "disabled"))
     console.print(translate("cli.coupons.disabled", code=found.code))
 
 
@@ -360,10 +366,12 @@ def disable_code(code: str) -> None:
 def show_reservation(reservation_id: str) -> None:
     """One checkout reservation as JSON: its quote, status and refunds."""
     svc = services()
-    with svc.database.session() as session:
+
+    def work(session: Session) -> ReservationOut:
         row = reservations.get(session, reservation_id)
-        out = views.reservation_out(row, repository.refunds(session, row.id))
-        emit_json(out.model_dump(mode="json"))
+        return views.reservation_out(row, repository.refunds(session, row.id))
+
+    emit_json(svc.database.read(work).model_dump(mode="json"))
 
 
 @promotions_app.command("refund")
@@ -382,7 +390,10 @@ def refund(
     if amount is not None and refund_id is None:
         raise typer.BadParameter(translate("cli.promotions.refund_needs_id"), param_hint="--amount")
     minor = _minor(amount, svc.settings.currency)
-    with svc.database.write_lock, svc.database.session() as session:
+
+    def work(session: Session) -> ReservationOut:
         row = reservations.refund(session, reservation_id, utc_now(), refund_id, minor)
-        out = views.reservation_out(row, repository.refunds(session, row.id))
+        return views.reservation_out(row, repository.refunds(session, row.id))
+
+    out = svc.database.write(work)
     emit_json(out.model_dump(mode="json"))

@@ -18,7 +18,7 @@ from tenure.config import get_settings
 from tenure.i18n import translate
 from tenure.kit.money import Money
 from tenure.kit.time import parse_iso, utc_now
-from tenure.referrals import config, groups, jobs, repository, rewards, service, uow
+from tenure.referrals import config, groups, jobs, repository, rewards, service
 from tenure.referrals.config import Program
 from tenure.referrals.schemas import DecisionOut, GroupOut, ReferralOut, RewardOut
 
@@ -32,11 +32,11 @@ JSON = typer.Option(False, "--json", help="Print JSON.")
 
 
 def _write(work: Callable[[Session, Program], T]) -> T:
-    return uow.write(services().database, lambda s: work(s, config.current(s)[1]))
+    return services().database.write(lambda s: work(s, config.current_program(s)[1]))
 
 
 def _read(work: Callable[[Session, Program], T]) -> T:
-    return uow.read(services().database, lambda s: work(s, config.current(s)[1]))
+    return services().database.read(lambda s: work(s, config.current_program(s)[1]))
 
 
 def _emit(model: BaseModel | list[Any], as_json: bool, line: str) -> bool:
@@ -285,7 +285,7 @@ def run_due(as_json: bool = JSON) -> None:
 @friendly
 def config_show() -> None:
     """Print the live program as JSON."""
-    version, program = uow.read(services().database, config.current)
+    version, program = services().database.read(config.current_program)
     emit_json({"version": version, "config": program.model_dump(mode="json")})
 
 
@@ -298,8 +298,8 @@ def config_set(
     """Replace the program from a file."""
     text = path.read_text(encoding="utf-8")
     document = tomllib.loads(text) if path.suffix == ".toml" else json.loads(text)
-    version, _ = uow.write(
-        services().database, lambda s: config.save(s, document, utc_now(), expected)
+    version, _ = services().database.write(
+        lambda s: config.save_program(s, document, utc_now(), expected)
     )
     console.print(translate("cli.referrals.config_saved", version=version))
 
@@ -324,9 +324,7 @@ def group_open(
 ) -> None:
     """Open a group buy with its leader as the first member."""
     svc, now = services(), utc_now()
-    joined = uow.write(
-        svc.database,
-        lambda s: groups.open_group(
+    joined = svc.database.write(lambda s: groups.open_group(
             s, sku, group_price_minor, currency or svc.settings.currency, size, hours,
             leader_id, now,
         ),
@@ -339,7 +337,7 @@ def group_open(
 @friendly
 def group_join(group_id: str, user_id: str, as_json: bool = JSON) -> None:
     """Join a group; the last place completes it."""
-    joined = uow.write(services().database, lambda s: groups.join(s, group_id, user_id, utc_now()))
+    joined = services().database.write(lambda s: groups.join(s, group_id, user_id, utc_now()))
     out = GroupOut.of(joined.group)
     _emit(out, as_json, "" if as_json else _group_line(out))
 
@@ -348,8 +346,8 @@ def group_join(group_id: str, user_id: str, as_json: bool = JSON) -> None:
 @friendly
 def group_leave(group_id: str, user_id: str) -> None:
     """Leave an open group: the member's hold is released."""
-    uow.write(services().database, lambda s: groups.leave(s, group_id, user_id, utc_now()))
-    group, _ = uow.read(services().database, lambda s: groups.get(s, group_id))
+    services().database.write(lambda s: groups.leave(s, group_id, user_id, utc_now()))
+    group, _ = services().database.read(lambda s: groups.get(s, group_id))
     console.print(_group_line(GroupOut.of(group)))
 
 
@@ -357,7 +355,7 @@ def group_leave(group_id: str, user_id: str) -> None:
 @friendly
 def group_show(group_id: str, as_json: bool = JSON) -> None:
     """A group with its members' hold statuses."""
-    group, members = uow.read(services().database, lambda s: groups.get(s, group_id))
+    group, members = services().database.read(lambda s: groups.get(s, group_id))
     out = GroupOut.of(group, members)
     if _emit(out, as_json, "" if as_json else _group_line(out)):
         return
@@ -373,7 +371,7 @@ def group_list(
     as_json: bool = JSON,
 ) -> None:
     """Groups, newest first."""
-    rows = uow.read(services().database, lambda s: groups.listing(s, status, limit=limit))
+    rows = services().database.read(lambda s: groups.listing(s, status, limit=limit))
     out = [GroupOut.of(g) for g in rows]
     if _emit(out, as_json, "" if out else translate("cli.referrals.empty")):
         return

@@ -10,6 +10,7 @@ from typing import Any
 import pandas as pd
 import typer
 from rich.table import Table
+from sqlalchemy.orm import Session
 
 from tenure.analytics.features import data_end
 from tenure.cli.context import console, emit_json, friendly, services
@@ -176,9 +177,11 @@ def preview(
     """Count the users a rule matches, without saving it."""
     svc = services()
     zone = svc.settings.timezone
-    with svc.warehouse.reader() as con, svc.database.session() as session:
+    with svc.warehouse.reader() as con:
         end = _day(as_of) or data_end(con, zone) or date.today()
-        count, ids = service.preview(session, con, _rule_text(rule), zone, end, sample)
+        count, ids = svc.database.read(
+            lambda s: service.preview(s, con, _rule_text(rule), zone, end, sample)
+        )
     if fmt == "json":
         emit_json({"count": count, "sample": ids, "as_of": str(end)})
         return
@@ -199,11 +202,11 @@ def create(
 ) -> None:
     """Save a segment (and compute its members)."""
     svc = services()
-    with svc.database.write_lock, svc.database.session() as session:
-        service.create_segment(
-            session, key, _rule_text(rule), name=name, description=description,
-            refresh_minutes=every,
-        )  # fmt: skip
+    svc.database.write(
+        lambda s: service.create_segment(
+            s, key, _rule_text(rule), name=name, description=description, refresh_minutes=every
+        )
+    )
     console.print(translate("cli.segments.saved", segment=key, minutes=every))
     if refresh:
         _print_refreshes(
@@ -224,8 +227,8 @@ def _print_refreshes(done: list[service.Refresh]) -> None:
 def list_segments(fmt: str = typer.Option("table", "--format", help="table or json.")) -> None:
     """Saved segments with their size and schedule."""
     svc = services()
-    with svc.database.session() as session:
-        rows = [
+    rows = svc.database.read(
+        lambda session: [
             {
                 "key": s.key,
                 "name": s.name,
@@ -237,6 +240,7 @@ def list_segments(fmt: str = typer.Option("table", "--format", help="table or js
             }
             for s in service.list_segments(session)
         ]
+    )
     if fmt == "json":
         emit_json(rows)
         return
@@ -258,7 +262,8 @@ def show(
 ) -> None:
     """A saved segment: its rule, schedule and the history of its refreshes."""
     svc = services()
-    with svc.database.session() as session:
+
+    def work(session: Session) -> tuple[dict[str, Any], list[dict[str, Any]]]:
         segment = service.get_segment(session, key)
         history = [
             {"id": s.id, "taken_at": s.taken_at, "members": s.members, "added": s.added,
@@ -274,6 +279,9 @@ def show(
             "next_refresh_at": segment.next_refresh_at,
             "snapshots": history,
         }
+        return data, history
+
+    data, history = svc.database.read(work)
     if fmt == "json":
         emit_json(data)
         return
@@ -298,12 +306,15 @@ def transitions(
 ) -> None:
     """Recorded lifecycle stage changes, e.g. who entered at_risk since a day."""
     svc = services()
-    with svc.database.session() as session:
-        rows = [
+
+    def work(session: Session) -> list[dict[str, Any]]:
+        return [
             {"id": t.id, "user_id": t.user_id, "from": t.from_stage, "to": t.to_stage,
              "day": t.day}
             for t in service.transitions(session, to_stage, _day(since), user_id, limit)
         ]  # fmt: skip
+
+    rows = svc.database.read(work)
 
     def table() -> Table:
         t = Table("user", "from", "to", "day")
@@ -326,8 +337,11 @@ def refresh(
     if due:
         chosen = None
     else:
-        with svc.database.session() as session:
-            chosen = list(keys) if keys else [s.key for s in service.list_segments(session)]
+        chosen = (
+            list(keys)
+            if keys
+            else svc.database.read(lambda s: [g.key for g in service.list_segments(s)])
+        )
     done = runs.refresh_segments(
         svc.database, svc.warehouse, svc.settings.timezone, chosen, _day(as_of)
     )
@@ -354,8 +368,7 @@ def export(
 def delete(key: str = typer.Argument(...)) -> None:
     """Delete a saved segment with its members and snapshots."""
     svc = services()
-    with svc.database.write_lock, svc.database.session() as session:
-        service.delete_segment(session, key)
+    svc.database.write(lambda s: service.delete_segment(s, key))
     console.print(translate("cli.segments.deleted", segment=key))
 
 
@@ -364,8 +377,7 @@ def delete(key: str = typer.Argument(...)) -> None:
 def tag_add(key: str = typer.Argument(...), user_ids: list[str] = typer.Argument(...)) -> None:
     """Put a manual tag on users (the tag is created on first use)."""
     svc = services()
-    with svc.database.write_lock, svc.database.session() as session:
-        added = tags.tag_users(session, key, list(user_ids))
+    added = svc.database.write(lambda s: tags.tag_users(s, key, list(user_ids)))
     console.print(translate("cli.tags.added", added=added, tag=key))
 
 
@@ -374,8 +386,7 @@ def tag_add(key: str = typer.Argument(...), user_ids: list[str] = typer.Argument
 def tag_remove(key: str = typer.Argument(...), user_ids: list[str] = typer.Argument(...)) -> None:
     """Take a manual tag off users."""
     svc = services()
-    with svc.database.write_lock, svc.database.session() as session:
-        tags.untag_users(session, key, list(user_ids))
+    svc.database.write(lambda s: tags.untag_users(s, key, list(user_ids)))
     console.print(translate("cli.tags.removed", tag=key, count=len(user_ids)))
 
 
@@ -387,8 +398,7 @@ def tag_create(
 ) -> None:
     """Create a manual tag, or a rule-based one that `tenure tags refresh` re-evaluates."""
     svc = services()
-    with svc.database.write_lock, svc.database.session() as session:
-        tags.create_tag(session, key, _rule_text(rule) if rule else None)
+    svc.database.write(lambda s: tags.create_tag(s, key, _rule_text(rule) if rule else None))
     console.print(translate("cli.tags.created", tag=key))
 
 
@@ -407,11 +417,12 @@ def tag_refresh(as_of: str | None = typer.Option(None, "--as-of")) -> None:
 def tag_list(fmt: str = typer.Option("table", "--format", help="table or json.")) -> None:
     """Tags and how many users carry each."""
     svc = services()
-    with svc.database.session() as session:
-        rows = [
+    rows = svc.database.read(
+        lambda session: [
             {"key": t.key, "kind": "manual" if t.rule is None else "rule", "users": n}
             for t, n in tags.list_tags(session)
         ]
+    )
     if fmt == "json":
         emit_json(rows)
         return

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import BigInteger, Boolean, DateTime, Float, Integer, String, Text
+from sqlalchemy import BigInteger, Boolean, Float, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from tenure.storage.database import Base
+from tenure.storage.types import UtcDateTime
 
 
 class Job(Base):
@@ -18,13 +19,11 @@ class Job(Base):
     name: Mapped[str] = mapped_column(String(100), primary_key=True)
     interval_seconds: Mapped[int] = mapped_column(Integer)
     enabled: Mapped[bool] = mapped_column(Boolean, default=True)
-    next_run_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    next_run_at: Mapped[datetime] = mapped_column(UtcDateTime())
     locked_by: Mapped[str | None] = mapped_column(String(100), nullable=True)
-    locked_until: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
-    last_started_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
-    last_finished_at: Mapped[datetime | None] = mapped_column(
-        DateTime(timezone=True), nullable=True
-    )
+    locked_until: Mapped[datetime | None] = mapped_column(UtcDateTime(), nullable=True)
+    last_started_at: Mapped[datetime | None] = mapped_column(UtcDateTime(), nullable=True)
+    last_finished_at: Mapped[datetime | None] = mapped_column(UtcDateTime(), nullable=True)
     last_status: Mapped[str | None] = mapped_column(String(20), nullable=True)
     runs: Mapped[int] = mapped_column(Integer, default=0)
 
@@ -39,8 +38,8 @@ class JobRun(Base):
     )
     job_name: Mapped[str] = mapped_column(String(100), index=True)
     worker: Mapped[str] = mapped_column(String(100))
-    started_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
-    finished_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    started_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    finished_at: Mapped[datetime | None] = mapped_column(UtcDateTime(), nullable=True)
     seconds: Mapped[float | None] = mapped_column(Float, nullable=True)
     status: Mapped[str] = mapped_column(String(20))
     result: Mapped[str | None] = mapped_column(Text, nullable=True)  # JSON, or the error

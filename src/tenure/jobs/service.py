@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy.orm import Session
@@ -22,13 +22,6 @@ class Claim:
     name: str
     worker: str
     started_at: datetime
-
-
-def aware(value: datetime | None) -> datetime | None:
-    """A stored time as aware UTC (SQLite hands back naive UTC)."""
-    if value is None:
-        return None
-    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 
 def sync(session: Session, registry: JobRegistry, now: datetime) -> int:
@@ -77,9 +70,9 @@ def claim_named(
     job = repository.lock_named(session, name)
     if job is None:
         raise JobUnknown(name=name, known=", ".join(registry.names()))
-    held_until = aware(job.locked_until)
+    held_until = job.locked_until
     if held_until is not None and held_until > now:
-        raise JobRunning(name=name, since=str(aware(job.last_started_at)), worker=job.locked_by)
+        raise JobRunning(name=name, since=str(job.last_started_at), worker=job.locked_by)
     claim = _take(session, job, worker, now, lease)
     if claim is None:
         raise JobRunning(name=name, since=str(now), worker="another worker")
@@ -142,10 +135,10 @@ def schedule(session: Session) -> list[dict[str, Any]]:
             "name": job.name,
             "interval_seconds": job.interval_seconds,
             "enabled": job.enabled,
-            "next_run_at": aware(job.next_run_at),
+            "next_run_at": job.next_run_at,
             "running_on": job.locked_by,
-            "last_started_at": aware(job.last_started_at),
-            "last_finished_at": aware(job.last_finished_at),
+            "last_started_at": job.last_started_at,
+            "last_finished_at": job.last_finished_at,
             "last_status": job.last_status,
             "runs": job.runs,
         }

@@ -8,12 +8,9 @@ import socket
 import threading
 import time
 import uuid
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
-
-from sqlalchemy.orm import Session
 
 from tenure.errors import TenureError
 from tenure.jobs import service
@@ -57,22 +54,16 @@ class Worker:
         self.lease = lease_seconds
         self.clock = clock
 
-    @contextmanager
-    def _unit(self) -> Iterator[Session]:
-        # SQLite: one writer per process at a time; PostgreSQL: row locks do the work.
-        with self.ctx.database.write_lock, self.ctx.database.session() as session:
-            yield session
-
     def sync(self) -> int:
         """Create schedule rows for registered jobs that have none."""
-        with self._unit() as session:
-            return service.sync(session, self.registry, self.clock())
+        return self.ctx.database.write(lambda s: service.sync(s, self.registry, self.clock()))
 
     def _heartbeat(self, claim: Claim, stop: threading.Event) -> None:
         while not stop.wait(self.lease / 3):
             try:
-                with self._unit() as session:
-                    service.extend(session, claim, self.clock(), self.lease)
+                self.ctx.database.write(
+                    lambda s: service.extend(s, claim, self.clock(), self.lease)
+                )
             except Exception:  # the lease simply runs out if the database is gone
                 log.exception("could not extend the lease of %s", claim.name)
 
@@ -96,14 +87,14 @@ class Worker:
         finally:
             stop.set()
             beat.join()
-        with self._unit() as session:
-            service.finish(session, claim, self.clock(), status, outcome)
+        self.ctx.database.write(lambda s: service.finish(s, claim, self.clock(), status, outcome))
         return RunResult(claim.name, status, round(time.monotonic() - started, 3), outcome)
 
     def run_next(self) -> RunResult | None:
         """Claim and run the most overdue job; None when nothing is due."""
-        with self._unit() as session:
-            claim = service.claim_due(session, self.registry, self.name, self.clock(), self.lease)
+        claim = self.ctx.database.write(
+            lambda s: service.claim_due(s, self.registry, self.name, self.clock(), self.lease)
+        )
         return None if claim is None else self.execute(claim)
 
     def run_due(self) -> list[RunResult]:
@@ -115,10 +106,11 @@ class Worker:
 
     def run_named(self, name: str) -> RunResult:
         """Run one job now, due or not (JobRunning if another worker holds it)."""
-        with self._unit() as session:
-            claim = service.claim_named(
-                session, self.registry, name, self.name, self.clock(), self.lease
+        claim = self.ctx.database.write(
+            lambda s: service.claim_named(
+                s, self.registry, name, self.name, self.clock(), self.lease
             )
+        )
         return self.execute(claim)
 
     def loop(self, poll_seconds: float, stop: threading.Event | None = None) -> None:

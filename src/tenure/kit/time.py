@@ -19,3 +19,9 @@ def parse_iso(value: str) -> datetime:
     if parsed.tzinfo is None:
         parsed = parsed.replace(tzinfo=UTC)
     return parsed.astimezone(UTC)
+
+
+def as_utc(value: datetime) -> datetime:
+    """An aware UTC datetime from input; a naive one is taken as UTC (columns read back as
+    aware UTC already: `tenure.storage.types.UtcDateTime`)."""
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)

@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any, TypeVar
+from typing import TypeVar
 from zoneinfo import ZoneInfo
 
 from fastapi import Depends, Header, Request, Response
 from sqlalchemy.orm import Session
 
 from tenure.apikeys.auth import require
-from tenure.loyalty import points, uow
+from tenure.loyalty import points
 from tenure.loyalty.errors import IdempotencyKeyRequired
 from tenure.loyalty.program import Program, current_program
 from tenure.loyalty.rewards import CouponIssuer
@@ -31,7 +31,8 @@ def database_of(request: Request) -> Database:
 
 def zone_of(request: Request) -> ZoneInfo:
     """The shop's time zone."""
-    return ZoneInfo(request.app.state.settings.timezone)
+    zone: ZoneInfo = request.app.state.settings.zone
+    return zone
 
 
 def coupon_issuer(request: Request) -> CouponIssuer:
@@ -56,7 +57,7 @@ def write(request: Request, work: Callable[[Session, Program], T]) -> T:
         _, program = current_program(session)
         return work(session, program)
 
-    return uow.write(database_of(request), unit)
+    return database_of(request).write(unit)
 
 
 def read(request: Request, work: Callable[[Session, Program], T]) -> T:
@@ -66,7 +67,7 @@ def read(request: Request, work: Callable[[Session, Program], T]) -> T:
         _, program = current_program(session)
         return work(session, program)
 
-    return uow.read(database_of(request), unit)
+    return database_of(request).read(unit)
 
 
 def mark_replayed(response: Response, replayed: bool) -> None:
@@ -79,16 +80,3 @@ def tx_out(response: Response, outcome: points.Outcome) -> TransactionOut:
     """A transaction as JSON, marking replays."""
     mark_replayed(response, outcome.replayed)
     return TransactionOut.of(outcome.transaction, outcome.replayed)
-
-
-def reward_out(row: Any) -> dict[str, Any]:
-    """A reward as JSON."""
-    return {
-        "code": row.code,
-        "name": row.name,
-        "kind": row.kind,
-        "points_cost": row.points_cost,
-        "coupon_template": row.coupon_template,
-        "stock": row.stock,
-        "active": row.active,
-    }

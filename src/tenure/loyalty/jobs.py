@@ -15,7 +15,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy.orm import Session
 
 from tenure.kit.ids import new_id
-from tenure.loyalty import checkout, repository, uow
+from tenure.loyalty import checkout, repository
 from tenure.loyalty.ledger import book
 from tenure.loyalty.models import ExpiryNotice, Lot
 from tenure.loyalty.program import current_program
@@ -28,7 +28,7 @@ ReminderHook = Callable[[list[ExpiryNotice]], None]
 
 def _move_lots(database: Database, kind: str, now: datetime) -> int:
     bucket, column = ("pending", "confirm_at") if kind == "confirm" else ("available", "expires_at")
-    due = uow.read(database, lambda s: repository.due_lots(s, bucket, column, now))
+    due = database.read(lambda s: repository.due_lots(s, bucket, column, now))
     moved = 0
     for user_id, lot_id in due:
 
@@ -41,7 +41,7 @@ def _move_lots(database: Database, kind: str, now: datetime) -> int:
             key = f"confirm:{lot_id}" if kind == "confirm" else f"expire:{lot_id}:{new_id('x', 6)}"
             return book.move_lot(session, lot, kind=kind, key=key, now=now) is not None
 
-        moved += uow.write(database, work)
+        moved += database.write(work)
     return moved
 
 
@@ -74,31 +74,31 @@ def remind_expiring(database: Database, now: datetime, hook: ReminderHook | None
         repository.add(session, *rows)
         return rows
 
-    rows = uow.write(database, work) if _reminders_on(database) else []
+    rows = database.write(work) if _reminders_on(database) else []
     if rows and hook is not None:
         hook(rows)
     return len(rows)
 
 
 def _reminders_on(database: Database) -> bool:
-    return uow.read(database, lambda s: current_program(s)[1].reminder_days > 0)
+    return database.read(lambda s: current_program(s)[1].reminder_days > 0)
 
 
 def release_stale(database: Database, now: datetime) -> int:
     """Give back points held by checkouts that neither confirmed nor released in time."""
-    stale = uow.read(database, lambda s: repository.stale_reservations(s, now))
+    stale = database.read(lambda s: repository.stale_reservations(s, now))
     for _user_id, redemption_id in stale:
 
         def work(session: Session, redemption_id: str = redemption_id) -> None:
             checkout.settle(session, redemption_id, release=True, now=now)
 
-        uow.write(database, work)
+        database.write(work)
     return len(stale)
 
 
 def review_tiers(database: Database, zone: ZoneInfo, now: datetime) -> int:
     """Apply grace periods and downgrades; returns how many members changed tier."""
-    users = uow.read(database, lambda s: [a.user_id for a in repository.tiered_accounts(s)])
+    users = database.read(lambda s: [a.user_id for a in repository.tiered_accounts(s)])
     changed = 0
     for user_id in users:
 
@@ -108,7 +108,7 @@ def review_tiers(database: Database, zone: ZoneInfo, now: datetime) -> int:
             before = account.tier
             return tiers.review(session, program, account, now, zone) != before
 
-        changed += uow.write(database, work)
+        changed += database.write(work)
     return changed
 
 

@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict
-from typing import Any
-
 from fastapi import APIRouter, Query, Request, Response
 from pydantic import AwareDatetime
 from sqlalchemy.orm import Session
@@ -28,7 +25,6 @@ from tenure.loyalty.deps import (
     idempotency_key,
     mark_replayed,
     read,
-    reward_out,
     tx_out,
     write,
     zone_of,
@@ -36,16 +32,30 @@ from tenure.loyalty.deps import (
 from tenure.loyalty.program import Program
 from tenure.loyalty.router_admin import router as admin_router
 from tenure.loyalty.schemas import (
+    AccountOut,
+    BenefitsOut,
+    CalendarOut,
+    CatalogueRewardOut,
+    CheckinOut,
     ClaimIn,
+    ClaimOut,
     EarnAction,
+    ExpiryNoticeOut,
     MembershipIn,
+    MembershipOut,
+    MembershipStatusOut,
     OrderPaid,
+    OrderPaidOut,
     OrderRefunded,
+    PointsQuoteOut,
     QuoteIn,
     RedeemIn,
     RedemptionOut,
     SettleIn,
     Spend,
+    TaskCompletionOut,
+    TaskOut,
+    TierChangeOut,
     TransactionOut,
 )
 from tenure.loyalty.tiers import service as tiers
@@ -54,9 +64,9 @@ router = APIRouter(prefix="/v1/loyalty", tags=["loyalty"])
 
 
 @router.get("/accounts/{user_id}", dependencies=SERVER, summary="Balances, tier, membership")
-def account(request: Request, user_id: str) -> dict[str, Any]:
+def account(request: Request, user_id: str) -> AccountOut:
     """A member's balances, tier progress, membership and points expiring soon."""
-    return asdict(read(request, lambda s, p: points.summary(s, p, user_id, utc_now())))
+    return AccountOut.of(read(request, lambda s, p: points.summary(s, p, user_id, utc_now())))
 
 
 @router.get("/accounts/{user_id}/transactions", dependencies=SERVER, summary="Points history")
@@ -72,25 +82,16 @@ def transactions(
 
 
 @router.get("/accounts/{user_id}/benefits", dependencies=SERVER, summary="Current benefits")
-def benefits(request: Request, user_id: str) -> dict[str, Any]:
+def benefits(request: Request, user_id: str) -> BenefitsOut:
     """Tier and paid-membership benefits in force now."""
-    return asdict(read(request, lambda s, p: service.tier_benefits(s, user_id)))
+    return BenefitsOut.of(read(request, lambda s, p: service.tier_benefits(s, user_id)))
 
 
 @router.get("/accounts/{user_id}/tier-history", dependencies=SERVER, summary="Tier changes")
-def tier_history(request: Request, user_id: str) -> list[dict[str, Any]]:
+def tier_history(request: Request, user_id: str) -> list[TierChangeOut]:
     """Upgrades, grace periods and downgrades, newest first."""
     rows = read(request, lambda s, p: tiers.history(s, user_id))
-    return [
-        {
-            "kind": e.kind,
-            "from": e.from_tier,
-            "to": e.to_tier,
-            "value": e.qualifying_value,
-            "at": e.at,
-        }
-        for e in rows
-    ]
+    return [TierChangeOut.of(e) for e in rows]
 
 
 @router.post("/accounts/{user_id}/actions", dependencies=SERVER, summary="Earn for an action")
@@ -126,17 +127,11 @@ def spend(
 
 
 @router.post("/accounts/{user_id}/checkins", dependencies=SERVER, summary="Daily check-in")
-def check_in(request: Request, user_id: str) -> dict[str, Any]:
+def check_in(request: Request, user_id: str) -> CheckinOut:
     """Check in for today (shop's zone); 409 checkin_already_done on a second try."""
     zone = zone_of(request)
     row = write(request, lambda s, p: checkin.check_in(s, p, zone, user_id, utc_now()))
-    return {
-        "user_id": user_id,
-        "date": row.local_date,
-        "streak": row.streak,
-        "points": row.points,
-        "transaction_id": row.transaction_id,
-    }
+    return CheckinOut.of(row)
 
 
 @router.get("/accounts/{user_id}/checkins", dependencies=SERVER, summary="Check-in calendar")
@@ -145,64 +140,53 @@ def checkin_calendar(
     user_id: str,
     year: int | None = Query(None, ge=2000, le=2200),
     month: int | None = Query(None, ge=1, le=12),
-) -> dict[str, Any]:
+) -> CalendarOut:
     """A month of check-ins, the live streak and the next day's reward."""
     zone = zone_of(request)
     cal = read(
         request,
         lambda s, p: checkin.month_calendar(s, p, zone, user_id, utc_now(), year, month),
     )
-    return asdict(cal)
+    return CalendarOut.of(cal)
 
 
 @router.get("/accounts/{user_id}/tasks", dependencies=SERVER, summary="Tasks")
-def list_tasks(request: Request, user_id: str) -> list[dict[str, Any]]:
+def list_tasks(request: Request, user_id: str) -> list[TaskOut]:
     """Every task and whether the member completed it."""
-    return [asdict(t) for t in read(request, lambda s, p: tasks.list_tasks(s, p, user_id))]
+    return [TaskOut.of(t) for t in read(request, lambda s, p: tasks.list_tasks(s, p, user_id))]
 
 
 @router.post("/accounts/{user_id}/tasks/{task}", dependencies=SERVER, summary="Complete a task")
-def complete_task(request: Request, user_id: str, task: str) -> dict[str, Any]:
+def complete_task(request: Request, user_id: str, task: str) -> TaskCompletionOut:
     """Award a task's points once; 409 task_already_completed afterwards."""
     row = write(request, lambda s, p: tasks.complete(s, p, user_id, task, utc_now()))
-    return {
-        "user_id": user_id,
-        "task": row.task,
-        "points": row.points,
-        "completed_at": row.completed_at,
-        "transaction_id": row.transaction_id,
-    }
+    return TaskCompletionOut.of(row)
 
 
 @router.post("/accounts/{user_id}/membership", dependencies=SERVER, summary="Paid membership")
-def activate_membership(request: Request, user_id: str, body: MembershipIn) -> dict[str, Any]:
+def activate_membership(request: Request, user_id: str, body: MembershipIn) -> MembershipOut:
     """Record a paid period (idempotent by payment_ref); renewals start when the last ends."""
 
-    def work(session: Session, program: Program) -> dict[str, Any]:
+    def work(session: Session, program: Program) -> MembershipOut:
         now = utc_now()
         row = membership.activate(
             session, program, user_id, body.plan, body.payment_ref, body.price_minor,
             body.currency, now,
         )  # fmt: skip
-        return {
-            "id": row.id,
-            "plan": row.plan,
-            "starts_at": row.starts_at,
-            "expires_at": row.expires_at,
-            "status": asdict(membership.status(session, user_id, now)),
-        }
+        return MembershipOut.of(row, membership.status(session, user_id, now))
 
     return write(request, work)
 
 
 @router.delete("/accounts/{user_id}/membership", dependencies=SERVER, summary="Cancel renewal")
-def cancel_membership(request: Request, user_id: str) -> dict[str, Any]:
+def cancel_membership(request: Request, user_id: str) -> MembershipStatusOut:
     """Stop renewing; the paid time stays usable."""
-    return asdict(write(request, lambda s, p: membership.cancel(s, user_id, utc_now())))
+    status = write(request, lambda s, p: membership.cancel(s, user_id, utc_now()))
+    return MembershipStatusOut.of(status)
 
 
 @router.post("/orders", dependencies=SERVER, summary="An order was paid")
-def order_paid(request: Request, response: Response, body: OrderPaid) -> dict[str, Any]:
+def order_paid(request: Request, response: Response, body: OrderPaid) -> OrderPaidOut:
     """Earn points for a paid order (pending through the return window); once per order id."""
     zone = zone_of(request)
     now = utc_now()
@@ -215,17 +199,7 @@ def order_paid(request: Request, response: Response, body: OrderPaid) -> dict[st
         ),
     )  # fmt: skip
     mark_replayed(response, result.replayed)
-    return {
-        "order_id": result.order.order_id,
-        "user_id": result.order.user_id,
-        "points": result.points,
-        "bonus_points": result.bonus_points,
-        "multiplier_bps": result.order.multiplier_bps,
-        "pending": result.pending,
-        "confirm_at": result.confirm_at,
-        "tier": result.tier,
-        "replayed": result.replayed,
-    }
+    return OrderPaidOut.of(result)
 
 
 @router.post("/orders/{order_id}/refunds", dependencies=SERVER, summary="An order was refunded")
@@ -243,7 +217,7 @@ def order_refunded(
 
 
 @router.post("/checkout/quote", dependencies=SERVER, summary="Quote a points discount")
-def quote(request: Request, body: QuoteIn) -> dict[str, Any]:
+def quote(request: Request, body: QuoteIn) -> PointsQuoteOut:
     """What `points` (or the most allowed) would take off this order; changes nothing."""
     found = read(
         request,
@@ -251,7 +225,7 @@ def quote(request: Request, body: QuoteIn) -> dict[str, Any]:
             s, p, body.user_id, body.order_minor, body.currency, body.points
         ),
     )
-    return asdict(found)
+    return PointsQuoteOut.of(found)
 
 
 @router.post("/checkout/redeem", dependencies=SERVER, summary="Reserve points for a discount")
@@ -294,15 +268,15 @@ def release(request: Request, redemption_id: str) -> RedemptionOut:
 
 
 @router.get("/rewards", dependencies=SERVER, summary="Rewards catalogue")
-def list_rewards(request: Request) -> list[dict[str, Any]]:
+def list_rewards(request: Request) -> list[CatalogueRewardOut]:
     """Active rewards, cheapest first."""
-    return [reward_out(r) for r in read(request, lambda s, p: rewards.catalogue(s))]
+    return [CatalogueRewardOut.of(r) for r in read(request, lambda s, p: rewards.catalogue(s))]
 
 
 @router.post("/rewards/{code}/claims", dependencies=SERVER, summary="Buy a reward with points")
 def claim_reward(
     request: Request, response: Response, code: str, body: ClaimIn, key: str | None = KeyHeader
-) -> dict[str, Any]:
+) -> ClaimOut:
     """Spend the reward's points and take it from stock; the shop fulfils the claim."""
     idem = idempotency_key(key, body.idempotency_key)
     result = write(
@@ -310,34 +284,16 @@ def claim_reward(
         lambda s, p: rewards.claim(s, body.user_id, code, idem, utc_now(), coupon_issuer(request)),
     )
     mark_replayed(response, result.replayed)
-    return {
-        "id": result.claim.id,
-        "reward": reward_out(result.reward),
-        "user_id": result.claim.user_id,
-        "points": result.claim.points,
-        "transaction_id": result.claim.transaction_id,
-        "coupon_code": result.claim.coupon_code,
-        "created_at": result.claim.created_at,
-        "replayed": result.replayed,
-    }
+    return ClaimOut.of(result)
 
 
 @router.get("/expiry-notices", dependencies=SERVER, summary="Points about to expire")
 def expiry_notices(
     request: Request, since: AwareDatetime | None = None, limit: int = Query(500, ge=1, le=5000)
-) -> list[dict[str, Any]]:
+) -> list[ExpiryNoticeOut]:
     """Reminders recorded by the expiry job (for campaigns or the shop's own e-mails)."""
     rows = read(request, lambda s, p: repository.notices(s, since, limit))
-    return [
-        {
-            "lot_id": n.lot_id,
-            "user_id": n.user_id,
-            "points": n.points,
-            "expires_at": n.expires_at,
-            "created_at": n.created_at,
-        }
-        for n in rows
-    ]
+    return [ExpiryNoticeOut.of(n) for n in rows]
 
 
 router.include_router(admin_router)

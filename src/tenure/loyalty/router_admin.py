@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict
-from typing import Any
-
 from fastapi import APIRouter, Request, Response
 from sqlalchemy.orm import Session
 
@@ -21,7 +18,6 @@ from tenure.loyalty.deps import (
     database_of,
     idempotency_key,
     read,
-    reward_out,
     tx_out,
     write,
     zone_of,
@@ -29,7 +25,13 @@ from tenure.loyalty.deps import (
 from tenure.loyalty.program import Program, current_program, program_history, save_program
 from tenure.loyalty.schemas import (
     Adjust,
+    CatalogueRewardOut,
+    LiabilityOut,
+    LoyaltyDueOut,
+    MemberTierOut,
     ProgramIn,
+    ProgramOut,
+    ProgramVersionOut,
     RewardIn,
     TierIn,
     TransactionOut,
@@ -53,18 +55,18 @@ def adjust(
 
 
 @router.put("/accounts/{user_id}/tier", dependencies=ADMIN, summary="Set a tier by hand")
-def set_tier(request: Request, user_id: str, body: TierIn) -> dict[str, Any]:
+def set_tier(request: Request, user_id: str, body: TierIn) -> MemberTierOut:
     """Assign a tier; the next review applies the normal rules again."""
 
     def work(session: Session, program: Program) -> str | None:
         account = points.open_account(session, user_id, utc_now())
         return tiers.set_tier(session, program, account, body.tier, utc_now())
 
-    return {"user_id": user_id, "tier": write(request, work)}
+    return MemberTierOut(user_id=user_id, tier=write(request, work))
 
 
 @router.put("/rewards/{code}", dependencies=ADMIN, summary="Create or update a reward")
-def put_reward(request: Request, code: str, body: RewardIn) -> dict[str, Any]:
+def put_reward(request: Request, code: str, body: RewardIn) -> CatalogueRewardOut:
     """Create or update a catalogue reward."""
     row = write(
         request,
@@ -73,40 +75,40 @@ def put_reward(request: Request, code: str, body: RewardIn) -> dict[str, Any]:
             body.stock, body.active,
         ),
     )  # fmt: skip
-    return reward_out(row)
+    return CatalogueRewardOut.of(row)
 
 
 @router.get("/program", dependencies=ADMIN, summary="The live program")
-def get_program(request: Request) -> dict[str, Any]:
+def get_program(request: Request) -> ProgramOut:
     """The live configuration and its version (0 = built-in defaults)."""
     version, program = read(request, lambda s, p: current_program(s))
-    return {"version": version, "config": program.model_dump(mode="json")}
+    return ProgramOut(version=version, config=program)
 
 
 @router.put("/program", dependencies=ADMIN, summary="Save a new program version")
-def put_program(request: Request, body: ProgramIn) -> dict[str, Any]:
+def put_program(request: Request, body: ProgramIn) -> ProgramOut:
     """Validate and save a new version (409 if `expected_version` is stale)."""
     version, program = write(
         request,
         lambda s, p: save_program(s, body.config, utc_now(), body.note, body.expected_version),
     )
-    return {"version": version, "config": program.model_dump(mode="json")}
+    return ProgramOut(version=version, config=program)
 
 
 @router.get("/program/versions", dependencies=ADMIN, summary="Program history")
-def program_versions(request: Request) -> list[dict[str, Any]]:
+def program_versions(request: Request) -> list[ProgramVersionOut]:
     """Saved versions, newest first."""
     rows = read(request, lambda s, p: program_history(s))
-    return [{"version": r.version, "note": r.note, "created_at": r.created_at} for r in rows]
+    return [ProgramVersionOut.of(r) for r in rows]
 
 
 @router.get("/liability", dependencies=ADMIN, summary="Points liability")
-def get_liability(request: Request) -> dict[str, Any]:
+def get_liability(request: Request) -> LiabilityOut:
     """Outstanding points, their value and expected breakage."""
-    return asdict(read(request, lambda s, p: liability.liability(s, p, utc_now())))
+    return LiabilityOut.of(read(request, lambda s, p: liability.liability(s, p, utc_now())))
 
 
 @router.post("/jobs/run-due", dependencies=ADMIN, summary="Run due loyalty jobs now")
-def run_due(request: Request) -> dict[str, int]:
+def run_due(request: Request) -> LoyaltyDueOut:
     """Confirm, expire, remind, release stale holds and review tiers."""
-    return jobs.run_due(database_of(request), zone_of(request), utc_now()).as_dict()
+    return LoyaltyDueOut.of(jobs.run_due(database_of(request), zone_of(request), utc_now()))

@@ -1,7 +1,7 @@
 """The loyalty API other domains call (promotions, checkout). Keep these signatures stable.
 
-Every function takes the caller's session and never commits: the caller's unit of work does. On
-SQLite, hold `database.write_lock` around a unit of work that redeems or settles points.
+Every function takes the caller's session and never commits: the caller's unit of work
+(`Database.write`) does.
 """
 
 from __future__ import annotations

@@ -8,6 +8,7 @@ from tenure.apikeys.auth import require
 from tenure.apikeys.service import Principal
 from tenure.profiles.schemas import Profile
 from tenure.profiles.service import build_profile
+from tenure.storage.database import Database
 
 router = APIRouter(prefix="/v1/users", tags=["profiles"])
 
@@ -21,5 +22,8 @@ def profile(
 ) -> Profile:
     """Attributes, computed features, scores, RFM, lifecycle, segments, tags and timeline."""
     settings = request.app.state.settings
-    with request.app.state.warehouse.reader() as con, request.app.state.database.session() as s:
-        return build_profile(con, s, user_id, settings.timezone, settings.currency, timeline)
+    database: Database = request.app.state.database
+    with request.app.state.warehouse.reader() as con:
+        return database.read(
+            lambda s: build_profile(con, s, user_id, settings.zone, settings.currency, timeline)
+        )

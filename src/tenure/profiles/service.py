@@ -6,6 +6,7 @@ import json
 from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pandas as pd
 from ibis.backends import BaseBackend
@@ -13,6 +14,7 @@ from sqlalchemy.orm import Session
 
 from tenure.analytics.features import data_end, favourite_categories, order_features
 from tenure.kit.money import Money
+from tenure.kit.time import as_utc
 from tenure.profiles.errors import UserNotFound
 from tenure.profiles.schemas import Amount, Features, Lifecycle, Profile, Score, TimelineItem
 from tenure.segments import service as segments
@@ -29,15 +31,13 @@ def _clean(value: Any) -> Any:
     if value is pd.NaT:
         return None
     if isinstance(value, (pd.Timestamp, datetime)):
-        return _utc(value)
+        return _instant(value)
     return value
 
 
-def _utc(value: Any) -> datetime:
-    """An aware UTC datetime; some engines (Spark) hand back UTC instants without a zone."""
-    stamp = pd.Timestamp(value)
-    stamp = stamp.tz_localize("UTC") if stamp.tzinfo is None else stamp.tz_convert("UTC")
-    return stamp.to_pydatetime()
+def _instant(value: Any) -> datetime:
+    """A warehouse timestamp as aware UTC; some engines (Spark) hand back UTC without a zone."""
+    return as_utc(pd.Timestamp(value).to_pydatetime())
 
 
 def _json(text: Any) -> dict[str, Any]:
@@ -70,15 +70,16 @@ def _attributes(con: BaseBackend, user_id: str) -> dict[str, Any] | None:
     return out
 
 
-def _features(con: BaseBackend, zone: str, user_id: str, currency: str) -> Features:
-    end = data_end(con, zone)
+def _features(con: BaseBackend, zone: ZoneInfo, user_id: str, currency: str) -> Features:
+    name = zone.key  # the warehouse queries take the zone's name
+    end = data_end(con, name)
     if end is None:
         return Features(as_of=None)
-    feats = order_features(con, zone, end).filter(lambda t: t.user_id == user_id).execute()
+    feats = order_features(con, name, end).filter(lambda t: t.user_id == user_id).execute()
     if feats.empty:
         return Features(as_of=end)
     row = feats.iloc[0]
-    favourite = favourite_categories(con, zone, end).filter(lambda t: t.user_id == user_id)
+    favourite = favourite_categories(con, name, end).filter(lambda t: t.user_id == user_id)
     fav = favourite.execute()
     return Features(
         as_of=end,
@@ -101,7 +102,7 @@ def _scores(con: BaseBackend, user_id: str) -> dict[str, Score]:
         out[str(rec["model"])] = Score(
             model=str(rec["model"]),
             version=str(rec["version"]),
-            computed_at=_utc(rec["computed_at"]),
+            computed_at=_instant(rec["computed_at"]),
             values=_json(rec["values"]),
         )
     return out
@@ -121,7 +122,7 @@ def timeline(con: BaseBackend, user_id: str, limit: int = 50) -> list[TimelineIt
     events = events.order_by(events.ts.desc()).limit(limit).execute()
     items = [
         TimelineItem(
-            ts=_utc(o["ts"]),
+            ts=_instant(o["ts"]),
             kind="order",
             order_id=str(o["order_id"]),
             status=str(o["status"]),
@@ -132,7 +133,7 @@ def timeline(con: BaseBackend, user_id: str, limit: int = 50) -> list[TimelineIt
     ]
     items += [
         TimelineItem(
-            ts=_utc(e["ts"]),
+            ts=_instant(e["ts"]),
             kind="event",
             name=_clean(e["name"]) or str(e["type"]),
             properties=_json(e["properties"]) or None,
@@ -146,7 +147,7 @@ def build_profile(
     con: BaseBackend,
     session: Session,
     user_id: str,
-    zone: str,
+    zone: ZoneInfo,
     currency: str = "USD",
     timeline_limit: int = 50,
 ) -> Profile:

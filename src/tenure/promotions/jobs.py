@@ -16,8 +16,7 @@ def release_expired_holds(database: Database, now: datetime) -> dict[str, Any]:
     long; two workers share the rows (skip-locked on PostgreSQL), never release one twice."""
     released = 0
     while True:
-        with database.write_lock, database.session() as session:
-            count = reservations.release_expired(session, now, BATCH)
+        count = database.write(lambda s: reservations.release_expired(s, now, BATCH))
         released += count
         if count < BATCH:
             return {"released": released}

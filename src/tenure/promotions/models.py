@@ -10,7 +10,6 @@ from sqlalchemy import (
     BigInteger,
     Boolean,
     CheckConstraint,
-    DateTime,
     ForeignKey,
     Index,
     Integer,
@@ -20,6 +19,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, mapped_column
 
 from tenure.storage.database import Base
+from tenure.storage.types import UtcDateTime
 
 _ID = BigInteger().with_variant(Integer, "sqlite")
 
@@ -44,8 +44,8 @@ class PromoOffer(Base):
     exclusive: Mapped[bool] = mapped_column(Boolean)
     stack_group: Mapped[str | None] = mapped_column(String(64), nullable=True)
     currency: Mapped[str] = mapped_column(String(3))
-    starts_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
-    ends_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    starts_at: Mapped[datetime | None] = mapped_column(UtcDateTime(), nullable=True)
+    ends_at: Mapped[datetime | None] = mapped_column(UtcDateTime(), nullable=True)
     conditions: Mapped[list[dict[str, Any]]] = mapped_column(JSON)
     benefit: Mapped[dict[str, Any]] = mapped_column(JSON)
     item_range: Mapped[dict[str, Any]] = mapped_column(JSON)
@@ -57,7 +57,7 @@ class PromoOffer(Base):
     stock: Mapped[int | None] = mapped_column(Integer, nullable=True)
     stock_used: Mapped[int] = mapped_column(Integer, default=0)
     returns_on_refund: Mapped[bool] = mapped_column(Boolean)
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime())
 
     @property
     def counted(self) -> bool:
@@ -85,7 +85,7 @@ class PromoCode(Base):
     used_count: Mapped[int] = mapped_column(Integer, default=0)
     status: Mapped[str] = mapped_column(String(16))  # active | disabled | revoked
     batch: Mapped[str | None] = mapped_column(String(40), nullable=True)
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime())
 
 
 class PromoReservation(Base):
@@ -110,9 +110,9 @@ class PromoReservation(Base):
     # What the shop has refunded of `total_minor` so far (partial refunds add up).
     refunded_minor: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
     quote: Mapped[dict[str, Any]] = mapped_column(JSON)
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
-    expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
-    closed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    expires_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    closed_at: Mapped[datetime | None] = mapped_column(UtcDateTime(), nullable=True)
 
 
 class PromoRedemption(Base):
@@ -135,7 +135,7 @@ class PromoRedemption(Base):
     value_minor: Mapped[int] = mapped_column(BigInteger)
     units: Mapped[int] = mapped_column(Integer)
     status: Mapped[str] = mapped_column(String(16))
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime())
 
 
 class PromoRefund(Base):
@@ -153,7 +153,7 @@ class PromoRefund(Base):
     amount_minor: Mapped[int] = mapped_column(BigInteger)
     points_reversed: Mapped[int] = mapped_column(BigInteger, default=0)
     points_shortfall: Mapped[int] = mapped_column(BigInteger, default=0)
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime())
 
 
 class PromoCustomer(Base):
@@ -163,5 +163,5 @@ class PromoCustomer(Base):
 
     user_id: Mapped[str] = mapped_column(String(200), primary_key=True)
     confirmed_orders: Mapped[int] = mapped_column(Integer)
-    first_order_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
-    last_order_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    first_order_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    last_order_at: Mapped[datetime] = mapped_column(UtcDateTime())

@@ -2,21 +2,19 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import TypeVar
 
 from fastapi import APIRouter, Header, Request, Response
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from tenure.apikeys.auth import principal
 from tenure.config import Settings
 from tenure.kit.time import utc_now
 from tenure.promotions import repository, views
-from tenure.promotions.admin_router import router as admin_router
 from tenure.promotions.coupons import service as coupons
 from tenure.promotions.coupons.codes import normalize
 from tenure.promotions.errors import CouponCodeNotFound, IdempotencyKeyRequired
+from tenure.promotions.router_admin import router as admin_router
 from tenure.promotions.schemas import (
     AppliedOut,
     CheckoutIn,
@@ -46,20 +44,17 @@ def _currency(request: Request) -> str:
     return settings.currency
 
 
-def _write(request: Request, work: Callable[[Session], T]) -> T:
-    """One unit of work that writes; SQLite's writers queue on the in-process lock."""
+def _db(request: Request) -> Database:
     database: Database = request.app.state.database
-    with database.write_lock, database.session() as session:
-        return work(session)
+    return database
 
 
 @checkout_router.post("/checkout/quote", response_model=QuoteOut, summary="Price a cart")
 def quote(body: CheckoutIn, request: Request) -> Response:
     """Every applicable offer, the best combination, why the others do not apply, upsell hints."""
     _server(request)
-    database: Database = request.app.state.database
-    with database.session() as session:
-        out = views.quote_out(pricing.quote(session, body, _currency(request), utc_now()))
+    currency = _currency(request)
+    out = _db(request).read(lambda s: views.quote_out(pricing.quote(s, body, currency, utc_now())))
     # Serialised once here: the checkout is hot, and FastAPI would validate the model again.
     return Response(out.model_dump_json(), media_type="application/json")
 
@@ -68,11 +63,10 @@ def quote(body: CheckoutIn, request: Request) -> Response:
 def validate(body: ValidateIn, request: Request) -> AppliedOut:
     """What one code gives on this cart alone, or the 409 that says why it does not apply."""
     _server(request)
-    database: Database = request.app.state.database
     code = normalize(body.code)
     cart = body.model_copy(update={"codes": [code], "use_wallet": False})
-    with database.session() as session:
-        result = pricing.quote(session, cart, _currency(request), utc_now())
+    currency = _currency(request)
+    result = _db(request).read(lambda s: pricing.quote(s, cart, currency, utc_now()))
     for _text, error in result.unknown_codes:
         raise error
     for item in result.pricing.applicable:
@@ -90,9 +84,9 @@ def validate(body: ValidateIn, request: Request) -> AppliedOut:
 def wallet(user_id: str, request: Request) -> list[WalletCoupon]:
     """The customer's usable wallet coupons."""
     _server(request)
-    database: Database = request.app.state.database
-    with database.session() as session:
-        return [views.wallet_out(e) for e in coupons.wallet_of(session, user_id, utc_now())]
+    return _db(request).read(
+        lambda s: [views.wallet_out(e) for e in coupons.wallet_of(s, user_id, utc_now())]
+    )
 
 
 @checkout_router.post(
@@ -110,7 +104,6 @@ def reserve(
     key = idempotency_key or body.idempotency_key
     if not key:
         raise IdempotencyKeyRequired()
-    database: Database = request.app.state.database
     digest = reservations.request_hash(body)
     replayed = False
 
@@ -122,19 +115,11 @@ def reserve(
             row = reservations.reserve(session, body, key, _currency(request), utc_now())
         return views.reservation_out(row)
 
-    try:
-        out = _write(request, work)
-        if replayed:
-            response.status_code = 200
-        return out
-    except IntegrityError:
-        # The same key raced us and won: answer with its reservation.
-        with database.session() as session:
-            existing = reservations.replay(session, key, digest)
-        if existing is None:
-            raise
+    # When the same key races us and wins, the unit of work runs again and replays its hold.
+    out = _db(request).write(work)
+    if replayed:
         response.status_code = 200
-        return views.reservation_out(existing)
+    return out
 
 
 @checkout_router.get(
@@ -143,10 +128,12 @@ def reserve(
 def get_reservation(reservation_id: str, request: Request) -> ReservationOut:
     """A reservation, the quote it holds and its refunds."""
     _server(request)
-    database: Database = request.app.state.database
-    with database.session() as session:
+
+    def work(session: Session) -> ReservationOut:
         row = reservations.get(session, reservation_id)
         return views.reservation_out(row, repository.refunds(session, row.id))
+
+    return _db(request).read(work)
 
 
 @checkout_router.post(
@@ -155,8 +142,7 @@ def get_reservation(reservation_id: str, request: Request) -> ReservationOut:
 def confirm(reservation_id: str, body: ConfirmIn, request: Request) -> ReservationOut:
     """Payment arrived: holds become uses."""
     _server(request)
-    return _write(
-        request,
+    return _db(request).write(
         lambda s: views.reservation_out(
             reservations.confirm(s, reservation_id, body.order_id, utc_now())
         ),
@@ -171,8 +157,8 @@ def confirm(reservation_id: str, body: ConfirmIn, request: Request) -> Reservati
 def release(reservation_id: str, request: Request) -> ReservationOut:
     """The checkout was abandoned or cancelled: give everything back."""
     _server(request)
-    return _write(
-        request, lambda s: views.reservation_out(reservations.release(s, reservation_id, utc_now()))
+    return _db(request).write(
+        lambda s: views.reservation_out(reservations.release(s, reservation_id, utc_now()))
     )
 
 
@@ -194,7 +180,7 @@ def refund(reservation_id: str, request: Request, body: RefundIn | None = None) 
         )
         return views.reservation_out(row, repository.refunds(session, row.id))
 
-    return _write(request, work)
+    return _db(request).write(work)
 
 
 # What the app includes: the checkout endpoints and the operators' ones.

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from typing import Any
 
 from tenure.promotions import benefits as b
@@ -11,11 +10,6 @@ from tenure.promotions.applicator import Offer
 from tenure.promotions.cart import ItemRange
 from tenure.promotions.errors import InvalidOffer
 from tenure.promotions.models import PromoOffer
-
-
-def as_utc(value: datetime) -> datetime:
-    """An aware UTC datetime (SQLite hands back naive ones, stored as UTC)."""
-    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 
 def condition(data: dict[str, Any]) -> c.Condition:

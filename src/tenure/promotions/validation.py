@@ -22,7 +22,6 @@ from tenure.promotions.errors import (
 )
 from tenure.promotions.facts import CustomerFacts
 from tenure.promotions.models import PromoCode, PromoOffer
-from tenure.promotions.spec import as_utc
 
 
 def validate_active(offer: PromoOffer) -> None:
@@ -33,10 +32,10 @@ def validate_active(offer: PromoOffer) -> None:
 
 def validate_window(offer: PromoOffer, now: datetime) -> None:
     """Now is inside the validity window."""
-    if offer.starts_at is not None and now < as_utc(offer.starts_at):
-        raise CouponNotStarted(offer_id=offer.id, starts_at=as_utc(offer.starts_at).isoformat())
-    if offer.ends_at is not None and now >= as_utc(offer.ends_at):
-        raise CouponExpired(offer_id=offer.id, ends_at=as_utc(offer.ends_at).isoformat())
+    if offer.starts_at is not None and now < offer.starts_at:
+        raise CouponNotStarted(offer_id=offer.id, starts_at=offer.starts_at.isoformat())
+    if offer.ends_at is not None and now >= offer.ends_at:
+        raise CouponExpired(offer_id=offer.id, ends_at=offer.ends_at.isoformat())
 
 
 def validate_currency(offer: PromoOffer, currency: str) -> None:

@@ -115,8 +115,8 @@ def offer_out(row: PromoOffer, used: int | None = None) -> OfferOut:
         exclusive=row.exclusive,
         group=row.stack_group,
         currency=row.currency,
-        starts_at=spec.as_utc(row.starts_at) if row.starts_at else None,
-        ends_at=spec.as_utc(row.ends_at) if row.ends_at else None,
+        starts_at=row.starts_at,
+        ends_at=row.ends_at,
         conditions=row.conditions,
         benefit=row.benefit,
         items=row.item_range,
@@ -128,7 +128,7 @@ def offer_out(row: PromoOffer, used: int | None = None) -> OfferOut:
         stock=row.stock,
         stock_used=row.stock_used,
         returns_on_refund=row.returns_on_refund,
-        created_at=spec.as_utc(row.created_at),
+        created_at=row.created_at,
     )
 
 
@@ -140,7 +140,7 @@ def reservation_out(row: PromoReservation, refunds: Sequence[PromoRefund] = ()) 
         status=row.status,
         user_id=row.user_id,
         order_id=row.order_id,
-        expires_at=spec.as_utc(row.expires_at),
+        expires_at=row.expires_at,
         quote=QuoteOut.model_validate(row.quote),
         refunded_minor=row.refunded_minor or 0,
         refunds=[
@@ -149,7 +149,7 @@ def reservation_out(row: PromoReservation, refunds: Sequence[PromoRefund] = ()) 
                 amount_minor=r.amount_minor,
                 points_reversed=r.points_reversed,
                 points_shortfall=r.points_shortfall,
-                created_at=spec.as_utc(r.created_at),
+                created_at=r.created_at,
             )
             for r in refunds
         ],
@@ -165,7 +165,7 @@ def wallet_out(entry: WalletEntry) -> WalletCoupon:
         name=offer.name,
         description=spec.benefit(offer.benefit).describe(offer.currency),
         uses_left=entry.uses_left,
-        ends_at=spec.as_utc(offer.ends_at) if offer.ends_at else None,
+        ends_at=offer.ends_at,
     )
 
 
@@ -179,5 +179,5 @@ def code_out(code: PromoCode) -> CodeOut:
         used_count=code.used_count,
         status=code.status,
         batch=code.batch,
-        created_at=spec.as_utc(code.created_at),
+        created_at=code.created_at,
     )

@@ -13,7 +13,7 @@ from tenure.referrals import repository
 from tenure.referrals.config import Program
 from tenure.referrals.errors import SelfReferral, VelocityExceeded
 from tenure.referrals.models import Decision, Referral
-from tenure.referrals.uow import Rejected
+from tenure.storage.database import Rejected
 
 KINDS = ("device", "ip", "payment")
 

@@ -49,7 +49,7 @@ class Program(BaseModel):
         return self
 
 
-def current(session: Session) -> tuple[int, Program]:
+def current_program(session: Session) -> tuple[int, Program]:
     """The live program and its version (version 0: the defaults, never saved)."""
     row = session.get(ReferralConfig, _ROW)
     if row is None:
@@ -67,7 +67,7 @@ def parse(document: dict[str, Any]) -> Program:
         raise ReferralConfigInvalid(field=field, reason=first.get("msg", "")) from None
 
 
-def save(
+def save_program(
     session: Session, document: dict[str, Any], now: datetime, expected: int | None = None
 ) -> tuple[int, Program]:
     """Replace the program; with `expected`, only if it is still at that version."""

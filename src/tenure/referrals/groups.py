@@ -12,6 +12,7 @@ from datetime import datetime, timedelta
 from sqlalchemy.orm import Session
 
 from tenure.kit.ids import content_hash, new_id
+from tenure.kit.time import as_utc
 from tenure.referrals import group_repository as repository
 from tenure.referrals.errors import (
     GroupClosed,
@@ -21,7 +22,6 @@ from tenure.referrals.errors import (
     GroupNotFound,
 )
 from tenure.referrals.models import GroupBuy, GroupMember
-from tenure.referrals.uow import as_utc
 
 
 @dataclass(frozen=True)
@@ -81,8 +81,8 @@ def join(
         return Joined(group, existing, False)
     if group.status != "open":
         raise GroupClosed(group_id=group_id, group_status=group.status)
-    if now >= as_utc(group.deadline):
-        raise GroupExpired(group_id=group_id, deadline=as_utc(group.deadline).isoformat())
+    if now >= group.deadline:
+        raise GroupExpired(group_id=group_id, deadline=group.deadline.isoformat())
     if group.members >= group.size:
         raise GroupFull(group_id=group_id, size=group.size, members=group.members)
     return _add_member(session, group, user_id, hold_ref, now, existing)
@@ -140,7 +140,7 @@ def leave(session: Session, group_id: str, user_id: str, now: datetime) -> Group
 def fail_if_due(session: Session, group_id: str, now: datetime) -> int | None:
     """Fail one group past its deadline and refund every member; None if nothing was left to do."""
     group = repository.get(session, group_id, lock=True)
-    if group is None or group.status != "open" or as_utc(group.deadline) > now:
+    if group is None or group.status != "open" or group.deadline > now:
         return None  # completed meanwhile, or another worker failed it first
     group.status = "failed"
     group.closed_at = now

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import JSON, BigInteger, DateTime, Index, Integer, String, UniqueConstraint
+from sqlalchemy import JSON, BigInteger, Index, Integer, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from tenure.storage.database import Base
+from tenure.storage.types import UtcDateTime
 
 
 class ReferralConfig(Base):
@@ -18,7 +19,7 @@ class ReferralConfig(Base):
     id: Mapped[str] = mapped_column(String(20), primary_key=True)
     version: Mapped[int] = mapped_column(Integer)
     document: Mapped[dict[str, object]] = mapped_column(JSON)
-    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    updated_at: Mapped[datetime] = mapped_column(UtcDateTime())
 
 
 class ReferralCode(Base):
@@ -28,8 +29,8 @@ class ReferralCode(Base):
 
     code: Mapped[str] = mapped_column(String(40), primary_key=True)
     user_id: Mapped[str] = mapped_column(String(200), unique=True)
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
-    disabled_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    disabled_at: Mapped[datetime | None] = mapped_column(UtcDateTime(), nullable=True)
 
 
 class Fingerprint(Base):
@@ -45,7 +46,7 @@ class Fingerprint(Base):
     user_id: Mapped[str] = mapped_column(String(200))
     kind: Mapped[str] = mapped_column(String(16))  # device / ip / payment
     value_hash: Mapped[str] = mapped_column(String(64))
-    seen_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    seen_at: Mapped[datetime] = mapped_column(UtcDateTime())
 
 
 class Referral(Base):
@@ -65,16 +66,16 @@ class Referral(Base):
     # held (an abuse rule asks for review) → rewarded or rejected. A refund in the window goes
     # back to pending; a later one turns held into cancelled and rewarded into reversed.
     status: Mapped[str] = mapped_column(String(16))
-    attributed_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    attributed_at: Mapped[datetime] = mapped_column(UtcDateTime())
     order_id: Mapped[str | None] = mapped_column(String(200), nullable=True)
-    order_paid_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
-    confirm_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    order_paid_at: Mapped[datetime | None] = mapped_column(UtcDateTime(), nullable=True)
+    confirm_at: Mapped[datetime | None] = mapped_column(UtcDateTime(), nullable=True)
     # The qualifying order's amount, and the refunded total the shop last reported for it: a
     # partial refund that leaves at least the program's minimum keeps the order qualifying.
     order_amount_minor: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
     order_refunded_minor: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
     hold_reasons: Mapped[str] = mapped_column(String(200), default="")  # space-separated rules
-    decided_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    decided_at: Mapped[datetime | None] = mapped_column(UtcDateTime(), nullable=True)
     decided_by: Mapped[str | None] = mapped_column(String(200), nullable=True)
     note: Mapped[str | None] = mapped_column(String(500), nullable=True)
 
@@ -92,7 +93,7 @@ class Decision(Base):
     rule: Mapped[str] = mapped_column(String(40))
     action: Mapped[str] = mapped_column(String(16))
     data: Mapped[dict[str, object]] = mapped_column(JSON)
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime())
 
 
 class Reward(Base):
@@ -113,11 +114,11 @@ class Reward(Base):
     points: Mapped[int] = mapped_column(Integer, default=0)
     offer_id: Mapped[str | None] = mapped_column(String(40), nullable=True)
     coupon_code: Mapped[str | None] = mapped_column(String(64), nullable=True)
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime())
     # Why and when it was cancelled or reversed, and what the reversal could take back: points
     # the member had already spent are `points_shortfall`; the coupon is revoked or already_used.
     reason: Mapped[str | None] = mapped_column(String(40), nullable=True)
-    closed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    closed_at: Mapped[datetime | None] = mapped_column(UtcDateTime(), nullable=True)
     points_reversed: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     points_shortfall: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     coupon_outcome: Mapped[str | None] = mapped_column(String(16), nullable=True)
@@ -137,9 +138,9 @@ class GroupBuy(Base):
     members: Mapped[int] = mapped_column(Integer)
     status: Mapped[str] = mapped_column(String(16))  # open / completed / failed
     leader_id: Mapped[str] = mapped_column(String(200))
-    opened_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
-    deadline: Mapped[datetime] = mapped_column(DateTime(timezone=True))
-    closed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    opened_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    deadline: Mapped[datetime] = mapped_column(UtcDateTime())
+    closed_at: Mapped[datetime | None] = mapped_column(UtcDateTime(), nullable=True)
 
 
 class GroupMember(Base):
@@ -153,8 +154,8 @@ class GroupMember(Base):
     user_id: Mapped[str] = mapped_column(String(200))
     hold_ref: Mapped[str | None] = mapped_column(String(200), nullable=True)
     status: Mapped[str] = mapped_column(String(16))  # held / captured / refunded
-    joined_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
-    settled_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    joined_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    settled_at: Mapped[datetime | None] = mapped_column(UtcDateTime(), nullable=True)
 
 
 class VoidOrder(Base):
@@ -166,4 +167,4 @@ class VoidOrder(Base):
     order_id: Mapped[str] = mapped_column(String(200), primary_key=True)
     referral_id: Mapped[str] = mapped_column(String(40))
     reason: Mapped[str] = mapped_column(String(16))
-    voided_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    voided_at: Mapped[datetime] = mapped_column(UtcDateTime())

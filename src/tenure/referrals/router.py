@@ -3,8 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import asdict
-from typing import Any, TypeVar
+from typing import TypeVar
 from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Depends, Query, Request, Response
@@ -12,19 +11,22 @@ from sqlalchemy.orm import Session
 
 from tenure.apikeys.auth import require
 from tenure.kit.time import utc_now
-from tenure.referrals import config, jobs, repository, rewards, service, uow
+from tenure.referrals import config, jobs, repository, rewards, service
 from tenure.referrals.config import Program
-from tenure.referrals.group_router import router as group_router
 from tenure.referrals.models import ReferralCode
+from tenure.referrals.router_groups import router as group_router
 from tenure.referrals.schemas import (
     CodeIn,
     CodeOut,
     ConfigIn,
+    ConfigOut,
     DecisionOut,
     OrderIn,
     OrderOut,
     ReferralDetail,
     ReferralOut,
+    ReferralsDueOut,
+    ReferrerProgressOut,
     RefundIn,
     ReviewIn,
     RewardOut,
@@ -45,15 +47,16 @@ def _db(request: Request) -> Database:
 
 
 def _zone(request: Request) -> ZoneInfo:
-    return ZoneInfo(request.app.state.settings.timezone)
+    zone: ZoneInfo = request.app.state.settings.zone
+    return zone
 
 
 def _write(request: Request, work: Callable[[Session, Program], T]) -> T:
-    return uow.write(_db(request), lambda s: work(s, config.current(s)[1]))
+    return _db(request).write(lambda s: work(s, config.current_program(s)[1]))
 
 
 def _read(request: Request, work: Callable[[Session, Program], T]) -> T:
-    return uow.read(_db(request), lambda s: work(s, config.current(s)[1]))
+    return _db(request).read(lambda s: work(s, config.current_program(s)[1]))
 
 
 def _code_out(row: ReferralCode, program: Program) -> CodeOut:
@@ -61,7 +64,7 @@ def _code_out(row: ReferralCode, program: Program) -> CodeOut:
         code=row.code,
         user_id=row.user_id,
         link=program.link_template.replace("{code}", row.code),
-        created_at=uow.as_utc(row.created_at),
+        created_at=row.created_at,
         disabled=row.disabled_at is not None,
     )
 
@@ -153,13 +156,13 @@ def order_refunded(request: Request, order_id: str, body: RefundIn | None = None
 
 
 @router.get("/referrers/{user_id}", dependencies=SERVER, summary="A referrer's invite progress")
-def referrer_progress(request: Request, user_id: str) -> dict[str, Any]:
+def referrer_progress(request: Request, user_id: str) -> ReferrerProgressOut:
     """The customer's code and link, friends per status, and the rewards they have earned."""
 
-    def work(s: Session, p: Program) -> dict[str, Any]:
+    def work(s: Session, p: Program) -> ReferrerProgressOut:
         found = service.progress(s, user_id)
         link = p.link_template.replace("{code}", found.code) if found.code else None
-        return {**asdict(found), "link": link}
+        return ReferrerProgressOut.of(found, link)
 
     return _read(request, work)
 
@@ -188,26 +191,26 @@ def decisions(request: Request, limit: int = Query(200, ge=1, le=1000)) -> list[
 
 
 @router.get("/config", dependencies=ADMIN, summary="The referral program")
-def config_show(request: Request) -> dict[str, Any]:
+def config_show(request: Request) -> ConfigOut:
     """The live program and its version."""
-    version, program = uow.read(_db(request), config.current)
-    return {"version": version, "config": program.model_dump(mode="json")}
+    version, program = _db(request).read(config.current_program)
+    return ConfigOut(version=version, config=program)
 
 
 @router.put("/config", dependencies=ADMIN, summary="Replace the referral program")
-def config_save(request: Request, body: ConfigIn) -> dict[str, Any]:
+def config_save(request: Request, body: ConfigIn) -> ConfigOut:
     """Validate and save a new program (409 when `expected_version` is stale)."""
     now = utc_now()
-    version, program = uow.write(
-        _db(request), lambda s: config.save(s, body.config, now, body.expected_version)
+    version, program = _db(request).write(
+        lambda s: config.save_program(s, body.config, now, body.expected_version)
     )
-    return {"version": version, "config": program.model_dump(mode="json")}
+    return ConfigOut(version=version, config=program)
 
 
 @router.post("/jobs/run-due", dependencies=ADMIN, summary="Settle due referrals and groups")
-def run_due(request: Request) -> dict[str, Any]:
+def run_due(request: Request) -> ReferralsDueOut:
     """Reward or hold referrals past their return window; fail groups past their deadline."""
-    return jobs.run_due(_db(request), _zone(request), utc_now())
+    return ReferralsDueOut.model_validate(jobs.run_due(_db(request), _zone(request), utc_now()))
 
 
 @router.get("/{referral_id}", dependencies=SERVER, summary="One referral")

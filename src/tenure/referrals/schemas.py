@@ -3,18 +3,17 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
+from tenure.referrals.config import Program
 from tenure.referrals.models import Decision, GroupBuy, GroupMember, Referral, Reward
-from tenure.referrals.uow import as_utc
+
+if TYPE_CHECKING:
+    from tenure.referrals.service import Progress
 
 Id = Field(min_length=1, max_length=200)
-
-
-def _utc(value: datetime | None) -> datetime | None:
-    return None if value is None else as_utc(value)
 
 
 class CodeIn(BaseModel):
@@ -88,6 +87,47 @@ class ConfigIn(BaseModel):
     expected_version: int | None = None
 
 
+class ConfigOut(BaseModel):
+    """The referral program and its version (0 = the defaults, never saved)."""
+
+    version: int
+    config: Program
+
+
+class ReferrerProgressOut(BaseModel):
+    """A referrer's invite page: their code and link, friends per status, what they earned."""
+
+    user_id: str
+    code: str | None
+    by_status: dict[str, int] = Field(description="Referrals per status.")
+    points_earned: int
+    coupons_earned: list[str]
+    capped: int = Field(description="Rewards withheld by the per-period cap.")
+    link: str | None
+
+    @classmethod
+    def of(cls, progress: Progress, link: str | None) -> ReferrerProgressOut:
+        """From the referrer's progress and their share link."""
+        return cls(
+            user_id=progress.user_id,
+            code=progress.code,
+            by_status=progress.by_status,
+            points_earned=progress.points_earned,
+            coupons_earned=progress.coupons_earned,
+            capped=progress.capped,
+            link=link,
+        )
+
+
+class ReferralsDueOut(BaseModel):
+    """What one run of the due referral and group-buy work did."""
+
+    rewarded: int
+    held: int
+    groups_failed: int
+    members_refunded: int
+
+
 class ReferralOut(BaseModel):
     """A referral as the shop sees it."""
 
@@ -115,13 +155,13 @@ class ReferralOut(BaseModel):
             referrer_id=row.referrer_id,
             invitee_id=row.invitee_id,
             status=row.status,
-            attributed_at=as_utc(row.attributed_at),
+            attributed_at=row.attributed_at,
             order_id=row.order_id,
             order_amount_minor=row.order_amount_minor,
             order_refunded_minor=row.order_refunded_minor,
-            confirm_at=_utc(row.confirm_at),
+            confirm_at=row.confirm_at,
             hold_reasons=row.hold_reasons.split(),
-            decided_at=_utc(row.decided_at),
+            decided_at=row.decided_at,
             decided_by=row.decided_by,
             note=row.note,
         )
@@ -148,7 +188,7 @@ class DecisionOut(BaseModel):
             referrer_id=row.referrer_id,
             invitee_id=row.invitee_id,
             data=dict(row.data),
-            created_at=as_utc(row.created_at),
+            created_at=row.created_at,
         )
 
 
@@ -178,9 +218,9 @@ class RewardOut(BaseModel):
             points=row.points,
             offer_id=row.offer_id,
             coupon_code=row.coupon_code,
-            created_at=as_utc(row.created_at),
+            created_at=row.created_at,
             reason=row.reason,
-            closed_at=_utc(row.closed_at),
+            closed_at=row.closed_at,
             points_reversed=row.points_reversed or 0,
             points_shortfall=row.points_shortfall or 0,
             coupon_outcome=row.coupon_outcome,
@@ -240,8 +280,8 @@ class MemberOut(BaseModel):
             user_id=row.user_id,
             hold_ref=row.hold_ref,
             status=row.status,
-            joined_at=as_utc(row.joined_at),
-            settled_at=_utc(row.settled_at),
+            joined_at=row.joined_at,
+            settled_at=row.settled_at,
         )
 
 
@@ -273,9 +313,9 @@ class GroupOut(BaseModel):
             members=row.members,
             status=row.status,
             leader_id=row.leader_id,
-            opened_at=as_utc(row.opened_at),
-            deadline=as_utc(row.deadline),
-            closed_at=_utc(row.closed_at),
+            opened_at=row.opened_at,
+            deadline=row.deadline,
+            closed_at=row.closed_at,
             member_list=None if members is None else [MemberOut.of(m) for m in members],
         )
 

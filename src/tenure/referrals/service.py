@@ -9,6 +9,7 @@ from datetime import datetime, timedelta
 from sqlalchemy.orm import Session
 
 from tenure.kit.ids import new_id
+from tenure.kit.time import as_utc
 from tenure.referrals import abuse, repository, rewards
 from tenure.referrals.config import Program
 from tenure.referrals.errors import (
@@ -21,7 +22,7 @@ from tenure.referrals.errors import (
     ReferralOrderNotFound,
 )
 from tenure.referrals.models import Decision, Referral, ReferralCode, Reward, VoidOrder
-from tenure.referrals.uow import Rejected, as_utc
+from tenure.storage.database import Rejected
 
 # No 0/O or 1/I/L: codes are read aloud and typed from screenshots.
 _ALPHABET = "ABCDEFGHJKMNPQRSTUVWXYZ23456789"
@@ -158,7 +159,7 @@ def record_order(
     payment: str | None = None,
 ) -> OrderOutcome:
     """An invitee's paid order: the first one that meets the minimum starts the return window."""
-    paid_at = as_utc(paid_at)  # SQLite keeps wall-clock time only: store UTC, never an offset
+    paid_at = as_utc(paid_at)  # the shop's input: a naive time is taken as UTC
     hashes = _hashes(payment=payment)
     # Every buyer's payment fingerprint is kept: referrers order too, and an invitee's card is
     # matched against theirs (the match below looks only at others, so order does not matter).

@@ -9,10 +9,11 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from sqlalchemy import BigInteger, Date, DateTime, ForeignKey, Index, Integer, String, Text
+from sqlalchemy import BigInteger, Date, ForeignKey, Index, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from tenure.storage.database import Base
+from tenure.storage.types import UtcDateTime
 
 BIGID = BigInteger().with_variant(Integer(), "sqlite")
 
@@ -29,10 +30,10 @@ class Segment(Base):
     rule: Mapped[str] = mapped_column(Text)  # JSON
     refresh_minutes: Mapped[int] = mapped_column(Integer)
     member_count: Mapped[int] = mapped_column(Integer, default=0)
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
-    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
-    refreshed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
-    next_refresh_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    updated_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    refreshed_at: Mapped[datetime | None] = mapped_column(UtcDateTime(), nullable=True)
+    next_refresh_at: Mapped[datetime] = mapped_column(UtcDateTime(), index=True)
 
 
 class SegmentMember(Base):
@@ -44,7 +45,7 @@ class SegmentMember(Base):
         ForeignKey("segments.id", ondelete="CASCADE"), primary_key=True
     )
     user_id: Mapped[str] = mapped_column(String(200), primary_key=True)
-    since: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    since: Mapped[datetime] = mapped_column(UtcDateTime())
 
     __table_args__ = (Index("ix_segment_members_user_id", "user_id"),)
 
@@ -58,7 +59,7 @@ class SegmentSnapshot(Base):
     segment_id: Mapped[int] = mapped_column(
         ForeignKey("segments.id", ondelete="CASCADE"), index=True
     )
-    taken_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    taken_at: Mapped[datetime] = mapped_column(UtcDateTime())
     members: Mapped[int] = mapped_column(Integer)
     added: Mapped[int] = mapped_column(Integer)
     removed: Mapped[int] = mapped_column(Integer)
@@ -84,8 +85,8 @@ class Tag(Base):
     id: Mapped[int] = mapped_column(BIGID, primary_key=True, autoincrement=True)
     key: Mapped[str] = mapped_column(String(100), unique=True)
     rule: Mapped[str | None] = mapped_column(Text, nullable=True)  # JSON; None: manual
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
-    refreshed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    refreshed_at: Mapped[datetime | None] = mapped_column(UtcDateTime(), nullable=True)
 
 
 class UserTag(Base):
@@ -95,7 +96,7 @@ class UserTag(Base):
 
     tag_id: Mapped[int] = mapped_column(ForeignKey("tags.id", ondelete="CASCADE"), primary_key=True)
     user_id: Mapped[str] = mapped_column(String(200), primary_key=True)
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime())
 
     __table_args__ = (Index("ix_user_tags_user_id", "user_id"),)
 
@@ -108,7 +109,7 @@ class LifecycleState(Base):
     user_id: Mapped[str] = mapped_column(String(200), primary_key=True)
     stage: Mapped[str] = mapped_column(String(20))
     since: Mapped[date] = mapped_column(Date)
-    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    updated_at: Mapped[datetime] = mapped_column(UtcDateTime())
 
 
 class LifecycleTransition(Base):
@@ -121,7 +122,7 @@ class LifecycleTransition(Base):
     from_stage: Mapped[str | None] = mapped_column(String(20), nullable=True)
     to_stage: Mapped[str] = mapped_column(String(20))
     day: Mapped[date] = mapped_column(Date)
-    recorded_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    recorded_at: Mapped[datetime] = mapped_column(UtcDateTime())
 
     __table_args__ = (
         Index("ix_lifecycle_transitions_to_stage_day", "to_stage", "day"),

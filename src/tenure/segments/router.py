@@ -6,6 +6,7 @@ import io
 from datetime import date
 
 from fastapi import APIRouter, Depends, Query, Request, Response
+from sqlalchemy.orm import Session
 
 from tenure.analytics.features import data_end
 from tenure.apikeys.auth import require
@@ -33,9 +34,15 @@ from tenure.segments.schemas import (
     TagUsers,
     TransitionOut,
 )
+from tenure.storage.database import Database
 
 router = APIRouter(prefix="/v1", tags=["segments"])
 ADMIN = Depends(require("admin"))
+
+
+def _db(request: Request) -> Database:
+    database: Database = request.app.state.database
+    return database
 
 
 @router.post("/rfm", response_model=RfmResponse, summary="RFM scores and segments")
@@ -73,9 +80,12 @@ def lifecycle_transitions(
     _who: Principal = Depends(require("server")),
 ) -> list[TransitionOut]:
     """Who entered a stage since a day (`to_stage=at_risk&since=…`); page on with `after_id`."""
-    with request.app.state.database.session() as session:
-        rows = service.transitions(session, to_stage, since, user_id, limit, after_id)
-        return [TransitionOut.model_validate(r) for r in rows]
+    return _db(request).read(
+        lambda s: [
+            TransitionOut.model_validate(r)
+            for r in service.transitions(s, to_stage, since, user_id, limit, after_id)
+        ]
+    )
 
 
 @router.post("/segments/preview", response_model=PreviewResult, summary="Count a rule's users")
@@ -83,24 +93,27 @@ def preview(body: PreviewRequest, request: Request, _who: Principal = ADMIN) -> 
     """How many users a rule matches now, with a sample of ids."""
     state = request.app.state
     zone = state.settings.timezone
-    with state.warehouse.reader() as con, state.database.session() as session:
+    with state.warehouse.reader() as con:
         end = body.as_of or data_end(con, zone) or date.today()
-        count, sample = service.preview(session, con, body.rule, zone, end, body.sample)
+        count, sample = _db(request).read(
+            lambda s: service.preview(s, con, body.rule, zone, end, body.sample)
+        )
     return PreviewResult(count=count, sample=sample, as_of=end)
 
 
 @router.get("/segments", response_model=list[SegmentOut], summary="Saved segments")
 def list_segments(request: Request, _who: Principal = ADMIN) -> list[SegmentOut]:
     """Every saved segment."""
-    with request.app.state.database.session() as session:
-        return [SegmentOut.model_validate(s) for s in service.list_segments(session)]
+    return _db(request).read(
+        lambda s: [SegmentOut.model_validate(row) for row in service.list_segments(s)]
+    )
 
 
 @router.post("/segments", response_model=SegmentOut, status_code=201, summary="Save a segment")
 def create_segment(body: SegmentIn, request: Request, _who: Principal = ADMIN) -> SegmentOut:
     """Save a rule as a segment; the next `segments refresh --due` computes its members."""
-    database = request.app.state.database
-    with database.write_lock, database.session() as session:
+
+    def work(session: Session) -> SegmentOut:
         segment = service.create_segment(
             session,
             body.key,
@@ -110,6 +123,8 @@ def create_segment(body: SegmentIn, request: Request, _who: Principal = ADMIN) -
             refresh_minutes=body.refresh_minutes,
         )
         return SegmentOut.model_validate(segment)
+
+    return _db(request).write(work)
 
 
 @router.post("/segments/refresh", response_model=list[RefreshOut], summary="Refresh due segments")
@@ -125,8 +140,7 @@ def refresh_due(request: Request, _who: Principal = ADMIN) -> list[RefreshOut]:
 @router.get("/segments/{key}", response_model=SegmentOut, summary="A saved segment")
 def get_segment(key: str, request: Request, _who: Principal = ADMIN) -> SegmentOut:
     """One saved segment."""
-    with request.app.state.database.session() as session:
-        return SegmentOut.model_validate(service.get_segment(session, key))
+    return _db(request).read(lambda s: SegmentOut.model_validate(service.get_segment(s, key)))
 
 
 @router.patch("/segments/{key}", response_model=SegmentOut, summary="Change a segment")
@@ -134,18 +148,16 @@ def update_segment(
     key: str, body: SegmentPatch, request: Request, _who: Principal = ADMIN
 ) -> SegmentOut:
     """Change name, description, rule or interval; a new rule is due for refresh at once."""
-    database = request.app.state.database
-    with database.write_lock, database.session() as session:
-        segment = service.update_segment(session, key, **body.model_dump(exclude_none=True))
-        return SegmentOut.model_validate(segment)
+    changes = body.model_dump(exclude_none=True)
+    return _db(request).write(
+        lambda s: SegmentOut.model_validate(service.update_segment(s, key, **changes))
+    )
 
 
 @router.delete("/segments/{key}", status_code=204, summary="Delete a segment")
 def delete_segment(key: str, request: Request, _who: Principal = ADMIN) -> Response:
     """Delete a segment, its members and snapshots."""
-    database = request.app.state.database
-    with database.write_lock, database.session() as session:
-        service.delete_segment(session, key)
+    _db(request).write(lambda s: service.delete_segment(s, key))
     return Response(status_code=204)
 
 
@@ -168,9 +180,9 @@ def members(
     _who: Principal = ADMIN,
 ) -> Members:
     """A page of current member ids."""
-    with request.app.state.database.session() as session:
-        ids = service.members(session, key, offset, limit)
-        total = service.member_count(session, key)
+    ids, total = _db(request).read(
+        lambda s: (service.members(s, key, offset, limit), service.member_count(s, key))
+    )
     return Members(key=key, total=total, offset=offset, user_ids=ids)
 
 
@@ -179,9 +191,12 @@ def is_member(
     key: str, user_id: str, request: Request, _who: Principal = Depends(require("server"))
 ) -> Membership:
     """Whether a user is in a segment (checkout-time; answered from the operational database)."""
-    with request.app.state.database.session() as session:
-        service.get_segment(session, key)
-        return Membership(key=key, user_id=user_id, member=service.is_member(session, key, user_id))
+
+    def work(session: Session) -> bool:
+        service.get_segment(session, key)  # 404 for an unknown segment
+        return service.is_member(session, key, user_id)
+
+    return Membership(key=key, user_id=user_id, member=_db(request).read(work))
 
 
 @router.get("/segments/{key}/export.csv", summary="Export members as CSV")
@@ -201,8 +216,9 @@ def export(key: str, request: Request, _who: Principal = ADMIN) -> Response:
 @router.get("/segments/{key}/snapshots", response_model=list[SnapshotOut], summary="Snapshots")
 def snapshots(key: str, request: Request, _who: Principal = ADMIN) -> list[SnapshotOut]:
     """A segment's refreshes, newest first."""
-    with request.app.state.database.session() as session:
-        return [SnapshotOut.model_validate(s) for s in service.snapshots(session, key)]
+    return _db(request).read(
+        lambda s: [SnapshotOut.model_validate(row) for row in service.snapshots(s, key)]
+    )
 
 
 @router.get("/segments/{key}/snapshots/{snapshot_id}/members", response_model=Members)
@@ -210,28 +226,26 @@ def snapshot_members(
     key: str, snapshot_id: int, request: Request, _who: Principal = ADMIN
 ) -> Members:
     """The members a segment had right after one refresh."""
-    with request.app.state.database.session() as session:
-        ids = service.members_at(session, key, snapshot_id)
+    ids = _db(request).read(lambda s: service.members_at(s, key, snapshot_id))
     return Members(key=key, total=len(ids), offset=0, user_ids=ids)
 
 
 @router.get("/tags", response_model=list[TagOut], summary="Tags")
 def list_tags(request: Request, _who: Principal = ADMIN) -> list[TagOut]:
     """Every tag with its user count."""
-    with request.app.state.database.session() as session:
-        return [
+    return _db(request).read(
+        lambda s: [
             TagOut(key=t.key, rule=None if t.rule is None else _loads(t.rule), users=n)
-            for t, n in tags.list_tags(session)
+            for t, n in tags.list_tags(s)
         ]
+    )
 
 
 @router.post("/tags", response_model=TagOut, status_code=201, summary="Create a tag")
 def create_tag(body: TagIn, request: Request, _who: Principal = ADMIN) -> TagOut:
     """A manual tag, or a rule-based one (`rule`), refreshed by `POST /v1/tags/refresh`."""
-    database = request.app.state.database
-    with database.write_lock, database.session() as session:
-        tag = tags.create_tag(session, body.key, body.rule)
-        return TagOut(key=tag.key, rule=body.rule, users=0)
+    tag = _db(request).write(lambda s: tags.create_tag(s, body.key, body.rule))
+    return TagOut(key=tag.key, rule=body.rule, users=0)
 
 
 @router.post("/tags/refresh", response_model=list[RefreshOut], summary="Refresh rule tags")
@@ -245,27 +259,21 @@ def refresh_tags(request: Request, _who: Principal = ADMIN) -> list[RefreshOut]:
 @router.post("/tags/{key}/users", response_model=Tagged, summary="Tag users")
 def tag_users(key: str, body: TagUsers, request: Request, _who: Principal = ADMIN) -> Tagged:
     """Put a manual tag on users (the tag is created on first use); idempotent."""
-    database = request.app.state.database
-    with database.write_lock, database.session() as session:
-        added = tags.tag_users(session, key, body.user_ids)
+    added = _db(request).write(lambda s: tags.tag_users(s, key, body.user_ids))
     return Tagged(key=key, added=added)
 
 
 @router.delete("/tags/{key}/users/{user_id}", status_code=204, summary="Untag a user")
 def untag_user(key: str, user_id: str, request: Request, _who: Principal = ADMIN) -> Response:
     """Take a manual tag off a user."""
-    database = request.app.state.database
-    with database.write_lock, database.session() as session:
-        tags.untag_users(session, key, [user_id])
+    _db(request).write(lambda s: tags.untag_users(s, key, [user_id]))
     return Response(status_code=204)
 
 
 @router.delete("/tags/{key}", status_code=204, summary="Delete a tag")
 def delete_tag(key: str, request: Request, _who: Principal = ADMIN) -> Response:
     """Delete a tag from everyone."""
-    database = request.app.state.database
-    with database.write_lock, database.session() as session:
-        tags.delete_tag(session, key)
+    _db(request).write(lambda s: tags.delete_tag(s, key))
     return Response(status_code=204)
 
 

@@ -9,12 +9,14 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 from datetime import date
+from functools import partial
 
 import ibis
 import ibis.expr.types as ir
 import pandas as pd
 from ibis.backends import BaseBackend
 
+from tenure.analytics.features import data_end, profile_table
 from tenure.errors import TenureError
 from tenure.segments import service, tags
 from tenure.segments.lifecycle import LifecycleQuery, LifecycleResult, LifecycleRunner
@@ -96,8 +98,7 @@ def run_lifecycle(
     scored = save_scores(warehouse, rows) if rows is not None else 0
     moved = 0
     if stages is not None and database is not None:
-        with database.write_lock, database.session() as session:
-            moved = service.record_stages(session, stages)
+        moved = database.write(lambda s: service.record_stages(s, stages))
     return LifecycleRun(result, scored, moved)
 
 
@@ -105,25 +106,15 @@ def refresh_segments(
     database: Database, warehouse: Warehouse, zone: str, keys: list[str] | None, end: date | None
 ) -> list[service.Refresh]:
     """Refresh the named segments, or every due one (each claimed so two workers never collide)."""
-    from tenure.analytics.features import data_end
-
     due = keys is None
-    if due:
-        with database.session() as session:
-            keys = service.due_segments(session)
+    if keys is None:
+        keys = database.read(service.due_segments)
     done: list[service.Refresh] = []
-    for key in keys or []:
-        if due:
-            with database.write_lock, database.session() as session:
-                if not service.claim_segment(session, key):
-                    continue
+    for key in keys:
+        if due and not database.write(partial(service.claim_segment, key=key)):
+            continue
         try:
-            with warehouse.reader() as con, database.session() as session:
-                day = end or data_end(con, zone) or date.today()
-                ids = service.segment_members_now(session, con, key, zone, day)
-            # Only the short write holds SQLite's single-writer lock, not the warehouse query.
-            with database.write_lock, database.session() as session:
-                done.append(service.apply_refresh(session, key, ids))
+            done.append(_refresh_segment(database, warehouse, zone, key, end))
         except TenureError:
             if not due:
                 raise
@@ -131,32 +122,38 @@ def refresh_segments(
     return done
 
 
+def _refresh_segment(
+    database: Database, warehouse: Warehouse, zone: str, key: str, end: date | None
+) -> service.Refresh:
+    with warehouse.reader() as con:
+        day = end or data_end(con, zone) or date.today()
+        ids = database.read(lambda s: service.segment_members_now(s, con, key, zone, day))
+    # Only the short write holds SQLite's single-writer lock, not the warehouse query.
+    return database.write(lambda s: service.apply_refresh(s, key, ids))
+
+
 def refresh_tags(
     database: Database, warehouse: Warehouse, zone: str, end: date | None
 ) -> list[service.Refresh]:
     """Re-evaluate every rule-based tag."""
-    from tenure.analytics.features import data_end
+    keys = database.read(lambda s: [t.key for t, _ in tags.list_tags(s) if t.rule is not None])
+    return [_refresh_tag(database, warehouse, zone, key, end) for key in keys]
 
-    with database.session() as session:
-        keys = [t.key for t, _ in tags.list_tags(session) if t.rule is not None]
-    done = []
-    for key in keys:
-        with warehouse.reader() as con, database.session() as session:
-            day = end or data_end(con, zone) or date.today()
-            ids = tags.tag_members_now(session, con, key, zone, day)
-        with database.write_lock, database.session() as session:
-            done.append(tags.apply_tag_refresh(session, key, ids))
-    return done
+
+def _refresh_tag(
+    database: Database, warehouse: Warehouse, zone: str, key: str, end: date | None
+) -> service.Refresh:
+    with warehouse.reader() as con:
+        day = end or data_end(con, zone) or date.today()
+        ids = database.read(lambda s: tags.tag_members_now(s, con, key, zone, day))
+    return database.write(lambda s: tags.apply_tag_refresh(s, key, ids))
 
 
 def export_members(
     database: Database, warehouse: Warehouse, zone: str, key: str, end: date | None = None
 ) -> pd.DataFrame:
     """A segment's current members with their attributes and computed features (for CSV)."""
-    from tenure.analytics.features import data_end, profile_table
-
-    with database.session() as session:
-        ids = service.all_members(session, key)
+    ids = database.read(lambda s: service.all_members(s, key))
     columns = ["user_id", *EXPORT_COLUMNS]
     if not ids:
         return pd.DataFrame(columns=columns)

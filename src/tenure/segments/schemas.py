@@ -2,20 +2,13 @@
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime
+from datetime import date, datetime
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from tenure.segments.lifecycle import LifecycleQuery, LifecycleResult
 from tenure.segments.rfm import RfmQuery, RfmResult
-
-
-def _aware(value: datetime | None) -> datetime | None:
-    # SQLite hands back naive datetimes; everything stored is UTC.
-    if value is not None and value.tzinfo is None:
-        return value.replace(tzinfo=UTC)
-    return value
 
 
 class RfmRequest(RfmQuery):
@@ -55,8 +48,6 @@ class TransitionOut(BaseModel):
     to_stage: str
     day: date
     recorded_at: datetime
-
-    _tz = field_validator("recorded_at")(_aware)
 
 
 class PreviewRequest(BaseModel):
@@ -123,8 +114,6 @@ class SegmentOut(BaseModel):
 
         return json.loads(value) if isinstance(value, str) else value
 
-    _tz = field_validator("created_at", "updated_at", "refreshed_at", "next_refresh_at")(_aware)
-
 
 class RefreshOut(BaseModel):
     """One refresh: members now, who joined, who left."""
@@ -148,8 +137,6 @@ class SnapshotOut(BaseModel):
     members: int
     added: int
     removed: int
-
-    _tz = field_validator("taken_at")(_aware)
 
 
 class Members(BaseModel):

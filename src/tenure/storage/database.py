@@ -6,15 +6,19 @@ import fcntl
 import functools
 import os
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, contextmanager, nullcontext
 from functools import lru_cache
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import Engine, MetaData, create_engine, event
-from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.exc import DBAPIError, IntegrityError, SQLAlchemyError
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
+
+from tenure.errors import TenureError
+
+T = TypeVar("T")
 
 NAMING = {
     "ix": "ix_%(column_0_label)s",
@@ -101,23 +105,86 @@ def get_engine(url: str) -> Engine:
     return create_engine(url, pool_size=20, max_overflow=20, pool_pre_ping=True)
 
 
+class Rejected(Exception):
+    """Raised from a unit of work when a rule said no after recording why: what the work wrote
+    (the refusal, an audit row) commits, then `error` is raised to the caller."""
+
+    def __init__(self, error: TenureError) -> None:
+        super().__init__(error.code)
+        self.error = error
+
+
+# PostgreSQL's "try again" answers: serialization_failure and deadlock_detected.
+_RETRYABLE_SQLSTATES = frozenset({"40001", "40P01"})
+WRITE_ATTEMPTS = 3
+
+
+def _retryable(error: DBAPIError) -> bool:
+    """A unique-key race (a parallel writer inserted the same row first) or a serialisation
+    failure: running the whole unit again finds the other writer's row and answers from it."""
+    if isinstance(error, IntegrityError):
+        return True
+    return getattr(error.orig, "sqlstate", None) in _RETRYABLE_SQLSTATES
+
+
 class Database:
-    """The operational store: sessions and migrations."""
+    """The operational store: units of work and migrations.
+
+    Application code reads and writes through `read(work)` and `write(work)`; `work` gets a
+    session and never commits. `session()` is the raw session under both, for tests and tools.
+    """
 
     def __init__(self, url: str) -> None:
         self.url = url
         self.engine = get_engine(url)
         self._sessions = sessionmaker(self.engine, expire_on_commit=False)
         # SQLite has one writer: queueing in-process beats its sleeping busy handler by far.
-        self.write_lock: AbstractContextManager[Any] = (
+        self._write_lock: AbstractContextManager[Any] = (
             _SQLITE_LOCKS.setdefault(url, SqliteWriteLock(_sqlite_file(url)))
             if url.startswith("sqlite")
             else nullcontext()
         )
 
+    def write(self, work: Callable[[Session], T], attempts: int = WRITE_ATTEMPTS) -> T:
+        """Run `work` as one committed transaction and return what it returns.
+
+        SQLite: the writer lock serialises units of work across threads and processes, so a
+        unit's read-then-write checks are exact; PostgreSQL: the work locks the rows it changes.
+        A unique-key race or a serialisation failure rolls back and runs the whole unit again
+        (idempotency keys make the second run find the first result). `Rejected` commits what
+        the work recorded and then raises its error.
+        """
+        for attempt in range(attempts):
+            refusal: TenureError | None = None
+            try:
+                with self._write_lock, self.session() as session:
+                    try:
+                        result = work(session)
+                    except Rejected as rejected:
+                        refusal = rejected.error
+            except DBAPIError as error:
+                if attempt == attempts - 1 or not _retryable(error):
+                    raise
+                continue
+            if refusal is not None:
+                raise refusal
+            return result
+        raise AssertionError("unreachable")
+
+    def read(self, work: Callable[[Session], T]) -> T:
+        """Run read-only `work` in a session of its own: nothing it does is committed (closing
+        hands the connection back to the pool, which rolls its transaction back). Unlike a
+        rollback, closing keeps the loaded attributes of the objects `work` returns readable."""
+        session = self._sessions()
+        try:
+            return work(session)
+        finally:
+            session.close()
+
     @contextmanager
     def session(self) -> Iterator[Session]:
-        """A unit of work: commits when the block ends, rolls back if it raises."""
+        """A raw session that commits when the block ends and rolls back if it raises; without
+        the writer lock or retries (application code uses `read` and `write`)."""
         session = self._sessions()
         try:
             yield session

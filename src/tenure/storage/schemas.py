@@ -1,4 +1,4 @@
-"""The warehouse tables of DESIGN.md as Ibis schemas, shared by every backend."""
+"""The warehouse tables (see docs/architecture.md) as Ibis schemas, shared by every backend."""
 
 from __future__ import annotations
 

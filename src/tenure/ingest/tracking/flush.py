@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+from functools import partial
 from typing import Any
 
 import pyarrow as pa
@@ -67,8 +68,7 @@ def flush_inbox(settings: Settings, database: Database, warehouse: Warehouse) ->
     """Move every waiting message into the warehouse; safe to run from several processes."""
     total = 0
     while True:
-        with database.session() as session:
-            batch = repository.oldest(session, FLUSH_MESSAGES)
+        batch = database.read(lambda s: repository.oldest(s, FLUSH_MESSAGES))
         if not batch:
             return total
         table = lines.read_lines(blob for _, blob in batch)
@@ -76,12 +76,10 @@ def flush_inbox(settings: Settings, database: Database, warehouse: Warehouse) ->
         # The warehouse commits first: if we die before deleting, the replay changes nothing.
         with warehouse.writer() as writer:
             total += write_rows(writer, rows)
-        with database.write_lock, database.session() as session:
-            repository.remove(session, [row_id for row_id, _ in batch])
+        database.write(partial(repository.remove, ids=[row_id for row_id, _ in batch]))
         log.info("flushed %d tracking messages", len(table))
 
 
 def waiting_messages(database: Database) -> int:
     """How many tracking messages are waiting for a flush."""
-    with database.session() as session:
-        return repository.waiting(session)
+    return database.read(repository.waiting)

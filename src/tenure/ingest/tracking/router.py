@@ -29,8 +29,7 @@ def _store(request: Request, kind: str | None, raw: bytes) -> dict[str, Any]:
     # The inbox commit happens before we answer: a 2xx means the data is on disk. Validation
     # runs outside the lock, so only the insert and the commit are serialised on SQLite.
     if result.lines:
-        with database.write_lock, database.session() as session:
-            service.store(session, result)
+        database.write(lambda s: service.store(s, result))
     service.raise_for_rejects(result)
     return {"success": True, "accepted": result.accepted}
 

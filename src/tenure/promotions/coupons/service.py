@@ -9,7 +9,7 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from tenure.kit.ids import new_id
-from tenure.promotions import repository, spec
+from tenure.promotions import repository
 from tenure.promotions.coupons.codes import normalize, random_codes
 from tenure.promotions.errors import (
     CouponCodeExists,
@@ -120,9 +120,7 @@ def wallet_of(session: Session, user_id: str, now: datetime) -> list[WalletEntry
     entries = []
     for code in codes:
         offer = offers[code.offer_id]
-        if offer.status != "active" or (
-            offer.ends_at is not None and spec.as_utc(offer.ends_at) <= now
-        ):
+        if offer.status != "active" or (offer.ends_at is not None and offer.ends_at <= now):
             continue
         left = None if code.max_uses is None else code.max_uses - code.used_count
         entries.append(WalletEntry(code.code, offer, left))

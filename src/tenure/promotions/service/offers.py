@@ -7,6 +7,7 @@ from datetime import datetime
 from sqlalchemy.orm import Session
 
 from tenure.kit.ids import new_id
+from tenure.kit.time import as_utc
 from tenure.promotions import repository, spec
 from tenure.promotions.errors import InvalidOffer, OfferNotFound
 from tenure.promotions.models import PromoOffer
@@ -50,8 +51,8 @@ def create_offer(
         exclusive=data.exclusive,
         stack_group=data.group,
         currency=(data.currency or default_currency).upper(),
-        starts_at=data.starts_at,
-        ends_at=data.ends_at,
+        starts_at=as_utc(data.starts_at) if data.starts_at else None,
+        ends_at=as_utc(data.ends_at) if data.ends_at else None,
         conditions=dumped["conditions"],
         benefit=dumped["benefit"],
         item_range=dumped["items"],

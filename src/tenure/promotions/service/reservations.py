@@ -32,7 +32,6 @@ from tenure.promotions.errors import (
 from tenure.promotions.models import PromoOffer, PromoRedemption, PromoRefund, PromoReservation
 from tenure.promotions.schemas import ReserveIn
 from tenure.promotions.service.pricing import Quote, quote
-from tenure.promotions.spec import as_utc
 
 # The refund id of a refund sent without one: "all that is left", which can happen only once.
 FULL_REFUND = "full"
@@ -193,9 +192,7 @@ def confirm(
     if row.status == "confirmed" and row.order_id == order_id:
         return row
     if row.status == "expired":
-        raise ReservationExpired(
-            reservation_id=row.id, expires_at=as_utc(row.expires_at).isoformat()
-        )
+        raise ReservationExpired(reservation_id=row.id, expires_at=row.expires_at.isoformat())
     if row.status != "held":
         raise ReservationNotHeld(reservation_id=row.id, state=row.status)
     row.status, row.order_id = "confirmed", order_id

@@ -9,7 +9,7 @@ from pydantic import AwareDatetime
 
 from tenure.apikeys.auth import require
 from tenure.kit.time import utc_now
-from tenure.referrals import groups, uow
+from tenure.referrals import groups
 from tenure.referrals.groups import Joined
 from tenure.referrals.schemas import GroupJoinIn, GroupOpenIn, GroupOut, JoinOut, MemberOut
 from tenure.storage.database import Database
@@ -43,9 +43,7 @@ def open_group(
 ) -> JoinOut:
     """Open a group with its leader as the first member (a repeated Idempotency-Key replays)."""
     now = utc_now()
-    joined = uow.write(
-        _db(request),
-        lambda s: groups.open_group(
+    joined = _db(request).write(lambda s: groups.open_group(
             s, body.sku, body.group_price_minor, body.currency, body.size, body.hours,
             body.leader_id, now, body.hold_ref, key,
         ),
@@ -57,8 +55,8 @@ def open_group(
 def join(request: Request, response: Response, group_id: str, body: GroupJoinIn) -> JoinOut:
     """Join; the last place completes the group and captures every hold (409: full, closed…)."""
     now = utc_now()
-    joined = uow.write(
-        _db(request), lambda s: groups.join(s, group_id, body.user_id, now, body.hold_ref)
+    joined = _db(request).write(
+        lambda s: groups.join(s, group_id, body.user_id, now, body.hold_ref)
     )
     return _joined(response, joined)
 
@@ -67,14 +65,14 @@ def join(request: Request, response: Response, group_id: str, body: GroupJoinIn)
 def leave(request: Request, group_id: str, user_id: str) -> MemberOut:
     """Release the member's hold and free the place (409 once the group has closed)."""
     now = utc_now()
-    member = uow.write(_db(request), lambda s: groups.leave(s, group_id, user_id, now))
+    member = _db(request).write(lambda s: groups.leave(s, group_id, user_id, now))
     return MemberOut.of(member)
 
 
 @router.get("/{group_id}", dependencies=SERVER, summary="One group with its members")
 def show(request: Request, group_id: str) -> GroupOut:
     """A group's status and each member's hold status."""
-    group, members = uow.read(_db(request), lambda s: groups.get(s, group_id))
+    group, members = _db(request).read(lambda s: groups.get(s, group_id))
     return GroupOut.of(group, members)
 
 
@@ -89,5 +87,5 @@ def listing(
 ) -> list[GroupOut]:
     """Groups, newest first; `closed_since` gives what completed or failed since the last poll."""
     since: datetime | None = closed_since
-    rows = uow.read(_db(request), lambda s: groups.listing(s, status, since, sku, limit, offset))
+    rows = _db(request).read(lambda s: groups.listing(s, status, since, sku, limit, offset))
     return [GroupOut.of(g) for g in rows]

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Literal
 
 from fastapi import APIRouter, Depends, Request
+from sqlalchemy.orm import Session
 
 from tenure.apikeys.auth import require
 from tenure.apikeys.service import Principal
@@ -42,9 +43,9 @@ def _db(request: Request) -> Database:
 def create_offer(body: OfferIn, request: Request, _who: Principal = admin) -> OfferOut:
     """A coupon template or an automatic promotion (condition + benefit over a range)."""
     settings: Settings = request.app.state.settings
-    database = _db(request)
-    with database.write_lock, database.session() as session:
-        return views.offer_out(offers.create_offer(session, body, settings.currency, utc_now()))
+    return _db(request).write(
+        lambda s: views.offer_out(offers.create_offer(s, body, settings.currency, utc_now()))
+    )
 
 
 @router.get("/promotions/offers", response_model=list[OfferOut], summary="List offers")
@@ -55,18 +56,24 @@ def list_offers(
     _who: Principal = admin,
 ) -> list[OfferOut]:
     """Offers with their usage, budget and stock counters, newest first."""
-    with _db(request).session() as session:
+
+    def work(session: Session) -> list[OfferOut]:
         rows = offers.list_offers(session, status, kind)
         used = offers.usage(session, rows)
         return [views.offer_out(row, used[row.id]) for row in rows]
+
+    return _db(request).read(work)
 
 
 @router.get("/promotions/offers/{offer_id}", response_model=OfferOut, summary="One offer")
 def get_offer(offer_id: str, request: Request, _who: Principal = admin) -> OfferOut:
     """An offer and its counters."""
-    with _db(request).session() as session:
+
+    def work(session: Session) -> OfferOut:
         row = offers.get_offer(session, offer_id)
         return views.offer_out(row, offers.usage(session, [row])[row.id])
+
+    return _db(request).read(work)
 
 
 @router.post(
@@ -76,9 +83,9 @@ def set_status(
     offer_id: str, body: StatusIn, request: Request, _who: Principal = admin
 ) -> OfferOut:
     """Pause, resume or archive an offer."""
-    database = _db(request)
-    with database.write_lock, database.session() as session:
-        return views.offer_out(offers.set_status(session, offer_id, body.status))
+    return _db(request).write(
+        lambda s: views.offer_out(offers.set_status(s, offer_id, body.status))
+    )
 
 
 @router.post(
@@ -89,17 +96,16 @@ def set_status(
 )
 def make_codes(offer_id: str, body: CodesIn, request: Request, _who: Principal = admin) -> CodesOut:
     """Unique single-use codes in bulk (`count`), or one shared code (`code`)."""
-    database = _db(request)
-    with database.write_lock, database.session() as session:
+
+    def work(session: Session) -> coupons.IssuedCodes:
         if body.count is not None:
-            issued = coupons.create_unique_codes(
+            return coupons.create_unique_codes(
                 session, offer_id, body.count, body.prefix, utc_now()
             )
-        else:
-            assert body.code is not None
-            issued = coupons.create_shared_code(
-                session, offer_id, body.code, body.max_uses, utc_now()
-            )
+        assert body.code is not None
+        return coupons.create_shared_code(session, offer_id, body.code, body.max_uses, utc_now())
+
+    issued = _db(request).write(work)
     return CodesOut(offer_id=issued.offer_id, batch=issued.batch, codes=issued.codes)
 
 
@@ -111,17 +117,16 @@ def make_codes(offer_id: str, body: CodesIn, request: Request, _who: Principal =
 )
 def issue(offer_id: str, body: IssueIn, request: Request, _who: Principal = admin) -> CodesOut:
     """Put one single-use coupon in each customer's wallet."""
-    database = _db(request)
-    with database.write_lock, database.session() as session:
-        issued = coupons.issue_to_wallets(session, offer_id, body.user_ids, utc_now())
+    issued = _db(request).write(
+        lambda s: coupons.issue_to_wallets(s, offer_id, body.user_ids, utc_now())
+    )
     return CodesOut(offer_id=issued.offer_id, batch=issued.batch, codes=issued.codes)
 
 
 @router.get("/promotions/codes/{code}", response_model=CodeOut, summary="One code")
 def get_code(code: str, request: Request, _who: Principal = admin) -> CodeOut:
     """A code, its owner and how often it has been used."""
-    with _db(request).session() as session:
-        return views.code_out(coupons.get_code(session, code))
+    return _db(request).read(lambda s: views.code_out(coupons.get_code(s, code)))
 
 
 @router.post("/promotions/codes/{code}/status", response_model=CodeOut, summary="Disable a code")
@@ -129,9 +134,9 @@ def set_code_status(
     code: str, body: CodeStatusIn, request: Request, _who: Principal = admin
 ) -> CodeOut:
     """Disable a leaked code (`disabled`) or enable it again (`active`)."""
-    database = _db(request)
-    with database.write_lock, database.session() as session:
-        return views.code_out(coupons.set_code_status(session, code, body.status))
+    return _db(request).write(
+        lambda s: views.code_out(coupons.set_code_status(s, code, body.status))
+    )
 
 
 @router.post(
