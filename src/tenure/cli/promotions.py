@@ -17,7 +17,7 @@ from tenure.cli.context import console, emit_json, friendly, services
 from tenure.i18n import translate
 from tenure.kit.money import Money
 from tenure.kit.time import utc_now
-from tenure.promotions import repository, views
+from tenure.promotions import views
 from tenure.promotions.coupons import service as coupons_service
 from tenure.promotions.errors import InvalidOffer
 from tenure.promotions.jobs import release_expired_holds
@@ -369,7 +369,7 @@ def show_reservation(reservation_id: str) -> None:
 
     def work(session: Session) -> ReservationOut:
         row = reservations.get(session, reservation_id)
-        return views.reservation_out(row, repository.refunds(session, row.id))
+        return views.reservation_out(row, reservations.refunds_of(session, row.id))
 
     emit_json(svc.database.read(work).model_dump(mode="json"))
 
@@ -393,7 +393,7 @@ def refund(
 
     def work(session: Session) -> ReservationOut:
         row = reservations.refund(session, reservation_id, utc_now(), refund_id, minor)
-        return views.reservation_out(row, repository.refunds(session, row.id))
+        return views.reservation_out(row, reservations.refunds_of(session, row.id))
 
     out = svc.database.write(work)
     emit_json(out.model_dump(mode="json"))

@@ -18,7 +18,7 @@ from tenure.config import get_settings
 from tenure.i18n import translate
 from tenure.kit.money import Money
 from tenure.kit.time import parse_iso, utc_now
-from tenure.referrals import config, groups, jobs, repository, rewards, service
+from tenure.referrals import config, groups, jobs, rewards, service
 from tenure.referrals.config import Program
 from tenure.referrals.schemas import DecisionOut, GroupOut, ReferralOut, RewardOut
 
@@ -188,7 +188,7 @@ def listing(
     as_json: bool = JSON,
 ) -> None:
     """Referrals, newest first."""
-    rows = _read(lambda s, p: repository.listing(s, status, referrer, limit))
+    rows = _read(lambda s, p: service.list_referrals(s, status, referrer, limit))
     out = [ReferralOut.of(r) for r in rows]
     if not _emit(out, as_json, "" if out else translate("cli.referrals.empty")) and out:
         console.print(_table(out))
@@ -257,7 +257,7 @@ def reject(
 @friendly
 def decisions(limit: int = typer.Option(50, "--limit"), as_json: bool = JSON) -> None:
     """The abuse rules that fired, newest first, with their reasons."""
-    out = [DecisionOut.of(d) for d in _read(lambda s, p: repository.decisions(s, None, limit))]
+    out = [DecisionOut.of(d) for d in _read(lambda s, p: service.decisions(s, None, limit))]
     if _emit(out, as_json, "" if out else translate("cli.referrals.empty")) or not out:
         return
     table = Table("when", "rule", "action", "referrer", "invitee", "data")

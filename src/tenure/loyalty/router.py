@@ -12,7 +12,6 @@ from tenure.loyalty import (
     membership,
     orders,
     points,
-    repository,
     rewards,
     service,
     tasks,
@@ -292,7 +291,7 @@ def expiry_notices(
     request: Request, since: AwareDatetime | None = None, limit: int = Query(500, ge=1, le=5000)
 ) -> list[ExpiryNoticeOut]:
     """Reminders recorded by the expiry job (for campaigns or the shop's own e-mails)."""
-    rows = read(request, lambda s, p: repository.notices(s, since, limit))
+    rows = read(request, lambda s, p: service.expiry_notices(s, since, limit))
     return [ExpiryNoticeOut.of(n) for n in rows]
 
 

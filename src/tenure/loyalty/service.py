@@ -16,7 +16,7 @@ from tenure.loyalty import checkout, membership, repository
 from tenure.loyalty import points as ledger_points
 from tenure.loyalty.checkout import Quote
 from tenure.loyalty.errors import PointsInvalid
-from tenure.loyalty.models import Redemption
+from tenure.loyalty.models import ExpiryNotice, Redemption
 from tenure.loyalty.points import AwardReversal
 from tenure.loyalty.program import current_program
 from tenure.loyalty.tiers import service as tiers
@@ -178,3 +178,8 @@ def reverse_award(
         session, f"award:{idempotency_key}", f"award:{reversal_key}", points, reason,
         now or utc_now(),
     )  # fmt: skip
+
+
+def expiry_notices(session: Session, since: datetime | None, limit: int) -> list[ExpiryNotice]:
+    """Expiry reminders the points job recorded, oldest first (for campaigns or shop e-mails)."""
+    return repository.notices(session, since, limit)

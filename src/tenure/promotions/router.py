@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session
 from tenure.apikeys.auth import principal
 from tenure.config import Settings
 from tenure.kit.time import utc_now
-from tenure.promotions import repository, views
+from tenure.promotions import views
 from tenure.promotions.coupons import service as coupons
 from tenure.promotions.coupons.codes import normalize
 from tenure.promotions.errors import CouponCodeNotFound, IdempotencyKeyRequired
@@ -131,7 +131,7 @@ def get_reservation(reservation_id: str, request: Request) -> ReservationOut:
 
     def work(session: Session) -> ReservationOut:
         row = reservations.get(session, reservation_id)
-        return views.reservation_out(row, repository.refunds(session, row.id))
+        return views.reservation_out(row, reservations.refunds_of(session, row.id))
 
     return _db(request).read(work)
 
@@ -178,7 +178,7 @@ def refund(reservation_id: str, request: Request, body: RefundIn | None = None) 
         row = reservations.refund(
             session, reservation_id, utc_now(), found.refund_id, found.amount_minor
         )
-        return views.reservation_out(row, repository.refunds(session, row.id))
+        return views.reservation_out(row, reservations.refunds_of(session, row.id))
 
     return _db(request).write(work)
 

@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 
 from tenure.apikeys.auth import require
 from tenure.kit.time import utc_now
-from tenure.referrals import config, jobs, repository, rewards, service
+from tenure.referrals import config, jobs, rewards, service
 from tenure.referrals.config import Program
 from tenure.referrals.models import ReferralCode
 from tenure.referrals.router_groups import router as group_router
@@ -178,7 +178,9 @@ def listing(
     offset: int = Query(0, ge=0),
 ) -> list[ReferralOut]:
     """Referrals, newest first."""
-    rows = _read(request, lambda s, p: repository.listing(s, status, referrer_id, limit, offset))
+    rows = _read(
+        request, lambda s, p: service.list_referrals(s, status, referrer_id, limit, offset)
+    )
     return [ReferralOut.of(r) for r in rows]
 
 
@@ -186,7 +188,7 @@ def listing(
 def decisions(request: Request, limit: int = Query(200, ge=1, le=1000)) -> list[DecisionOut]:
     """Every rule that fired, with its reason and data."""
     return [
-        DecisionOut.of(d) for d in _read(request, lambda s, p: repository.decisions(s, None, limit))
+        DecisionOut.of(d) for d in _read(request, lambda s, p: service.decisions(s, None, limit))
     ]
 
 

@@ -309,3 +309,19 @@ def progress(session: Session, user_id: str) -> Progress:
         coupons_earned=[r.coupon_code for r in granted if r.coupon_code],
         capped=sum(1 for r in earned if r.status == "capped"),
     )
+
+
+def list_referrals(
+    session: Session,
+    status: str | None = None,
+    referrer_id: str | None = None,
+    limit: int = 100,
+    offset: int = 0,
+) -> list[Referral]:
+    """Referrals, newest first, filtered by status and referrer."""
+    return repository.listing(session, status, referrer_id, limit, offset)
+
+
+def decisions(session: Session, referral_id: str | None = None, limit: int = 200) -> list[Decision]:
+    """Abuse decisions, newest first (all, or one referral's)."""
+    return repository.decisions(session, referral_id, limit)

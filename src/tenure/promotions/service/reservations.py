@@ -341,3 +341,8 @@ def release_expired(session: Session, now: datetime, limit: int = 1000) -> int:
         release(session, row.id, now, status="expired")
         count += 1
     return count
+
+
+def refunds_of(session: Session, reservation_id: str) -> list[PromoRefund]:
+    """A reservation's refunds, oldest first."""
+    return repository.refunds(session, reservation_id)
