@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gzip
 import json
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
@@ -395,3 +396,50 @@ class TestInboxRows:
         assert pd.isna(items.category.iloc[0]) and items.category.iloc[1] == "kitchen"
         assert pd.isna(items.price.iloc[0])
         assert items.price.iloc[1] == Decimal("7.25")
+
+
+def post_encoded(client: TestClient, key: str, path: str, data: bytes, encoding: str) -> Any:
+    headers = {"content-type": "application/json", "content-encoding": encoding}
+    return client.post(path, content=data, auth=(key, ""), headers=headers)
+
+
+class TestCompressedBodies:
+    def test_a_gzip_batch_is_accepted_and_stored(
+        self, client: TestClient, write_key: str, stores: tuple[Settings, Database, Warehouse]
+    ) -> None:
+        batch = [{"type": "track", "userId": f"u{i}", "event": "Zipped"} for i in range(40)]
+        data = gzip.compress(json.dumps({"batch": batch}).encode())
+        response = post_encoded(client, write_key, "/v1/batch", data, "gzip")
+        assert (response.status_code, response.json()["accepted"]) == (200, 40)
+        flush(stores)
+        assert (table(stores, "events")["name"] == "Zipped").sum() == 40
+
+    def test_a_gzip_single_call_is_accepted(self, client: TestClient, write_key: str) -> None:
+        data = gzip.compress(json.dumps({"userId": "u", "event": "x"}).encode())
+        response = post_encoded(client, write_key, "/v1/track", data, "gzip")
+        assert response.status_code == 200
+
+    def test_the_limit_applies_to_the_inflated_body(
+        self, client: TestClient, write_key: str
+    ) -> None:
+        batch = [{"type": "track", "userId": "u", "event": "x", "properties": {"b": "x" * 20_000}}]
+        data = gzip.compress(json.dumps({"batch": batch * 30}).encode())
+        assert len(data) < 500 * 1024
+        response = post_encoded(client, write_key, "/v1/batch", data, "gzip")
+        assert (response.status_code, response.json()["code"]) == (413, "body_too_large")
+
+    def test_a_decompression_bomb_is_413_without_inflating_it(
+        self, client: TestClient, write_key: str
+    ) -> None:
+        bomb = gzip.compress(b"0" * 200_000_000, compresslevel=9)  # 200 MB in about 200 KB
+        response = post_encoded(client, write_key, "/v1/batch", bomb, "gzip")
+        assert (response.status_code, response.json()["code"]) == (413, "body_too_large")
+
+    def test_other_encodings_are_415(self, client: TestClient, write_key: str) -> None:
+        response = post_encoded(client, write_key, "/v1/track", b"{}", "br")
+        assert (response.status_code, response.json()["code"]) == (415, "unsupported_encoding")
+
+    def test_a_broken_gzip_stream_is_400(self, client: TestClient, write_key: str) -> None:
+        data = gzip.compress(json.dumps({"userId": "u", "event": "x"}).encode())[:-6]
+        response = post_encoded(client, write_key, "/v1/track", data, "gzip")
+        assert (response.status_code, response.json()["code"]) == (400, "malformed_gzip")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from tenure.errors import BadRequest
+from tenure.errors import BadRequest, TenureError
 
 
 class MalformedJson(BadRequest):
@@ -23,6 +23,26 @@ class MessageTooLarge(BadRequest):
     """A single message is over the message limit."""
 
     code = "message_too_large"
+
+
+class BodyTooLarge(TenureError):
+    """A compressed body inflates past the limit (a decompression bomb is refused, not read)."""
+
+    code = "body_too_large"
+    status = 413
+
+
+class UnsupportedEncoding(TenureError):
+    """A Content-Encoding other than gzip (or identity)."""
+
+    code = "unsupported_encoding"
+    status = 415
+
+
+class MalformedGzip(BadRequest):
+    """The body says gzip but is not a complete gzip stream."""
+
+    code = "malformed_gzip"
 
 
 class InvalidMessage(BadRequest):

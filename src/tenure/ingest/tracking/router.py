@@ -15,10 +15,12 @@ from tenure.storage.database import Database
 router = APIRouter(prefix="/v1", tags=["tracking"])
 
 
-def _store(request: Request, kind: str | None, raw: bytes) -> dict[str, Any]:
+def _store(request: Request, kind: str | None, sent: bytes) -> dict[str, Any]:
     settings: Settings = request.app.state.settings
     database: Database = request.app.state.database
     limit = settings.max_batch_bytes if kind is None else settings.max_message_bytes
+    # The limits apply to what the body inflates to, not to what crossed the wire.
+    raw = service.decode_body(sent, request.headers.get("content-encoding"), limit)
     body = service.parse_body(raw, limit, batch=kind is None)
     write_key = body.get("writeKey") if isinstance(body, dict) else None
     principal(request, write_key).require("write")
