@@ -217,6 +217,8 @@ def contender_duckdb(path: Path) -> dict[str, Any]:
 
 def contender_tenure(home: Path) -> dict[str, Any]:
     """Tenure's RetentionRunner on the stored rollup, then its FunnelRunner (import done before)."""
+    from zoneinfo import ZoneInfo
+
     from tenure.analytics.activity import Activity
     from tenure.analytics.retention import RetentionQuery, RetentionRunner
     from tenure.config import Settings
@@ -232,7 +234,7 @@ def contender_tenure(home: Path) -> dict[str, Any]:
         returning=Activity(kind="any_event"),
     )
     with Warehouse(Settings(home=home)).reader() as con:
-        result = RetentionRunner(query, "UTC")(con)
+        result = RetentionRunner(query, ZoneInfo("UTC"))(con)
         matrix = {str(c.cohort): c.retained for c in result.cohorts}
         day_n = {d.day: [d.eligible, d.on_day, d.on_or_after, d.within] for d in result.day_n}
         return _with_funnel(t0, matrix, day_n, partial(funnel_tenure, funnel), con)

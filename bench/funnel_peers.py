@@ -66,11 +66,12 @@ def same_times(a: dict[str, Any], b: dict[str, Any], tolerance: float = 0.0011) 
 def tenure_runner() -> Any:
     """Tenure's ordered FunnelRunner for the workload (built before the clock starts)."""
     from datetime import timedelta
+    from zoneinfo import ZoneInfo
 
     from tenure.analytics.funnels import FunnelQuery, funnel_runner
 
     query = FunnelQuery(steps=STEPS, mode="ordered", window=timedelta(days=WINDOW_DAYS))
-    return funnel_runner(query, "UTC")
+    return funnel_runner(query, ZoneInfo("UTC"))
 
 
 def funnel_tenure(runner: Any, con: Any) -> dict[str, Any]:

@@ -7,6 +7,7 @@ import shutil
 import subprocess
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -63,28 +64,35 @@ def _pg_available() -> str | None:
         return f"PostgreSQL unreachable at {PG_URL}: {exc}".splitlines()[0]
 
 
-@pytest.fixture
-def pg_url() -> Iterator[str]:
-    """A PostgreSQL URL on a fresh schema, dropped afterwards."""
+@contextmanager
+def fresh_pg_schema(prefix: str = "t") -> Iterator[str]:
+    """A PostgreSQL URL on a fresh schema, dropped afterwards (fails in CI, skips elsewhere)."""
     problem = _pg_available()
     if problem:
         unavailable(problem)
     import psycopg
 
-    schema = f"t_{uuid.uuid4().hex[:12]}"
+    schema = f"{prefix}_{uuid.uuid4().hex[:12]}"
     raw = PG_URL.replace("postgresql+psycopg", "postgresql")
     with psycopg.connect(raw, autocommit=True) as con:
         con.execute(f'CREATE SCHEMA "{schema}"')
     sep = "&" if "?" in PG_URL else "?"
-    yield f"{PG_URL}{sep}options=-csearch_path%3D{schema}"
-    from sqlalchemy import Engine
+    url = f"{PG_URL}{sep}options=-csearch_path%3D{schema}"
+    try:
+        yield url
+    finally:
+        from tenure.storage.database import get_engine
 
-    from tenure.storage.database import get_engine
+        get_engine(url).dispose()
+        with psycopg.connect(raw, autocommit=True) as con:
+            con.execute(f'DROP SCHEMA "{schema}" CASCADE')
 
-    engine: Engine = get_engine(f"{PG_URL}{sep}options=-csearch_path%3D{schema}")
-    engine.dispose()
-    with psycopg.connect(raw, autocommit=True) as con:
-        con.execute(f'DROP SCHEMA "{schema}" CASCADE')
+
+@pytest.fixture
+def pg_url() -> Iterator[str]:
+    """A PostgreSQL URL on a fresh schema, dropped afterwards."""
+    with fresh_pg_schema() as url:
+        yield url
 
 
 @pytest.fixture(params=["sqlite", "postgres"])

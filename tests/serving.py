@@ -65,6 +65,20 @@ def run_cli(home: Path, *args: str, **extra: str) -> subprocess.CompletedProcess
     )
 
 
+def wait_until_healthy(proc: subprocess.Popen[bytes], url: str, log: Path, seconds: float) -> None:
+    """Wait for `/healthz` to answer; fail with the server's log if it exits or takes too long."""
+    deadline = time.monotonic() + seconds
+    while True:
+        try:
+            if httpx.get(f"{url}/healthz", timeout=1).status_code == 200:
+                return
+        except httpx.HTTPError:
+            pass
+        if proc.poll() is not None or time.monotonic() > deadline:
+            raise RuntimeError(f"tenure serve did not start:\n{log.read_text()}")
+        time.sleep(0.2)
+
+
 @contextmanager
 def running_server(home: Path, workers: int = 1, **extra: str) -> Iterator[str]:
     """A `tenure serve` process (`workers` processes) on a free port; yields its base URL."""
@@ -81,16 +95,7 @@ def running_server(home: Path, workers: int = 1, **extra: str) -> Iterator[str]:
         )
     url = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 90
-        while True:
-            try:
-                if httpx.get(f"{url}/healthz", timeout=1).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            if proc.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError(f"tenure serve did not start:\n{log.read_text()}")
-            time.sleep(0.2)
+        wait_until_healthy(proc, url, log, 90)
         yield url
     finally:
         proc.terminate()

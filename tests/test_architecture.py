@@ -47,3 +47,43 @@ def test_application_code_reads_and_writes_through_the_unit_of_work() -> None:
         for where in _raw_sessions(path)
     ]
     assert offenders == [], "use Database.read / Database.write instead of a raw session"
+
+
+ZONE_PARAMETERS = ("zone", "tz", "timezone")
+# The edge where people type a zone's name: the CLI passes the text on, and the import mapping
+# turns it into a ZoneInfo (an unknown name is a clear error there).
+TYPED_ZONE_NAMES = (SRC / "cli" / "imports.py",)
+
+
+def _is_text(annotation: ast.expr | None) -> bool:
+    """Whether an annotation is `str`, `str | None` or `Optional[str]`."""
+    if isinstance(annotation, ast.Constant) and isinstance(annotation.value, str):
+        annotation = ast.parse(annotation.value, mode="eval").body
+    if isinstance(annotation, ast.Name):
+        return annotation.id == "str"
+    if isinstance(annotation, ast.BinOp) and isinstance(annotation.op, ast.BitOr):
+        return _is_text(annotation.left) or _is_text(annotation.right)
+    if isinstance(annotation, ast.Subscript) and isinstance(annotation.value, ast.Name):
+        return annotation.value.id == "Optional" and _is_text(annotation.slice)
+    return False
+
+
+def _zones_as_text(path: Path) -> list[str]:
+    found = []
+    for node in ast.walk(ast.parse(path.read_text(), str(path))):
+        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
+            arguments = node.args
+            for arg in (*arguments.posonlyargs, *arguments.args, *arguments.kwonlyargs):
+                if arg.arg in ZONE_PARAMETERS and _is_text(arg.annotation):
+                    found.append(f"{path.relative_to(ROOT)}:{arg.lineno} {node.name}({arg.arg})")
+    return found
+
+
+def test_time_zones_in_signatures_are_zoneinfo() -> None:
+    offenders = [
+        where
+        for path in sorted(SRC.rglob("*.py"))
+        if path not in TYPED_ZONE_NAMES
+        for where in _zones_as_text(path)
+    ]
+    assert offenders == [], "take a zoneinfo.ZoneInfo; use zone.key where SQL needs the name"

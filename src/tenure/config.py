@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
 from functools import lru_cache
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -31,11 +32,42 @@ class Settings(BaseSettings):
     inbox_flush_seconds: float = 2.0
     max_message_bytes: int = 32 * 1024
     max_batch_bytes: int = 500 * 1024
+    # Every other request body; the tracking endpoints keep the two Segment limits above.
+    max_request_bytes: int = 1024 * 1024
+    # The window of plausible event and order times (see README, "Plausible times"): earlier
+    # times are refused, times further than the tolerance past their arrival are clamped.
+    earliest_event_time: datetime = datetime(1990, 1, 1, tzinfo=UTC)
+    future_tolerance: timedelta = timedelta(days=1)
 
     @field_validator("timezone")
     @classmethod
     def _known_zone(cls, value: str) -> str:
         ZoneInfo(value)  # raises for an unknown zone name
+        return value
+
+    @field_validator("earliest_event_time")
+    @classmethod
+    def _aware_earliest(cls, value: datetime) -> datetime:
+        # A date or a naive time is taken as UTC.
+        value = value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+        if value.year < 1900:  # the period arithmetic of analytics starts from there
+            raise ValueError("earliest_event_time must be in 1900 or later")
+        return value
+
+    @field_validator("future_tolerance", mode="before")
+    @classmethod
+    def _tolerance_in_seconds(cls, value: object) -> object:
+        # TENURE_FUTURE_TOLERANCE=3600 means seconds, as an ISO 8601 duration (P1D) does its own.
+        try:
+            return float(value) if isinstance(value, str) else value
+        except ValueError:
+            return value
+
+    @field_validator("future_tolerance")
+    @classmethod
+    def _tolerance_not_negative(cls, value: timedelta) -> timedelta:
+        if value < timedelta(0):
+            raise ValueError("future_tolerance must not be negative")
         return value
 
     @field_validator("currency")

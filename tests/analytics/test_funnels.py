@@ -7,6 +7,7 @@ from bisect import bisect_left, bisect_right
 from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import numpy as np
 import pandas as pd
@@ -92,7 +93,7 @@ def shop(tmp_path_factory: pytest.TempPathFactory) -> Warehouse:
     return load(tmp_path_factory.mktemp("funnels") / "home")
 
 
-def run(warehouse: Warehouse, zone: str = "UTC", **query: Any) -> FunnelResult:
+def run(warehouse: Warehouse, zone: ZoneInfo = ZoneInfo("UTC"), **query: Any) -> FunnelResult:
     query = {"steps": STEPS, "window": timedelta(days=1), **query}
     with warehouse.reader() as con:
         return funnel_runner(FunnelQuery.model_validate(query), zone)(con)
@@ -183,9 +184,9 @@ class TestBreakdowns:
 class TestDateRange:
     def test_days_are_the_shops_days(self, shop: Warehouse) -> None:
         day = {"since": "2024-03-05", "until": "2024-03-05"}
-        assert counts(run(shop, "Europe/Berlin", **day)) == [1, 0, 0]
-        assert counts(run(shop, "UTC", **day)) == [0, 0, 0]
-        assert counts(run(shop, "UTC", since="2024-03-08")) == [1, 1, 0]
+        assert counts(run(shop, ZoneInfo("Europe/Berlin"), **day)) == [1, 0, 0]
+        assert counts(run(shop, ZoneInfo("UTC"), **day)) == [0, 0, 0]
+        assert counts(run(shop, ZoneInfo("UTC"), since="2024-03-08")) == [1, 1, 0]
 
 
 class TestDroppedAt:
@@ -385,4 +386,6 @@ def test_duckdb_and_spark_give_equal_funnels(
         {"mode": "unordered", "since": "2024-03-05"},
     ]  # fmt: skip
     for query in queries:
-        assert run(duck, "Europe/Berlin", **query) == run(spark, "Europe/Berlin", **query), query
+        assert run(duck, ZoneInfo("Europe/Berlin"), **query) == run(
+            spark, ZoneInfo("Europe/Berlin"), **query
+        ), query

@@ -65,7 +65,7 @@ def load_shop(tmp_path: Path, zone: str = ZONE, **settings: Any) -> Warehouse:
 
 def run(warehouse: Warehouse, **query: Any) -> KpiResult:
     with warehouse.reader() as con:
-        return KpiRunner(KpiQuery.model_validate(query), warehouse.settings.timezone)(con)
+        return KpiRunner(KpiQuery.model_validate(query), warehouse.settings.zone)(con)
 
 
 def values(result: KpiResult, metric: str) -> dict[date, Any]:

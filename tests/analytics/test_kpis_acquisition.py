@@ -57,9 +57,7 @@ def load_acquisition(tmp_path: Path, **settings: Any) -> Warehouse:
 
 def run(warehouse: Warehouse, **query: Any) -> AcquisitionResult:
     with warehouse.reader() as con:
-        runner = AcquisitionRunner(
-            AcquisitionQuery.model_validate(query), warehouse.settings.timezone
-        )
+        runner = AcquisitionRunner(AcquisitionQuery.model_validate(query), warehouse.settings.zone)
         return runner(con)
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
 
@@ -52,8 +53,8 @@ def spark_copy(duck: Warehouse, tmp_path: Path) -> Warehouse:
 
 def answers(warehouse: Warehouse) -> list[dict[str, Any]]:
     with warehouse.reader() as con:
-        kpis = KpiRunner(KpiQuery.model_validate(KPIS), ZONE)(con)
-        acquisition = AcquisitionRunner(AcquisitionQuery.model_validate(QUERY), ZONE)(con)
+        kpis = KpiRunner(KpiQuery.model_validate(KPIS), ZoneInfo(ZONE))(con)
+        acquisition = AcquisitionRunner(AcquisitionQuery.model_validate(QUERY), ZoneInfo(ZONE))(con)
     return [kpis.model_dump(), acquisition.model_dump()]
 
 

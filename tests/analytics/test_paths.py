@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
 from typer import Typer
@@ -57,7 +58,7 @@ def shop(tmp_path_factory: pytest.TempPathFactory) -> Warehouse:
     return load(tmp_path_factory.mktemp("paths") / "home")
 
 
-def run(warehouse: Warehouse, zone: str = "UTC", **query: Any) -> PathsResult:
+def run(warehouse: Warehouse, zone: ZoneInfo = ZoneInfo("UTC"), **query: Any) -> PathsResult:
     with warehouse.reader() as con:
         return paths_runner(PathsQuery.model_validate(query), zone)(con)
 
@@ -135,9 +136,9 @@ class TestOptions:
     def test_days_are_the_shops_days(self, shop: Warehouse) -> None:
         # In Kiritimati (UTC+14) 10:00 UTC is already midnight of 5 March: only p3's session,
         # which starts at 09:00 UTC, begins on the 4th there.
-        assert run(shop, "UTC", steps=1, until="2024-03-04").sessions == 5
-        assert run(shop, "Pacific/Kiritimati", steps=1, until="2024-03-04").sessions == 1
-        assert run(shop, "Pacific/Kiritimati", steps=1, since="2024-03-05").sessions == 4
+        assert run(shop, ZoneInfo("UTC"), steps=1, until="2024-03-04").sessions == 5
+        assert run(shop, ZoneInfo("Pacific/Kiritimati"), steps=1, until="2024-03-04").sessions == 1
+        assert run(shop, ZoneInfo("Pacific/Kiritimati"), steps=1, since="2024-03-05").sessions == 4
 
     def test_the_start_event_cannot_be_ignored(self, shop: Warehouse) -> None:
         with pytest.raises(InvalidQuery):
@@ -191,4 +192,6 @@ def test_duckdb_and_spark_give_equal_paths(
         {"start": V, "steps": 2, "session_gap": timedelta(minutes=5)},
         {"start": ORDER, "direction": "before", "steps": 2, "collapse_repeats": True},
     ):
-        assert run(duck, "Europe/Berlin", **query) == run(spark, "Europe/Berlin", **query)
+        assert run(duck, ZoneInfo("Europe/Berlin"), **query) == run(
+            spark, ZoneInfo("Europe/Berlin"), **query
+        )

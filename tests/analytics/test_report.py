@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import re
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 from tenure.config import Settings
 from tenure.ingest.files.importer import import_files
@@ -22,7 +23,7 @@ def test_report_is_offline_and_contains_the_retention_charts(tmp_path: Path) -> 
         "orders", [str(write(tmp_path / "o.csv", ORDERS))], settings=settings, warehouse=warehouse
     )
     with warehouse.reader() as con:
-        document = build_report(con, settings.timezone)
+        document = build_report(con, settings.zone)
     # Offline: no external scripts or stylesheets, plotly.js is inline.
     assert not re.search(r"<script[^>]+src=", document)
     assert "<link" not in document
@@ -39,7 +40,7 @@ def test_report_on_an_empty_shop_says_what_to_do(tmp_path: Path) -> None:
     warehouse = Warehouse(settings)
     warehouse.init()
     with warehouse.reader() as con:
-        document = build_report(con, "UTC")
+        document = build_report(con, ZoneInfo("UTC"))
     assert "No orders yet" in document
 
 
@@ -56,7 +57,7 @@ def test_report_on_a_simulated_shop_has_every_section(tmp_path: Path) -> None:
     )
     import_simulation(tmp_path / "sim", settings, warehouse)
     with warehouse.reader() as con:
-        document = build_report(con, "UTC")
+        document = build_report(con, ZoneInfo("UTC"))
     for title in (
         "Headline KPIs",
         "Cohort retention",

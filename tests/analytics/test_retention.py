@@ -41,9 +41,7 @@ def load(tmp_path: Path, zone: str) -> Warehouse:
 
 def run(warehouse: Warehouse, **query: object) -> RetentionResult:
     with warehouse.reader() as con:
-        return RetentionRunner(RetentionQuery.model_validate(query), warehouse.settings.timezone)(
-            con
-        )
+        return RetentionRunner(RetentionQuery.model_validate(query), warehouse.settings.zone)(con)
 
 
 def triangle(result: RetentionResult) -> dict[str, list[int]]:

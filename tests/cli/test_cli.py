@@ -3,8 +3,16 @@
 from __future__ import annotations
 
 import json
+from datetime import UTC, datetime
+from decimal import Decimal
 from pathlib import Path
 
+from tenure.config import Settings
+from tenure.ingest.tracking.lines import from_rows
+from tenure.ingest.warnings.service import Tally, record
+from tenure.kit.time import utc_now
+from tenure.storage.database import Database
+from tenure.storage.warehouse import Warehouse
 from tests.ingest.builders import write
 from tests.serving import run_cli
 
@@ -72,3 +80,35 @@ def test_keys_create_list_revoke(home: Path) -> None:
     assert created["id"] in listing and created["secret"] not in listing
     assert run_cli(home, "keys", "revoke", created["id"]).returncode == 0
     assert run_cli(home, "keys", "revoke", "key_missing").returncode == 1
+
+
+def test_status_shows_rows_hidden_for_an_implausible_time_and_recent_warnings(
+    home: Path,
+) -> None:
+    assert run_cli(home, "init").returncode == 0
+    settings = Settings(home=home)
+    order = {"user_id": "a", "status": "paid", "amount": Decimal(1), "currency": "USD"}
+    with Warehouse(settings).writer() as writer:  # around ingestion, as an old version could
+        writer.upsert(
+            "orders",
+            from_rows(
+                "orders",
+                [
+                    {"order_id": "ok", "ts": datetime(2024, 5, 1, tzinfo=UTC), **order},
+                    {"order_id": "x", "ts": datetime(9999, 12, 31, tzinfo=UTC), **order},
+                ],
+            ),
+        )
+    found = Tally("tracking", "future_clamped", 3, [{"messageId": "m1"}])
+    Database(settings.sqlalchemy_url).write(lambda s: record(s, [found], utc_now()))
+    status = json.loads(run_cli(home, "status", "--json").stdout)
+    assert (status["orders"], status["tracking_inbox"]) == (2, 0)
+    assert status["excluded_rows"] == {"events": 0, "orders": 1, "spend": 0, "users": 0}
+    [warning] = status["ingestion_warnings"]
+    assert (warning["source"], warning["reason"], warning["count"]) == (
+        "tracking",
+        "future_clamped",
+        3,
+    )
+    text = run_cli(home, "status").stdout
+    assert "hidden from analytics" in text and "future_clamped" in text

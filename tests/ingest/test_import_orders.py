@@ -15,7 +15,7 @@ import pandas as pd
 import pytest
 
 from tenure.config import Settings
-from tenure.ingest.files.errors import BadMapping, ImportRejected, MissingField
+from tenure.ingest.files.errors import BadMapping, ImportRejected, MissingField, UnknownTimezone
 from tenure.ingest.files.importer import import_files
 from tenure.ingest.files.mapping import Mapping, preset
 from tenure.storage.warehouse import Warehouse
@@ -140,6 +140,20 @@ class TestTimeZones:
         )
         ts = [t.to_pydatetime() for t in orders_frame(warehouse).ts]
         assert ts == [datetime(2024, 1, 5, 15, 30, tzinfo=UTC)] * 2
+
+    def test_an_unknown_zone_name_is_refused_before_anything_is_read(
+        self, duck_settings: Settings, warehouse: Warehouse, tmp_path: Path
+    ) -> None:
+        path = write(tmp_path / "o.csv", "order_id,ts,amount\na,2024-01-05 23:30:00,10")
+        with pytest.raises(UnknownTimezone, match="Mars/Olympus"):
+            import_files(
+                "orders",
+                [str(path)],
+                settings=duck_settings,
+                warehouse=warehouse,
+                mapping=Mapping(timezone="Mars/Olympus"),
+            )
+        assert orders_frame(warehouse).empty
 
     def test_custom_date_format(
         self, duck_settings: Settings, warehouse: Warehouse, tmp_path: Path

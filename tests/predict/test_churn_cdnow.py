@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import date
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 from tenure.config import Settings
 from tenure.ingest.files.importer import import_files
@@ -27,7 +28,7 @@ def test_the_repeat_ranking_beats_bgnbd_on_the_holdout(tmp_path: Path, real_data
     )
     with warehouse.reader() as con:
         # Churn in the 273 days after 1997-09-30 = no repeat purchase in the 39-week holdout.
-        result = evaluate(con, "UTC", ChurnConfig(horizon_days=273), date(1997, 9, 30))
+        result = evaluate(con, ZoneInfo("UTC"), ChurnConfig(horizon_days=273), date(1997, 9, 30))
     assert result["customers"] == 23_570
     assert result["window_end"] == "1998-06-30"
     model = result["rankings"]["model"]["roc_auc"]

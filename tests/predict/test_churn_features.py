@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import date
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import pandas as pd
 import pytest
@@ -17,15 +18,15 @@ H = 14 / 24  # the cut-off is 16:00 UTC, the orders are at 02:00 UTC
 
 def features(warehouse: object, day: date = CUTOFF, horizon: int = 90) -> pd.DataFrame:
     with warehouse.reader() as con:  # type: ignore[attr-defined]
-        frame = labelled_features(con, day, ZONE, horizon).execute()
+        frame = labelled_features(con, day, ZoneInfo(ZONE), horizon).execute()
     return frame.set_index("user_id").sort_index()
 
 
 class TestCutoff:
     def test_the_cutoff_is_the_next_local_midnight_in_utc(self) -> None:
-        assert cutoff_instant(CUTOFF, ZONE).isoformat() == "2024-03-31T16:00:00+00:00"
+        assert cutoff_instant(CUTOFF, ZoneInfo(ZONE)).isoformat() == "2024-03-31T16:00:00+00:00"
         # London is on summer time (UTC+1) by the end of 2024-03-31.
-        assert cutoff_instant(date(2024, 3, 31), "Europe/London").isoformat() == (
+        assert cutoff_instant(date(2024, 3, 31), ZoneInfo("Europe/London")).isoformat() == (
             "2024-03-31T23:00:00+00:00"
         )
 

@@ -19,6 +19,12 @@ class TestRanking:
         assert metrics.pr_auc == pytest.approx((1 + 2 / 3) / 2)
         assert metrics.churn_rate == pytest.approx(0.4)
 
+    def test_a_score_with_gaps_has_no_metrics_instead_of_an_error(self) -> None:
+        # A BG/NBD fit on degenerate histories can give NaN; the evaluation answered 500.
+        metrics = ranking_metrics([1, 0, 1, 0], [0.9, np.nan, 0.4, 0.3], probability=True)
+        assert (metrics.roc_auc, metrics.pr_auc, metrics.top_decile_lift) == (None, None, None)
+        assert metrics.customers == 4
+
     def test_one_class_only_has_no_auc(self) -> None:
         metrics = ranking_metrics([1, 1, 1], [0.2, 0.5, 0.9])
         assert (metrics.roc_auc, metrics.pr_auc) == (None, None)

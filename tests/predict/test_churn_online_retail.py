@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 from tenure.config import Settings
 from tenure.ingest.files.importer import import_files
@@ -26,7 +27,7 @@ def test_the_model_beats_both_baselines_on_the_christmas_window(
         mapping=preset("online-retail", "orders"),
     )
     with warehouse.reader() as con:
-        result = evaluate(con, "Europe/London", ChurnConfig(horizon_days=90))
+        result = evaluate(con, ZoneInfo("Europe/London"), ChurnConfig(horizon_days=90))
     # The data ends 2011-12-09: customers as of 2011-09-10, churn = no order by 2011-12-09.
     assert (result["cutoff"], result["window_end"]) == ("2011-09-10", "2011-12-09")
     rankings = result["rankings"]

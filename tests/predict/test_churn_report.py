@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from zoneinfo import ZoneInfo
 
 from tenure.predict.churn.report import evaluation_html, risk_sections
 from tenure.predict.scores import write_scores
@@ -84,6 +85,6 @@ def test_the_evaluation_page_lists_every_ranking() -> None:
         "importance": {"recency_days": 12.0},
         "rankings": {"model": metrics, "recency": baseline},
     }
-    page = evaluation_html(evaluation, "UTC")
+    page = evaluation_html(evaluation, ZoneInfo("UTC"))
     assert page.startswith("<!DOCTYPE html>")
     assert "Baseline: recency alone" in page and "0.800" in page and "–" in page

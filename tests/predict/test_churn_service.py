@@ -6,6 +6,7 @@ import json
 import shutil
 from datetime import date, timedelta
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import pytest
 
@@ -66,7 +67,7 @@ class TestTrainAndScore:
         version, values = score_churn(settings, warehouse)
         assert version == trained["version"]
         with warehouse.reader() as con:
-            last = order_days(con, "UTC")[1]
+            last = order_days(con, ZoneInfo("UTC"))[1]
             customers = (
                 con.table("orders")
                 .filter(lambda t: t.user_id.notnull() & (t.status == "paid"))
@@ -118,8 +119,8 @@ class TestRetraining:
 class TestEvaluation:
     def test_the_model_outranks_recency_on_a_later_window(self, churn_shop: Path) -> None:
         with Warehouse(Settings(home=churn_shop)).reader() as con:
-            result = evaluate(con, "UTC", ChurnConfig(horizon_days=60))
-            last = order_days(con, "UTC")[1]
+            result = evaluate(con, ZoneInfo("UTC"), ChurnConfig(horizon_days=60))
+            last = order_days(con, ZoneInfo("UTC"))[1]
         assert result["window_end"] == str(last)
         assert date.fromisoformat(result["training_cutoffs"][0]) + timedelta(
             days=result["training_label_days"]
@@ -132,6 +133,8 @@ class TestEvaluation:
 
     def test_a_window_past_the_data_is_refused(self, churn_shop: Path) -> None:
         with Warehouse(Settings(home=churn_shop)).reader() as con:
-            last = order_days(con, "UTC")[1]
+            last = order_days(con, ZoneInfo("UTC"))[1]
             with pytest.raises(ChurnInputError):
-                evaluate(con, "UTC", ChurnConfig(horizon_days=60), last - timedelta(days=30))
+                evaluate(
+                    con, ZoneInfo("UTC"), ChurnConfig(horizon_days=60), last - timedelta(days=30)
+                )

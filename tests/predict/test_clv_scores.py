@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import numpy as np
 import pandas as pd
@@ -17,7 +18,7 @@ lifetimes = pytest.importorskip("lifetimes")
 
 def test_p_alive_expected_orders_and_clv_match_lifetimes(churn_shop: Path) -> None:
     with Warehouse(Settings(home=churn_shop)).reader() as con:
-        version, values, fits = clv_scores(con, "UTC", "USD")
+        version, values, fits = clv_scores(con, ZoneInfo("UTC"), "USD")
         orders = paid_orders(con)
     orders["day"] = orders.ts.dt.tz_convert("UTC").dt.tz_localize(None).dt.normalize()
     orders["amount"] = orders.amount.astype(float)
@@ -64,3 +65,11 @@ def test_p_alive_expected_orders_and_clv_match_lifetimes(churn_shop: Path) -> No
     ours = values.clv_minor / 100.0
     np.testing.assert_allclose(ours, clv.loc[values.index], rtol=3e-2, atol=0.02)
     assert values.clv_minor.dtype == np.int64 and (values.currency == "USD").all()
+
+
+def test_an_amount_the_fit_could_not_give_stays_missing() -> None:
+    from tenure.predict.service import _minor_units
+
+    assert list(_minor_units([1.234, 2.0], 100)) == [123, 200]
+    gaps = _minor_units([1.0, float("nan"), float("inf")], 100)
+    assert gaps[0] == 100 and gaps[1] is pd.NA and gaps[2] is pd.NA

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pandas as pd
 import pytest
@@ -38,7 +39,7 @@ def summarise(**options: Any) -> pd.DataFrame:
             "observation_end": "2024-01-31",
             "calibration_end": "2024-01-15",
             "time_unit": "D",
-            "timezone": "America/New_York",
+            "timezone": ZoneInfo("America/New_York"),
             **options,
         },
     )

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 from tenure.config import Settings
 from tenure.ingest.files.importer import import_files
@@ -29,7 +30,7 @@ def test_bgnbd_from_the_warehouse_matches_the_published_holdout(
     from datetime import date
 
     with warehouse.reader() as con:
-        result = fit_clv(con, "bgnbd", "UTC", calibration_end=date(1997, 9, 30))
+        result = fit_clv(con, "bgnbd", ZoneInfo("UTC"), calibration_end=date(1997, 9, 30))
     holdout = result["holdout"]
     assert result["customers"] == 23_570
     assert holdout["actual_total"] == 19_684

@@ -30,14 +30,14 @@ def stores(tmp_path: Path, database_url: str) -> tuple[Settings, Warehouse, Data
     settings = Settings(home=tmp_path, database_url=database_url, inbox_flush_seconds=0)
     database = Database(settings.sqlalchemy_url)
     database.upgrade()
-    run_rfm(shop, "UTC", RfmQuery(), save=True)
-    run_lifecycle(shop, database, "UTC", LifecycleQuery(), save=True)
+    run_rfm(shop, ZoneInfo("UTC"), RfmQuery(), save=True)
+    run_lifecycle(shop, database, ZoneInfo("UTC"), LifecycleQuery(), save=True)
     with database.session() as session:
         service.create_segment(
             session, "repeat", {"field": "feature.orders", "op": "gte", "value": 2}
         )
         tags.tag_users(session, "vip", ["u6"])
-    refresh_segments(database, shop, "UTC", None, None)
+    refresh_segments(database, shop, ZoneInfo("UTC"), None, None)
     return settings, shop, database
 
 

@@ -43,6 +43,14 @@ class TestAnalysesOverHttp:
         assert {s["segment"]: s["users"] for s in body["segments"]}["Lost"] == 2
         assert sum(t["users"] for t in body["transitions"]) == 8
 
+    def test_lifecycle_as_of_before_any_order_has_no_customers(self, client: TestClient) -> None:
+        # Found by fuzzing: a division by zero answered 500.
+        body = ok(
+            client.post("/v1/lifecycle", json={"as_of": "2000-01-01"}, headers=key(client, "admin"))
+        )
+        assert body["result"]["customers"] == 0
+        assert {s["share"] for s in body["result"]["stages"]} == {0.0}
+
     def test_lifecycle_records_transitions_campaigns_can_poll(self, client: TestClient) -> None:
         admin, server = key(client, "admin"), key(client, "server")
         ok(client.post("/v1/lifecycle", json={"save": True}, headers=admin))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import date
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import numpy as np
 import pandas as pd
@@ -39,7 +40,7 @@ def shop(tmp_path_factory: pytest.TempPathFactory) -> Warehouse:
 
 
 def stages(shop: Warehouse, **query: object) -> dict[str, tuple[str, date]]:
-    runner = LifecycleRunner(LifecycleQuery.model_validate(query), "UTC")
+    runner = LifecycleRunner(LifecycleQuery.model_validate(query), ZoneInfo("UTC"))
     with shop.reader() as con:
         table = runner.table(con)
         assert table is not None
@@ -55,7 +56,7 @@ class TestFixedThresholds:
 
     def test_counts_cover_all_six_stages_in_order(self, shop: Warehouse) -> None:
         with shop.reader() as con:
-            result = LifecycleRunner(LifecycleQuery(), "UTC")(con)
+            result = LifecycleRunner(LifecycleQuery(), ZoneInfo("UTC"))(con)
         assert result.as_of == AS_OF and result.customers == 8
         assert [(s.stage, s.users) for s in result.stages] == [
             ("new", 2), ("active", 1), ("loyal", 2), ("at_risk", 1), ("churned", 1),
@@ -77,14 +78,14 @@ class TestFixedThresholds:
 
     def test_the_windows_must_nest(self, shop: Warehouse) -> None:
         with pytest.raises(InvalidQuery), shop.reader() as con:
-            LifecycleRunner(LifecycleQuery(at_risk_days=200, churn_days=100), "UTC")(con)
+            LifecycleRunner(LifecycleQuery(at_risk_days=200, churn_days=100), ZoneInfo("UTC"))(con)
 
 
 class TestShopLocalDays:
     def test_days_are_counted_in_the_shops_zone(self, tmp_path: Path) -> None:
         # The same local times in Tokyo: every stage and day is unchanged.
         shop = build_shop(tmp_path, zone="Asia/Tokyo")
-        runner = LifecycleRunner(LifecycleQuery(), "Asia/Tokyo")
+        runner = LifecycleRunner(LifecycleQuery(), ZoneInfo("Asia/Tokyo"))
         with shop.reader() as con:
             table = runner.table(con)
             assert table is not None
@@ -105,7 +106,7 @@ class TestTransitionLog:
         self, stores: tuple[Warehouse, Database]
     ) -> None:
         shop, database = stores
-        run = run_lifecycle(shop, database, "UTC", LifecycleQuery(), save=True)
+        run = run_lifecycle(shop, database, ZoneInfo("UTC"), LifecycleQuery(), save=True)
         assert (run.scored, run.transitions) == (8, 9)
         expected = {(user, None, stage, day) for user, (stage, day) in STAGES.items()}
         # u5 passed through at risk (2023-08-01 + 91 days) before churning.
@@ -123,8 +124,10 @@ class TestTransitionLog:
         self, stores: tuple[Warehouse, Database]
     ) -> None:
         shop, database = stores
-        run_lifecycle(shop, database, "UTC", LifecycleQuery(), save=True)
-        run = run_lifecycle(shop, database, "UTC", LifecycleQuery(as_of="2024-07-15"), save=True)
+        run_lifecycle(shop, database, ZoneInfo("UTC"), LifecycleQuery(), save=True)
+        run = run_lifecycle(
+            shop, database, ZoneInfo("UTC"), LifecycleQuery(as_of="2024-07-15"), save=True
+        )
         with database.session() as session:
             entered = service.transitions(session, to_stage="at_risk", since=date(2024, 4, 1))
             got = {(m.user_id, m.from_stage, m.day) for m in entered}
@@ -147,8 +150,8 @@ class TestTransitionLog:
         self, stores: tuple[Warehouse, Database]
     ) -> None:
         shop, database = stores
-        run_lifecycle(shop, database, "UTC", LifecycleQuery(), save=True)
-        again = run_lifecycle(shop, database, "UTC", LifecycleQuery(), save=True)
+        run_lifecycle(shop, database, ZoneInfo("UTC"), LifecycleQuery(), save=True)
+        again = run_lifecycle(shop, database, ZoneInfo("UTC"), LifecycleQuery(), save=True)
         assert again.transitions == 0
 
 
@@ -171,7 +174,7 @@ class TestModelThresholds:
 
     def test_model_mode_gives_each_customer_their_own_thresholds(self, tmp_path: Path) -> None:
         shop = build_shop(tmp_path)
-        run = run_lifecycle(shop, None, "UTC", LifecycleQuery(mode="model"), save=True)
+        run = run_lifecycle(shop, None, ZoneInfo("UTC"), LifecycleQuery(mode="model"), save=True)
         with shop.reader() as con:
             frame = con.table("scores").filter(lambda s: s.model == "lifecycle").execute()
         import json

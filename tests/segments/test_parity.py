@@ -35,20 +35,21 @@ RULES: list[dict[str, Any]] = [
 
 def answers(shop: Warehouse) -> dict[str, Any]:
     """Every result of this package on one warehouse, in comparable form."""
-    run_rfm(shop, ZONE, RfmQuery(), save=True)
-    run_lifecycle(shop, None, ZONE, LifecycleQuery(), save=True)
+    zone = ZoneInfo(ZONE)
+    run_rfm(shop, zone, RfmQuery(), save=True)
+    run_lifecycle(shop, None, zone, LifecycleQuery(), save=True)
     out: dict[str, Any] = {}
     with shop.reader() as con:
-        out["rfm"] = RfmRunner(RfmQuery(compare_to="2023-12-31"), ZONE)(con).model_dump()
+        out["rfm"] = RfmRunner(RfmQuery(compare_to="2023-12-31"), zone)(con).model_dump()
         scores = con.table("scores").execute()
         out["scores"] = sorted(
             zip(scores.user_id, scores.model, scores.version, scores["values"], strict=True)
         )
-        out["lifecycle"] = LifecycleRunner(LifecycleQuery(as_of="2024-07-15"), ZONE)(
+        out["lifecycle"] = LifecycleRunner(LifecycleQuery(as_of="2024-07-15"), zone)(
             con
         ).model_dump()
         query = LifecycleQuery(mode="model")
-        runner = LifecycleRunner(query, ZONE, lifecycle_thresholds(con, ZONE, AS_OF, query))
+        runner = LifecycleRunner(query, zone, lifecycle_thresholds(con, zone, AS_OF, query))
         table = runner.table(con)
         assert table is not None
         frame = table.execute().sort_values("user_id").reset_index(drop=True)
@@ -59,13 +60,11 @@ def answers(shop: Warehouse) -> dict[str, Any]:
         database = Database(f"sqlite:///{shop.settings.home / 'ops.db'}")
         database.upgrade()
         with database.session() as session:
-            profile = build_profile(con, session, "u6", ZoneInfo(ZONE)).model_dump(
-                exclude={"scores"}
-            )
+            profile = build_profile(con, session, "u6", zone).model_dump(exclude={"scores"})
         out["profile"] = profile
         out["members"] = [
             sorted(
-                Compiler(con, ZONE, AS_OF, {"vip": ["u2", "p1"]})
+                Compiler(con, zone, AS_OF, {"vip": ["u2", "p1"]})
                 .members(parse(r))
                 .execute()
                 .user_id

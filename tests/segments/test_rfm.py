@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from datetime import date
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import pytest
 
@@ -42,7 +43,7 @@ def shop(tmp_path_factory: pytest.TempPathFactory) -> Warehouse:
 
 def _run(shop: Warehouse, **query: object) -> RfmResult:
     with shop.reader() as con:
-        return RfmRunner(RfmQuery.model_validate(query), "UTC")(con)
+        return RfmRunner(RfmQuery.model_validate(query), ZoneInfo("UTC"))(con)
 
 
 class TestScores:
@@ -50,7 +51,7 @@ class TestScores:
         self, shop: Warehouse
     ) -> None:
         with shop.reader() as con:
-            frame = rfm_table(con, "UTC", AS_OF).execute()
+            frame = rfm_table(con, ZoneInfo("UTC"), AS_OF).execute()
         got = {
             r.user_id: (r.recency_days, r.frequency, float(r.monetary), r.score, r.segment)
             for r in frame.itertuples()
@@ -59,19 +60,21 @@ class TestScores:
 
     def test_guests_cancelled_orders_and_prospects_are_not_customers(self, shop: Warehouse) -> None:
         with shop.reader() as con:
-            ids = set(rfm_table(con, "UTC", AS_OF).execute().user_id)
+            ids = set(rfm_table(con, ZoneInfo("UTC"), AS_OF).execute().user_id)
         assert "p1" not in ids and None not in ids and len(ids) == 8
 
     def test_equal_values_always_share_a_score(self, shop: Warehouse) -> None:
         with shop.reader() as con:
-            frame = rfm_table(con, "UTC", AS_OF).execute().set_index("user_id")
+            frame = rfm_table(con, ZoneInfo("UTC"), AS_OF).execute().set_index("user_id")
         # u3 and u6 both spent 60 net; u3, u4 and u6 all have two orders.
         assert frame.loc["u3", "m"] == frame.loc["u6", "m"] == 2
         assert set(frame.loc[["u3", "u4", "u6"], "f"]) == {2}
 
     def test_an_earlier_day_only_sees_orders_up_to_it(self, shop: Warehouse) -> None:
         with shop.reader() as con:
-            frame = rfm_table(con, "UTC", date(2023, 12, 31)).execute().set_index("user_id")
+            frame = (
+                rfm_table(con, ZoneInfo("UTC"), date(2023, 12, 31)).execute().set_index("user_id")
+            )
         assert sorted(frame.index) == ["u3", "u4", "u5", "u7"]
         assert frame.loc["u7", "frequency"] == 3 and frame.loc["u4", "recency_days"] == 16
 
@@ -153,8 +156,10 @@ class TestSavedScores:
         self, tmp_path: Path
     ) -> None:
         shop = build_shop(tmp_path)
-        _, written = run_rfm(shop, "UTC", RfmQuery(), save=True)
-        _, again = run_rfm(shop, "UTC", RfmQuery(), save=True)  # a rerun replaces, never doubles
+        _, written = run_rfm(shop, ZoneInfo("UTC"), RfmQuery(), save=True)
+        _, again = run_rfm(
+            shop, ZoneInfo("UTC"), RfmQuery(), save=True
+        )  # a rerun replaces, never doubles
         with shop.reader() as con:
             rows = con.table("scores").execute()
         assert written == again == 8 and len(rows) == 8

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
 
@@ -23,14 +24,14 @@ ALL = {"u1", "u2", "u3", "u4", "u5", "u6", "u7", "u8", "p1"}
 @pytest.fixture(scope="module")
 def shop(tmp_path_factory: pytest.TempPathFactory) -> Warehouse:
     wh = build_shop(tmp_path_factory.mktemp("rules"))
-    run_rfm(wh, "UTC", RfmQuery(), save=True)
-    run_lifecycle(wh, None, "UTC", LifecycleQuery(), save=True)
+    run_rfm(wh, ZoneInfo("UTC"), RfmQuery(), save=True)
+    run_lifecycle(wh, None, ZoneInfo("UTC"), LifecycleQuery(), save=True)
     return wh
 
 
 def match(shop: Warehouse, rule: Any, tags: dict[str, list[str]] | None = None) -> set[str]:
     with shop.reader() as con:
-        frame = Compiler(con, "UTC", AS_OF, tags).members(parse(rule)).execute()
+        frame = Compiler(con, ZoneInfo("UTC"), AS_OF, tags).members(parse(rule)).execute()
     return set(frame.user_id)
 
 
@@ -72,6 +73,19 @@ class TestErrorsPointAtTheWrongPart:
             error_of({"field": "feature.orders", "op": "between", "value": [5, 1]})[0] == "$.value"
         )
         assert error_of({"field": "stage", "op": "in", "value": "new"})[0] == "$.value"
+
+    def test_a_key_that_would_change_the_json_path_is_refused(self) -> None:
+        # Found by fuzzing: the quote reached DuckDB's JSON path tokenizer and answered 500.
+        rule = {"field": 'user.attributes.a"); DROP TABLE users; --', "op": "eq", "value": 1}
+        path, reason = error_of({"any": [rule]})
+        assert path == "$.any[0].field" and "invalid key" in reason
+        assert error_of({"field": "score.clv.x[0]", "op": "gt", "value": 1})[0] == "$.field"
+
+    def test_keys_in_any_script_and_nested_keys_are_accepted(self, shop: Warehouse) -> None:
+        assert (
+            match(shop, {"field": "user.attributes.会员等级", "op": "eq", "value": "金"}) == set()
+        )
+        assert parse({"field": "user.attributes.shipping.city", "op": "eq", "value": "x"})
 
     def test_malformed_text_is_an_error_at_the_root(self) -> None:
         assert error_of('{"all": [')[0] == "$"

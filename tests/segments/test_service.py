@@ -7,6 +7,7 @@ import threading
 import time
 from datetime import timedelta
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import pytest
 
@@ -36,7 +37,7 @@ def stores(tmp_path: Path, database_url: str) -> tuple[Warehouse, Database]:
 
 def refresh(stores: tuple[Warehouse, Database], *keys: str) -> list[service.Refresh]:
     shop, database = stores
-    return refresh_segments(database, shop, "UTC", list(keys) if keys else None, None)
+    return refresh_segments(database, shop, ZoneInfo("UTC"), list(keys) if keys else None, None)
 
 
 class TestSavedSegments:
@@ -133,7 +134,7 @@ class TestSavedSegments:
         with database.session() as session:
             service.create_segment(session, "repeat", REPEAT)
         refresh(stores, "repeat")
-        frame = export_members(database, shop, "UTC", "repeat")
+        frame = export_members(database, shop, ZoneInfo("UTC"), "repeat")
         assert frame.user_id.tolist() == ["u1", "u3", "u4", "u6", "u7"]
         assert frame.set_index("user_id").loc["u6", "revenue"] == 60
         assert frame.set_index("user_id").loc["u7", "orders"] == 5
@@ -159,7 +160,7 @@ class TestTags:
         shop, database = stores
         with database.session() as session:
             tags.create_tag(session, "big", {"field": "feature.revenue", "op": "gt", "value": 200})
-        [done] = refresh_tags(database, shop, "UTC", None)
+        [done] = refresh_tags(database, shop, ZoneInfo("UTC"), None)
         assert done.members == 2
         with database.session() as session:
             assert tags.tags_of(session, "u4") == ["big"]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import duckdb
 import pandas as pd
@@ -58,7 +59,7 @@ def user_first_by_hand(days: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-def stored_and_live(warehouse: Warehouse, zone: str) -> tuple[pd.DataFrame, pd.DataFrame]:
+def stored_and_live(warehouse: Warehouse, zone: ZoneInfo) -> tuple[pd.DataFrame, pd.DataFrame]:
     """The stored rollup and the live one; user_days is checked against its live form too."""
     with warehouse.reader() as con:
         stored = con.table(ROLLUP).execute()
@@ -149,7 +150,7 @@ def test_rollup_stays_exact_through_imports_merges_and_status_changes(
         writer.upsert("identities", pa.table({"alias_id": ["anon"], "user_id": ["7"], "ts": [ts]}))
         writer.resolve_identities()
         writer.set_order_status(["1"], "cancelled")
-    stored, live = stored_and_live(warehouse, "UTC")
+    stored, live = stored_and_live(warehouse, ZoneInfo("UTC"))
     assert len(stored) == 4
     pd.testing.assert_frame_equal(stored, live, check_dtype=False)
     assert set(stored.source) == {"$order", "$page", "Viewed"}
@@ -174,7 +175,7 @@ def test_per_user_rollups_follow_a_merge_that_moves_a_users_activity_away(
     with warehouse.writer() as writer:
         writer.upsert("identities", pa.table({"alias_id": ["8"], "user_id": ["7"], "ts": [ts]}))
         writer.resolve_identities()
-    stored, live = stored_and_live(warehouse, "UTC")
+    stored, live = stored_and_live(warehouse, ZoneInfo("UTC"))
     pd.testing.assert_frame_equal(stored, live, check_dtype=False)
     with warehouse.reader() as con:
         first = con.table(USER_FIRST).execute()
@@ -198,7 +199,7 @@ def test_a_new_time_zone_rebuilds_the_rollup_in_that_zone(home: Path, tmp_path: 
     )
     shanghai = Settings(home=home, timezone="Asia/Shanghai")
     Warehouse(shanghai).init()
-    stored, live = stored_and_live(Warehouse(shanghai), "Asia/Shanghai")
+    stored, live = stored_and_live(Warehouse(shanghai), ZoneInfo("Asia/Shanghai"))
     pd.testing.assert_frame_equal(stored, live, check_dtype=False)
     assert (
         str(stored.day.iloc[0])[:10] == "2024-03-02"
@@ -215,7 +216,7 @@ def test_rollup_matches_live_on_real_data(
         warehouse=warehouse,
         mapping=preset("online-retail", "orders"),
     )
-    stored, live = stored_and_live(warehouse, "UTC")
+    stored, live = stored_and_live(warehouse, ZoneInfo("UTC"))
     assert len(stored) > 10_000
     pd.testing.assert_frame_equal(stored, live, check_dtype=False)
 
@@ -235,10 +236,10 @@ def test_a_warehouse_built_by_an_older_version_is_read_live_then_rebuilt_on_the_
         con.execute(f"CREATE TABLE {USER_FIRST} (user_id VARCHAR, first_any DATE)")
         con.execute("UPDATE rollup_state SET name = 'activity_daily'")
     with warehouse.reader() as reader:
-        assert not is_stored(reader, "UTC")
+        assert not is_stored(reader, ZoneInfo("UTC"))
     with warehouse.writer():
         pass  # any write brings the rollups to the current version
     with warehouse.reader() as reader:
-        assert is_stored(reader, "UTC")
-    stored, live = stored_and_live(warehouse, "UTC")
+        assert is_stored(reader, ZoneInfo("UTC"))
+    stored, live = stored_and_live(warehouse, ZoneInfo("UTC"))
     pd.testing.assert_frame_equal(stored, live, check_dtype=False)

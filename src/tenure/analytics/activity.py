@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import weakref
 from typing import Literal
+from zoneinfo import ZoneInfo
 
 import ibis.expr.types as ir
 from ibis.backends import BaseBackend
@@ -75,26 +76,27 @@ class Activity(BaseModel):
 _FRESHNESS: weakref.WeakKeyDictionary[BaseBackend, dict[str, bool]] = weakref.WeakKeyDictionary()
 
 
-def _fresh(con: BaseBackend, zone: str) -> bool:
+def _fresh(con: BaseBackend, zone: ZoneInfo) -> bool:
     """Whether the stored rollups exist, are of this version and were built for this zone."""
     known = _FRESHNESS.setdefault(con, {})
-    if zone not in known:
+    name = zone.key
+    if name not in known:
         tables = set(con.list_tables())
         fresh = {ROLLUP, USER_DAYS, USER_FIRST, USER_WEEKS, "rollup_state"} <= tables
         if fresh:
             state = con.table("rollup_state").filter(lambda s: s.name == STATE_NAME).execute()
-            fresh = len(state) == 1 and state.zone.iloc[0] == zone
+            fresh = len(state) == 1 and state.zone.iloc[0] == name
         # A reader connection lives for one operation, during which no writer can run.
-        known[zone] = fresh
-    return known[zone]
+        known[name] = fresh
+    return known[name]
 
 
-def is_stored(con: BaseBackend, zone: str) -> bool:
+def is_stored(con: BaseBackend, zone: ZoneInfo) -> bool:
     """Whether analytics read stored rollups (True) or compute them live from raw tables."""
     return _fresh(con, zone)
 
 
-def activity(con: BaseBackend, zone: str) -> ir.Table:
+def activity(con: BaseBackend, zone: ZoneInfo) -> ir.Table:
     """The activity rollup if it is stored for this zone, else the same rows computed live."""
     if _fresh(con, zone):
         return con.table(ROLLUP)
@@ -103,28 +105,28 @@ def activity(con: BaseBackend, zone: str) -> ir.Table:
     return live.cache() if con.name == "pyspark" else live
 
 
-def user_days(con: BaseBackend, zone: str) -> ir.Table:
+def user_days(con: BaseBackend, zone: ZoneInfo) -> ir.Table:
     """Per user and local day: paid orders, events, net revenue (stored, or computed live)."""
     if _fresh(con, zone):
         return con.table(USER_DAYS)
     return user_days_expr(activity(con, zone))
 
 
-def user_first(con: BaseBackend, zone: str) -> ir.Table:
+def user_first(con: BaseBackend, zone: ZoneInfo) -> ir.Table:
     """Per user: first local day with any activity, with an event, with a paid order."""
     if _fresh(con, zone):
         return con.table(USER_FIRST)
     return user_first_expr(user_days(con, zone))
 
 
-def user_weeks(con: BaseBackend, zone: str) -> ir.Table:
+def user_weeks(con: BaseBackend, zone: ZoneInfo) -> ir.Table:
     """Per user and local week (its Monday): paid orders, events, net revenue."""
     if _fresh(con, zone):
         return con.table(USER_WEEKS)
     return user_weeks_expr(user_days(con, zone))
 
 
-def daily(selector: Activity, con: BaseBackend, zone: str) -> ir.Table:
+def daily(selector: Activity, con: BaseBackend, zone: ZoneInfo) -> ir.Table:
     """(user_id, day, n): how often each user did the selected activity on each local day."""
     if selector.kind == "event":
         rows = activity(con, zone)

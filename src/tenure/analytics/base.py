@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from typing import ClassVar, Generic, TypeVar
+from zoneinfo import ZoneInfo
 
 from ibis.backends import BaseBackend
 from pydantic import BaseModel, ConfigDict
@@ -30,7 +31,7 @@ class Runner(Generic[Q, R]):
 
     query_type: ClassVar[type[AnalyticsQuery]]
 
-    def __init__(self, query: Q, zone: str = "UTC") -> None:
+    def __init__(self, query: Q, zone: ZoneInfo = ZoneInfo("UTC")) -> None:
         self.query = query
         self.zone = zone
 

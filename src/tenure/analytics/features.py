@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import date
+from zoneinfo import ZoneInfo
 
 import ibis
 import ibis.expr.types as ir
@@ -34,7 +35,7 @@ USER_COLUMNS: dict[str, str] = {
 }
 
 
-def order_rows(con: BaseBackend, zone: str, as_of: date | None) -> ir.Table:
+def order_rows(con: BaseBackend, zone: ZoneInfo, as_of: date | None) -> ir.Table:
     """Paid and refund documents of known customers with their shop-local day, up to `as_of`."""
     orders = con.table("orders")
     orders = orders.filter(orders.user_id.notnull() & orders.status.isin(["paid", "refunded"]))
@@ -44,7 +45,7 @@ def order_rows(con: BaseBackend, zone: str, as_of: date | None) -> ir.Table:
     return orders
 
 
-def data_end(con: BaseBackend, zone: str) -> date | None:
+def data_end(con: BaseBackend, zone: ZoneInfo) -> date | None:
     """The last shop-local day with an order or an event: the default 'as of'.
 
     For a live shop this is today; for a historical data set it is the day the data ends, so
@@ -61,7 +62,7 @@ def data_end(con: BaseBackend, zone: str) -> date | None:
     return max(days) if days else None
 
 
-def order_features(con: BaseBackend, zone: str, end: date) -> ir.Table:
+def order_features(con: BaseBackend, zone: ZoneInfo, end: date) -> ir.Table:
     """Per customer up to `end`: first/last paid order, paid orders, net revenue, AOV, recency."""
     orders = order_rows(con, zone, end)
     paid = orders.status == "paid"
@@ -83,7 +84,7 @@ def order_features(con: BaseBackend, zone: str, end: date) -> ir.Table:
     )
 
 
-def favourite_categories(con: BaseBackend, zone: str, end: date) -> ir.Table:
+def favourite_categories(con: BaseBackend, zone: ZoneInfo, end: date) -> ir.Table:
     """(user_id, favourite_category): the category with most units bought (ties: by name)."""
     orders = order_rows(con, zone, end).filter(lambda o: o.status == "paid")
     lines = con.table("order_lines").filter(lambda line: line.category.notnull())
@@ -96,14 +97,14 @@ def favourite_categories(con: BaseBackend, zone: str, end: date) -> ir.Table:
     return best.select("user_id", favourite_category=best.category)
 
 
-def people(con: BaseBackend, zone: str) -> ir.Table:
+def people(con: BaseBackend, zone: ZoneInfo) -> ir.Table:
     """Every known user id: the users table and everyone with an order or an event."""
     users = con.table("users").select("user_id")
     active = user_days(con, zone).select("user_id")
     return users.union(active, distinct=True)
 
 
-def profile_table(con: BaseBackend, zone: str, end: date) -> ir.Table:
+def profile_table(con: BaseBackend, zone: ZoneInfo, end: date) -> ir.Table:
     """One row per known user: user columns, attributes JSON and the computed features."""
     users = con.table("users")
     base = people(con, zone).left_join(

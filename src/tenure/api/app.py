@@ -1,12 +1,9 @@
-"""The FastAPI application factory and the background inbox flusher."""
+"""The FastAPI application factory: routers, error rendering, the body limit, the flusher."""
 
 from __future__ import annotations
 
-import logging
-import multiprocessing
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from typing import Any
 
 from fastapi import FastAPI
 
@@ -16,9 +13,11 @@ from tenure.analytics.kpis.router import router as kpis_router
 from tenure.analytics.paths.router import router as paths_router
 from tenure.analytics.retention.router import router as retention_router
 from tenure.api import errors
+from tenure.api.flusher import Flusher
+from tenure.api.limits import BodyLimit
 from tenure.config import Settings, get_settings
-from tenure.ingest.tracking.flush import flush_inbox
 from tenure.ingest.tracking.router import router as tracking_router
+from tenure.ingest.warnings.router import router as ingestion_warnings_router
 from tenure.loyalty.router import router as loyalty_router
 from tenure.predict.router import router as predict_router
 from tenure.profiles.router import router as profiles_router
@@ -27,57 +26,18 @@ from tenure.promotions.router import router as promotions_router
 from tenure.referrals.router import router as referrals_router
 from tenure.segments.router import router as segments_router
 from tenure.storage.database import Database
-from tenure.storage.locking import WarehouseBusy, file_lock
 from tenure.storage.warehouse import Warehouse
 
-log = logging.getLogger(__name__)
+# What gzip framing may add on the wire to a body that inflates to the tracking batch limit.
+_GZIP_ALLOWANCE = 1024
 
 
-def _flush_loop(settings: Settings, stop: Any) -> None:
-    """The flusher process: flush every few seconds until told to stop, then once more."""
-    database, warehouse = Database(settings.sqlalchemy_url), Warehouse(settings)
-    while not stop.wait(settings.inbox_flush_seconds):
-        _flush_once(settings, database, warehouse, wait=0)
-    _flush_once(settings, database, warehouse, wait=60)
-
-
-def _flush_once(settings: Settings, database: Database, warehouse: Warehouse, wait: float) -> None:
-    """One flush; errors are logged and retried next time (the inbox keeps the data)."""
-    try:
-        # With `serve --workers N` every worker has a flusher: one flushes, the others skip.
-        with file_lock(settings.home / "flusher.lock", exclusive=True, timeout=wait):
-            flush_inbox(settings, database, warehouse)
-    except WarehouseBusy:
-        log.debug("another flusher is flushing; skipping this cycle")
-    except Exception:
-        log.exception("inbox flush failed; will retry")
-
-
-class Flusher:
-    """Moves the tracking inbox into the warehouse every few seconds, in its own process.
-
-    A process, not a thread: parsing and writing a flush would otherwise hold the GIL that the
-    request path needs, and the server would accept fewer events per second than it stores.
-    """
-
-    def __init__(self, settings: Settings) -> None:
-        context = multiprocessing.get_context("spawn")
-        self._stop = context.Event()
-        self._process = context.Process(
-            target=_flush_loop, args=(settings, self._stop), name="tenure-flusher", daemon=True
-        )
-
-    def start(self) -> None:
-        """Start the process."""
-        self._process.start()
-
-    def stop(self) -> None:
-        """Ask the process to flush what is left and exit; wait for it."""
-        self._stop.set()
-        self._process.join(timeout=300)
-        if self._process.is_alive():  # pragma: no cover - a flush stuck for five minutes
-            log.error("flusher did not stop in time; the inbox keeps what it did not flush")
-            self._process.terminate()
+def _body_limits(settings: Settings) -> dict[str, int]:
+    """The tracking endpoints keep Segment's limits, which their router checks on the inflated
+    body (the batch limit, and the message limit for single calls); on the wire they are held to
+    the larger of the general limit and the batch limit plus gzip framing."""
+    wire = max(settings.max_request_bytes, settings.max_batch_bytes + _GZIP_ALLOWANCE)
+    return {route.path: wire for route in tracking_router.routes if hasattr(route, "path")}
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -101,6 +61,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.warehouse = warehouse
     app.state.coupon_issuer = issue_one  # loyalty's coupon rewards (loyalty sits below promotions)
     errors.install(app)
+    app.add_middleware(BodyLimit, limit=settings.max_request_bytes, per_path=_body_limits(settings))
 
     @app.get("/healthz", tags=["ops"])
     def healthz() -> dict[str, str]:
@@ -109,6 +70,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         return {"status": "ok", "version": __version__}
 
     app.include_router(tracking_router)
+    app.include_router(ingestion_warnings_router)
     app.include_router(retention_router)
     app.include_router(kpis_router)
     app.include_router(funnels_router)

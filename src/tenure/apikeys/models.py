@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import String
+from sqlalchemy import BigInteger, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from tenure.storage.database import Base
@@ -23,3 +23,13 @@ class ApiKey(Base):
     scopes: Mapped[str] = mapped_column(String(100))  # space-separated
     created_at: Mapped[datetime] = mapped_column(UtcDateTime())
     revoked_at: Mapped[datetime | None] = mapped_column(UtcDateTime(), nullable=True)
+
+
+class ApiKeyState(Base):
+    """One row: a generation that moves whenever a key is created or revoked. Every process
+    reads it per request and trusts its cached key lookups only while it has not moved."""
+
+    __tablename__ = "api_key_state"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    generation: Mapped[int] = mapped_column(BigInteger)

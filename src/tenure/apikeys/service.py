@@ -5,7 +5,6 @@ from __future__ import annotations
 import hashlib
 import secrets
 import threading
-import time
 from dataclasses import dataclass
 
 from sqlalchemy.orm import Session
@@ -19,7 +18,7 @@ from tenure.kit.time import utc_now
 # `admin` includes `server`, which includes `write`.
 SCOPES = ("write", "server", "admin")
 _IMPLIED = {"write": {"write"}, "server": {"write", "server"}, "admin": set(SCOPES)}
-_CACHE_SECONDS = 30.0
+_CACHE_ENTRIES = 10_000
 
 
 @dataclass(frozen=True)
@@ -66,17 +65,17 @@ def create_key(session: Session, name: str, scopes: list[str]) -> CreatedKey:
         created_at=utc_now(),
     )
     repository.add(session, key)
-    _cache.clear()
+    repository.bump_generation(session)
     return CreatedKey(key.id, name, tuple(key.scopes.split()), secret)
 
 
 def revoke_key(session: Session, key_id: str) -> None:
-    """Revoke a key; it stops working at once in this process, within 30 s elsewhere."""
+    """Revoke a key; every process refuses it from its next request after the commit."""
     key = repository.by_id(session, key_id)
     if key is None:
         raise ApiKeyNotFound(key_id=key_id)
     key.revoked_at = utc_now()
-    _cache.clear()
+    repository.bump_generation(session)
 
 
 def list_keys(session: Session) -> list[ApiKey]:
@@ -85,37 +84,40 @@ def list_keys(session: Session) -> list[ApiKey]:
 
 
 class _PrincipalCache:
-    """A short-lived cache so a busy tracking endpoint does not hit the database per request."""
+    """Key lookups of this process, valid while the key generation they were made at is current.
+
+    Authentication runs on every tracking call. A cached answer costs one read of the one-row
+    generation instead of a key lookup; a create or a revoke anywhere moves the generation in the
+    same transaction, so every process looks keys up afresh from its next request on.
+    """
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
-        self._items: dict[str, tuple[float, Principal | None]] = {}
+        self._generation = -1
+        self._items: dict[str, Principal | None] = {}
 
-    def get(self, digest: str) -> tuple[bool, Principal | None]:
+    def get(self, digest: str, generation: int) -> tuple[bool, Principal | None]:
         with self._lock:
-            hit = self._items.get(digest)
-        if hit is None or hit[0] < time.monotonic():
-            return False, None
-        return True, hit[1]
+            if generation != self._generation:
+                return False, None
+            return digest in self._items, self._items.get(digest)
 
-    def put(self, digest: str, principal: Principal | None) -> None:
+    def put(self, digest: str, generation: int, principal: Principal | None) -> None:
         with self._lock:
-            if len(self._items) > 10_000:
+            if generation != self._generation or len(self._items) >= _CACHE_ENTRIES:
                 self._items.clear()
-            self._items[digest] = (time.monotonic() + _CACHE_SECONDS, principal)
-
-    def clear(self) -> None:
-        with self._lock:
-            self._items.clear()
+                self._generation = generation
+            self._items[digest] = principal
 
 
 _cache = _PrincipalCache()
 
 
 def authenticate(session: Session, secret: str) -> Principal:
-    """The principal of a key, or InvalidApiKey."""
+    """The principal of a key, or InvalidApiKey; a revoked key fails on the next request."""
     digest = hash_secret(secret)
-    found, principal = _cache.get(digest)
+    generation = repository.generation(session)
+    found, principal = _cache.get(digest, generation)
     if not found:
         key = repository.by_hash(session, digest)
         principal = None
@@ -124,7 +126,7 @@ def authenticate(session: Session, secret: str) -> Principal:
             for scope in key.scopes.split():
                 granted |= _IMPLIED.get(scope, set())
             principal = Principal(key.id, frozenset(granted))
-        _cache.put(digest, principal)
+        _cache.put(digest, generation, principal)
     if principal is None:
         raise InvalidApiKey()
     return principal

@@ -12,6 +12,7 @@ from typing import Any, ParamSpec, TypeVar
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 
 from tenure.config import Settings, get_settings
 from tenure.errors import TenureError
@@ -43,15 +44,20 @@ def services() -> Services:
 
 
 def friendly(func: Callable[P, R]) -> Callable[P, R]:
-    """Turn a TenureError into a red message and exit code 1 instead of a traceback."""
+    """Turn a TenureError into a red message and exit code 1 instead of a traceback, and Ctrl-C
+    into exit code 130 without one."""
 
     @wraps(func)
     def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
         try:
             return func(*args, **kwargs)
         except TenureError as exc:
-            err_console.print(f"[bold red]error[/] [dim]({exc.code})[/] {exc.message}")
+            # One line, whatever the width; the message is text, not markup (`tenure[postgres]`).
+            line = f"[bold red]error[/] [dim]({exc.code})[/] {escape(exc.message)}"
+            err_console.print(line, soft_wrap=True)
             raise typer.Exit(1) from None
+        except KeyboardInterrupt:
+            raise typer.Exit(130) from None
 
     return wrapper
 

@@ -64,7 +64,7 @@ def with_runner(query: FunnelQuery, answer: Callable[[FunnelRunner, Any], T]) ->
     """Flush waiting events, then answer on the configured warehouse."""
     svc = services()
     flush_inbox(svc.settings, svc.database, svc.warehouse)
-    runner = funnel_runner(query, svc.settings.timezone)
+    runner = funnel_runner(query, svc.settings.zone)
     runner.validate()
     with svc.warehouse.reader() as con:
         return answer(runner, con)

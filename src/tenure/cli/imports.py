@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import typer
@@ -11,7 +10,14 @@ from rich.table import Table
 from tenure.cli.context import console, emit_json, friendly, quiet_progress, services
 from tenure.i18n import translate
 from tenure.ingest.files.importer import import_files
-from tenure.ingest.files.mapping import KINDS, Mapping, load_mapping_file, parse_flags, preset
+from tenure.ingest.files.mapping import (
+    KINDS,
+    Mapping,
+    load_mapping_file,
+    parse_flags,
+    preset,
+    save_mapping_file,
+)
 
 app = typer.Typer(help="Import orders, events, users or items from CSV, CSV.GZ, Parquet or Excel.")
 
@@ -51,7 +57,7 @@ def _run(
     mapping = _mapping(kind, preset_name, mapping_file, maps, date_format, timezone, currency)
     mapping.validate(kind)
     if save_mapping:
-        save_mapping.write_text(json.dumps(mapping.to_dict(), indent=2) + "\n", "utf-8")
+        save_mapping_file(save_mapping, mapping)
     svc.warehouse.init()
     with quiet_progress(output == "table") as progress:
         summary = import_files(
@@ -62,6 +68,7 @@ def _run(
             mapping=mapping,
             max_rejects=max_rejects,
             progress=progress,
+            database=svc.database,
         )
     if output == "json":
         emit_json(summary.as_dict())

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+import os
 import signal
 import threading
 from typing import Any
@@ -14,9 +16,11 @@ from tenure.i18n import translate
 from tenure.jobs import service
 from tenure.jobs.catalog import default_registry
 from tenure.jobs.registry import JobContext
-from tenure.jobs.worker import LEASE_SECONDS, RunResult, Worker
+from tenure.jobs.worker import LEASE_SECONDS, Interrupted, RunResult, Worker
 
 app = typer.Typer(help="Scheduled jobs: list them, run one now, change a schedule.")
+# After SIGTERM or Ctrl-C, `tenure worker` exits at the latest this many seconds later.
+HARD_STOP_SECONDS = 8.0
 
 
 def _worker(svc: Services, lease: float = LEASE_SECONDS) -> Worker:
@@ -109,12 +113,45 @@ def worker(
         if any(r.status != "ok" for r in results):
             raise typer.Exit(1)
         return
-    stop = threading.Event()
-
-    def _stop(*_: Any) -> None:
-        stop.set()
-
-    signal.signal(signal.SIGTERM, _stop)
-    signal.signal(signal.SIGINT, _stop)
+    stop = StopOnSignal(runner)
+    stop.install()
     console.print(translate("cli.worker.started", worker=runner.name, seconds=poll))
-    runner.loop(poll, stop)
+    with contextlib.suppress(Interrupted):  # a job was running; it was handed back
+        runner.loop(poll, stop.event)
+    err_console.print(translate("cli.worker.stopped", worker=runner.name))
+
+
+class StopOnSignal:
+    """SIGTERM and SIGINT stop `tenure worker`: no new job is claimed, a running job (it runs in
+    the main thread, where the handler runs) is unwound and handed back due at once, and after
+    `hard_stop` seconds the process leaves whatever it is doing."""
+
+    def __init__(self, runner: Worker, hard_stop: float = HARD_STOP_SECONDS) -> None:
+        self.runner = runner
+        self.hard_stop = hard_stop
+        self.event = threading.Event()
+        self.deadline: threading.Timer | None = None
+
+    def install(self) -> None:
+        """Handle SIGTERM and SIGINT (call from the main thread)."""
+        signal.signal(signal.SIGTERM, self)
+        signal.signal(signal.SIGINT, self)
+
+    def __call__(self, signum: int, _frame: Any) -> None:
+        if self.event.is_set():
+            return
+        self.event.set()
+        self.deadline = threading.Timer(
+            self.hard_stop, _exit_now, (self.runner.name, self.hard_stop)
+        )
+        self.deadline.daemon = True
+        self.deadline.start()
+        if self.runner.busy:
+            raise Interrupted(signal.Signals(signum).name)
+
+
+def _exit_now(worker: str, seconds: float) -> None:
+    """The job did not unwind in time (a long call into a native library): leave now; its lease
+    runs out and another worker takes it."""
+    err_console.print(translate("cli.worker.killed", worker=worker, seconds=seconds))
+    os._exit(1)

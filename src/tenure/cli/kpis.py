@@ -7,6 +7,7 @@ from contextlib import contextmanager
 from datetime import date
 from pathlib import Path
 from typing import Any, TypeVar
+from zoneinfo import ZoneInfo
 
 import pandas as pd
 import typer
@@ -34,12 +35,12 @@ RATES = {"stickiness", "repurchase_rate", "refund_rate", "conversion"}
 
 
 @contextmanager
-def _warehouse() -> Iterator[tuple[BaseBackend, str]]:
+def _warehouse() -> Iterator[tuple[BaseBackend, ZoneInfo]]:
     """Flush waiting events, then a reader on the configured warehouse and the shop's zone."""
     svc = services()
     flush_inbox(svc.settings, svc.database, svc.warehouse)
     with svc.warehouse.reader() as con:
-        yield con, svc.settings.timezone
+        yield con, svc.settings.zone
 
 
 def run_kpis(query: KpiQuery) -> KpiResult:

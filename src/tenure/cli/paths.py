@@ -20,7 +20,7 @@ def run_query(query: PathsQuery) -> PathsResult:
     """Flush waiting events, then answer on the configured warehouse."""
     svc = services()
     flush_inbox(svc.settings, svc.database, svc.warehouse)
-    runner = paths_runner(query, svc.settings.timezone)
+    runner = paths_runner(query, svc.settings.zone)
     runner.validate()
     with svc.warehouse.reader() as con:
         return runner(con)

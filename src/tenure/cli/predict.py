@@ -51,13 +51,13 @@ def clv(
         result = fit_clv(
             con,
             cast(ModelName, model),
-            svc.settings.timezone,
+            svc.settings.zone,
             date.fromisoformat(calibration_end) if calibration_end else None,
             date.fromisoformat(observation_end) if observation_end else None,
         )
     if not no_write:
         written = score_clv(
-            svc.warehouse, svc.settings.timezone, svc.settings.currency, _day(observation_end)
+            svc.warehouse, svc.settings.zone, svc.settings.currency, _day(observation_end)
         )
         result["scores"] = {k: written[k] for k in ("model", "version", "written")}
     if fmt == "json":
@@ -152,10 +152,10 @@ def churn_eval(
     svc = services()
     config = ChurnConfig(horizon_days=horizon_days, windows=windows)
     with svc.warehouse.reader() as con:
-        result = evaluate(con, svc.settings.timezone, config, _day(cutoff))
+        result = evaluate(con, svc.settings.zone, config, _day(cutoff))
     if fmt in ("json", "html"):
         text = (
-            evaluation_html(result, svc.settings.timezone)
+            evaluation_html(result, svc.settings.zone)
             if fmt == "html"
             else json.dumps(result, indent=2)
         )

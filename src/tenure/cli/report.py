@@ -17,7 +17,7 @@ def write_report(out: Path, title: str | None = None) -> Path:
     svc = services()
     flush_inbox(svc.settings, svc.database, svc.warehouse)
     with svc.warehouse.reader() as con:
-        document = build_report(con, svc.settings.timezone, title)
+        document = build_report(con, svc.settings.zone, title)
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(document, "utf-8")
     return out.resolve()

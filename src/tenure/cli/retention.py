@@ -22,7 +22,7 @@ def run_query(query: RetentionQuery) -> RetentionResult:
     svc = services()
     flush_inbox(svc.settings, svc.database, svc.warehouse)
     with svc.warehouse.reader() as con:
-        return RetentionRunner(query, svc.settings.timezone)(con)
+        return RetentionRunner(query, svc.settings.zone)(con)
 
 
 def result_json(result: RetentionResult, value: bool) -> dict[str, Any]:

@@ -95,7 +95,7 @@ def rfm(
         {"as_of": _day(as_of), "compare_to": _day(compare), "bins": bins, **_rfm_rules(segments)}
     )
     svc = services()
-    result, written = runs.run_rfm(svc.warehouse, svc.settings.timezone, query, save)
+    result, written = runs.run_rfm(svc.warehouse, svc.settings.zone, query, save)
 
     def tables() -> Table:
         from rich.console import Group
@@ -139,7 +139,7 @@ def lifecycle(
         }
     )
     svc = services()
-    run = runs.run_lifecycle(svc.warehouse, svc.database, svc.settings.timezone, query, save)
+    run = runs.run_lifecycle(svc.warehouse, svc.database, svc.settings.zone, query, save)
     result = run.result
 
     def table() -> Table:
@@ -176,7 +176,7 @@ def preview(
 ) -> None:
     """Count the users a rule matches, without saving it."""
     svc = services()
-    zone = svc.settings.timezone
+    zone = svc.settings.zone
     with svc.warehouse.reader() as con:
         end = _day(as_of) or data_end(con, zone) or date.today()
         count, ids = svc.database.read(
@@ -210,7 +210,7 @@ def create(
     console.print(translate("cli.segments.saved", segment=key, minutes=every))
     if refresh:
         _print_refreshes(
-            runs.refresh_segments(svc.database, svc.warehouse, svc.settings.timezone, [key], None)
+            runs.refresh_segments(svc.database, svc.warehouse, svc.settings.zone, [key], None)
         )
 
 
@@ -343,7 +343,7 @@ def refresh(
             else svc.database.read(lambda s: [g.key for g in service.list_segments(s)])
         )
     done = runs.refresh_segments(
-        svc.database, svc.warehouse, svc.settings.timezone, chosen, _day(as_of)
+        svc.database, svc.warehouse, svc.settings.zone, chosen, _day(as_of)
     )
     if not done and due:
         console.print(translate("cli.segments.none_due"))
@@ -358,7 +358,7 @@ def export(
 ) -> None:
     """Write a segment's members with their attributes and features to CSV."""
     svc = services()
-    frame = runs.export_members(svc.database, svc.warehouse, svc.settings.timezone, key)
+    frame = runs.export_members(svc.database, svc.warehouse, svc.settings.zone, key)
     frame.to_csv(out, index=False)
     console.print(translate("cli.segments.exported", rows=len(frame), path=out))
 
@@ -407,9 +407,7 @@ def tag_create(
 def tag_refresh(as_of: str | None = typer.Option(None, "--as-of")) -> None:
     """Re-evaluate every rule-based tag."""
     svc = services()
-    _print_refreshes(
-        runs.refresh_tags(svc.database, svc.warehouse, svc.settings.timezone, _day(as_of))
-    )
+    _print_refreshes(runs.refresh_tags(svc.database, svc.warehouse, svc.settings.zone, _day(as_of)))
 
 
 @tags_app.command("list")

@@ -8,7 +8,14 @@ from rich.table import Table
 from tenure.cli.context import console, emit_json, friendly, services
 from tenure.i18n import translate
 from tenure.ingest.tracking.flush import flush_inbox, waiting_messages
+from tenure.ingest.warnings.schemas import IngestionWarningOut
+from tenure.ingest.warnings.service import recent as recent_warnings
+from tenure.kit.time import utc_now
+from tenure.storage.plausible import excluded_rows
 from tenure.storage.schemas import TABLES
+
+GRACEFUL_SHUTDOWN_SECONDS = 3
+STATUS_WARNING_DAYS = 7
 
 
 @friendly
@@ -49,6 +56,9 @@ def serve(
         port=port,
         workers=workers,
         log_level="warning",
+        # A stop (SIGTERM, Ctrl-C) gives requests in flight this long, then the flusher its
+        # last flush (STOP_SECONDS): every process is gone within 10 s.
+        timeout_graceful_shutdown=GRACEFUL_SHUTDOWN_SECONDS,
     )
 
 
@@ -62,15 +72,44 @@ def flush() -> None:
 
 @friendly
 def status(as_json: bool = typer.Option(False, "--json", help="Print JSON.")) -> None:
-    """Row counts of every warehouse table and the tracking inbox."""
+    """Row counts of every warehouse table and the tracking inbox, the stored rows analytics
+    ignore for an implausible time, and the recent ingestion warnings."""
     svc = services()
-    with svc.warehouse.reader() as con:
+    window = svc.warehouse.window
+    with svc.warehouse.reader(raw=True) as con:
         counts = {name: int(con.table(name).count().execute()) for name in TABLES}
+        excluded = excluded_rows(con, window)
     counts["tracking_inbox"] = waiting_messages(svc.database)
+    today = utc_now().date()
+    rows = svc.database.read(lambda s: recent_warnings(s, today, STATUS_WARNING_DAYS))
+    warnings = [IngestionWarningOut.of(row) for row in rows]
     if as_json:
-        emit_json(counts)
+        emit_json(
+            {
+                **counts,
+                "excluded_rows": excluded,
+                "ingestion_warnings": [w.model_dump(mode="json") for w in warnings],
+            }
+        )
         return
     table = Table("table", "rows", title=str(svc.settings.warehouse_url))
-    for name, rows in counts.items():
-        table.add_row(name, f"{rows:,}")
+    for name, count in counts.items():
+        table.add_row(name, f"{count:,}")
     console.print(table)
+    if any(excluded.values()):
+        tolerance = str(window.tolerance)
+        earliest = window.earliest.date().isoformat()
+        console.print(translate("cli.status.excluded", earliest=earliest, tolerance=tolerance))
+        for name, count in excluded.items():
+            if count:
+                console.print(f"  {name}: {count:,}")
+    if not warnings:
+        console.print(translate("cli.status.no_warnings", days=STATUS_WARNING_DAYS))
+        return
+    console.print(translate("cli.status.warnings", days=STATUS_WARNING_DAYS))
+    listing = Table("day", "source", "reason", "count", "last")
+    for w in warnings:
+        listing.add_row(
+            w.day.isoformat(), w.source, w.reason, f"{w.count:,}", w.last_at.isoformat()[:19]
+        )
+    console.print(listing)

@@ -27,7 +27,7 @@ def clv_score(ctx: JobContext) -> dict[str, Any]:
     """Refit BG/NBD and Gamma-Gamma and write every customer's CLV score."""
     from tenure.predict.service import score_clv
 
-    result = score_clv(ctx.warehouse, ctx.settings.timezone, ctx.settings.currency)
+    result = score_clv(ctx.warehouse, ctx.settings.zone, ctx.settings.currency)
     return {"version": result["version"], "scored": result["written"]}
 
 
@@ -53,17 +53,17 @@ def referrals_due(ctx: JobContext) -> dict[str, Any]:
 
 def segments_refresh(ctx: JobContext) -> dict[str, Any]:
     """Refresh every saved segment whose own interval has passed, and the rule-based tags."""
-    return refresh_due_segments(ctx.database, ctx.warehouse, ctx.settings.timezone)
+    return refresh_due_segments(ctx.database, ctx.warehouse, ctx.settings.zone)
 
 
 def segments_rfm(ctx: JobContext) -> dict[str, Any]:
     """Write every customer's RFM scores."""
-    return score_rfm(ctx.warehouse, ctx.settings.timezone)
+    return score_rfm(ctx.warehouse, ctx.settings.zone)
 
 
 def segments_lifecycle(ctx: JobContext) -> dict[str, Any]:
     """Write lifecycle stages and record stage transitions for campaign triggers."""
-    return score_lifecycle(ctx.database, ctx.warehouse, ctx.settings.timezone)
+    return score_lifecycle(ctx.database, ctx.warehouse, ctx.settings.zone)
 
 
 def default_registry() -> JobRegistry:

@@ -12,6 +12,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from sqlalchemy.orm import Session
+
 from tenure.errors import TenureError
 from tenure.jobs import service
 from tenure.jobs.registry import JobContext, JobRegistry
@@ -20,6 +22,10 @@ from tenure.kit.time import utc_now
 
 log = logging.getLogger(__name__)
 LEASE_SECONDS = 600.0
+
+
+class Interrupted(KeyboardInterrupt):
+    """Raised into a running job when its worker is told to stop (SIGTERM, Ctrl-C)."""
 
 
 @dataclass(frozen=True)
@@ -53,6 +59,7 @@ class Worker:
         self.name = name or worker_id()
         self.lease = lease_seconds
         self.clock = clock
+        self.busy = False  # a job is running in this worker's thread now
 
     def sync(self) -> int:
         """Create schedule rows for registered jobs that have none."""
@@ -77,7 +84,16 @@ class Worker:
         status = "ok"
         outcome: dict[str, Any] | str
         try:
-            outcome = spec.run(self.ctx)
+            self.busy = True
+            try:
+                outcome = spec.run(self.ctx)
+            finally:
+                self.busy = False
+        except KeyboardInterrupt:  # told to stop: hand the job back, due again at once
+            stop.set()
+            beat.join()
+            self.ctx.database.write(lambda s: self._give_back(s, claim))
+            raise
         except TenureError as exc:  # a known condition (no data yet): one line, no traceback
             log.warning("job %s failed: %s", claim.name, exc.message)
             status, outcome = "failed", f"{exc.code}: {exc.message}"
@@ -90,6 +106,11 @@ class Worker:
         self.ctx.database.write(lambda s: service.finish(s, claim, self.clock(), status, outcome))
         return RunResult(claim.name, status, round(time.monotonic() - started, 3), outcome)
 
+    def _give_back(self, session: Session, claim: Claim) -> None:
+        now = self.clock()
+        service.finish(session, claim, now, "interrupted", "the worker was stopped")
+        service.set_schedule(session, self.registry, claim.name, run_at=now)
+
     def run_next(self) -> RunResult | None:
         """Claim and run the most overdue job; None when nothing is due."""
         claim = self.ctx.database.write(
@@ -97,10 +118,10 @@ class Worker:
         )
         return None if claim is None else self.execute(claim)
 
-    def run_due(self) -> list[RunResult]:
-        """Run due jobs until none is left."""
+    def run_due(self, stop: threading.Event | None = None) -> list[RunResult]:
+        """Run due jobs until none is left, or until `stop` is set."""
         results = []
-        while (result := self.run_next()) is not None:
+        while not (stop and stop.is_set()) and (result := self.run_next()) is not None:
             results.append(result)
         return results
 
@@ -119,7 +140,7 @@ class Worker:
         self.sync()
         while not stop.is_set():
             try:
-                for result in self.run_due():
+                for result in self.run_due(stop):
                     log.info("job %s %s in %.1f s", result.name, result.status, result.seconds)
             except Exception:  # a database outage must not end the worker
                 log.exception("worker iteration failed; retrying")

@@ -9,6 +9,7 @@ from __future__ import annotations
 import html
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from zoneinfo import ZoneInfo
 
 import plotly.graph_objects as go
 from plotly.offline import get_plotlyjs
@@ -39,7 +40,7 @@ class Section:
     note: str = ""
 
 
-def render(sections: list[Section], title: str, zone: str) -> str:
+def render(sections: list[Section], title: str, zone: ZoneInfo) -> str:
     """The whole document; works offline because plotly.js is embedded once."""
     parts = []
     for section in sections:
@@ -52,7 +53,7 @@ def render(sections: list[Section], title: str, zone: str) -> str:
             f"<section><h2>{html.escape(section.title)}</h2>{note}{section.body}{figures}</section>"
         )
     generated = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
-    subtitle = translate("report.subtitle", generated=generated, zone=zone, version=__version__)
+    subtitle = translate("report.subtitle", generated=generated, zone=zone.key, version=__version__)
     return (
         "<!DOCTYPE html><html><head><meta charset='utf-8'>"
         f"<title>{html.escape(title)}</title><style>{_CSS}</style>"

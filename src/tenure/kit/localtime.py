@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from zoneinfo import ZoneInfo
+
 import ibis
 import ibis.expr.datatypes as dt
 import ibis.expr.types as ir
@@ -12,23 +14,24 @@ PERIODS = ("day", "week", "month")
 
 
 @ibis.udf.scalar.builtin(name="timezone")
-def _duckdb_local(zone: str, ts: _UTC) -> _NAIVE:  # type: ignore[valid-type]
-    """DuckDB: the wall-clock time of an instant in `zone`."""
+def _duckdb_local(zone_name: str, ts: _UTC) -> _NAIVE:  # type: ignore[valid-type]
+    """DuckDB: the wall-clock time of an instant in the zone named `zone_name`."""
 
 
 @ibis.udf.scalar.builtin(name="from_utc_timestamp")
-def _spark_local(ts: _UTC, zone: str) -> _NAIVE:  # type: ignore[valid-type]
-    """Spark: the wall-clock time of an instant in `zone`."""
+def _spark_local(ts: _UTC, zone_name: str) -> _NAIVE:  # type: ignore[valid-type]
+    """Spark: the wall-clock time of an instant in the zone named `zone_name`."""
 
 
-def local_time(ts: ir.TimestampValue, zone: str, backend: str) -> ir.TimestampValue:
+def local_time(ts: ir.TimestampValue, zone: ZoneInfo, backend: str) -> ir.TimestampValue:
     """The shop-local wall-clock time of a UTC instant (DST-aware)."""
+    name = zone.key  # the engines take the zone's IANA name
     if backend == "pyspark":
-        return _spark_local(ts, zone)
-    return _duckdb_local(zone, ts)
+        return _spark_local(ts, name)
+    return _duckdb_local(name, ts)
 
 
-def local_day(ts: ir.TimestampValue, zone: str, backend: str) -> ir.DateValue:
+def local_day(ts: ir.TimestampValue, zone: ZoneInfo, backend: str) -> ir.DateValue:
     """The shop-local calendar day of a UTC instant."""
     return local_time(ts, zone, backend).date()
 

@@ -17,6 +17,12 @@ class PointsInvalid(BadRequest):
     code = "points_invalid"
 
 
+class PointsBalanceLimit(Conflict):
+    """The posting would take a member's points past what one balance may hold."""
+
+    code = "points_balance_limit"
+
+
 class PointsBelowMinimum(Conflict):
     """Fewer points than the program lets a member redeem at once."""
 

@@ -10,6 +10,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 from sqlalchemy.orm import Session
 
+from tenure.kit.bounds import INT32_MAX, MONEY_MAX, PROGRAM_KEY_LENGTH
 from tenure.kit.money import exponent
 from tenure.loyalty import repository
 from tenure.loyalty.errors import ProgramInvalid, ProgramVersionConflict
@@ -192,11 +193,56 @@ def current_program(session: Session) -> tuple[int, Program]:
     return row.version, _parsed(row.version, row.config)
 
 
+# What a saved program may hold. Checked on saving only, so a stored program always loads.
+DAYS_MAX = 36_500  # any day count: dates a century on stay inside Python's years 1-9999
+MULTIPLIER_BPS_MAX = 1_000_000  # 100x; three bonuses add up inside an Integer column
+
+
+def check_storable(program: Program) -> None:
+    """ProgramInvalid naming the first value that its column, or date arithmetic, cannot hold:
+    check-in and task points and multipliers land in Integer columns, action, task and plan names
+    in String(60) ones, and day counts are added to dates."""
+    named: dict[str, list[str]] = {
+        "actions": list(program.actions),
+        "tasks": list(program.tasks),
+        "plans": list(program.plans),
+    }
+    for where, keys in named.items():
+        for key in keys:
+            if not 1 <= len(key) <= PROGRAM_KEY_LENGTH or not key.isprintable():
+                raise ProgramInvalid(
+                    field=f"{where}.{key}",
+                    reason=f"names are 1 to {PROGRAM_KEY_LENGTH} printable characters",
+                )
+    plans, tiers, bps = program.plans.items(), enumerate(program.tiers), MULTIPLIER_BPS_MAX
+    day_bps = program.member_day.multiplier_bps if program.member_day else 0
+    limits: list[tuple[str, int, int]] = [
+        ("return_window_days", program.return_window_days, DAYS_MAX),
+        ("expiry_days", program.expiry_days or 0, DAYS_MAX),
+        ("reminder_days", program.reminder_days, DAYS_MAX),
+        ("tier_window_days", program.tier_window_days, DAYS_MAX),
+        ("tier_grace_days", program.tier_grace_days, DAYS_MAX),
+        ("breakage_window_days", program.breakage_window_days, DAYS_MAX),
+        ("reservation_minutes", program.reservation_minutes, DAYS_MAX * 24 * 60),
+        *((f"plans.{k}.period_days", plan.period_days, DAYS_MAX) for k, plan in plans),
+        *((f"plans.{k}.price_minor", plan.price_minor, MONEY_MAX) for k, plan in plans),
+        *((f"plans.{k}.multiplier_bps", plan.multiplier_bps, bps) for k, plan in plans),
+        *((f"tiers.{i}.multiplier_bps", t.multiplier_bps, bps) for i, t in tiers),
+        ("member_day.multiplier_bps", day_bps, bps),
+        *((f"checkin_ladder.{i}", n, INT32_MAX) for i, n in enumerate(program.checkin_ladder)),
+        *((f"tasks.{k}.points", task.points, INT32_MAX) for k, task in program.tasks.items()),
+    ]  # fmt: skip
+    for field, value, limit in limits:
+        if value > limit:
+            raise ProgramInvalid(field=field, reason=f"must be at most {limit}")
+
+
 def save_program(
     session: Session, data: object, now: datetime, note: str = "", expected: int | None = None
 ) -> tuple[int, Program]:
     """Validate and store a new version; `expected` guards against overwriting a newer edit."""
     program = parse_program(data)
+    check_storable(program)
     version, _ = current_program(session)
     if expected is not None and expected != version:
         raise ProgramVersionConflict(expected=expected, current=version)

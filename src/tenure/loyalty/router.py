@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from fastapi import APIRouter, Query, Request, Response
-from pydantic import AwareDatetime
 from sqlalchemy.orm import Session
 
+from tenure.kit.bounds import ExternalId, Instant, ProgramKey, PublicId, UserId
 from tenure.kit.time import utc_now
 from tenure.loyalty import (
     checkout,
@@ -63,7 +63,7 @@ router = APIRouter(prefix="/v1/loyalty", tags=["loyalty"])
 
 
 @router.get("/accounts/{user_id}", dependencies=SERVER, summary="Balances, tier, membership")
-def account(request: Request, user_id: str) -> AccountOut:
+def account(request: Request, user_id: UserId) -> AccountOut:
     """A member's balances, tier progress, membership and points expiring soon."""
     return AccountOut.of(read(request, lambda s, p: points.summary(s, p, user_id, utc_now())))
 
@@ -71,9 +71,9 @@ def account(request: Request, user_id: str) -> AccountOut:
 @router.get("/accounts/{user_id}/transactions", dependencies=SERVER, summary="Points history")
 def transactions(
     request: Request,
-    user_id: str,
+    user_id: UserId,
     limit: int = Query(50, ge=1, le=500),
-    before: AwareDatetime | None = None,
+    before: Instant | None = None,
 ) -> list[TransactionOut]:
     """The member's ledger, newest first (page with `before`)."""
     rows = read(request, lambda s, p: points.history(s, user_id, limit, before))
@@ -81,13 +81,13 @@ def transactions(
 
 
 @router.get("/accounts/{user_id}/benefits", dependencies=SERVER, summary="Current benefits")
-def benefits(request: Request, user_id: str) -> BenefitsOut:
+def benefits(request: Request, user_id: UserId) -> BenefitsOut:
     """Tier and paid-membership benefits in force now."""
     return BenefitsOut.of(read(request, lambda s, p: service.tier_benefits(s, user_id)))
 
 
 @router.get("/accounts/{user_id}/tier-history", dependencies=SERVER, summary="Tier changes")
-def tier_history(request: Request, user_id: str) -> list[TierChangeOut]:
+def tier_history(request: Request, user_id: UserId) -> list[TierChangeOut]:
     """Upgrades, grace periods and downgrades, newest first."""
     rows = read(request, lambda s, p: tiers.history(s, user_id))
     return [TierChangeOut.of(e) for e in rows]
@@ -97,7 +97,7 @@ def tier_history(request: Request, user_id: str) -> list[TierChangeOut]:
 def earn_action(
     request: Request,
     response: Response,
-    user_id: str,
+    user_id: UserId,
     body: EarnAction,
     key: str | None = KeyHeader,
 ) -> TransactionOut:
@@ -115,7 +115,7 @@ def earn_action(
 
 @router.post("/accounts/{user_id}/spend", dependencies=SERVER, summary="Spend points")
 def spend(
-    request: Request, response: Response, user_id: str, body: Spend, key: str | None = KeyHeader
+    request: Request, response: Response, user_id: UserId, body: Spend, key: str | None = KeyHeader
 ) -> TransactionOut:
     """Spend points now; 409 points_insufficient with balance and requested."""
     idem = idempotency_key(key, body.idempotency_key)
@@ -126,7 +126,7 @@ def spend(
 
 
 @router.post("/accounts/{user_id}/checkins", dependencies=SERVER, summary="Daily check-in")
-def check_in(request: Request, user_id: str) -> CheckinOut:
+def check_in(request: Request, user_id: UserId) -> CheckinOut:
     """Check in for today (shop's zone); 409 checkin_already_done on a second try."""
     zone = zone_of(request)
     row = write(request, lambda s, p: checkin.check_in(s, p, zone, user_id, utc_now()))
@@ -136,7 +136,7 @@ def check_in(request: Request, user_id: str) -> CheckinOut:
 @router.get("/accounts/{user_id}/checkins", dependencies=SERVER, summary="Check-in calendar")
 def checkin_calendar(
     request: Request,
-    user_id: str,
+    user_id: UserId,
     year: int | None = Query(None, ge=2000, le=2200),
     month: int | None = Query(None, ge=1, le=12),
 ) -> CalendarOut:
@@ -150,20 +150,20 @@ def checkin_calendar(
 
 
 @router.get("/accounts/{user_id}/tasks", dependencies=SERVER, summary="Tasks")
-def list_tasks(request: Request, user_id: str) -> list[TaskOut]:
+def list_tasks(request: Request, user_id: UserId) -> list[TaskOut]:
     """Every task and whether the member completed it."""
     return [TaskOut.of(t) for t in read(request, lambda s, p: tasks.list_tasks(s, p, user_id))]
 
 
 @router.post("/accounts/{user_id}/tasks/{task}", dependencies=SERVER, summary="Complete a task")
-def complete_task(request: Request, user_id: str, task: str) -> TaskCompletionOut:
+def complete_task(request: Request, user_id: UserId, task: ProgramKey) -> TaskCompletionOut:
     """Award a task's points once; 409 task_already_completed afterwards."""
     row = write(request, lambda s, p: tasks.complete(s, p, user_id, task, utc_now()))
     return TaskCompletionOut.of(row)
 
 
 @router.post("/accounts/{user_id}/membership", dependencies=SERVER, summary="Paid membership")
-def activate_membership(request: Request, user_id: str, body: MembershipIn) -> MembershipOut:
+def activate_membership(request: Request, user_id: UserId, body: MembershipIn) -> MembershipOut:
     """Record a paid period (idempotent by payment_ref); renewals start when the last ends."""
 
     def work(session: Session, program: Program) -> MembershipOut:
@@ -178,7 +178,7 @@ def activate_membership(request: Request, user_id: str, body: MembershipIn) -> M
 
 
 @router.delete("/accounts/{user_id}/membership", dependencies=SERVER, summary="Cancel renewal")
-def cancel_membership(request: Request, user_id: str) -> MembershipStatusOut:
+def cancel_membership(request: Request, user_id: UserId) -> MembershipStatusOut:
     """Stop renewing; the paid time stays usable."""
     status = write(request, lambda s, p: membership.cancel(s, user_id, utc_now()))
     return MembershipStatusOut.of(status)
@@ -203,7 +203,7 @@ def order_paid(request: Request, response: Response, body: OrderPaid) -> OrderPa
 
 @router.post("/orders/{order_id}/refunds", dependencies=SERVER, summary="An order was refunded")
 def order_refunded(
-    request: Request, response: Response, order_id: str, body: OrderRefunded
+    request: Request, response: Response, order_id: ExternalId, body: OrderRefunded
 ) -> TransactionOut:
     """Reverse the refunded share of the order's points; once per refund id."""
     result = write(
@@ -245,7 +245,9 @@ def redeem(
 
 
 @router.post("/redemptions/{redemption_id}/confirm", dependencies=SERVER, summary="Spend a hold")
-def confirm(request: Request, redemption_id: str, body: SettleIn | None = None) -> RedemptionOut:
+def confirm(
+    request: Request, redemption_id: PublicId, body: SettleIn | None = None
+) -> RedemptionOut:
     """The order was placed: the reserved points are spent."""
     order_id = body.order_id if body else None
     row = write(
@@ -258,7 +260,7 @@ def confirm(request: Request, redemption_id: str, body: SettleIn | None = None) 
 
 
 @router.post("/redemptions/{redemption_id}/release", dependencies=SERVER, summary="Release a hold")
-def release(request: Request, redemption_id: str) -> RedemptionOut:
+def release(request: Request, redemption_id: PublicId) -> RedemptionOut:
     """The checkout was cancelled: the points go back to their lots."""
     row = write(
         request, lambda s, p: checkout.settle(s, redemption_id, release=True, now=utc_now())
@@ -274,7 +276,11 @@ def list_rewards(request: Request) -> list[CatalogueRewardOut]:
 
 @router.post("/rewards/{code}/claims", dependencies=SERVER, summary="Buy a reward with points")
 def claim_reward(
-    request: Request, response: Response, code: str, body: ClaimIn, key: str | None = KeyHeader
+    request: Request,
+    response: Response,
+    code: ProgramKey,
+    body: ClaimIn,
+    key: str | None = KeyHeader,
 ) -> ClaimOut:
     """Spend the reward's points and take it from stock; the shop fulfils the claim."""
     idem = idempotency_key(key, body.idempotency_key)
@@ -288,7 +294,7 @@ def claim_reward(
 
 @router.get("/expiry-notices", dependencies=SERVER, summary="Points about to expire")
 def expiry_notices(
-    request: Request, since: AwareDatetime | None = None, limit: int = Query(500, ge=1, le=5000)
+    request: Request, since: Instant | None = None, limit: int = Query(500, ge=1, le=5000)
 ) -> list[ExpiryNoticeOut]:
     """Reminders recorded by the expiry job (for campaigns or the shop's own e-mails)."""
     rows = read(request, lambda s, p: service.expiry_notices(s, since, limit))

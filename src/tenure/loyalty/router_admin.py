@@ -5,6 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter, Request, Response
 from sqlalchemy.orm import Session
 
+from tenure.kit.bounds import ProgramKey, UserId
 from tenure.kit.time import utc_now
 from tenure.loyalty import (
     jobs,
@@ -43,7 +44,7 @@ router = APIRouter(tags=["loyalty admin"])  # mounted under /v1/loyalty by route
 
 @router.post("/accounts/{user_id}/adjustments", dependencies=ADMIN, summary="Adjust points")
 def adjust(
-    request: Request, response: Response, user_id: str, body: Adjust, key: str | None = KeyHeader
+    request: Request, response: Response, user_id: UserId, body: Adjust, key: str | None = KeyHeader
 ) -> TransactionOut:
     """An operator's correction: positive adds a lot, negative deducts oldest points first."""
     idem = idempotency_key(key, body.idempotency_key)
@@ -55,7 +56,7 @@ def adjust(
 
 
 @router.put("/accounts/{user_id}/tier", dependencies=ADMIN, summary="Set a tier by hand")
-def set_tier(request: Request, user_id: str, body: TierIn) -> MemberTierOut:
+def set_tier(request: Request, user_id: UserId, body: TierIn) -> MemberTierOut:
     """Assign a tier; the next review applies the normal rules again."""
 
     def work(session: Session, program: Program) -> str | None:
@@ -66,7 +67,7 @@ def set_tier(request: Request, user_id: str, body: TierIn) -> MemberTierOut:
 
 
 @router.put("/rewards/{code}", dependencies=ADMIN, summary="Create or update a reward")
-def put_reward(request: Request, code: str, body: RewardIn) -> CatalogueRewardOut:
+def put_reward(request: Request, code: ProgramKey, body: RewardIn) -> CatalogueRewardOut:
     """Create or update a catalogue reward."""
     row = write(
         request,

@@ -4,10 +4,27 @@ from __future__ import annotations
 
 from dataclasses import asdict
 from datetime import date, datetime
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field
 
+from tenure.kit.bounds import (
+    EXTERNAL_ID_LENGTH,
+    Currency,
+    ExternalId,
+    IdempotencyKey,
+    Instant,
+    Int32,
+    Line,
+    Minor,
+    Name,
+    Note,
+    Points,
+    PointsDelta,
+    ProgramKey,
+    TierCode,
+    UserId,
+)
 from tenure.loyalty.models import (
     Checkin,
     ExpiryNotice,
@@ -34,8 +51,7 @@ if TYPE_CHECKING:
     from tenure.loyalty.tasks import TaskState
 
 Day = date  # for fields called `date`
-_ID = Field(min_length=1, max_length=200)
-_KEY = Field(default=None, min_length=1, max_length=200)
+Reason = Annotated[Line, Field(min_length=1, max_length=80)]  # "adjust:" + reason fits String(100)
 
 
 class _In(BaseModel):
@@ -45,108 +61,108 @@ class _In(BaseModel):
 class EarnAction(_In):
     """Points for an action such as sign-up, review or birthday."""
 
-    action: str = Field(min_length=1, max_length=60)
-    reference: str | None = Field(default=None, max_length=200)
-    idempotency_key: str | None = _KEY
+    action: ProgramKey
+    reference: Annotated[Line, Field(max_length=EXTERNAL_ID_LENGTH)] | None = None
+    idempotency_key: IdempotencyKey | None = None
 
 
 class Spend(_In):
     """Spend points outside checkout."""
 
-    points: int = Field(gt=0)
-    reason: str = Field(default="spend", min_length=1, max_length=80)
-    idempotency_key: str | None = _KEY
+    points: Points
+    reason: Reason = "spend"
+    idempotency_key: IdempotencyKey | None = None
 
 
 class Adjust(_In):
-    """An operator's correction (positive or negative)."""
+    """An operator's correction (positive or negative), at most 10^12 points either way."""
 
-    points: int
-    reason: str = Field(min_length=1, max_length=80)
-    idempotency_key: str | None = _KEY
+    points: PointsDelta
+    reason: Reason
+    idempotency_key: IdempotencyKey | None = None
 
 
 class OrderPaid(_In):
     """An order the shop was paid for."""
 
-    order_id: str = _ID
-    user_id: str = _ID
-    amount_minor: int = Field(ge=0)
-    currency: str = Field(min_length=3, max_length=3)
-    paid_at: AwareDatetime | None = Field(default=None, description="With a UTC offset.")
+    order_id: ExternalId
+    user_id: UserId
+    amount_minor: Minor
+    currency: Currency
+    paid_at: Instant | None = Field(default=None, description="With a UTC offset.")
 
 
 class OrderRefunded(_In):
     """A refund (full or partial) of an order; `refund_id` makes it idempotent."""
 
-    refund_id: str = _ID
-    amount_minor: int = Field(gt=0)
+    refund_id: ExternalId
+    amount_minor: Annotated[Minor, Field(gt=0)]
 
 
 class QuoteIn(_In):
     """What points could do for an order."""
 
-    user_id: str = _ID
-    order_minor: int = Field(ge=0)
-    currency: str = Field(min_length=3, max_length=3)
-    points: int | None = Field(default=None, gt=0)
+    user_id: UserId
+    order_minor: Minor
+    currency: Currency
+    points: Points | None = None
 
 
 class RedeemIn(QuoteIn):
     """Reserve points at checkout."""
 
-    points: int = Field(gt=0)
-    order_id: str | None = Field(default=None, max_length=200)
-    idempotency_key: str | None = _KEY
+    points: Points
+    order_id: ExternalId | None = None
+    idempotency_key: IdempotencyKey | None = None
 
 
 class SettleIn(_In):
     """Confirming a redemption can name the order it paid for."""
 
-    order_id: str | None = Field(default=None, max_length=200)
+    order_id: ExternalId | None = None
 
 
 class MembershipIn(_In):
     """A paid membership period; `payment_ref` (the shop's payment id) makes it idempotent."""
 
-    plan: str = Field(min_length=1, max_length=60)
-    payment_ref: str = _ID
-    price_minor: int | None = Field(default=None, ge=0)
-    currency: str | None = Field(default=None, min_length=3, max_length=3)
+    plan: ProgramKey
+    payment_ref: ExternalId
+    price_minor: Minor | None = None
+    currency: Currency | None = None
 
 
 class RewardIn(_In):
     """A catalogue reward."""
 
-    name: str = Field(min_length=1, max_length=200)
+    name: Name
     kind: Literal["gift", "coupon"] = "gift"
-    points_cost: int = Field(gt=0)
-    coupon_template: str | None = Field(
-        default=None, max_length=200, description="A promotions coupon offer id (kind coupon)."
+    points_cost: Points
+    coupon_template: Annotated[Line, Field(max_length=200)] | None = Field(
+        default=None, description="A promotions coupon offer id (kind coupon)."
     )
-    stock: int | None = Field(default=None, ge=0)
+    stock: Annotated[Int32, Field(ge=0)] | None = None
     active: bool = True
 
 
 class ClaimIn(_In):
     """Buy a reward with points."""
 
-    user_id: str = _ID
-    idempotency_key: str | None = _KEY
+    user_id: UserId
+    idempotency_key: IdempotencyKey | None = None
 
 
 class TierIn(_In):
     """Set a member's tier by hand (null removes it)."""
 
-    tier: str | None
+    tier: TierCode | None
 
 
 class ProgramIn(_In):
     """A new program version; `expected_version` refuses to overwrite someone else's edit."""
 
     config: dict[str, Any]
-    note: str = Field(default="", max_length=500)
-    expected_version: int | None = None
+    note: Note = ""
+    expected_version: Annotated[Int32, Field(ge=0)] | None = None
 
 
 class TransactionOut(BaseModel):

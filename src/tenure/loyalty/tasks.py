@@ -7,12 +7,15 @@ from datetime import datetime
 
 from sqlalchemy.orm import Session
 
+from tenure.kit.ids import content_hash
 from tenure.loyalty import repository
 from tenure.loyalty.errors import TaskAlreadyCompleted, TaskUnknown
 from tenure.loyalty.ledger import book
 from tenure.loyalty.models import TaskCompletion
 from tenure.loyalty.points import expiry_for, open_account
 from tenure.loyalty.program import Program
+
+KEY_LENGTH = 250  # loyalty_transactions.idempotency_key
 
 
 @dataclass(frozen=True)
@@ -50,6 +53,8 @@ def complete(
     if found is not None:
         raise TaskAlreadyCompleted(task=task, completed_at=found.completed_at.isoformat())
     key = f"task:{user_id}:{task}"
+    if len(key) > KEY_LENGTH:  # a long user id and task name: keep the key inside its column
+        key = f"task:{content_hash(user_id, task)}"
     tx = None
     if rule.points > 0:
         tx = book.earn(

@@ -52,7 +52,7 @@ def churn_evaluation(
     settings = request.app.state.settings
     config = ChurnConfig(horizon_days=horizon_days, windows=windows)
     with request.app.state.warehouse.reader() as con:
-        result = evaluate(con, settings.timezone, config, cutoff)
+        result = evaluate(con, settings.zone, config, cutoff)
     return ChurnEvaluation.model_validate(result)
 
 
@@ -63,6 +63,6 @@ def clv_score(
     """P(alive), expected orders in 30/90 days and 12-month CLV per customer, into `scores`."""
     settings = request.app.state.settings
     result = score_clv(
-        request.app.state.warehouse, settings.timezone, settings.currency, body.observation_end
+        request.app.state.warehouse, settings.zone, settings.currency, body.observation_end
     )
     return ClvScoreResult.model_validate(result)

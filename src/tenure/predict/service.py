@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import asdict
 from datetime import date
 from typing import Any, Literal
+from zoneinfo import ZoneInfo
 
 import numpy as np
 import pandas as pd
@@ -45,7 +46,7 @@ def paid_orders(con: BaseBackend) -> pd.DataFrame:
 def fit_clv(
     con: BaseBackend,
     model: ModelName,
-    zone: str,
+    zone: ZoneInfo,
     calibration_end: date | None = None,
     observation_end: date | None = None,
 ) -> dict[str, Any]:
@@ -100,7 +101,7 @@ CLV_DISCOUNT = 0.01
 
 
 def clv_scores(
-    con: BaseBackend, zone: str, currency: str, observation_end: date | None = None
+    con: BaseBackend, zone: ZoneInfo, currency: str, observation_end: date | None = None
 ) -> tuple[str, pd.DataFrame, dict[str, Any]]:
     """Per customer: P(alive), expected orders in 30/90 days (BG/NBD), 12-month CLV (Gamma-Gamma).
 
@@ -136,10 +137,10 @@ def clv_scores(
     values["p_alive"] = np.round(bgnbd.conditional_probability_alive(x, t_x, age), 4)
     values["expected_orders_30d"] = np.round(bgnbd.expected_purchases(30 / 7, x, t_x, age), 4)
     values["expected_orders_90d"] = np.round(bgnbd.expected_purchases(90 / 7, x, t_x, age), 4)
-    values["expected_spend_minor"] = np.round(
-        spend.conditional_expected_average_profit(x, monetary) * scale
-    ).astype(np.int64)
-    values["clv_minor"] = np.round(np.asarray(clv) * scale).astype(np.int64)
+    values["expected_spend_minor"] = _minor_units(
+        spend.conditional_expected_average_profit(x, monetary), scale
+    )
+    values["clv_minor"] = _minor_units(clv, scale)
     values["currency"] = currency
     values["clv_months"] = CLV_MONTHS
     values["as_of"] = str(end)
@@ -150,8 +151,18 @@ def clv_scores(
     return str(end), values, fits
 
 
+def _minor_units(amounts: Any, scale: int) -> Any:
+    """Money as integer minor units; a value the fit could not give (NaN, inf) stays missing
+    rather than becoming a garbage integer."""
+    values = np.round(np.asarray(amounts, dtype=np.float64) * scale)
+    if np.isfinite(values).all():
+        return values.astype(np.int64)
+    # An extension array: assigned to the score frame by position, with <NA> for the gaps.
+    return pd.Series(values).where(np.isfinite(values)).astype("Int64").array
+
+
 def score_clv(
-    warehouse: Warehouse, zone: str, currency: str, observation_end: date | None = None
+    warehouse: Warehouse, zone: ZoneInfo, currency: str, observation_end: date | None = None
 ) -> dict[str, Any]:
     """Fit BG/NBD and Gamma-Gamma on all orders and write one `clv` score row per customer."""
     with warehouse.reader() as con:
@@ -166,7 +177,7 @@ def train_churn(
 ) -> dict[str, Any]:
     """Train and store a new churn model version on the warehouse's orders and events."""
     with warehouse.reader() as con:
-        return churn_service.train(con, settings.timezone, settings.home, config, as_of)
+        return churn_service.train(con, settings.zone, settings.home, config, as_of)
 
 
 def score_churn(
@@ -179,7 +190,7 @@ def score_churn(
 ) -> tuple[str, pd.DataFrame]:
     """Score every customer with a stored churn model; write `churn` rows unless told not to."""
     with warehouse.reader() as con:
-        version, values = churn_service.score(con, settings.timezone, settings.home, as_of, version)
+        version, values = churn_service.score(con, settings.zone, settings.home, as_of, version)
     if write and not values.empty:
         with warehouse.writer() as writer:
             write_scores(writer, churn_service.MODEL_NAME, version, frame_values(values))

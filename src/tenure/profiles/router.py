@@ -6,6 +6,7 @@ from fastapi import APIRouter, Depends, Query, Request
 
 from tenure.apikeys.auth import require
 from tenure.apikeys.service import Principal
+from tenure.kit.bounds import UserId
 from tenure.profiles.schemas import Profile
 from tenure.profiles.service import build_profile
 from tenure.storage.database import Database
@@ -15,7 +16,7 @@ router = APIRouter(prefix="/v1/users", tags=["profiles"])
 
 @router.get("/{user_id}", response_model=Profile, summary="A user's profile")
 def profile(
-    user_id: str,
+    user_id: UserId,
     request: Request,
     timeline: int = Query(50, ge=0, le=1000, description="Timeline items to return."),
     _who: Principal = Depends(require("admin")),

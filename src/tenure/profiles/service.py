@@ -71,15 +71,14 @@ def _attributes(con: BaseBackend, user_id: str) -> dict[str, Any] | None:
 
 
 def _features(con: BaseBackend, zone: ZoneInfo, user_id: str, currency: str) -> Features:
-    name = zone.key  # the warehouse queries take the zone's name
-    end = data_end(con, name)
+    end = data_end(con, zone)
     if end is None:
         return Features(as_of=None)
-    feats = order_features(con, name, end).filter(lambda t: t.user_id == user_id).execute()
+    feats = order_features(con, zone, end).filter(lambda t: t.user_id == user_id).execute()
     if feats.empty:
         return Features(as_of=end)
     row = feats.iloc[0]
-    favourite = favourite_categories(con, name, end).filter(lambda t: t.user_id == user_id)
+    favourite = favourite_categories(con, zone, end).filter(lambda t: t.user_id == user_id)
     fav = favourite.execute()
     return Features(
         as_of=end,

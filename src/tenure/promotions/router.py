@@ -9,6 +9,7 @@ from sqlalchemy.orm import Session
 
 from tenure.apikeys.auth import principal
 from tenure.config import Settings
+from tenure.kit.bounds import PublicId, UserId
 from tenure.kit.time import utc_now
 from tenure.promotions import views
 from tenure.promotions.coupons import service as coupons
@@ -81,7 +82,7 @@ def validate(body: ValidateIn, request: Request) -> AppliedOut:
 @checkout_router.get(
     "/coupons/wallet/{user_id}", response_model=list[WalletCoupon], summary="A customer's coupons"
 )
-def wallet(user_id: str, request: Request) -> list[WalletCoupon]:
+def wallet(user_id: UserId, request: Request) -> list[WalletCoupon]:
     """The customer's usable wallet coupons."""
     _server(request)
     return _db(request).read(
@@ -125,7 +126,7 @@ def reserve(
 @checkout_router.get(
     "/checkout/reservations/{reservation_id}", response_model=ReservationOut, summary="A hold"
 )
-def get_reservation(reservation_id: str, request: Request) -> ReservationOut:
+def get_reservation(reservation_id: PublicId, request: Request) -> ReservationOut:
     """A reservation, the quote it holds and its refunds."""
     _server(request)
 
@@ -139,7 +140,7 @@ def get_reservation(reservation_id: str, request: Request) -> ReservationOut:
 @checkout_router.post(
     "/checkout/reservations/{reservation_id}/confirm", response_model=ReservationOut, summary="Paid"
 )
-def confirm(reservation_id: str, body: ConfirmIn, request: Request) -> ReservationOut:
+def confirm(reservation_id: PublicId, body: ConfirmIn, request: Request) -> ReservationOut:
     """Payment arrived: holds become uses."""
     _server(request)
     return _db(request).write(
@@ -154,7 +155,7 @@ def confirm(reservation_id: str, body: ConfirmIn, request: Request) -> Reservati
     response_model=ReservationOut,
     summary="Cancel",
 )
-def release(reservation_id: str, request: Request) -> ReservationOut:
+def release(reservation_id: PublicId, request: Request) -> ReservationOut:
     """The checkout was abandoned or cancelled: give everything back."""
     _server(request)
     return _db(request).write(
@@ -167,7 +168,9 @@ def release(reservation_id: str, request: Request) -> ReservationOut:
     response_model=ReservationOut,
     summary="Refund",
 )
-def refund(reservation_id: str, request: Request, body: RefundIn | None = None) -> ReservationOut:
+def refund(
+    reservation_id: PublicId, request: Request, body: RefundIn | None = None
+) -> ReservationOut:
     """The paid order was refunded, in full (no body) or in part (`refund_id`, `amount_minor`):
     points benefits are taken back in proportion; in full, coupons return when their template
     says so. A retried refund id changes nothing more."""

@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session
 from tenure.apikeys.auth import require
 from tenure.apikeys.service import Principal
 from tenure.config import Settings
+from tenure.kit.bounds import CouponCode, PublicId
 from tenure.kit.time import utc_now
 from tenure.promotions import views
 from tenure.promotions.coupons import service as coupons
@@ -66,7 +67,7 @@ def list_offers(
 
 
 @router.get("/promotions/offers/{offer_id}", response_model=OfferOut, summary="One offer")
-def get_offer(offer_id: str, request: Request, _who: Principal = admin) -> OfferOut:
+def get_offer(offer_id: PublicId, request: Request, _who: Principal = admin) -> OfferOut:
     """An offer and its counters."""
 
     def work(session: Session) -> OfferOut:
@@ -80,7 +81,7 @@ def get_offer(offer_id: str, request: Request, _who: Principal = admin) -> Offer
     "/promotions/offers/{offer_id}/status", response_model=OfferOut, summary="Pause or resume"
 )
 def set_status(
-    offer_id: str, body: StatusIn, request: Request, _who: Principal = admin
+    offer_id: PublicId, body: StatusIn, request: Request, _who: Principal = admin
 ) -> OfferOut:
     """Pause, resume or archive an offer."""
     return _db(request).write(
@@ -94,7 +95,9 @@ def set_status(
     status_code=201,
     summary="Make codes",
 )
-def make_codes(offer_id: str, body: CodesIn, request: Request, _who: Principal = admin) -> CodesOut:
+def make_codes(
+    offer_id: PublicId, body: CodesIn, request: Request, _who: Principal = admin
+) -> CodesOut:
     """Unique single-use codes in bulk (`count`), or one shared code (`code`)."""
 
     def work(session: Session) -> coupons.IssuedCodes:
@@ -115,7 +118,7 @@ def make_codes(offer_id: str, body: CodesIn, request: Request, _who: Principal =
     status_code=201,
     summary="Issue to wallets",
 )
-def issue(offer_id: str, body: IssueIn, request: Request, _who: Principal = admin) -> CodesOut:
+def issue(offer_id: PublicId, body: IssueIn, request: Request, _who: Principal = admin) -> CodesOut:
     """Put one single-use coupon in each customer's wallet."""
     issued = _db(request).write(
         lambda s: coupons.issue_to_wallets(s, offer_id, body.user_ids, utc_now())
@@ -124,14 +127,14 @@ def issue(offer_id: str, body: IssueIn, request: Request, _who: Principal = admi
 
 
 @router.get("/promotions/codes/{code}", response_model=CodeOut, summary="One code")
-def get_code(code: str, request: Request, _who: Principal = admin) -> CodeOut:
+def get_code(code: CouponCode, request: Request, _who: Principal = admin) -> CodeOut:
     """A code, its owner and how often it has been used."""
     return _db(request).read(lambda s: views.code_out(coupons.get_code(s, code)))
 
 
 @router.post("/promotions/codes/{code}/status", response_model=CodeOut, summary="Disable a code")
 def set_code_status(
-    code: str, body: CodeStatusIn, request: Request, _who: Principal = admin
+    code: CouponCode, body: CodeStatusIn, request: Request, _who: Principal = admin
 ) -> CodeOut:
     """Disable a leaked code (`disabled`) or enable it again (`active`)."""
     return _db(request).write(

@@ -7,8 +7,22 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-Minor = Annotated[int, Field(ge=0, le=10**15)]
-Name = Annotated[str, Field(min_length=1, max_length=200)]
+from tenure.kit.bounds import (
+    MONEY_MAX,
+    PUBLIC_ID_LENGTH,
+    CouponCode,
+    Currency,
+    ExternalId,
+    IdempotencyKey,
+    Instant,
+    Int32,
+    Line,
+    Minor,
+    Name,
+    UserId,
+)
+
+Positive = Annotated[Int32, Field(ge=1)]  # counts and limits in Integer columns
 
 
 class _In(BaseModel):
@@ -22,7 +36,7 @@ class MinSpendIn(_In):
 
 class MinQuantityIn(_In):
     type: Literal["min_quantity"]
-    quantity: Annotated[int, Field(ge=1)]
+    quantity: Positive
 
 
 class FirstOrderIn(_In):
@@ -51,7 +65,7 @@ ConditionIn = Annotated[
 
 class AmountOffIn(_In):
     type: Literal["amount_off"]
-    amount_minor: Annotated[int, Field(ge=1, le=10**15)]
+    amount_minor: Annotated[Minor, Field(ge=1)]
 
 
 class PercentOffIn(_In):
@@ -62,7 +76,7 @@ class PercentOffIn(_In):
 
 class StepIn(_In):
     threshold_minor: Minor
-    amount_off_minor: Annotated[int, Field(ge=1, le=10**15)]
+    amount_off_minor: Annotated[Minor, Field(ge=1)]
 
 
 class LadderIn(_In):
@@ -97,7 +111,7 @@ class GiftIn(_In):
 class SalePriceIn(_In):
     type: Literal["sale_price"]
     price_minor: Minor
-    max_units_per_order: Annotated[int, Field(ge=1)] | None = None
+    max_units_per_order: Positive | None = None
 
 
 class PointsIn(_In):
@@ -128,14 +142,14 @@ class OfferIn(_In):
     items: RangeIn = RangeIn()
     priority: Annotated[int, Field(ge=-1000, le=1000)] | None = None
     exclusive: bool = False
-    group: Annotated[str, Field(min_length=1, max_length=64)] | None = None
-    currency: Annotated[str, Field(pattern=r"^[A-Za-z]{3}$")] | None = None
-    starts_at: datetime | None = None
-    ends_at: datetime | None = None
-    per_user_limit: Annotated[int, Field(ge=1)] | None = None
-    total_limit: Annotated[int, Field(ge=1)] | None = None
-    budget_minor: Annotated[int, Field(ge=1, le=10**15)] | None = None
-    stock: Annotated[int, Field(ge=1)] | None = None
+    group: Annotated[Line, Field(min_length=1, max_length=64)] | None = None
+    currency: Currency | None = None
+    starts_at: Instant | None = None
+    ends_at: Instant | None = None
+    per_user_limit: Positive | None = None
+    total_limit: Positive | None = None
+    budget_minor: Annotated[Minor, Field(ge=1)] | None = None
+    stock: Positive | None = None
     returns_on_refund: bool = True
 
     @model_validator(mode="after")
@@ -189,7 +203,7 @@ class CodesIn(_In):
     count: Annotated[int, Field(ge=1, le=1_000_000)] | None = None
     prefix: Annotated[str, Field(pattern=r"^[A-Za-z0-9-]{0,16}$")] = ""
     code: Annotated[str, Field(pattern=r"^[A-Za-z0-9-]{3,64}$")] | None = None
-    max_uses: Annotated[int, Field(ge=1)] | None = None
+    max_uses: Positive | None = None
 
     @model_validator(mode="after")
     def _one_kind(self) -> CodesIn:
@@ -205,7 +219,7 @@ class CodesOut(BaseModel):
 
 
 class IssueIn(_In):
-    user_ids: Annotated[list[Name], Field(min_length=1, max_length=100_000)]
+    user_ids: Annotated[list[UserId], Field(min_length=1, max_length=100_000)]
 
 
 class CodeOut(BaseModel):
@@ -241,7 +255,7 @@ class CustomerIn(_In):
     """Facts the shop knows; Tenure's own records and loyalty/segments take precedence."""
 
     is_new_customer: bool | None = None
-    previous_orders: Annotated[int, Field(ge=0)] | None = None
+    previous_orders: Annotated[Int32, Field(ge=0)] | None = None
     tier: Name | None = None
     segments: list[Name] = []
 
@@ -249,15 +263,23 @@ class CustomerIn(_In):
 class CheckoutIn(_In):
     """A cart at checkout."""
 
-    user_id: Name | None = None
-    currency: Annotated[str, Field(pattern=r"^[A-Za-z]{3}$")] | None = None
+    user_id: UserId | None = None
+    currency: Currency | None = None
     lines: Annotated[list[LineIn], Field(min_length=1, max_length=500)]
     shipping_minor: Minor = 0
-    codes: Annotated[
-        list[Annotated[str, Field(min_length=1, max_length=64)]], Field(max_length=10)
-    ] = []
+    codes: Annotated[list[CouponCode], Field(max_length=10)] = []
     use_wallet: bool = True
     customer: CustomerIn = CustomerIn()
+
+    @field_validator("lines")
+    @classmethod
+    def _subtotal_fits(cls, lines: list[LineIn]) -> list[LineIn]:
+        # Every total of a reservation (subtotal, discounts, what it holds of a budget) is a
+        # BigInteger: a cart must not add up past what one amount of money may be.
+        subtotal = sum(line.quantity * line.unit_price_minor for line in lines)
+        if subtotal > MONEY_MAX:
+            raise ValueError(f"the cart's subtotal must be at most {MONEY_MAX} minor units")
+        return lines
 
 
 class ReserveIn(CheckoutIn):
@@ -265,28 +287,30 @@ class ReserveIn(CheckoutIn):
     Typed codes must apply (`require_codes`), and so must the offers the customer was shown
     (`expect_offers`, e.g. a flash sale): else 409 with the reason, never a silent price rise."""
 
-    idempotency_key: Annotated[str, Field(min_length=1, max_length=200)] | None = None
+    idempotency_key: IdempotencyKey | None = None
     hold_seconds: Annotated[int, Field(ge=30, le=7 * 86400)] = 900
     require_codes: bool = True
-    expect_offers: Annotated[list[Annotated[str, Field(max_length=40)]], Field(max_length=50)] = []
+    expect_offers: Annotated[
+        list[Annotated[Line, Field(max_length=PUBLIC_ID_LENGTH)]], Field(max_length=50)
+    ] = []
 
 
 class ValidateIn(CheckoutIn):
     """Check one code against a cart."""
 
-    code: Annotated[str, Field(min_length=1, max_length=64)]
+    code: CouponCode
 
 
 class ConfirmIn(_In):
-    order_id: Name
+    order_id: ExternalId
 
 
 class RefundIn(_In):
     """A refund of the confirmed order: without `amount_minor`, all that is left (the order in
     full); `refund_id` makes a partial refund safe to retry."""
 
-    refund_id: Name | None = None
-    amount_minor: int | None = Field(default=None, ge=1)
+    refund_id: ExternalId | None = None
+    amount_minor: Annotated[Minor, Field(ge=1)] | None = None
 
     @model_validator(mode="after")
     def _partial_needs_an_id(self) -> RefundIn:

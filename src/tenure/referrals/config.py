@@ -9,10 +9,12 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 from sqlalchemy.orm import Session
 
 from tenure.errors import NotFound
+from tenure.kit.bounds import INT32_MAX, MONEY_MAX, PUBLIC_ID_LENGTH
 from tenure.referrals.errors import ReferralConfigInvalid, ReferralConfigVersionConflict
 from tenure.referrals.models import ReferralConfig
 
 _ROW = "current"
+DAYS_MAX = 36_500  # a window a century long keeps date arithmetic inside years 1-9999
 
 
 class SideReward(BaseModel):
@@ -72,6 +74,7 @@ def save_program(
 ) -> tuple[int, Program]:
     """Replace the program; with `expected`, only if it is still at that version."""
     program = parse(document)
+    _check_storable(program)
     for side in ("referrer", "invitee"):
         offer_id = getattr(program, side).coupon_offer_id
         if offer_id is not None:
@@ -88,6 +91,30 @@ def save_program(
     row.updated_at = now
     session.flush()
     return row.version, program
+
+
+def _check_storable(program: Program) -> None:
+    """What a saved program may hold (checked on saving, so a stored program always loads):
+    reward points land in an Integer column, offer ids in a String(40) one, and the windows are
+    added to dates."""
+    limits = [
+        ("referrer.points", program.referrer.points, INT32_MAX),
+        ("invitee.points", program.invitee.points, INT32_MAX),
+        ("return_window_days", program.return_window_days, DAYS_MAX),
+        ("velocity_window_hours", program.velocity_window_hours, DAYS_MAX * 24),
+        ("min_order_minor", program.min_order_minor, MONEY_MAX),
+    ]
+    for field, value, limit in limits:
+        if value > limit:
+            raise ReferralConfigInvalid(field=field, reason=f"must be at most {limit}")
+    for side in ("referrer", "invitee"):
+        offer_id = getattr(program, side).coupon_offer_id
+        if offer_id is not None and not (
+            1 <= len(offer_id) <= PUBLIC_ID_LENGTH and offer_id.isprintable()
+        ):
+            raise ReferralConfigInvalid(
+                field=f"{side}.coupon_offer_id", reason=f"no offer {offer_id!r}"
+            )
 
 
 def _check_coupon(session: Session, side: str, offer_id: str) -> None:

@@ -10,6 +10,7 @@ from fastapi import APIRouter, Depends, Query, Request, Response
 from sqlalchemy.orm import Session
 
 from tenure.apikeys.auth import require
+from tenure.kit.bounds import ExternalId, Offset, PublicId, UserId
 from tenure.kit.time import utc_now
 from tenure.referrals import config, jobs, rewards, service
 from tenure.referrals.config import Program
@@ -80,20 +81,20 @@ def code_for(request: Request, body: CodeIn) -> CodeOut:
 
 
 @router.get("/codes/{code}", dependencies=SERVER, summary="Look up an invite code")
-def code_show(request: Request, code: str) -> CodeOut:
+def code_show(request: Request, code: PublicId) -> CodeOut:
     """Who owns a code and whether it still works."""
     return _read(request, lambda s, p: _code_out(service.get_code(s, code), p))
 
 
 @router.post("/codes/{code}/disable", dependencies=ADMIN, summary="Disable a code")
-def code_disable(request: Request, code: str) -> CodeOut:
+def code_disable(request: Request, code: PublicId) -> CodeOut:
     """Stop new sign-ups through a leaked code; existing referrals keep it."""
     now = utc_now()
     return _write(request, lambda s, p: _code_out(service.set_code_disabled(s, code, True, now), p))
 
 
 @router.post("/codes/{code}/enable", dependencies=ADMIN, summary="Enable a code again")
-def code_enable(request: Request, code: str) -> CodeOut:
+def code_enable(request: Request, code: PublicId) -> CodeOut:
     """Let a disabled code attribute sign-ups again."""
     now = utc_now()
     return _write(
@@ -139,7 +140,9 @@ def order(request: Request, body: OrderIn) -> OrderOut:
 
 
 @router.post("/orders/{order_id}/refunds", dependencies=SERVER, summary="An order was refunded")
-def order_refunded(request: Request, order_id: str, body: RefundIn | None = None) -> ReferralOut:
+def order_refunded(
+    request: Request, order_id: ExternalId, body: RefundIn | None = None
+) -> ReferralOut:
     """The qualifying order was refunded or cancelled: inside the return window the referral
     waits for another first order; after it, pending rewards are cancelled and granted ones
     clawed back (see each reward's outcome in GET /v1/referrals/{id}). A partial refund
@@ -156,7 +159,7 @@ def order_refunded(request: Request, order_id: str, body: RefundIn | None = None
 
 
 @router.get("/referrers/{user_id}", dependencies=SERVER, summary="A referrer's invite progress")
-def referrer_progress(request: Request, user_id: str) -> ReferrerProgressOut:
+def referrer_progress(request: Request, user_id: UserId) -> ReferrerProgressOut:
     """The customer's code and link, friends per status, and the rewards they have earned."""
 
     def work(s: Session, p: Program) -> ReferrerProgressOut:
@@ -173,9 +176,9 @@ def listing(
     status: str | None = Query(
         None, pattern="^(pending|qualifying|held|rewarded|rejected|cancelled|reversed)$"
     ),
-    referrer_id: str | None = None,
+    referrer_id: UserId | None = None,
     limit: int = Query(100, ge=1, le=1000),
-    offset: int = Query(0, ge=0),
+    offset: Offset = 0,
 ) -> list[ReferralOut]:
     """Referrals, newest first."""
     rows = _read(
@@ -216,7 +219,7 @@ def run_due(request: Request) -> ReferralsDueOut:
 
 
 @router.get("/{referral_id}", dependencies=SERVER, summary="One referral")
-def show(request: Request, referral_id: str) -> ReferralDetail:
+def show(request: Request, referral_id: PublicId) -> ReferralDetail:
     """A referral with the abuse decisions about it and its rewards."""
     found = _read(request, lambda s, p: service.detail(s, referral_id))
     return ReferralDetail(
@@ -227,7 +230,7 @@ def show(request: Request, referral_id: str) -> ReferralDetail:
 
 
 @router.post("/{referral_id}/approve", dependencies=ADMIN, summary="Approve a held referral")
-def approve(request: Request, referral_id: str, body: ReviewIn) -> ReferralOut:
+def approve(request: Request, referral_id: PublicId, body: ReviewIn) -> ReferralOut:
     """Reward both sides of a held referral now."""
     now, zone = utc_now(), _zone(request)
     return ReferralOut.of(
@@ -239,7 +242,7 @@ def approve(request: Request, referral_id: str, body: ReviewIn) -> ReferralOut:
 
 
 @router.post("/{referral_id}/reject", dependencies=ADMIN, summary="Reject a held referral")
-def reject(request: Request, referral_id: str, body: ReviewIn) -> ReferralOut:
+def reject(request: Request, referral_id: PublicId, body: ReviewIn) -> ReferralOut:
     """Close a held referral without rewards."""
     now = utc_now()
     return ReferralOut.of(

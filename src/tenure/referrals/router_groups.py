@@ -5,9 +5,9 @@ from __future__ import annotations
 from datetime import datetime
 
 from fastapi import APIRouter, Depends, Header, Query, Request, Response
-from pydantic import AwareDatetime
 
 from tenure.apikeys.auth import require
+from tenure.kit.bounds import ExternalId, Instant, Offset, PublicId, UserId
 from tenure.kit.time import utc_now
 from tenure.referrals import groups
 from tenure.referrals.groups import Joined
@@ -52,7 +52,7 @@ def open_group(
 
 
 @router.post("/{group_id}/members", dependencies=SERVER, status_code=201, summary="Join a group")
-def join(request: Request, response: Response, group_id: str, body: GroupJoinIn) -> JoinOut:
+def join(request: Request, response: Response, group_id: PublicId, body: GroupJoinIn) -> JoinOut:
     """Join; the last place completes the group and captures every hold (409: full, closed…)."""
     now = utc_now()
     joined = _db(request).write(
@@ -62,7 +62,7 @@ def join(request: Request, response: Response, group_id: str, body: GroupJoinIn)
 
 
 @router.delete("/{group_id}/members/{user_id}", dependencies=SERVER, summary="Leave an open group")
-def leave(request: Request, group_id: str, user_id: str) -> MemberOut:
+def leave(request: Request, group_id: PublicId, user_id: UserId) -> MemberOut:
     """Release the member's hold and free the place (409 once the group has closed)."""
     now = utc_now()
     member = _db(request).write(lambda s: groups.leave(s, group_id, user_id, now))
@@ -70,7 +70,7 @@ def leave(request: Request, group_id: str, user_id: str) -> MemberOut:
 
 
 @router.get("/{group_id}", dependencies=SERVER, summary="One group with its members")
-def show(request: Request, group_id: str) -> GroupOut:
+def show(request: Request, group_id: PublicId) -> GroupOut:
     """A group's status and each member's hold status."""
     group, members = _db(request).read(lambda s: groups.get(s, group_id))
     return GroupOut.of(group, members)
@@ -80,10 +80,10 @@ def show(request: Request, group_id: str) -> GroupOut:
 def listing(
     request: Request,
     status: str | None = Query(None, pattern="^(open|completed|failed)$"),
-    closed_since: AwareDatetime | None = None,
-    sku: str | None = None,
+    closed_since: Instant | None = None,
+    sku: ExternalId | None = None,
     limit: int = Query(100, ge=1, le=1000),
-    offset: int = Query(0, ge=0),
+    offset: Offset = 0,
 ) -> list[GroupOut]:
     """Groups, newest first; `closed_since` gives what completed or failed since the last poll."""
     since: datetime | None = closed_since

@@ -3,26 +3,38 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field
 
+from tenure.kit.bounds import (
+    PUBLIC_ID_LENGTH,
+    Currency,
+    ExternalId,
+    Instant,
+    Int32,
+    Line,
+    Minor,
+    Note,
+    UserId,
+)
 from tenure.referrals.config import Program
 from tenure.referrals.models import Decision, GroupBuy, GroupMember, Referral, Reward
 
 if TYPE_CHECKING:
     from tenure.referrals.service import Progress
 
-Id = Field(min_length=1, max_length=200)
+# Device ids, IP addresses and payment fingerprints are hashed before they are stored.
+Hashed = Annotated[Line, Field(max_length=500)]
 
 
 class CodeIn(BaseModel):
     """Ask for a customer's invite code; device and IP feed the fingerprint rules."""
 
     model_config = ConfigDict(extra="forbid")
-    user_id: str = Id
-    device_id: str | None = Field(default=None, max_length=500)
-    ip: str | None = Field(default=None, max_length=100)
+    user_id: UserId
+    device_id: Hashed | None = None
+    ip: Annotated[Line, Field(max_length=100)] | None = None
 
 
 class CodeOut(BaseModel):
@@ -39,22 +51,22 @@ class SignupIn(BaseModel):
     """A new customer signed up with an invite code."""
 
     model_config = ConfigDict(extra="forbid")
-    invitee_id: str = Id
-    code: str = Field(min_length=1, max_length=40)
-    device_id: str | None = Field(default=None, max_length=500)
-    ip: str | None = Field(default=None, max_length=100)
+    invitee_id: UserId
+    code: Annotated[Line, Field(min_length=1, max_length=PUBLIC_ID_LENGTH)]
+    device_id: Hashed | None = None
+    ip: Annotated[Line, Field(max_length=100)] | None = None
 
 
 class OrderIn(BaseModel):
     """A referred customer's paid order."""
 
     model_config = ConfigDict(extra="forbid")
-    order_id: str = Id
-    user_id: str = Id
-    amount_minor: int = Field(ge=0)
-    currency: str = Field(min_length=3, max_length=3)
-    paid_at: AwareDatetime | None = None
-    payment_fingerprint: str | None = Field(default=None, max_length=500)
+    order_id: ExternalId
+    user_id: UserId
+    amount_minor: Minor
+    currency: Currency
+    paid_at: Instant | None = None
+    payment_fingerprint: Hashed | None = None
 
 
 class RefundIn(BaseModel):
@@ -63,9 +75,8 @@ class RefundIn(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
     reason: Literal["refunded", "cancelled"] = "refunded"
-    refunded_total_minor: int | None = Field(
+    refunded_total_minor: Annotated[Minor, Field(gt=0)] | None = Field(
         default=None,
-        gt=0,
         description="A partial refund: the order's refunded total so far (not this refund's "
         "amount, so a retry cannot count twice). Leave out for a full refund.",
     )
@@ -75,8 +86,8 @@ class ReviewIn(BaseModel):
     """A reviewer's decision on a held referral."""
 
     model_config = ConfigDict(extra="forbid")
-    reviewer: str = Field(default="operator", min_length=1, max_length=200)
-    note: str | None = Field(default=None, max_length=500)
+    reviewer: Annotated[Line, Field(min_length=1, max_length=200)] = "operator"
+    note: Note | None = None
 
 
 class ConfigIn(BaseModel):
@@ -84,7 +95,7 @@ class ConfigIn(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
     config: dict[str, Any]
-    expected_version: int | None = None
+    expected_version: Annotated[Int32, Field(ge=0)] | None = None
 
 
 class ConfigOut(BaseModel):
@@ -247,21 +258,23 @@ class GroupOpenIn(BaseModel):
     """Open a group buy: the leader joins first and holds a payment at the group price."""
 
     model_config = ConfigDict(extra="forbid")
-    sku: str = Id
-    group_price_minor: int = Field(gt=0)
-    currency: str = Field(min_length=3, max_length=3)
+    sku: ExternalId
+    group_price_minor: Annotated[Int32, Field(gt=0)] = Field(
+        description="Minor units; the column is a 32-bit integer."
+    )
+    currency: Currency
     size: int = Field(ge=2, le=1000)
     hours: int = Field(ge=1, le=24 * 30)
-    leader_id: str = Id
-    hold_ref: str | None = Field(default=None, max_length=200)
+    leader_id: UserId
+    hold_ref: Annotated[Line, Field(max_length=200)] | None = None
 
 
 class GroupJoinIn(BaseModel):
     """Join a group with a payment hold reference from the shop."""
 
     model_config = ConfigDict(extra="forbid")
-    user_id: str = Id
-    hold_ref: str | None = Field(default=None, max_length=200)
+    user_id: UserId
+    hold_ref: Annotated[Line, Field(max_length=200)] | None = None
 
 
 class MemberOut(BaseModel):

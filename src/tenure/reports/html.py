@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import html
 from collections.abc import Callable
+from zoneinfo import ZoneInfo
 
 from ibis.backends import BaseBackend
 
@@ -17,10 +18,10 @@ from tenure.predict.churn.report import risk_sections
 from tenure.reports import charts
 from tenure.segments.report import sections as rfm_sections
 
-SectionBuilder = Callable[[BaseBackend, str], list[Section]]
+SectionBuilder = Callable[[BaseBackend, ZoneInfo], list[Section]]
 
 
-def retention_sections(con: BaseBackend, zone: str) -> list[Section]:
+def retention_sections(con: BaseBackend, zone: ZoneInfo) -> list[Section]:
     """Cohort heatmap, day-N curves and LTV by acquisition channel."""
     weekly = RetentionRunner(
         RetentionQuery(period="week", periods=12, days=tuple(range(1, 31))), zone
@@ -35,7 +36,7 @@ def retention_sections(con: BaseBackend, zone: str) -> list[Section]:
         Section(
             translate("report.section.retention"),
             (charts.cohort_heatmap(weekly), charts.day_n_curves(weekly)),
-            note=translate("report.note.retention", until=weekly.observed_until, zone=zone),
+            note=translate("report.note.retention", until=weekly.observed_until, zone=zone.key),
         ),
         Section(translate("report.section.ltv"), (charts.ltv_by_segment(monthly),)),
     ]
@@ -66,7 +67,7 @@ def _fmt(metric: str, value: float | None) -> str:
     )
 
 
-def kpi_sections(con: BaseBackend, zone: str) -> list[Section]:
+def kpi_sections(con: BaseBackend, zone: ZoneInfo) -> list[Section]:
     """The last complete month against the one before, for the headline KPIs."""
     result = KpiRunner(KpiQuery(period="month", metrics=SUMMARY_METRICS), zone)(con)
     rows = []
@@ -108,7 +109,7 @@ def _event_names(con: BaseBackend) -> set[str]:
     return set(events.select("name").distinct().limit(10_000).execute()["name"].dropna())
 
 
-def behaviour_sections(con: BaseBackend, zone: str) -> list[Section]:
+def behaviour_sections(con: BaseBackend, zone: ZoneInfo) -> list[Section]:
     """The main purchase funnel and the top paths, when the shop sends those events."""
     names = _event_names(con)
     sections: list[Section] = []
@@ -126,12 +127,12 @@ def behaviour_sections(con: BaseBackend, zone: str) -> list[Section]:
     return sections
 
 
-def risk_value_sections(con: BaseBackend, zone: str) -> list[Section]:
+def risk_value_sections(con: BaseBackend, zone: ZoneInfo) -> list[Section]:
     """Churn-risk bands and valuable customers at risk, from the latest churn and CLV scores."""
     return risk_sections(con)
 
 
-def rfm_lifecycle_sections(con: BaseBackend, zone: str) -> list[Section]:
+def rfm_lifecycle_sections(con: BaseBackend, zone: ZoneInfo) -> list[Section]:
     """RFM segments with the R×F grid, and customers per lifecycle stage."""
     return rfm_sections(con, zone)
 
@@ -145,7 +146,7 @@ BUILDERS: list[SectionBuilder] = [
 ]
 
 
-def build_report(con: BaseBackend, zone: str, title: str | None = None) -> str:
+def build_report(con: BaseBackend, zone: ZoneInfo, title: str | None = None) -> str:
     """Run every section against the warehouse and render the report."""
     sections: list[Section] = []
     for builder in BUILDERS:

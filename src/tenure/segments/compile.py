@@ -21,15 +21,15 @@ from tenure.segments.scores import current_scores, json_get
 _UTC = dt.Timestamp(timezone="UTC")
 
 
-def _local_midnight(day: date, zone: str) -> datetime:
-    return datetime.combine(day, time(0), ZoneInfo(zone)).astimezone(ZoneInfo("UTC"))
+def _local_midnight(day: date, zone: ZoneInfo) -> datetime:
+    return datetime.combine(day, time(0), zone).astimezone(ZoneInfo("UTC"))
 
 
 class Compiler:
     """Builds the member expression of a rule as of `end` (a shop-local day, inclusive)."""
 
     def __init__(
-        self, con: BaseBackend, zone: str, end: date, tags: dict[str, list[str]] | None = None
+        self, con: BaseBackend, zone: ZoneInfo, end: date, tags: dict[str, list[str]] | None = None
     ) -> None:
         self.con, self.zone, self.end = con, zone, end
         self.tags = tags or {}

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 from datetime import date, datetime, timedelta
 from typing import ClassVar, Literal
+from zoneinfo import ZoneInfo
 
 import ibis
 import ibis.expr.types as ir
@@ -64,7 +65,7 @@ class LifecycleResult(BaseModel):
     stages: list[StageCount]
 
 
-def order_days(con: BaseBackend, zone: str, end: date) -> ir.Table:
+def order_days(con: BaseBackend, zone: ZoneInfo, end: date) -> ir.Table:
     """Each paid-order day of a user: day number, gap since the previous one, the next one."""
     orders = order_rows(con, zone, end).filter(lambda o: o.status == "paid")
     days = orders.group_by(["user_id", "day"]).aggregate(n=orders.count())
@@ -80,7 +81,11 @@ def order_days(con: BaseBackend, zone: str, end: date) -> ir.Table:
 
 
 def stage_table(
-    con: BaseBackend, zone: str, end: date, q: LifecycleQuery, thresholds: ir.Table | None = None
+    con: BaseBackend,
+    zone: ZoneInfo,
+    end: date,
+    q: LifecycleQuery,
+    thresholds: ir.Table | None = None,
 ) -> ir.Table:
     """Per customer: stage, since (date), days_since_last, orders and the thresholds used.
 
@@ -163,6 +168,11 @@ def _right():  # type: ignore[no-untyped-def]
     return s.endswith("_right")
 
 
+def _share(part: int, total: int) -> float:
+    """A stage's share of the customers; 0 when there are none yet (an as-of before any order)."""
+    return round(part / total, 4) if total else 0.0
+
+
 def day_of(num: int) -> date:
     """The date of a day number (days since 1970-01-01)."""
     return _EPOCH + timedelta(days=int(num))
@@ -174,7 +184,10 @@ class LifecycleRunner(Runner[LifecycleQuery, LifecycleResult]):
     query_type: ClassVar[type[LifecycleQuery]] = LifecycleQuery
 
     def __init__(
-        self, query: LifecycleQuery, zone: str = "UTC", thresholds: ir.Table | None = None
+        self,
+        query: LifecycleQuery,
+        zone: ZoneInfo = ZoneInfo("UTC"),
+        thresholds: ir.Table | None = None,
     ):
         super().__init__(query, zone)
         self.thresholds = thresholds
@@ -210,7 +223,7 @@ class LifecycleRunner(Runner[LifecycleQuery, LifecycleResult]):
         counts = {str(r["stage"]): int(r["users"]) for r in frame.to_dict("records")}
         total = sum(counts.values())
         stages = [
-            StageCount(stage=s, users=counts.get(s, 0), share=round(counts.get(s, 0) / total, 4))
+            StageCount(stage=s, users=counts.get(s, 0), share=_share(counts.get(s, 0), total))
             for s in STAGES
         ]
         return LifecycleResult(as_of=end, mode=self.query.mode, customers=total, stages=stages)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import html
+from zoneinfo import ZoneInfo
 
 import plotly.graph_objects as go
 from ibis.backends import BaseBackend
@@ -22,7 +23,7 @@ _STAGE_COLOURS = {
 }
 
 
-def _rfm_section(con: BaseBackend, zone: str) -> Section:
+def _rfm_section(con: BaseBackend, zone: ZoneInfo) -> Section:
     result = RfmRunner(RfmQuery(), zone)(con)
     title = translate("report.section.rfm")
     if not result.segments:
@@ -53,7 +54,7 @@ def _rfm_section(con: BaseBackend, zone: str) -> Section:
     )
 
 
-def _lifecycle_section(con: BaseBackend, zone: str) -> Section:
+def _lifecycle_section(con: BaseBackend, zone: ZoneInfo) -> Section:
     query = LifecycleQuery()
     result = LifecycleRunner(query, zone)(con)
     title = translate("report.section.lifecycle")
@@ -81,6 +82,6 @@ def _lifecycle_section(con: BaseBackend, zone: str) -> Section:
     return Section(title, (bars,), note=note)
 
 
-def sections(con: BaseBackend, zone: str) -> list[Section]:
+def sections(con: BaseBackend, zone: ZoneInfo) -> list[Section]:
     """RFM segments with the R×F grid, and customers per lifecycle stage."""
     return [_rfm_section(con, zone), _lifecycle_section(con, zone)]

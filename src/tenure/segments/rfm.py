@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from datetime import date
 from typing import Any, ClassVar
+from zoneinfo import ZoneInfo
 
 import ibis
 import ibis.expr.types as ir
@@ -135,7 +136,7 @@ def segment_expr(rules: tuple[RfmRule, ...], r: ir.Column, f: ir.Column, m: ir.C
 
 def rfm_table(
     con: BaseBackend,
-    zone: str,
+    zone: ZoneInfo,
     end: date,
     bins: int = 5,
     rules: tuple[RfmRule, ...] = STANDARD_SEGMENTS,

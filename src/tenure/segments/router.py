@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 from datetime import date
+from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, Request, Response
 from sqlalchemy.orm import Session
@@ -11,6 +12,7 @@ from sqlalchemy.orm import Session
 from tenure.analytics.features import data_end
 from tenure.apikeys.auth import require
 from tenure.apikeys.service import Principal
+from tenure.kit.bounds import Line, Offset, RowId, SegmentKey, UserId
 from tenure.segments import runs, service, tags
 from tenure.segments.lifecycle import LifecycleQuery
 from tenure.segments.rfm import RfmQuery
@@ -50,7 +52,7 @@ def rfm(body: RfmRequest, request: Request, _who: Principal = ADMIN) -> RfmRespo
     """Distribution over named RFM segments, R×F grid, transitions; `save` stores scores."""
     query = RfmQuery.model_validate(body.model_dump(exclude={"save"}))
     settings = request.app.state.settings
-    result, written = runs.run_rfm(request.app.state.warehouse, settings.timezone, query, body.save)
+    result, written = runs.run_rfm(request.app.state.warehouse, settings.zone, query, body.save)
     return RfmResponse(**result.model_dump(), scored=written)
 
 
@@ -61,9 +63,7 @@ def lifecycle(
     """Customers per stage; `save` stores stages and records dated transitions."""
     query = LifecycleQuery.model_validate(body.model_dump(exclude={"save"}))
     state = request.app.state
-    run = runs.run_lifecycle(
-        state.warehouse, state.database, state.settings.timezone, query, body.save
-    )
+    run = runs.run_lifecycle(state.warehouse, state.database, state.settings.zone, query, body.save)
     return LifecycleResponse(result=run.result, scored=run.scored, transitions=run.transitions)
 
 
@@ -72,10 +72,10 @@ def lifecycle(
 )
 def lifecycle_transitions(
     request: Request,
-    to_stage: str | None = None,
+    to_stage: Annotated[Line | None, Query(max_length=20)] = None,
     since: date | None = None,
-    user_id: str | None = None,
-    after_id: int = Query(0, ge=0, description="Resume after this transition id."),
+    user_id: UserId | None = None,
+    after_id: Annotated[RowId, Query(description="Resume after this transition id.")] = 0,
     limit: int = Query(1000, ge=1, le=10_000),
     _who: Principal = Depends(require("server")),
 ) -> list[TransitionOut]:
@@ -92,7 +92,7 @@ def lifecycle_transitions(
 def preview(body: PreviewRequest, request: Request, _who: Principal = ADMIN) -> PreviewResult:
     """How many users a rule matches now, with a sample of ids."""
     state = request.app.state
-    zone = state.settings.timezone
+    zone = state.settings.zone
     with state.warehouse.reader() as con:
         end = body.as_of or data_end(con, zone) or date.today()
         count, sample = _db(request).read(
@@ -131,21 +131,19 @@ def create_segment(body: SegmentIn, request: Request, _who: Principal = ADMIN) -
 def refresh_due(request: Request, _who: Principal = ADMIN) -> list[RefreshOut]:
     """Refresh every segment whose interval has passed."""
     state = request.app.state
-    done = runs.refresh_segments(
-        state.database, state.warehouse, state.settings.timezone, None, None
-    )
+    done = runs.refresh_segments(state.database, state.warehouse, state.settings.zone, None, None)
     return [RefreshOut.model_validate(r) for r in done]
 
 
 @router.get("/segments/{key}", response_model=SegmentOut, summary="A saved segment")
-def get_segment(key: str, request: Request, _who: Principal = ADMIN) -> SegmentOut:
+def get_segment(key: SegmentKey, request: Request, _who: Principal = ADMIN) -> SegmentOut:
     """One saved segment."""
     return _db(request).read(lambda s: SegmentOut.model_validate(service.get_segment(s, key)))
 
 
 @router.patch("/segments/{key}", response_model=SegmentOut, summary="Change a segment")
 def update_segment(
-    key: str, body: SegmentPatch, request: Request, _who: Principal = ADMIN
+    key: SegmentKey, body: SegmentPatch, request: Request, _who: Principal = ADMIN
 ) -> SegmentOut:
     """Change name, description, rule or interval; a new rule is due for refresh at once."""
     changes = body.model_dump(exclude_none=True)
@@ -155,27 +153,25 @@ def update_segment(
 
 
 @router.delete("/segments/{key}", status_code=204, summary="Delete a segment")
-def delete_segment(key: str, request: Request, _who: Principal = ADMIN) -> Response:
+def delete_segment(key: SegmentKey, request: Request, _who: Principal = ADMIN) -> Response:
     """Delete a segment, its members and snapshots."""
     _db(request).write(lambda s: service.delete_segment(s, key))
     return Response(status_code=204)
 
 
 @router.post("/segments/{key}/refresh", response_model=RefreshOut, summary="Refresh a segment")
-def refresh(key: str, request: Request, _who: Principal = ADMIN) -> RefreshOut:
+def refresh(key: SegmentKey, request: Request, _who: Principal = ADMIN) -> RefreshOut:
     """Recompute a segment's members now and store a snapshot."""
     state = request.app.state
-    done = runs.refresh_segments(
-        state.database, state.warehouse, state.settings.timezone, [key], None
-    )
+    done = runs.refresh_segments(state.database, state.warehouse, state.settings.zone, [key], None)
     return RefreshOut.model_validate(done[0])
 
 
 @router.get("/segments/{key}/members", response_model=Members, summary="Segment members")
 def members(
-    key: str,
+    key: SegmentKey,
     request: Request,
-    offset: int = Query(0, ge=0),
+    offset: Offset = 0,
     limit: int = Query(1000, ge=1, le=100_000),
     _who: Principal = ADMIN,
 ) -> Members:
@@ -188,7 +184,7 @@ def members(
 
 @router.get("/segments/{key}/members/{user_id}", response_model=Membership, summary="Is member")
 def is_member(
-    key: str, user_id: str, request: Request, _who: Principal = Depends(require("server"))
+    key: SegmentKey, user_id: UserId, request: Request, _who: Principal = Depends(require("server"))
 ) -> Membership:
     """Whether a user is in a segment (checkout-time; answered from the operational database)."""
 
@@ -200,10 +196,10 @@ def is_member(
 
 
 @router.get("/segments/{key}/export.csv", summary="Export members as CSV")
-def export(key: str, request: Request, _who: Principal = ADMIN) -> Response:
+def export(key: SegmentKey, request: Request, _who: Principal = ADMIN) -> Response:
     """Members with attributes and computed features, as CSV."""
     state = request.app.state
-    frame = runs.export_members(state.database, state.warehouse, state.settings.timezone, key)
+    frame = runs.export_members(state.database, state.warehouse, state.settings.zone, key)
     buffer = io.StringIO()
     frame.to_csv(buffer, index=False)
     return Response(
@@ -214,7 +210,7 @@ def export(key: str, request: Request, _who: Principal = ADMIN) -> Response:
 
 
 @router.get("/segments/{key}/snapshots", response_model=list[SnapshotOut], summary="Snapshots")
-def snapshots(key: str, request: Request, _who: Principal = ADMIN) -> list[SnapshotOut]:
+def snapshots(key: SegmentKey, request: Request, _who: Principal = ADMIN) -> list[SnapshotOut]:
     """A segment's refreshes, newest first."""
     return _db(request).read(
         lambda s: [SnapshotOut.model_validate(row) for row in service.snapshots(s, key)]
@@ -223,7 +219,7 @@ def snapshots(key: str, request: Request, _who: Principal = ADMIN) -> list[Snaps
 
 @router.get("/segments/{key}/snapshots/{snapshot_id}/members", response_model=Members)
 def snapshot_members(
-    key: str, snapshot_id: int, request: Request, _who: Principal = ADMIN
+    key: SegmentKey, snapshot_id: RowId, request: Request, _who: Principal = ADMIN
 ) -> Members:
     """The members a segment had right after one refresh."""
     ids = _db(request).read(lambda s: service.members_at(s, key, snapshot_id))
@@ -252,26 +248,28 @@ def create_tag(body: TagIn, request: Request, _who: Principal = ADMIN) -> TagOut
 def refresh_tags(request: Request, _who: Principal = ADMIN) -> list[RefreshOut]:
     """Re-evaluate every rule-based tag."""
     state = request.app.state
-    done = runs.refresh_tags(state.database, state.warehouse, state.settings.timezone, None)
+    done = runs.refresh_tags(state.database, state.warehouse, state.settings.zone, None)
     return [RefreshOut.model_validate(r) for r in done]
 
 
 @router.post("/tags/{key}/users", response_model=Tagged, summary="Tag users")
-def tag_users(key: str, body: TagUsers, request: Request, _who: Principal = ADMIN) -> Tagged:
+def tag_users(key: SegmentKey, body: TagUsers, request: Request, _who: Principal = ADMIN) -> Tagged:
     """Put a manual tag on users (the tag is created on first use); idempotent."""
     added = _db(request).write(lambda s: tags.tag_users(s, key, body.user_ids))
     return Tagged(key=key, added=added)
 
 
 @router.delete("/tags/{key}/users/{user_id}", status_code=204, summary="Untag a user")
-def untag_user(key: str, user_id: str, request: Request, _who: Principal = ADMIN) -> Response:
+def untag_user(
+    key: SegmentKey, user_id: UserId, request: Request, _who: Principal = ADMIN
+) -> Response:
     """Take a manual tag off a user."""
     _db(request).write(lambda s: tags.untag_users(s, key, [user_id]))
     return Response(status_code=204)
 
 
 @router.delete("/tags/{key}", status_code=204, summary="Delete a tag")
-def delete_tag(key: str, request: Request, _who: Principal = ADMIN) -> Response:
+def delete_tag(key: SegmentKey, request: Request, _who: Principal = ADMIN) -> Response:
     """Delete a tag from everyone."""
     _db(request).write(lambda s: tags.delete_tag(s, key))
     return Response(status_code=204)

@@ -19,6 +19,7 @@ names the path of the part that is wrong, such as `$.all[1].any[0].op`.
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
@@ -201,6 +202,21 @@ def _did(rule: dict[str, Any], path: str) -> Node:
     return Did(path, first, at_least, at_most, days)
 
 
+# Keys become JSON paths ($.key, $.a.b) on DuckDB and Spark: letters of any script, digits, _ and
+# -, dot-separated for nested objects; quotes, brackets, $ and * would change the path's meaning.
+_JSON_KEY = re.compile(r"[\w-]+(\.[\w-]+)*")
+
+
+def _json_key(key: str, path: str) -> str:
+    """An attribute or score key that is safe to put in a JSON path."""
+    if len(key) > 200 or not _JSON_KEY.fullmatch(key):
+        raise RuleError(
+            path=path,
+            reason=f"invalid key {key[:60]!r}: use letters, digits, _ and -, dots to nest",
+        )
+    return key
+
+
 def resolve(name: Any, path: str) -> Field:
     """The field a dotted name refers to."""
     if not isinstance(name, str) or not name:
@@ -210,7 +226,7 @@ def resolve(name: Any, path: str) -> Field:
     head, _, rest = name.partition(".")
     if head == "user":
         if rest.startswith("attributes.") and len(rest) > len("attributes."):
-            return Field("attribute", rest[len("attributes.") :], "any")
+            return Field("attribute", _json_key(rest[len("attributes.") :], path), "any")
         if rest in USER_COLUMNS:
             return Field("user", rest, USER_COLUMNS[rest])
         known = ", ".join(f"user.{c}" for c in USER_COLUMNS)
@@ -231,7 +247,7 @@ def resolve(name: Any, path: str) -> Field:
     if head == "score":
         model, _, key = rest.partition(".")
         if model and key:
-            return Field("score", key, "any", model)
+            return Field("score", _json_key(key, path), "any", model)
         raise RuleError(path=path, reason=f"{name}: use score.MODEL.KEY")
     raise RuleError(
         path=path,

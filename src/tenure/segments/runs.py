@@ -10,6 +10,7 @@ import logging
 from dataclasses import dataclass
 from datetime import date
 from functools import partial
+from zoneinfo import ZoneInfo
 
 import ibis
 import ibis.expr.types as ir
@@ -42,7 +43,9 @@ class LifecycleRun:
     transitions: int
 
 
-def run_rfm(warehouse: Warehouse, zone: str, query: RfmQuery, save: bool) -> tuple[RfmResult, int]:
+def run_rfm(
+    warehouse: Warehouse, zone: ZoneInfo, query: RfmQuery, save: bool
+) -> tuple[RfmResult, int]:
     """RFM distribution (and transitions); with `save`, every customer's scores are stored."""
     with warehouse.reader() as con:
         result = RfmRunner(query, zone)(con)
@@ -55,7 +58,9 @@ def run_rfm(warehouse: Warehouse, zone: str, query: RfmQuery, save: bool) -> tup
     return result, written
 
 
-def lifecycle_thresholds(con: BaseBackend, zone: str, end: date, q: LifecycleQuery) -> ir.Table:
+def lifecycle_thresholds(
+    con: BaseBackend, zone: ZoneInfo, end: date, q: LifecycleQuery
+) -> ir.Table:
     """Per-user thresholds from the model, as a table the stage expression joins."""
     frame = model_thresholds(
         con,
@@ -77,7 +82,11 @@ def lifecycle_thresholds(con: BaseBackend, zone: str, end: date, q: LifecycleQue
 
 
 def run_lifecycle(
-    warehouse: Warehouse, database: Database | None, zone: str, query: LifecycleQuery, save: bool
+    warehouse: Warehouse,
+    database: Database | None,
+    zone: ZoneInfo,
+    query: LifecycleQuery,
+    save: bool,
 ) -> LifecycleRun:
     """Stage counts; with `save`, stages go to scores and changes to the transition log."""
     with warehouse.reader() as con:
@@ -103,7 +112,11 @@ def run_lifecycle(
 
 
 def refresh_segments(
-    database: Database, warehouse: Warehouse, zone: str, keys: list[str] | None, end: date | None
+    database: Database,
+    warehouse: Warehouse,
+    zone: ZoneInfo,
+    keys: list[str] | None,
+    end: date | None,
 ) -> list[service.Refresh]:
     """Refresh the named segments, or every due one (each claimed so two workers never collide)."""
     due = keys is None
@@ -123,7 +136,7 @@ def refresh_segments(
 
 
 def _refresh_segment(
-    database: Database, warehouse: Warehouse, zone: str, key: str, end: date | None
+    database: Database, warehouse: Warehouse, zone: ZoneInfo, key: str, end: date | None
 ) -> service.Refresh:
     with warehouse.reader() as con:
         day = end or data_end(con, zone) or date.today()
@@ -133,7 +146,7 @@ def _refresh_segment(
 
 
 def refresh_tags(
-    database: Database, warehouse: Warehouse, zone: str, end: date | None
+    database: Database, warehouse: Warehouse, zone: ZoneInfo, end: date | None
 ) -> list[service.Refresh]:
     """Re-evaluate every rule-based tag."""
     keys = database.read(lambda s: [t.key for t, _ in tags.list_tags(s) if t.rule is not None])
@@ -141,7 +154,7 @@ def refresh_tags(
 
 
 def _refresh_tag(
-    database: Database, warehouse: Warehouse, zone: str, key: str, end: date | None
+    database: Database, warehouse: Warehouse, zone: ZoneInfo, key: str, end: date | None
 ) -> service.Refresh:
     with warehouse.reader() as con:
         day = end or data_end(con, zone) or date.today()
@@ -150,7 +163,7 @@ def _refresh_tag(
 
 
 def export_members(
-    database: Database, warehouse: Warehouse, zone: str, key: str, end: date | None = None
+    database: Database, warehouse: Warehouse, zone: ZoneInfo, key: str, end: date | None = None
 ) -> pd.DataFrame:
     """A segment's current members with their attributes and computed features (for CSV)."""
     ids = database.read(lambda s: service.all_members(s, key))

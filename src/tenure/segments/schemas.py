@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import Any
+from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from tenure.kit.bounds import NAME_LENGTH, Line, SegmentKey, Text, UserId
 from tenure.segments.lifecycle import LifecycleQuery, LifecycleResult
 from tenure.segments.rfm import RfmQuery, RfmResult
 
@@ -73,9 +74,9 @@ class SegmentIn(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    key: str = Field(description="Lower-case slug, unique.")
-    name: str | None = None
-    description: str = ""
+    key: SegmentKey = Field(description="Lower-case slug, unique.")
+    name: Annotated[Line, Field(max_length=NAME_LENGTH)] | None = None
+    description: Text = ""
     rule: dict[str, Any]
     refresh_minutes: int = Field(default=60, ge=1, le=60 * 24 * 31)
 
@@ -85,8 +86,8 @@ class SegmentPatch(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    name: str | None = None
-    description: str | None = None
+    name: Annotated[Line, Field(max_length=NAME_LENGTH)] | None = None
+    description: Text | None = None
     rule: dict[str, Any] | None = None
     refresh_minutes: int | None = Field(default=None, ge=1, le=60 * 24 * 31)
 
@@ -161,7 +162,7 @@ class TagIn(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    key: str
+    key: SegmentKey
     rule: dict[str, Any] | None = None
 
 
@@ -178,7 +179,7 @@ class TagUsers(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    user_ids: list[str] = Field(min_length=1, max_length=100_000)
+    user_ids: list[UserId] = Field(min_length=1, max_length=100_000)
 
 
 class Tagged(BaseModel):

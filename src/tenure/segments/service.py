@@ -11,6 +11,7 @@ import re
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pandas as pd
 from ibis.backends import BaseBackend
@@ -71,7 +72,9 @@ def tag_members(session: Session, keys: set[str]) -> dict[str, list[str]]:
     return {key: by_id.get(tag.id, []) for key, tag in tags.items() if tag is not None}
 
 
-def member_ids(session: Session, con: BaseBackend, node: Node, zone: str, end: date) -> list[str]:
+def member_ids(
+    session: Session, con: BaseBackend, node: Node, zone: ZoneInfo, end: date
+) -> list[str]:
     """The user ids a rule matches in the warehouse as of `end`."""
     compiler = Compiler(con, zone, end, tag_members(session, tags_used(node)))
     frame = compiler.members(node).execute()
@@ -79,7 +82,7 @@ def member_ids(session: Session, con: BaseBackend, node: Node, zone: str, end: d
 
 
 def preview(
-    session: Session, con: BaseBackend, rule: Any, zone: str, end: date, sample: int = 20
+    session: Session, con: BaseBackend, rule: Any, zone: ZoneInfo, end: date, sample: int = 20
 ) -> tuple[int, list[str]]:
     """How many users a rule matches and the first few ids."""
     node, _ = parse_rule(rule)
@@ -164,7 +167,7 @@ def delete_segment(session: Session, key: str) -> None:
 
 
 def segment_members_now(
-    session: Session, con: BaseBackend, key: str, zone: str, end: date
+    session: Session, con: BaseBackend, key: str, zone: ZoneInfo, end: date
 ) -> list[str]:
     """Evaluate a saved segment's rule in the warehouse (reads only)."""
     node, _ = parse_rule(get_segment(session, key).rule)
@@ -189,7 +192,12 @@ def apply_refresh(
 
 
 def refresh_segment(
-    session: Session, con: BaseBackend, key: str, zone: str, end: date, at: datetime | None = None
+    session: Session,
+    con: BaseBackend,
+    key: str,
+    zone: ZoneInfo,
+    end: date,
+    at: datetime | None = None,
 ) -> Refresh:
     """Recompute a segment's members, store the difference and a snapshot."""
     return apply_refresh(session, key, segment_members_now(session, con, key, zone, end), at)

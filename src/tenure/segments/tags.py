@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import date
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from ibis.backends import BaseBackend
 from sqlalchemy.orm import Session
@@ -73,7 +74,7 @@ def delete_tag(session: Session, key: str) -> None:
 
 
 def tag_members_now(
-    session: Session, con: BaseBackend, key: str, zone: str, end: date
+    session: Session, con: BaseBackend, key: str, zone: ZoneInfo, end: date
 ) -> list[str]:
     """Evaluate a rule-based tag in the warehouse (reads only)."""
     tag = get_tag(session, key)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 from datetime import date
+from zoneinfo import ZoneInfo
 
 import numpy as np
 import pandas as pd
@@ -42,7 +43,7 @@ def silence_until_p_alive(
 
 def model_thresholds(
     con: BaseBackend,
-    zone: str,
+    zone: ZoneInfo,
     end: date,
     *,
     at_risk_p: float,

@@ -16,7 +16,7 @@ from sqlalchemy import Engine, MetaData, create_engine, event
 from sqlalchemy.exc import DBAPIError, IntegrityError, SQLAlchemyError
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 
-from tenure.errors import TenureError
+from tenure.errors import ConfigError, TenureError
 
 T = TypeVar("T")
 
@@ -76,6 +76,16 @@ def _sqlite_file(url: str) -> str | None:
     return None if path in ("", ":memory:") or path.startswith("file::memory:") else path
 
 
+class DriverMissing(ConfigError):
+    """The database URL names a driver that is not installed (PostgreSQL needs an extra)."""
+
+    def __init__(self, url: str, module: str) -> None:
+        code = (
+            "postgres_driver_missing" if url.startswith("postgres") else "database_driver_missing"
+        )
+        super().__init__(code, module=module, scheme=url.split(":", 1)[0])
+
+
 class Base(DeclarativeBase):
     """Declarative base of every operational table."""
 
@@ -102,7 +112,10 @@ def get_engine(url: str) -> Engine:
         engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
         event.listen(engine, "connect", _sqlite_pragmas)
         return engine
-    return create_engine(url, pool_size=20, max_overflow=20, pool_pre_ping=True)
+    try:
+        return create_engine(url, pool_size=20, max_overflow=20, pool_pre_ping=True)
+    except ModuleNotFoundError as exc:  # the URL's driver is an optional extra
+        raise DriverMissing(url, exc.name or str(exc)) from None
 
 
 class Rejected(Exception):

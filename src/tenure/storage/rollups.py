@@ -11,6 +11,8 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable
+from datetime import datetime
+from zoneinfo import ZoneInfo
 
 import duckdb
 import ibis
@@ -18,6 +20,7 @@ import ibis.expr.types as ir
 from ibis.backends import BaseBackend
 
 from tenure.kit.localtime import day_number, local_day, period_index
+from tenure.storage.plausible import TimeWindow
 from tenure.storage.schemas import ROLLUP_TABLES, column_ddl
 
 log = logging.getLogger(__name__)
@@ -27,7 +30,7 @@ USER_DAYS = "user_days"
 USER_FIRST = "user_first"
 USER_WEEKS = "user_weeks"
 # Bumped when a rollup's definition changes: a warehouse built by an older version is rebuilt.
-ROLLUP_VERSION = "4"
+ROLLUP_VERSION = "5"  # 5: only rows inside the window of plausible times
 STATE_NAME = f"{ROLLUP}/v{ROLLUP_VERSION}"
 # Bits 0..62 of a signed 64-bit mask: activity on the first 63 days / weeks from a user's first.
 MASK_BITS = 63
@@ -40,9 +43,14 @@ ACTIVITY_TABLES = ("orders", "events")
 
 
 def activity_expr(
-    con: BaseBackend, zone: str, since: ir.Scalar | None = None, until: ir.Scalar | None = None
+    con: BaseBackend,
+    zone: ZoneInfo,
+    since: ir.Scalar | None = None,
+    until: ir.Scalar | None = None,
+    window: tuple[datetime, datetime] | None = None,
 ) -> ir.Table:
-    """activity_daily computed from orders and events (optionally only for instants in a range)."""
+    """activity_daily computed from orders and events (optionally only for instants in a range,
+    and only for those inside a window of plausible times [lo, hi])."""
     backend = con.name
     orders = con.table("orders").filter(
         lambda o: o.user_id.notnull() & o.status.isin(["paid", "refunded"])
@@ -56,6 +64,9 @@ def activity_expr(
     if until is not None:
         orders = orders.filter(orders.ts < until)
         events = events.filter(events.ts < until)
+    if window is not None:
+        orders = orders.filter(orders.ts.between(*window))
+        events = events.filter(events.ts.between(*window))
     order_rows = orders.select(
         user_id=orders.user_id,
         day=local_day(orders.ts, zone, backend),
@@ -150,13 +161,17 @@ def user_weeks_expr(days: ir.Table) -> ir.Table:
 class RollupMaintainer:
     """Keeps activity_daily exact inside a DuckDB write transaction, touching only changed days."""
 
-    def __init__(self, con: duckdb.DuckDBPyConnection, zone: str) -> None:
+    def __init__(
+        self, con: duckdb.DuckDBPyConnection, zone: ZoneInfo, window: TimeWindow | None = None
+    ) -> None:
         self.con = con
         self.zone = zone
         self._marked = False
+        # Rows outside the plausible times (as of this write) stay out of the rollups.
+        self.bounds = (window or TimeWindow.default()).bounds()
 
     def _local_day_sql(self, column: str) -> str:
-        return f"CAST(timezone('{self.zone}', {column}) AS DATE)"
+        return f"CAST(timezone('{self.zone.key}', {column}) AS DATE)"
 
     def mark(self, table: str, ts_query: str) -> None:
         """Record the days of rows a write is about to add, change or remove (`ts_query` -> ts)."""
@@ -167,7 +182,8 @@ class RollupMaintainer:
             self._marked = True
         self.con.execute(
             f"""INSERT INTO _dirty_days SELECT DISTINCT {self._local_day_sql("ts")}
-                FROM ({ts_query}) WHERE ts IS NOT NULL"""
+                FROM ({ts_query}) WHERE ts BETWEEN ? AND ?""",
+            list(self.bounds),
         )
 
     def _state_zone(self) -> str | None:
@@ -178,7 +194,7 @@ class RollupMaintainer:
 
     def refresh(self) -> None:
         """Rebuild the changed days, or everything when the rollup was built for another zone."""
-        if self._state_zone() != self.zone:
+        if self._state_zone() != self.zone.key:
             self.rebuild()
         elif self._marked:
             self._refresh_days()
@@ -188,7 +204,8 @@ class RollupMaintainer:
 
     def _sql(self, since: ir.Scalar | None = None, until: ir.Scalar | None = None) -> str:
         backend = ibis.duckdb.from_connection(self.con)
-        return str(ibis.to_sql(activity_expr(backend, self.zone, since, until), dialect="duckdb"))
+        expr = activity_expr(backend, self.zone, since, until, self.bounds)
+        return str(ibis.to_sql(expr, dialect="duckdb"))
 
     def _user_days_sql(self) -> str:
         backend = ibis.duckdb.from_connection(self.con)
@@ -284,7 +301,9 @@ class RollupMaintainer:
                 FROM ({self._per_user_sql(user_first_expr)})"""
         )
         self.con.execute("DELETE FROM rollup_state WHERE name LIKE ?", [f"{ROLLUP}%"])
-        self.con.execute("INSERT INTO rollup_state VALUES (?, ?, now())", [STATE_NAME, self.zone])
+        self.con.execute(
+            "INSERT INTO rollup_state VALUES (?, ?, now())", [STATE_NAME, self.zone.key]
+        )
         seconds = time.perf_counter() - started
-        log.info("rebuilt %s for %s in %.2f s", ROLLUP, self.zone, seconds)
+        log.info("rebuilt %s for %s in %.2f s", ROLLUP, self.zone.key, seconds)
         return seconds

@@ -6,6 +6,7 @@ import shutil
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import datetime
 from decimal import Decimal
 from functools import lru_cache
 from pathlib import Path
@@ -17,6 +18,8 @@ from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 from pyspark.sql import types as T
 
+from tenure.kit.time import utc_now
+from tenure.storage.plausible import ROW_TIMES, VALUE_TIMES, TimeWindow, register
 from tenure.storage.schemas import KEYS, TABLES
 from tenure.storage.writers import Rows, conform
 
@@ -76,14 +79,38 @@ def _load(spark: SparkSession, root: Path, table: str) -> DataFrame | None:
     return spark.read.parquet(str(path))
 
 
+def _plausible(table: str, frame: DataFrame, window: TimeWindow, now: datetime) -> DataFrame:
+    """The rows (and values) of a table inside the window, as storage/plausible.py defines it."""
+    lo, hi = window.bounds(now)
+    if table in ROW_TIMES:
+        column = F.col(ROW_TIMES[table])
+        day_lo, day_hi = window.days(now)
+        inside = (
+            column.between(day_lo, day_hi) if ROW_TIMES[table] == "day" else column.between(lo, hi)
+        )
+        return frame.where(column.isNull() | inside)
+    for name in VALUE_TIMES.get(table, ()):
+        frame = frame.withColumn(name, F.when(F.col(name).between(lo, hi), F.col(name)))
+    return frame
+
+
 @contextmanager
-def spark_reader(spark: SparkSession, root: Path) -> Iterator[BaseBackend]:
-    """An Ibis PySpark connection whose tables are the warehouse's Parquet tables."""
+def spark_reader(
+    spark: SparkSession, root: Path, window: TimeWindow | None = None
+) -> Iterator[BaseBackend]:
+    """An Ibis PySpark connection whose tables are the warehouse's Parquet tables, restricted to
+    the plausible times of `window` when one is given."""
+    now = utc_now()
     for table in TABLES:
         frame = _load(spark, root, table)
         if frame is not None:
+            if window is not None:
+                frame = _plausible(table, frame, window, now)
             frame.createOrReplaceTempView(table)
-    yield ibis.pyspark.connect(spark)
+    con = ibis.pyspark.connect(spark)
+    if window is not None:
+        register(con, window)
+    yield con
 
 
 class SparkWriter:

@@ -12,7 +12,9 @@ from ibis.backends import BaseBackend
 
 from tenure.config import Settings
 from tenure.errors import ConfigError, TenureError
+from tenure.kit.time import utc_now
 from tenure.storage.locking import file_lock
+from tenure.storage.plausible import TimeWindow, install_duckdb_views, register
 from tenure.storage.writers import DuckDBWriter, WarehouseWriter
 
 if TYPE_CHECKING:
@@ -57,13 +59,23 @@ class Warehouse:
         with self.writer() as writer:
             writer.create_missing_tables()
 
+    @property
+    def window(self) -> TimeWindow:
+        """The plausible times (storage/plausible.py) readers restrict the data to."""
+        return TimeWindow.from_settings(self.settings)
+
     @contextmanager
-    def reader(self) -> Iterator[BaseBackend]:
-        """An Ibis connection for reading, held only for the `with` block."""
+    def reader(self, raw: bool = False) -> Iterator[BaseBackend]:
+        """An Ibis connection for reading, held only for the `with` block.
+
+        Events, orders, spend and users are seen inside the window of plausible times;
+        `raw=True` shows the stored rows as they are (for `tenure status`).
+        """
+        window = None if raw else self.window
         if self.is_spark:
             from tenure.storage.spark import spark_reader
 
-            with spark_reader(self.spark_session(), self.spark_dir) as con:
+            with spark_reader(self.spark_session(), self.spark_dir, window) as con:
                 yield con
             return
         if not self.path.exists():
@@ -71,6 +83,9 @@ class Warehouse:
         with file_lock(self.lock_path, exclusive=False, timeout=LOCK_WAIT_SECONDS):
             con = ibis.duckdb.connect(str(self.path), read_only=True)
             try:
+                if window is not None:
+                    install_duckdb_views(con.con, con.current_catalog, window, utc_now())
+                    register(con, window)
                 yield con
             finally:
                 con.disconnect()
@@ -92,7 +107,7 @@ class Warehouse:
             con.con.execute(f"SET memory_limit = '{WRITER_MEMORY}'")
             con.con.execute(f"SET temp_directory = '{spill}'")
             con.con.execute("SET preserve_insertion_order = false")
-            writer = DuckDBWriter(con.con, self.settings.timezone)
+            writer = DuckDBWriter(con.con, self.settings.zone, self.window)
             try:
                 writer.begin()
                 yield writer

@@ -5,10 +5,12 @@ from __future__ import annotations
 import contextlib
 from decimal import Decimal
 from typing import Any, Protocol, TypeAlias
+from zoneinfo import ZoneInfo
 
 import duckdb
 import pyarrow as pa
 
+from tenure.storage.plausible import TimeWindow
 from tenure.storage.rollups import RollupMaintainer
 from tenure.storage.schemas import KEYS, ROLLUP_TABLES, TABLES, column_ddl, duckdb_type
 
@@ -75,10 +77,15 @@ def _merge_expr(col: str, key: tuple[str, ...]) -> str:
 class DuckDBWriter:
     """Writes through one DuckDB connection inside one transaction."""
 
-    def __init__(self, con: duckdb.DuckDBPyConnection, zone: str = "UTC") -> None:
+    def __init__(
+        self,
+        con: duckdb.DuckDBPyConnection,
+        zone: ZoneInfo = ZoneInfo("UTC"),
+        window: TimeWindow | None = None,
+    ) -> None:
         self.con = con
         self._staged = 0
-        self.rollups = RollupMaintainer(con, zone)
+        self.rollups = RollupMaintainer(con, zone, window)
 
     def begin(self) -> None:
         """Open the transaction."""

@@ -13,6 +13,7 @@ Times are integers (µs since the epoch, `us`): integer arithmetic is exact on e
 from __future__ import annotations
 
 from typing import ClassVar
+from zoneinfo import ZoneInfo
 
 import ibis
 import ibis.expr.types as ir
@@ -216,6 +217,6 @@ RUNNERS: dict[str, type[FunnelRunner]] = {
 }
 
 
-def funnel_runner(query: FunnelQuery, zone: str = "UTC") -> FunnelRunner:
+def funnel_runner(query: FunnelQuery, zone: ZoneInfo = ZoneInfo("UTC")) -> FunnelRunner:
     """The runner for the query's mode."""
     return RUNNERS[query.mode](query, zone)

@@ -17,7 +17,7 @@ def funnel(
     query: FunnelQuery, request: Request, _: Principal = Depends(require("admin"))
 ) -> FunnelResult:
     """Conversion, drop-off and time to convert through the steps."""
-    runner = funnel_runner(query, request.app.state.settings.timezone)
+    runner = funnel_runner(query, request.app.state.settings.zone)
     runner.validate()
     with request.app.state.warehouse.reader() as con:
         return runner(con)
@@ -28,7 +28,7 @@ def dropped(
     body: DroppedRequest, request: Request, _: Principal = Depends(require("admin"))
 ) -> DroppedResult:
     """The people who reached a step but not the next (an exportable segment)."""
-    runner = funnel_runner(body.query, request.app.state.settings.timezone)
+    runner = funnel_runner(body.query, request.app.state.settings.zone)
     runner.validate()
     with request.app.state.warehouse.reader() as con:
         return runner.dropped(con, body.step)

@@ -79,13 +79,12 @@ def person_events(con: BaseBackend, names: Sequence[str] | None = None) -> ir.Ta
 
 
 def utc_bounds(
-    since: date | None, until: date | None, zone: str
+    since: date | None, until: date | None, zone: ZoneInfo
 ) -> tuple[datetime | None, datetime | None]:
     """The UTC instants [start, end) covering shop-local days since..until (inclusive)."""
-    tz = ZoneInfo(zone)
-    start = datetime.combine(since, time(0), tzinfo=tz).astimezone(UTC) if since else None
+    start = datetime.combine(since, time(0), tzinfo=zone).astimezone(UTC) if since else None
     end = (
-        datetime.combine(until + timedelta(days=1), time(0), tzinfo=tz).astimezone(UTC)
+        datetime.combine(until + timedelta(days=1), time(0), tzinfo=zone).astimezone(UTC)
         if until
         else None
     )

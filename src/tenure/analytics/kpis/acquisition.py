@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections import defaultdict
 from datetime import date, timedelta
 from typing import Any, ClassVar
+from zoneinfo import ZoneInfo
 
 import ibis
 import ibis.expr.types as ir
@@ -33,11 +34,12 @@ from tenure.analytics.kpis.query import (
 )
 from tenure.analytics.kpis.sources import data_bounds, in_days, order_days
 from tenure.kit.localtime import day_number, period_index
+from tenure.storage.plausible import window_of
 
 NONE, ALL = "(none)", "(all)"
 
 
-def new_customers(con: BaseBackend, zone: str, since: date, until: date) -> ir.Table:
+def new_customers(con: BaseBackend, zone: ZoneInfo, since: date, until: date) -> ir.Table:
     """Users whose first paid order ever is in [since, until]: user_id, channel, first_day."""
     orders = order_days(con, zone)
     paid = orders.filter((orders.status == "paid") & orders.user_id.notnull())
@@ -73,11 +75,11 @@ class AcquisitionRunner(Runner[AcquisitionQuery, AcquisitionResult]):
         seen, spent = data_bounds(con, self.zone, spend=True)
         # Spend days widen the default window but never the observed revenue.
         bounds = Bounds.of([seen.first, seen.last, spent.first, spent.last])
-        window = make_window(q.period, q.since, q.until, bounds)
+        window = make_window(q.period, q.since, q.until, bounds, window_of(con).days())
         if window is None or seen.last is None:
             return AcquisitionResult(
                 period=q.period,
-                zone=self.zone,
+                zone=self.zone.key,
                 since=q.since,
                 until=q.until,
                 observed_until=None,
@@ -86,7 +88,7 @@ class AcquisitionRunner(Runner[AcquisitionQuery, AcquisitionResult]):
                 total=None,
                 series=[],
             )
-        since = q.since or window.start
+        since = window.since or window.start
         until, observed = window.until, seen.last
         spend = spend.filter(in_days(spend.day, since, until))
         spend = spend.mutate(pidx=period_index(spend.day, q.period))
@@ -105,7 +107,7 @@ class AcquisitionRunner(Runner[AcquisitionQuery, AcquisitionResult]):
         total = self._row(ALL, frames, observed, channels) if channels else None
         return AcquisitionResult(
             period=q.period,
-            zone=self.zone,
+            zone=self.zone.key,
             since=since,
             until=until,
             observed_until=observed,

@@ -49,6 +49,7 @@ class Window:
     last: int
     until: date
     has_previous: bool  # whether the period before `first` was asked about (an explicit since)
+    since: date | None = None  # the explicit since, kept within the plausible days
 
     @property
     def start(self) -> date:
@@ -89,19 +90,27 @@ class Bounds:
 
 
 def make_window(
-    period: str, since: date | None, until: date | None, bounds: Bounds
+    period: str, since: date | None, until: date | None, bounds: Bounds, limits: tuple[date, date]
 ) -> Window | None:
-    """The window for a query, or None when there is no data to bound it."""
+    """The window for a query, or None when there is no data to bound it.
+
+    The days are kept within `limits`, the days of plausible times (storage/plausible.py): a
+    `since` of 0001-01-01 or an `until` of 9999-12-31 neither overflows the period arithmetic nor
+    stretches a series over millennia.
+    """
     first_day = since or bounds.first
     last_day = until or bounds.last
     if first_day is None or last_day is None:
         return None
+    lo, hi = limits
+    first_day, last_day = min(max(first_day, lo), hi), min(max(last_day, lo), hi)
     return Window(
         period=period,
         first=index_of(first_day, period),
         last=index_of(last_day, period),
         until=last_day,
         has_previous=since is not None,
+        since=first_day if since is not None else None,
     )
 
 

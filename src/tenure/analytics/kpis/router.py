@@ -20,7 +20,7 @@ def kpis(
     """KPIs per shop-local period with period-over-period change, totals and cohort LTV."""
     settings = request.app.state.settings
     with request.app.state.warehouse.reader() as con:
-        return KpiRunner(query, settings.timezone)(con)
+        return KpiRunner(query, settings.zone)(con)
 
 
 @router.post("/acquisition", response_model=AcquisitionResult, summary="CAC, LTV and payback")
@@ -30,4 +30,4 @@ def acquisition(
     """CAC, LTV at horizons and payback period per acquisition channel, from the spend table."""
     settings = request.app.state.settings
     with request.app.state.warehouse.reader() as con:
-        return AcquisitionRunner(query, settings.timezone)(con)
+        return AcquisitionRunner(query, settings.zone)(con)

@@ -33,6 +33,7 @@ from tenure.analytics.kpis.sources import (
     visit_days,
 )
 from tenure.analytics.kpis.users import user_counts
+from tenure.storage.plausible import window_of
 
 
 class KpiRunner(Runner[KpiQuery, KpiResult]):
@@ -54,11 +55,12 @@ class KpiRunner(Runner[KpiQuery, KpiResult]):
     def run(self, con: BaseBackend) -> KpiResult:
         """Answer the query."""
         q = self.query
-        window = make_window(q.period, q.since, q.until, data_bounds(con, self.zone)[0])
+        bounds = data_bounds(con, self.zone)[0]
+        window = make_window(q.period, q.since, q.until, bounds, window_of(con).days())
         if window is None:
             return KpiResult(
                 period=q.period,
-                zone=self.zone,
+                zone=self.zone.key,
                 since=q.since,
                 until=q.until,
                 series=[],
@@ -84,7 +86,7 @@ class KpiRunner(Runner[KpiQuery, KpiResult]):
             totals |= window_totals
         return KpiResult(
             period=q.period,
-            zone=self.zone,
+            zone=self.zone.key,
             since=window.start,
             until=window.until,
             series=[build_series(m, values[m], window) for m in wanted],

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import date
+from zoneinfo import ZoneInfo
 
 import ibis
 import ibis.expr.types as ir
@@ -14,7 +15,7 @@ from tenure.kit.localtime import local_day
 VISIT_TYPES = ("track", "page", "screen")
 
 
-def order_days(con: BaseBackend, zone: str) -> ir.Table:
+def order_days(con: BaseBackend, zone: ZoneInfo) -> ir.Table:
     """Paid orders and refund documents (guests included) with their shop-local day."""
     orders = con.table("orders").filter(lambda o: o.status.isin(["paid", "refunded"]))
     return orders.select(
@@ -28,7 +29,7 @@ def order_days(con: BaseBackend, zone: str) -> ir.Table:
     )
 
 
-def visit_days(con: BaseBackend, zone: str) -> ir.Table:
+def visit_days(con: BaseBackend, zone: ZoneInfo) -> ir.Table:
     """Visits from the raw events (anonymous ones too): visitor id and shop-local day."""
     events = con.table("events").filter(lambda e: e.type.isin(VISIT_TYPES))
     return events.select(
@@ -37,7 +38,7 @@ def visit_days(con: BaseBackend, zone: str) -> ir.Table:
     )
 
 
-def data_bounds(con: BaseBackend, zone: str, spend: bool = False) -> tuple[Bounds, Bounds]:
+def data_bounds(con: BaseBackend, zone: ZoneInfo, spend: bool = False) -> tuple[Bounds, Bounds]:
     """The first and last shop-local day of any order or visit, and of spend when asked."""
     days = order_days(con, zone).select("day").union(visit_days(con, zone).select("day"))
     days = days.mutate(spend=ibis.literal(False))

@@ -17,7 +17,7 @@ def paths(
     query: PathsQuery, request: Request, _: Principal = Depends(require("admin"))
 ) -> PathsResult:
     """Top paths after (or before) a start event and the Sankey transition table."""
-    runner = paths_runner(query, request.app.state.settings.timezone)
+    runner = paths_runner(query, request.app.state.settings.zone)
     runner.validate()
     with request.app.state.warehouse.reader() as con:
         return runner(con)

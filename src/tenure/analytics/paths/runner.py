@@ -17,6 +17,7 @@ Direction variants are the two subclasses at the bottom.
 from __future__ import annotations
 
 from typing import Any, ClassVar
+from zoneinfo import ZoneInfo
 
 import ibis
 import ibis.expr.types as ir
@@ -184,7 +185,7 @@ class PathsBeforeRunner(PathsRunner):
 RUNNERS: dict[str, type[PathsRunner]] = {"after": PathsAfterRunner, "before": PathsBeforeRunner}
 
 
-def paths_runner(query: PathsQuery, zone: str = "UTC") -> PathsRunner:
+def paths_runner(query: PathsQuery, zone: ZoneInfo = ZoneInfo("UTC")) -> PathsRunner:
     """The runner for the query's direction."""
     return RUNNERS[query.direction](query, zone)
 

@@ -19,4 +19,4 @@ def retention(
     """Cohort matrix, value retention and day-N table in the shop's time zone."""
     settings = request.app.state.settings
     with request.app.state.warehouse.reader() as con:
-        return RetentionRunner(query, settings.timezone)(con)
+        return RetentionRunner(query, settings.zone)(con)

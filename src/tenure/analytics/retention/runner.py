@@ -6,6 +6,7 @@ from collections import defaultdict
 from collections.abc import Callable
 from datetime import date
 from typing import Any, ClassVar
+from zoneinfo import ZoneInfo
 
 import ibis
 import ibis.expr.types as ir
@@ -28,7 +29,7 @@ _WEEKLY: dict[str, Callable[[ir.Table], ir.IntegerValue]] = {
 }
 
 
-def _segments(con: BaseBackend, breakdown: str | None, zone: str) -> ir.Table | None:
+def _segments(con: BaseBackend, breakdown: str | None, zone: ZoneInfo) -> ir.Table | None:
     """user_id → segment label for a breakdown, or None."""
     if breakdown is None:
         return None

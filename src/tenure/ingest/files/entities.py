@@ -61,6 +61,7 @@ class EventsPlan(Plan):
             sql.Check.missing("name", self.raw("name")),
             sql.Check.missing("ts", ts_raw),
             sql.Check.unreadable("ts", ts_raw, ts, "time"),
+            *self.time_checks("ts", ts_raw, ts),
             sql.Check.rule(f"{user} IS NULL AND {anon} IS NULL", "no_identity"),
         ]
         if props_check:
@@ -133,6 +134,8 @@ class UsersPlan(Plan):
             sql.Check.missing("user_id", user),
             sql.Check.unreadable("signup_at", signup_raw, signup, "time"),
             sql.Check.unreadable("first_seen", seen_raw, seen, "time"),
+            *self.time_checks("signup_at", signup_raw, signup),
+            *self.time_checks("first_seen", seen_raw, seen),
             sql.Check.unreadable("birthday", bday_raw, birthday, "date"),
         ]
         if attr_check:
@@ -174,6 +177,7 @@ class SpendPlan(Plan):
         checks = [
             sql.Check.missing("day", day_raw),
             sql.Check.unreadable("day", day_raw, day, "date"),
+            *self.time_checks("day", day_raw, day, is_date=True),
             sql.Check.missing("channel", channel),
             sql.Check.missing("amount", amount_raw),
             sql.Check.unreadable("amount", amount_raw, amount, "number"),

@@ -31,6 +31,24 @@ class BadMapping(BadRequest):
     code = "import_bad_mapping"
 
 
+class UnknownTimezone(BadRequest):
+    """A mapping's time zone is not an IANA zone name."""
+
+    code = "import_unknown_timezone"
+
+
+class MappingFileUnreadable(BadRequest):
+    """A --mapping file that cannot be read, or is not a JSON or TOML mapping."""
+
+    code = "import_mapping_unreadable"
+
+
+class MappingFileNotSaved(BadRequest):
+    """The --save-mapping file cannot be written."""
+
+    code = "import_mapping_not_saved"
+
+
 class MissingField(BadRequest):
     """A required target field is not mapped to any column."""
 

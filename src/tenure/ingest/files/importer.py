@@ -8,6 +8,7 @@ import time
 import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -29,6 +30,10 @@ from tenure.ingest.files.readers import (
     parquet_view_sql,
     read_file,
 )
+from tenure.ingest.warnings import service as warnings
+from tenure.kit.time import utc_now
+from tenure.storage.database import Database
+from tenure.storage.plausible import TimeWindow
 from tenure.storage.warehouse import Warehouse
 from tenure.storage.writers import WarehouseWriter
 
@@ -61,10 +66,12 @@ class ImportSummary:
     figures: dict[str, Any] = field(default_factory=dict)
     rejects_report: str | None = None
     written: dict[str, int] = field(default_factory=dict)
+    # Rows rejected for an implausible time, per reason (too_early, too_late).
+    time_rejected: dict[str, int] = field(default_factory=dict)
 
     def as_dict(self) -> dict[str, Any]:
         """A JSON-able summary."""
-        return {
+        out = {
             "kind": self.kind,
             "files": self.files,
             "rows": self.rows,
@@ -73,6 +80,9 @@ class ImportSummary:
             **self.figures,
             "rejects_report": self.rejects_report,
         }
+        if self.time_rejected:
+            out["time_rejected"] = self.time_rejected
+        return out
 
 
 def _load_raw(con: duckdb.DuckDBPyConnection, files: list[Path], progress: Progress | None) -> None:
@@ -216,8 +226,13 @@ def import_files(
     mapping: Mapping | None = None,
     max_rejects: int = 0,
     progress: Progress | None = None,
+    database: Database | None = None,
 ) -> ImportSummary:
-    """Import files of one kind; raises ImportRejected (writing nothing) past `max_rejects`."""
+    """Import files of one kind; raises ImportRejected (writing nothing) past `max_rejects`.
+
+    Rows with a time outside the plausible window are rejected rows; with a `database`, their
+    counts also go to ingestion_warnings (`tenure status`, GET /v1/ingestion/warnings).
+    """
     started = time.perf_counter()
     mapping = mapping or Mapping()
     files = expand(paths)
@@ -229,8 +244,9 @@ def import_files(
         plan = PLANS[kind](
             mapping=mapping,
             columns=columns,
-            zone=mapping.timezone or settings.timezone,
+            zone=mapping.zone(settings.zone),
             currency=(mapping.currency or settings.currency).upper(),
+            bounds=TimeWindow.from_settings(settings).bounds(),
         )
         plan.stage(con)
         if _count(con, "typed") == 0:
@@ -238,10 +254,14 @@ def import_files(
         if progress:
             progress("validate", 1, 1)
         rejected = _count_rejected(con)
+        tallies = plan.time_tallies(con) if rejected else []
+        if tallies and database is not None:
+            database.write(partial(warnings.record, tallies=tallies, at=utc_now()))
         if rejected and max_rejects and isinstance(plan, OrdersPlan):
             plan.drop_partial_orders(con)
             rejected = _count_rejected(con)
         summary = ImportSummary(kind, len(files), _count(con, "typed"), rejected)
+        summary.time_rejected = {t.reason: t.count for t in tallies}
         if rejected:
             summary.rejects_report = _write_report(con, settings, kind)
             if rejected > max_rejects:

@@ -7,8 +7,15 @@ import tomllib
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from tenure.ingest.files.errors import BadMapping
+from tenure.i18n import translate
+from tenure.ingest.files.errors import (
+    BadMapping,
+    MappingFileNotSaved,
+    MappingFileUnreadable,
+    UnknownTimezone,
+)
 
 ORDER_FIELDS = ("order_id", "user_id", "ts", "amount", "status", "currency", "channel")
 LINE_FIELDS = ("sku", "quantity", "unit_price", "line_total", "category", "name")
@@ -37,7 +44,7 @@ class Mapping:
 
     columns: dict[str, str] = field(default_factory=dict)  # source column -> target field
     date_format: str | None = None  # strptime format, or epoch / epoch_ms
-    timezone: str | None = None  # zone of naive timestamps
+    timezone: str | None = None  # IANA name of the zone of naive timestamps
     currency: str | None = None
     refund_prefix: str | None = None  # order ids starting with it are refunds (UCI "C…")
     drop: tuple[str, ...] = ()  # source columns to ignore entirely
@@ -66,12 +73,22 @@ class Mapping:
         )
 
     def validate(self, kind: str) -> None:
-        """Raise if a mapping names a field the kind does not have."""
+        """Raise if a mapping names a field the kind does not have, or an unknown time zone."""
         for source, target in self.columns.items():
             if target not in FIELDS[kind]:
                 raise BadMapping(
                     column=source, field=target, kind=kind, allowed=", ".join(FIELDS[kind])
                 )
+        self.zone(ZoneInfo("UTC"))
+
+    def zone(self, default: ZoneInfo) -> ZoneInfo:
+        """The zone naive timestamps are read in: the mapping's own, else `default`."""
+        if not self.timezone:
+            return default
+        try:
+            return ZoneInfo(self.timezone)
+        except (ValueError, ZoneInfoNotFoundError):
+            raise UnknownTimezone(zone=self.timezone) from None
 
     def to_dict(self) -> dict[str, Any]:
         """A JSON-able form, the format of --mapping files."""
@@ -96,17 +113,47 @@ def parse_flags(flags: list[str]) -> dict[str, str]:
 
 
 def load_mapping_file(path: Path) -> Mapping:
-    """A mapping saved as JSON or TOML."""
-    text = path.read_text("utf-8")
-    data = tomllib.loads(text) if path.suffix.lower() == ".toml" else json.loads(text)
-    return Mapping(
-        columns=dict(data.get("columns", {})),
-        date_format=data.get("date_format"),
-        timezone=data.get("timezone"),
-        currency=data.get("currency"),
-        refund_prefix=data.get("refund_prefix"),
-        drop=tuple(data.get("drop", ())),
-    )
+    """A mapping saved as JSON or TOML; MappingFileUnreadable names what is wrong with it."""
+    try:
+        text = path.read_text("utf-8")
+    except OSError as exc:
+        raise MappingFileUnreadable(file=str(path), reason=exc.strerror or str(exc)) from None
+    except UnicodeDecodeError:
+        raise _unreadable(path, "not_text") from None
+    try:
+        data = tomllib.loads(text) if path.suffix.lower() == ".toml" else json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise _unreadable(path, "not_json", problem=exc.msg, line=exc.lineno) from None
+    except tomllib.TOMLDecodeError as exc:
+        raise _unreadable(path, "not_toml", problem=str(exc)) from None
+    if not isinstance(data, dict):
+        raise _unreadable(path, "not_object")
+    columns, drop = data.get("columns", {}), data.get("drop", [])
+    if not isinstance(columns, dict) or not all(
+        isinstance(k, str) and isinstance(v, str) for k, v in columns.items()
+    ):
+        raise _unreadable(path, "bad_columns")
+    if not isinstance(drop, list) or not all(isinstance(c, str) for c in drop):
+        raise _unreadable(path, "bad_drop")
+    settings = {key: data.get(key) for key in ("date_format", "timezone", "currency")}
+    settings["refund_prefix"] = data.get("refund_prefix")
+    for key, value in settings.items():
+        if value is not None and not isinstance(value, str):
+            raise _unreadable(path, "bad_value", setting=key)
+    return Mapping(columns=dict(columns), drop=tuple(drop), **settings)
+
+
+def save_mapping_file(path: Path, mapping: Mapping) -> None:
+    """Write a mapping as JSON, the format --mapping reads; MappingFileNotSaved if it cannot."""
+    try:
+        path.write_text(json.dumps(mapping.to_dict(), indent=2) + "\n", "utf-8")
+    except OSError as exc:
+        raise MappingFileNotSaved(file=str(path), reason=exc.strerror or str(exc)) from None
+
+
+def _unreadable(path: Path, reason: str, **data: Any) -> MappingFileUnreadable:
+    text = translate(f"import.mapping_file.{reason}", **data)
+    return MappingFileUnreadable(file=str(path), reason=text)
 
 
 PRESETS: dict[str, dict[str, Mapping]] = {

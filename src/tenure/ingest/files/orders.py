@@ -48,6 +48,7 @@ class OrdersPlan(Plan):
         checks = [
             sql.Check.missing("ts", ts_raw),
             sql.Check.unreadable("ts", ts_raw, ts, "time"),
+            *self.time_checks("ts", ts_raw, ts),
             sql.Check.rule(f"NOT regexp_matches({currency}, '^[A-Z]{{3}}$')", "currency"),
         ]
         if self.has("status"):

@@ -3,14 +3,19 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Any, ClassVar
+from zoneinfo import ZoneInfo
 
 import duckdb
 
+from tenure.i18n import translate
 from tenure.ingest.files import sql
 from tenure.ingest.files.errors import MissingField
 from tenure.ingest.files.mapping import FIELDS, Mapping
 from tenure.ingest.files.readers import FILE_COLUMN, LINE_COLUMN
+from tenure.ingest.warnings.service import EXAMPLES, TOO_EARLY, TOO_LATE, Tally, import_source
+from tenure.storage.plausible import TimeWindow
 
 
 @dataclass
@@ -21,14 +26,17 @@ class Plan:
     required: ClassVar[tuple[str, ...]] = ()
     mapping: Mapping
     columns: list[str]
-    zone: str
+    zone: ZoneInfo
     currency: str
+    # Plausible times: [earliest, import time + tolerance] (storage/plausible.py).
+    bounds: tuple[datetime, datetime] = field(default_factory=lambda: TimeWindow.default().bounds())
     sources: dict[str, str] = field(init=False)
     unmapped: list[str] = field(init=False)
+    timed: dict[str, bool] = field(init=False)  # typed time columns checked -> is a DATE
 
     def __post_init__(self) -> None:
         self.mapping.validate(self.kind)
-        self.sources, self.unmapped = {}, []
+        self.sources, self.unmapped, self.timed = {}, [], {}
         for column in self.columns:
             if column in (FILE_COLUMN, LINE_COLUMN):
                 continue
@@ -57,6 +65,60 @@ class Plan:
     def fields(self) -> tuple[list[tuple[str, str]], list[sql.Check]]:
         """The typed columns (alias, expression) and the row checks."""
         raise NotImplementedError
+
+    def _bound(self, name: str, which: int) -> str:
+        value = self.bounds[which]
+        if self.timed[name]:
+            return f"DATE '{value.date().isoformat()}'"
+        return f"TIMESTAMPTZ '{value.astimezone(UTC).isoformat(sep=' ')}'"
+
+    def time_checks(
+        self, name: str, raw: str, parsed: str, *, is_date: bool = False
+    ) -> list[sql.Check]:
+        """Reject a row whose time `name` (its typed column, parsed from `raw`) is implausible:
+        before the earliest time, or later than the import time plus the tolerance. An import
+        of last year's orders is normal; one of next year's is not."""
+        self.timed[name] = is_date
+        lo, hi = self.bounds
+        early = sql.literal(
+            translate("import.reason.too_early", field=name, earliest=lo.date().isoformat()) + " "
+        )
+        late = sql.literal(
+            translate("import.reason.too_late", field=name, latest=hi.isoformat(timespec="minutes"))
+            + " "
+        )
+        return [
+            sql.Check(f"{parsed} < {self._bound(name, 0)}", f"{early} || {raw}"),
+            sql.Check(f"{parsed} > {self._bound(name, 1)}", f"{late} || {raw}"),
+        ]
+
+    def time_tallies(self, con: duckdb.DuckDBPyConnection) -> list[Tally]:
+        """Rows rejected by `time_checks`, per reason, with the first few as examples."""
+        out = []
+        for reason, op, which in ((TOO_EARLY, "<", 0), (TOO_LATE, ">", 1)):
+            if not self.timed:
+                break
+            hit = " OR ".join(f"{sql.quote(c)} {op} {self._bound(c, which)}" for c in self.timed)
+            row = con.execute(f"SELECT count(*) FROM typed WHERE {hit}").fetchone()
+            if not row or not row[0]:
+                continue
+            values = ", ".join(f"{sql.quote(c)}::VARCHAR" for c in self.timed)
+            examples = con.execute(
+                f"""SELECT {FILE_COLUMN}, {LINE_COLUMN}, {values} FROM typed WHERE {hit}
+                    ORDER BY {FILE_COLUMN}, {LINE_COLUMN} LIMIT {EXAMPLES}"""
+            ).fetchall()
+            out.append(
+                Tally(
+                    import_source(self.kind),
+                    reason,
+                    int(row[0]),
+                    [
+                        {"file": f, "line": line, **dict(zip(self.timed, rest, strict=True))}
+                        for f, line, *rest in examples
+                    ],
+                )
+            )
+        return out
 
     def stage(self, con: duckdb.DuckDBPyConnection) -> None:
         """Create `typed` from `raw`, with `_reject` holding each bad row's reasons."""

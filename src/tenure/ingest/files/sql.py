@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from zoneinfo import ZoneInfo
 
 from tenure.i18n import translate
 
@@ -45,19 +46,20 @@ def identifier(column: str | None) -> str:
     return f"regexp_replace({text(column)}, '^(-?\\d+)\\.0+$', '\\1')"
 
 
-def timestamp(raw: str, date_format: str | None, zone: str) -> str:
+def timestamp(raw: str, date_format: str | None, zone: ZoneInfo) -> str:
     """A TIMESTAMPTZ from text: explicit offsets kept, naive times read in `zone`."""
+    name = literal(zone.key)
     if date_format == "epoch":
         return f"to_timestamp(TRY_CAST({raw} AS DOUBLE))"
     if date_format == "epoch_ms":
         return f"to_timestamp(TRY_CAST({raw} AS DOUBLE) / 1000.0)"
     if date_format:
         parsed = f"try_strptime({raw}, {literal(date_format)})"
-        return parsed if "%z" in date_format else f"timezone({literal(zone)}, {parsed})"
+        return parsed if "%z" in date_format else f"timezone({name}, {parsed})"
     return (
         f"CASE WHEN regexp_matches({raw}, {literal(_OFFSET)}) "
         f"THEN TRY_CAST({raw} AS TIMESTAMPTZ) "
-        f"ELSE timezone({literal(zone)}, TRY_CAST({raw} AS TIMESTAMP)) END"
+        f"ELSE timezone({name}, TRY_CAST({raw} AS TIMESTAMP)) END"
     )
 
 

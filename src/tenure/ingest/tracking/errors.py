@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from tenure.errors import BadRequest, TenureError
+from tenure.ingest.warnings.service import Decision
 
 
 class MalformedJson(BadRequest):
@@ -49,6 +50,16 @@ class InvalidMessage(BadRequest):
     """A message breaks Segment's rules (e.g. no userId nor anonymousId)."""
 
     code = "invalid_message"
+
+
+class ImplausibleTimestamp(BadRequest):
+    """A message's time is before the earliest plausible time (TENURE_EARLIEST_EVENT_TIME)."""
+
+    code = "implausible_timestamp"
+
+    def __init__(self, decision: Decision, **data: Any) -> None:
+        super().__init__(**data)
+        self.decision = decision  # recorded in ingestion_warnings by the caller
 
 
 class BatchPartiallyRejected(BadRequest):

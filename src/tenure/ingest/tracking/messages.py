@@ -3,17 +3,21 @@
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 import orjson
 
-from tenure.ingest.tracking.errors import InvalidMessage, MessageTooLarge
+from tenure.ingest.tracking.errors import ImplausibleTimestamp, InvalidMessage, MessageTooLarge
+from tenure.ingest.warnings.service import FUTURE_CLAMPED, TOO_EARLY, TRACKING, Decision
 from tenure.kit.time import parse_iso
+from tenure.storage.plausible import TimeWindow
 
 TYPES = frozenset(("identify", "track", "page", "screen", "group", "alias"))
 _ID_LIMIT = 200
 _NAME_LIMIT = 500
+_FIRST = datetime.min.replace(tzinfo=UTC)
+_LAST = datetime.max.replace(tzinfo=UTC)
 
 
 def _as_id(message: dict[str, Any], field: str) -> str | None:
@@ -58,14 +62,63 @@ def _as_json(message: dict[str, Any], field: str) -> str | None:
 def event_time(
     message: dict[str, Any], received_at: datetime, batch_sent_at: datetime | None
 ) -> datetime:
-    """Segment's clock-skew correction: timestamp + (receivedAt - sentAt)."""
+    """Segment's clock-skew correction: timestamp + (receivedAt - sentAt).
+
+    A correction past either end of the calendar (a sentAt millennia away from the timestamp)
+    ends at that end; `plausible_time` then clamps or refuses it.
+    """
     client_time = as_time(message, "timestamp") or as_time(message, "originalTimestamp")
     if client_time is None:
         return received_at
     sent_at = as_time(message, "sentAt") or batch_sent_at
     if sent_at is None:
         return client_time
-    return client_time + (received_at - sent_at)
+    try:
+        return client_time + (received_at - sent_at)
+    except OverflowError:
+        return _LAST if received_at > sent_at else _FIRST
+
+
+def _example(message: dict[str, Any], batch_sent_at: datetime | None) -> dict[str, Any]:
+    """What identifies a message in ingestion_warnings: its id, event and times as sent."""
+    context = message.get("context")
+    library = context.get("library") if isinstance(context, dict) else None
+    sent_at = message.get("sentAt") or (batch_sent_at.isoformat() if batch_sent_at else None)
+    return {
+        "messageId": message.get("messageId"),
+        "event": message.get("event") or message.get("type"),
+        "timestamp": message.get("timestamp") or message.get("originalTimestamp"),
+        "sentAt": sent_at,
+        "library": (
+            f"{library.get('name')} {library.get('version')}" if isinstance(library, dict) else None
+        ),
+    }
+
+
+def plausible_time(
+    message: dict[str, Any],
+    received_at: datetime,
+    batch_sent_at: datetime | None,
+    window: TimeWindow,
+    notes: list[Decision],
+) -> datetime:
+    """The event time inside the window of plausible times (storage/plausible.py).
+
+    Before `window.earliest`: the message is refused (ImplausibleTimestamp), because no time
+    it could be moved to would be true. Later than the tolerance after its arrival: it is stored
+    at the arrival time, as PostHog does, since the event cannot have happened after it reached
+    us. Each decision is added to `notes` (refusals go on the exception) for ingestion_warnings.
+    """
+    ts = event_time(message, received_at, batch_sent_at)
+    if ts < window.earliest:
+        decision = Decision(TRACKING, TOO_EARLY, _example(message, batch_sent_at))
+        raise ImplausibleTimestamp(
+            decision, value=ts.isoformat()[:40], earliest=window.earliest.isoformat()
+        )
+    if ts > window.latest(received_at):
+        notes.append(Decision(TRACKING, FUTURE_CLAMPED, _example(message, batch_sent_at)))
+        return received_at
+    return ts
 
 
 def normalise(
@@ -73,10 +126,14 @@ def normalise(
     received_at: datetime,
     *,
     max_bytes: int,
+    window: TimeWindow,
+    notes: list[Decision],
     check_size: bool = True,
     batch_sent_at: datetime | None = None,
 ) -> dict[str, Any]:
-    """Validate one message and turn it into an inbox line (scalars and JSON text), or raise."""
+    """Validate one message and turn it into an inbox line (scalars and JSON text), or raise.
+
+    A clamped time is added to `notes` (see `plausible_time`)."""
     if not isinstance(message, dict):
         raise InvalidMessage(field="message", reason="must be a JSON object")
     if check_size:
@@ -120,7 +177,7 @@ def normalise(
         "previous_id": previous_id,
         "group_id": group_id,
         "name": name,
-        "ts": event_time(message, received_at, batch_sent_at),
+        "ts": plausible_time(message, received_at, batch_sent_at, window, notes),
         "received_at": received_at,
         "properties": _as_json(message, "properties"),
         "traits": traits,

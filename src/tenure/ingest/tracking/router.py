@@ -27,10 +27,10 @@ def _store(request: Request, kind: str | None, sent: bytes) -> dict[str, Any]:
     if kind is None:
         result = service.validate_batch(settings, body, len(raw))
     else:
-        result = service.validate_one(kind, body)
+        result = service.validate_one(settings, kind, body)
     # The inbox commit happens before we answer: a 2xx means the data is on disk. Validation
     # runs outside the lock, so only the insert and the commit are serialised on SQLite.
-    if result.lines:
+    if result.lines or result.decisions:
         database.write(lambda s: service.store(s, result))
     service.raise_for_rejects(result)
     return {"success": True, "accepted": result.accepted}

@@ -17,6 +17,7 @@ from tenure.ingest.tracking.errors import (
     BatchPartiallyRejected,
     BatchTooLarge,
     BodyTooLarge,
+    ImplausibleTimestamp,
     InvalidMessage,
     MalformedGzip,
     MalformedJson,
@@ -24,16 +25,21 @@ from tenure.ingest.tracking.errors import (
     UnsupportedEncoding,
 )
 from tenure.ingest.tracking.messages import as_time, encode, normalise
+from tenure.ingest.warnings import service as warnings
+from tenure.ingest.warnings.service import Decision
 from tenure.kit.time import utc_now
+from tenure.storage.plausible import TimeWindow
 
 
 @dataclass
 class Accepted:
-    """What a call validated (to store) and what it refused."""
+    """What a call validated (to store), what it refused, and the time decisions to record."""
 
     lines: list[dict[str, Any]] = field(default_factory=list)
     rejected: list[dict[str, Any]] = field(default_factory=list)
     received_at: datetime = field(default_factory=utc_now)
+    decisions: list[Decision] = field(default_factory=list)
+    refused: TenureError | None = None  # a single message refused after its decision is recorded
 
     @property
     def accepted(self) -> int:
@@ -78,14 +84,28 @@ def parse_body(body: bytes, limit: int, *, batch: bool) -> Any:
         raise MalformedJson(reason=str(exc)[:200]) from None
 
 
-def validate_one(kind: str, body: Any) -> Accepted:
-    """Validate a single message sent to /v1/{kind} (a bad one is a 400, nothing stored)."""
+def validate_one(settings: Settings, kind: str, body: Any) -> Accepted:
+    """Validate a single message sent to /v1/{kind} (a bad one is a 400, nothing stored; an
+    implausible time is recorded first, see `raise_for_rejects`)."""
     if not isinstance(body, dict):
         raise InvalidMessage(field="body", reason="must be a JSON object")
     result = Accepted()
     body = {**body, "type": kind}
-    # The body limit already bounds the message: no second size check.
-    result.lines.append(normalise(body, result.received_at, max_bytes=0, check_size=False))
+    try:
+        # The body limit already bounds the message: no second size check.
+        line = normalise(
+            body,
+            result.received_at,
+            max_bytes=0,
+            window=TimeWindow.from_settings(settings),
+            notes=result.decisions,
+            check_size=False,
+        )
+    except ImplausibleTimestamp as exc:
+        result.decisions.append(exc.decision)
+        result.refused = exc
+        return result
+    result.lines.append(line)
     return result
 
 
@@ -98,6 +118,7 @@ def validate_batch(settings: Settings, body: Any, body_size: int) -> Accepted:
     shared_context = body.get("context") if isinstance(body.get("context"), dict) else None
     # No message can be larger than the body that carries it.
     check_size = body_size > settings.max_message_bytes
+    window = TimeWindow.from_settings(settings)
     for index, message in enumerate(body["batch"]):
         if shared_context and isinstance(message, dict) and "context" not in message:
             message = {**message, "context": shared_context}
@@ -107,11 +128,15 @@ def validate_batch(settings: Settings, body: Any, body_size: int) -> Accepted:
                     message,
                     result.received_at,
                     max_bytes=settings.max_message_bytes,
+                    window=window,
+                    notes=result.decisions,
                     check_size=check_size,
                     batch_sent_at=batch_sent_at,
                 )
             )
         except TenureError as exc:
+            if isinstance(exc, ImplausibleTimestamp):
+                result.decisions.append(exc.decision)
             message_id = message.get("messageId") if isinstance(message, dict) else None
             result.rejected.append(
                 {"index": index, "messageId": message_id, "code": exc.code, "reason": exc.message}
@@ -120,12 +145,18 @@ def validate_batch(settings: Settings, body: Any, body_size: int) -> Accepted:
 
 
 def store(session: Session, result: Accepted) -> None:
-    """Write the accepted lines as one inbox row (the caller commits before answering)."""
+    """Write the accepted lines as one inbox row, and the clamped or refused times to
+    ingestion_warnings (the caller commits before answering)."""
     if result.lines:
         repository.add(session, result.received_at, len(result.lines), encode(result.lines))
+    if result.decisions:
+        warnings.record(session, warnings.tally(result.decisions), result.received_at)
 
 
 def raise_for_rejects(result: Accepted) -> None:
-    """A batch with rejects answers 400 after its good messages are committed."""
+    """A refused single message, or a batch with rejects, answers 400 after what it stored
+    (good messages, warnings) is committed."""
+    if result.refused is not None:
+        raise result.refused
     if result.rejected:
         raise BatchPartiallyRejected(result.accepted, result.rejected)

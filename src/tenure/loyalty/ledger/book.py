@@ -7,10 +7,18 @@ from datetime import datetime
 
 from sqlalchemy.orm import Session
 
-from tenure.kit.ids import new_id
+from tenure.kit.bounds import BALANCE_MAX
+from tenure.kit.ids import content_hash, new_id
 from tenure.loyalty import repository
-from tenure.loyalty.errors import IdempotencyKeyReused, PointsInsufficient, PointsInvalid
+from tenure.loyalty.errors import (
+    IdempotencyKeyReused,
+    PointsBalanceLimit,
+    PointsInsufficient,
+    PointsInvalid,
+)
 from tenure.loyalty.models import Entry, Lot, Transaction
+
+FINGERPRINT_LENGTH = 64  # loyalty_transactions.fingerprint
 
 
 @dataclass(frozen=True)
@@ -22,10 +30,16 @@ class Posting:
     points: int
 
 
+def _fitted(fingerprint: str) -> str:
+    """The fingerprint as stored: a key used as its own fingerprint (check-ins, tasks) carries a
+    user id and can pass the 64 characters of the column, so a long one is stored hashed."""
+    return fingerprint if len(fingerprint) <= FINGERPRINT_LENGTH else content_hash(fingerprint)
+
+
 def replay(session: Session, key: str, fingerprint: str) -> Transaction | None:
     """The transaction already recorded under `key`, or None; a different request is a 409."""
     found = repository.transaction_by_key(session, key)
-    if found is not None and found.fingerprint != fingerprint:
+    if found is not None and found.fingerprint != _fitted(fingerprint):
         raise IdempotencyKeyReused(idempotency_key=key)
     return found
 
@@ -47,6 +61,7 @@ def _post(
 ) -> Transaction:
     before = repository.balances(session, user_id)
     delta = {b: sum(p.points for p in postings if p.bucket == b) for b in repository.BUCKETS}
+    _check_limit(user_id, before, sum(delta.values()))
     tx = Transaction(
         id=new_id("ptx"),
         user_id=user_id,
@@ -60,7 +75,7 @@ def _post(
         pending_after=before.pending + delta["pending"],
         reserved_after=before.reserved + delta["reserved"],
         idempotency_key=key,
-        fingerprint=fingerprint,
+        fingerprint=_fitted(fingerprint),
         order_id=order_id,
         reference=reference,
         created_at=now,
@@ -86,6 +101,14 @@ def _post(
     if tx.available_after < 0 or tx.reserved_after < 0 or tx.pending_after < 0:
         raise AssertionError(f"ledger invariant broken for {user_id}: {tx.id}")
     return tx
+
+
+def _check_limit(user_id: str, before: repository.Balances, added: int) -> None:
+    """Refuse a posting that would take the member's points (all buckets) past BALANCE_MAX, so
+    no balance, lot or entry can leave int64 on either engine. Taking points away always works."""
+    held = before.available + before.pending + before.reserved
+    if added > 0 and held + added > BALANCE_MAX:
+        raise PointsBalanceLimit(user_id=user_id, balance=held, requested=added, limit=BALANCE_MAX)
 
 
 def _fifo(lots: list[tuple[Lot, int]], points: int) -> list[tuple[str, int]]:

@@ -54,9 +54,9 @@ NUMERIC_FEATURES = (
 CATEGORICAL_FEATURES = ("channel",)
 
 
-def cutoff_instant(day: date, zone: str) -> datetime:
+def cutoff_instant(day: date, zone: ZoneInfo) -> datetime:
     """The end of a shop-local day as an aware UTC instant (the next local midnight)."""
-    local = datetime.combine(day + timedelta(days=1), datetime.min.time(), ZoneInfo(zone))
+    local = datetime.combine(day + timedelta(days=1), datetime.min.time(), zone)
     return local.astimezone(ZoneInfo("UTC"))
 
 
@@ -79,7 +79,7 @@ def _orders_before(con: BaseBackend, cutoff: datetime) -> ir.Table:
     return orders.filter(orders.user_id.notnull() & (orders.ts < cutoff))
 
 
-def _purchases(con: BaseBackend, cutoff: datetime, zone: str) -> ir.Table:
+def _purchases(con: BaseBackend, cutoff: datetime, zone: ZoneInfo) -> ir.Table:
     """Recency, frequency, spend and inter-purchase statistics of paid orders before T."""
     paid = _orders_before(con, cutoff)
     paid = paid.filter(paid.status == "paid")
@@ -139,7 +139,7 @@ def _activity(con: BaseBackend, cutoff: datetime) -> ir.Table:
     )
 
 
-def customer_features(con: BaseBackend, cutoff: datetime, zone: str) -> ir.Table:
+def customer_features(con: BaseBackend, cutoff: datetime, zone: ZoneInfo) -> ir.Table:
     """One row per customer with a paid order before `cutoff`: the model's features.
 
     Also carries first_day / last_day (local day numbers) for the BG/NBD baseline.
@@ -193,7 +193,7 @@ def window_labels(con: BaseBackend, cutoff: datetime, end: datetime) -> ir.Table
     return after.group_by("user_id").aggregate(orders_after=after.count())
 
 
-def labelled_features(con: BaseBackend, day: date, zone: str, horizon_days: int) -> ir.Table:
+def labelled_features(con: BaseBackend, day: date, zone: ZoneInfo, horizon_days: int) -> ir.Table:
     """Features at the end of local `day`, `churned` = no paid order in the next horizon days."""
     cutoff = cutoff_instant(day, zone)
     features = customer_features(con, cutoff, zone)

@@ -80,6 +80,10 @@ def ranking_metrics(labels: Any, scores: Any, *, probability: bool = False) -> R
     """Metrics of `scores` (higher = more likely to churn) against 0/1 churn labels."""
     y = np.asarray(labels, dtype=np.float64)
     s = np.asarray(scores, dtype=np.float64)
+    if not np.isfinite(s).all():
+        # A model that could not score everyone (e.g. a BG/NBD fit on degenerate histories gives
+        # NaN): its metrics cannot be computed, which the report shows as missing, not a crash.
+        return RankingMetrics(len(y), float(y.mean()) if len(y) else 0.0, None, None, None)
     both = 0 < y.sum() < len(y)
     metrics: dict[str, Any] = {
         "customers": len(y),

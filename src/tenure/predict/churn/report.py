@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import html
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pandas as pd
 import plotly.graph_objects as go
@@ -90,7 +91,7 @@ def evaluation_sections(evaluation: dict[str, Any]) -> list[Section]:
     ]
 
 
-def evaluation_html(evaluation: dict[str, Any], zone: str) -> str:
+def evaluation_html(evaluation: dict[str, Any], zone: ZoneInfo) -> str:
     """A self-contained HTML page of the evaluation."""
     return render(evaluation_sections(evaluation), translate("churn.report.title"), zone)
 

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pandas as pd
 from ibis.backends import BaseBackend
@@ -80,7 +81,7 @@ def plan_training(first_day: date, as_of: date, config: ChurnConfig) -> Training
     return TrainingPlan(tuple(cutoffs), label_days)
 
 
-def order_days(con: BaseBackend, zone: str) -> tuple[date, date]:
+def order_days(con: BaseBackend, zone: ZoneInfo) -> tuple[date, date]:
     """The first and last shop-local day with a paid order of a known customer."""
     orders = con.table("orders")
     paid = orders.filter(orders.user_id.notnull() & (orders.status == "paid"))
@@ -91,7 +92,7 @@ def order_days(con: BaseBackend, zone: str) -> tuple[date, date]:
     return pd.Timestamp(row["first"].iloc[0]).date(), pd.Timestamp(row["last"].iloc[0]).date()
 
 
-def feature_frame(con: BaseBackend, day: date, zone: str, horizon_days: int) -> pd.DataFrame:
+def feature_frame(con: BaseBackend, day: date, zone: ZoneInfo, horizon_days: int) -> pd.DataFrame:
     """Warehouse features at the end of `day` with BG/NBD columns fitted on the same history.
 
     The BG/NBD window columns cover `horizon_days`, the window being predicted, also when the
@@ -107,7 +108,7 @@ def feature_frame(con: BaseBackend, day: date, zone: str, horizon_days: int) -> 
 
 
 def fit_model(
-    con: BaseBackend, zone: str, as_of: date, first_day: date, config: ChurnConfig
+    con: BaseBackend, zone: ZoneInfo, as_of: date, first_day: date, config: ChurnConfig
 ) -> tuple[ChurnModel, TrainingPlan, int]:
     """A model trained on the cut-offs that `plan_training` allows before `as_of`."""
     plan = plan_training(first_day, as_of, config)
@@ -124,7 +125,7 @@ def fit_model(
 
 def train(
     con: BaseBackend,
-    zone: str,
+    zone: ZoneInfo,
     home: Path,
     config: ChurnConfig | None = None,
     as_of: date | None = None,
@@ -166,7 +167,7 @@ def config_of_latest(home: Path) -> ChurnConfig:
 
 def score(
     con: BaseBackend,
-    zone: str,
+    zone: ZoneInfo,
     home: Path,
     as_of: date | None = None,
     version: str | None = None,
@@ -198,7 +199,7 @@ def score(
 
 
 def evaluate(
-    con: BaseBackend, zone: str, config: ChurnConfig | None = None, cutoff: date | None = None
+    con: BaseBackend, zone: ZoneInfo, config: ChurnConfig | None = None, cutoff: date | None = None
 ) -> dict[str, Any]:
     """Train up to `cutoff`, then rank its customers against the next horizon; with baselines.
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import numpy as np
 import pandas as pd
@@ -12,7 +13,7 @@ from tenure.predict.clv.inputs import InvalidInput
 from tenure.predict.clv.timeunits import TimeUnit, days_per_unit
 
 
-def _timestamps(values: Any, timezone: str | None) -> pd.Series:
+def _timestamps(values: Any, timezone: ZoneInfo | None) -> pd.Series:
     """Timestamps as a datetime Series, in `timezone` when given (naive ones are read in it)."""
     try:
         ts = pd.Series(pd.to_datetime(values if hasattr(values, "dt") else np.asarray(values)))
@@ -53,7 +54,7 @@ def prepare_transactions(
     monetary: Any = None,
     *,
     merge_same_day: bool = True,
-    timezone: str | None = None,
+    timezone: ZoneInfo | None = None,
 ) -> Transactions:
     """Checked columns customer_id, ts (and value); merged per local day when asked.
 
@@ -94,7 +95,7 @@ def summary_from_transactions(
     calibration_end: Any = None,
     time_unit: TimeUnit = "W",
     merge_same_day: bool = True,
-    timezone: str | None = None,
+    timezone: ZoneInfo | None = None,
 ) -> pd.DataFrame:
     """Frequency, recency, T (and mean repeat spend) per customer; holdout counts if split.
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import numpy as np
 import pandas as pd
@@ -132,7 +133,7 @@ def tracking(
     time_unit: TimeUnit = "W",
     period: float = 1.0,
     merge_same_day: bool = True,
-    timezone: str | None = None,
+    timezone: ZoneInfo | None = None,
 ) -> pd.DataFrame:
     """Repeat transactions per period, actual against the model's expectation (FHL 2005, fig. 3).
 

@@ -1,0 +1,1 @@
+"""Ingestion warnings: what ingestion clamped or refused because of an implausible time."""
