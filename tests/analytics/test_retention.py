@@ -108,6 +108,11 @@ class TestDayN:
         table = {d.day: (d.eligible, d.on_day, d.on_or_after, d.within) for d in result.day_n}
         assert table == {1: (4, 2, 3, 2), 7: (4, 3, 3, 3), 14: (3, 0, 1, 2)}
 
+    def test_no_day_n_columns_gives_the_triangle_alone(self, tmp_path: Path) -> None:
+        # Found by fuzzing: `"days": []` answered 500 (max() of an empty sequence).
+        result = run(load(tmp_path, "UTC"), period="week", periods=1, days=())
+        assert result.day_n == [] and result.cohorts
+
     def test_day_zero_is_refused(self, tmp_path: Path) -> None:
         from tenure.analytics.base import InvalidQuery
 
