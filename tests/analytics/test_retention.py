@@ -113,6 +113,11 @@ class TestDayN:
         result = run(load(tmp_path, "UTC"), period="week", periods=1, days=())
         assert result.day_n == [] and result.cohorts
 
+    def test_day_numbers_past_ten_years_are_refused_by_the_query(self) -> None:
+        # Found by fuzzing: day 2^63 answered 500.
+        with pytest.raises(ValueError, match="3660"):
+            RetentionQuery.model_validate({"days": [9223372036854775807]})
+
     def test_day_zero_is_refused(self, tmp_path: Path) -> None:
         from tenure.analytics.base import InvalidQuery
 

@@ -117,3 +117,28 @@ def test_cli_and_server_work_on_the_embedded_warehouse_at_the_same_time(
     status = _status(served_home)
     assert status["orders"] == 6 * 3000
     assert status["events"] == sent == 300
+
+
+def test_official_client_with_gzip_batches_reaches_the_warehouse(served_home: Path) -> None:
+    # Issue 12: compressed batches were refused with 400 malformed_json and retried forever.
+    key = _key(served_home, "write")
+    errors: list[object] = []
+    with running_server(served_home, TENURE_INBOX_FLUSH_SECONDS="0.5") as url:
+        client = Client(
+            write_key=key,
+            host=url,
+            gzip=True,
+            sync_mode=False,
+            upload_size=25,
+            max_retries=1,
+            on_error=lambda e, b: errors.append(e),
+        )
+        for i in range(100):
+            client.track(f"zip-{i % 9}", "Zipped Event", {"i": i, "note": "压缩"})
+        client.flush()
+        client.join()
+        assert errors == []
+        deadline = time.monotonic() + 30
+        while _status(served_home)["tracking_inbox"] and time.monotonic() < deadline:
+            time.sleep(0.5)
+    assert _status(served_home)["events"] == 100

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import date
-from typing import Literal
+from typing import Annotated, Literal
 
 from pydantic import BaseModel, Field
 
@@ -185,7 +185,10 @@ class AcquisitionQuery(AnalyticsQuery):
     until: date | None = Field(default=None, description="Last acquisition day (inclusive).")
     period: Period = "month"
     margin: float = Field(default=1.0, gt=0, le=1, description="Gross margin share of revenue.")
-    horizons: tuple[int, ...] = Field(default=(30, 90, 180, 365), description="LTV days.")
+    # Ten years at most: the day arithmetic stays far from overflow (below 1 is a query error).
+    horizons: tuple[Annotated[int, Field(le=3660)], ...] = Field(
+        default=(30, 90, 180, 365), max_length=20, description="LTV days."
+    )
 
 
 class HorizonLtv(BaseModel):

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import date
-from typing import Literal
+from typing import Annotated, Literal
 
 from pydantic import BaseModel, Field
 
@@ -11,6 +11,11 @@ from tenure.analytics.activity import Activity
 from tenure.analytics.base import AnalyticsQuery
 
 Breakdown = Literal["channel", "country", "first_category", "first_order_channel"]
+
+
+# Day N of a customer's life: ten years is the longest retention window a shop asks about, and the
+# bound keeps day arithmetic far from integer overflow (day numbers below 1 are a query error).
+DayNumber = Annotated[int, Field(le=3660)]
 
 
 class RetentionQuery(AnalyticsQuery):
@@ -27,7 +32,9 @@ class RetentionQuery(AnalyticsQuery):
     returning: Activity = Activity(kind="order")
     start_mode: Literal["first", "recurring"] = "first"
     min_occurrences: int = Field(default=1, ge=1, le=1000)
-    days: tuple[int, ...] = Field(default=(1, 7, 30), description="Day-N table columns.")
+    days: tuple[DayNumber, ...] = Field(
+        default=(1, 7, 30), max_length=100, description="Day-N table columns (up to 10 years)."
+    )
     breakdown: Breakdown | None = None
     since: date | None = Field(default=None, description="First cohort day (inclusive).")
     until: date | None = Field(default=None, description="Observation end (inclusive).")

@@ -154,7 +154,11 @@ class RetentionRunner(Runner[RetentionQuery, RetentionResult]):
     def _masks_answer(self) -> bool:
         """Whether user_first's 63-day and 63-week activity masks hold every cell asked for."""
         q = self.query
-        return q.period in ("day", "week") and q.periods < MASK_BITS and max(q.days, default=0) < MASK_BITS
+        return (
+            q.period in ("day", "week")
+            and q.periods < MASK_BITS
+            and max(q.days, default=0) < MASK_BITS
+        )
 
     def _fused(
         self, con: BaseBackend, money: ir.Table, members: ir.Table, end: date
