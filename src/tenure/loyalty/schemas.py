@@ -400,13 +400,7 @@ class TaskCompletionOut(BaseModel):
     @classmethod
     def of(cls, row: TaskCompletion) -> TaskCompletionOut:
         """From a row."""
-        return cls(
-            user_id=row.user_id,
-            task=row.task,
-            points=row.points,
-            completed_at=row.completed_at,
-            transaction_id=row.transaction_id,
-        )
+        return cls.model_validate(row, from_attributes=True)
 
 
 class MembershipOut(BaseModel):
@@ -494,15 +488,7 @@ class CatalogueRewardOut(BaseModel):
     @classmethod
     def of(cls, row: Reward) -> CatalogueRewardOut:
         """From a row."""
-        return cls(
-            code=row.code,
-            name=row.name,
-            kind=row.kind,
-            points_cost=row.points_cost,
-            coupon_template=row.coupon_template,
-            stock=row.stock,
-            active=row.active,
-        )
+        return cls.model_validate(row, from_attributes=True)
 
 
 class ClaimOut(BaseModel):
@@ -544,13 +530,7 @@ class ExpiryNoticeOut(BaseModel):
     @classmethod
     def of(cls, row: ExpiryNotice) -> ExpiryNoticeOut:
         """From a row."""
-        return cls(
-            lot_id=row.lot_id,
-            user_id=row.user_id,
-            points=row.points,
-            expires_at=row.expires_at,
-            created_at=row.created_at,
-        )
+        return cls.model_validate(row, from_attributes=True)
 
 
 class MemberTierOut(BaseModel):
@@ -577,7 +557,7 @@ class ProgramVersionOut(BaseModel):
     @classmethod
     def of(cls, row: ProgramVersion) -> ProgramVersionOut:
         """From a row."""
-        return cls(version=row.version, note=row.note, created_at=row.created_at)
+        return cls.model_validate(row, from_attributes=True)
 
 
 class LiabilityOut(BaseModel):

@@ -289,13 +289,7 @@ class MemberOut(BaseModel):
     @classmethod
     def of(cls, row: GroupMember) -> MemberOut:
         """From a row."""
-        return cls(
-            user_id=row.user_id,
-            hold_ref=row.hold_ref,
-            status=row.status,
-            joined_at=row.joined_at,
-            settled_at=row.settled_at,
-        )
+        return cls.model_validate(row, from_attributes=True)
 
 
 class GroupOut(BaseModel):
