@@ -14,8 +14,9 @@ $(STAMP): pyproject.toml
 
 install: $(STAMP)
 
+# PORT=8001 picks the port; without it the demo takes 8000, or the next free one.
 demo: $(STAMP)
-	$(VENV)/bin/tenure demo
+	$(VENV)/bin/tenure demo $(if $(PORT),--port $(PORT))
 
 # Two workers: most tests wait on fsync, PostgreSQL, subprocesses or servers; Spark tests share one.
 TEST_WORKERS ?= 2

@@ -6,6 +6,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
+from fastapi.responses import RedirectResponse
 
 from tenure import __version__
 from tenure.analytics.funnels.router import router as funnels_router
@@ -62,6 +63,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.coupon_issuer = issue_one  # loyalty's coupon rewards (loyalty sits below promotions)
     errors.install(app)
     app.add_middleware(BodyLimit, limit=settings.max_request_bytes, per_path=_body_limits(settings))
+
+    @app.get("/", include_in_schema=False)
+    def root() -> RedirectResponse:
+        """The address `serve` prints: the API documentation (the console, once it exists)."""
+        return RedirectResponse("/docs")
 
     @app.get("/healthz", tags=["ops"])
     def healthz() -> dict[str, str]:

@@ -69,25 +69,34 @@ def emit_json(data: Any) -> None:
 
 @contextmanager
 def quiet_progress(enabled: bool) -> Iterator[Callable[[str, int, int], None] | None]:
-    """A Rich progress bar fed by (stage, done, total) callbacks."""
-    if not enabled:
+    """A Rich progress bar fed by (stage, done, total) callbacks, on a terminal only.
+
+    The bar starts with its first update: a bar that never got a task still leaves a blank line
+    behind when it stops, and a quick import reports no progress at all."""
+    if not enabled or not err_console.is_terminal:
         yield None
         return
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-    with Progress(
+    bar = Progress(
         TextColumn("{task.description}"),
         BarColumn(),
         MofNCompleteColumn(),
         TimeElapsedColumn(),
         console=err_console,
         transient=True,
-    ) as bar:
-        tasks: dict[str, Any] = {}
+    )
+    tasks: dict[str, Any] = {}
 
-        def update(stage: str, done: int, total: int) -> None:
-            if stage not in tasks:
-                tasks[stage] = bar.add_task(stage, total=total)
-            bar.update(tasks[stage], completed=done, total=total)
+    def update(stage: str, done: int, total: int) -> None:
+        if not tasks:
+            bar.start()
+        if stage not in tasks:
+            tasks[stage] = bar.add_task(stage, total=total)
+        bar.update(tasks[stage], completed=done, total=total)
 
+    try:
         yield update
+    finally:
+        if tasks:
+            bar.stop()

@@ -1,4 +1,4 @@
-"""`tenure demo`: simulate a shop, import it, create keys, and start the server."""
+"""`tenure demo`: simulate a shop, import it, score it, create keys, and start the server."""
 
 from __future__ import annotations
 
@@ -10,55 +10,99 @@ import typer
 from tenure.apikeys import service as keys
 from tenure.cli import setup
 from tenure.cli.context import console, friendly, services
+from tenure.cli.ports import first_free_port, require_port
 from tenure.cli.report import write_report
 from tenure.cli.simulate import import_simulation
+from tenure.i18n import translate
+
+HOST = "127.0.0.1"
+DEFAULT_PORT = 8000
 
 
 @friendly
 def demo(
     users: int = typer.Option(3000, help="Customers in the demo shop."),
     seed: int = typer.Option(7, help="Random seed."),
-    port: int = typer.Option(8000, help="Port for `tenure serve`."),
+    port: int | None = typer.Option(
+        None, help="Port for `tenure serve` (default: 8000, or the next free one)."
+    ),
     serve: bool = typer.Option(True, "--serve/--no-serve", help="Start the server at the end."),
 ) -> None:
     """Everything a first look needs, on the embedded DuckDB + SQLite stores."""
+    from tenure.predict.service import retrain_churn, score_clv  # LightGBM: only for the demo
     from tenure.simulate import SimulationConfig, simulate_shop  # numpy work: only for the demo
 
+    # Before minutes of work: a port given on purpose must be free; the default moves aside.
+    if port is not None:
+        require_port(HOST, port)
+    elif serve:
+        port = first_free_port(HOST, DEFAULT_PORT)
+        if port != DEFAULT_PORT:
+            console.print(translate("cli.demo.port_moved", taken=DEFAULT_PORT, port=port))
+    port = port or DEFAULT_PORT
     svc = services()
     setup.init()
     out = svc.settings.home / "demo-shop"
-    console.rule("1. simulate a shop")
+    console.rule(translate("cli.demo.step.simulate"))
     summary = simulate_shop(SimulationConfig(users=users, seed=seed, start=date(2024, 1, 1)), out)
-    console.print(f"{summary.users:,} users, {summary.orders:,} orders, {summary.events:,} events")
-    console.rule("2. import it")
+    console.print(
+        translate(
+            "cli.demo.simulated", users=summary.users, orders=summary.orders, events=summary.events
+        )
+    )
+    console.rule(translate("cli.demo.step.import"))
     for kind, result in import_simulation(out, svc.settings, svc.warehouse, True).items():
-        console.print(f"{kind}: {result['rows']:,} rows in {result['seconds']} s")
-    console.rule("3. report")
+        console.print(
+            translate(
+                "cli.demo.imported", kind=kind, rows=result["rows"], seconds=result["seconds"]
+            )
+        )
+    console.rule(translate("cli.demo.step.score"))
+    churn = retrain_churn(svc.settings, svc.warehouse)
+    clv = score_clv(svc.warehouse, svc.settings.zone, svc.settings.currency)
+    console.print(translate("cli.demo.scored", churn=churn["scored"], clv=clv["written"]))
+    console.rule(translate("cli.demo.step.report"))
     report_path = write_report(svc.settings.home / "report.html")
-    console.print(f"retention report: {report_path}", highlight=False)
-    console.rule("4. keys")
+    console.print(translate("cli.demo.report", path=report_path), highlight=False, soft_wrap=True)
+    console.rule(translate("cli.demo.step.keys"))
     write, admin = svc.database.write(
         lambda s: (
             keys.create_key(s, "demo write key", ["write"]),
             keys.create_key(s, "demo admin key", ["admin"]),
         )
     )
-    console.print(f"write key (for Segment clients): {write.secret}", highlight=False)
-    console.print(f"admin key: {admin.secret}", highlight=False)
+    # Keys and commands are printed unwrapped: a line break inside them breaks the copy-paste.
+    console.print(
+        translate("cli.demo.write_key", secret=write.secret), highlight=False, soft_wrap=True
+    )
+    console.print(
+        translate("cli.demo.admin_key", secret=admin.secret), highlight=False, soft_wrap=True
+    )
     _print_next_steps(port, write.secret, out)
     if serve:
-        setup.serve(host="127.0.0.1", port=port, workers=1)
+        setup.serve(host=HOST, port=port, workers=1)
+
+
+def curl_example(url: str, write_key: str) -> str:
+    """A tracking call to copy, one option per line so no terminal wraps it inside its quotes."""
+    body = '{"userId":"u1","event":"Product Viewed","properties":{"sku":"A1"}}'
+    return (
+        f"  curl -u {write_key}: \\\n"
+        "    -H 'content-type: application/json' \\\n"
+        f"    -d '{body}' \\\n"
+        f"    {url}/v1/track"
+    )
 
 
 def _print_next_steps(port: int, write_key: str, out: Path) -> None:
-    url = f"http://127.0.0.1:{port}"
-    console.rule("5. open")
-    console.print(f"API docs:      {url}/docs")
-    console.print(f"health:        {url}/healthz")
-    console.print(f"simulated data and ground truth: {out}")
-    console.print(
-        f"send an event: curl -u {write_key}: -H 'content-type: application/json' "
-        f'-d \'{{"userId":"u1","event":"Product Viewed","properties":{{"sku":"A1"}}}}\' '
-        f"{url}/v1/track",
-        highlight=False,
-    )
+    url = f"http://{HOST}:{port}"
+    console.rule(translate("cli.demo.step.open"))
+    for key, value in (
+        ("cli.demo.open.root", url),
+        ("cli.demo.open.docs", f"{url}/docs"),
+        ("cli.demo.open.health", f"{url}/healthz"),
+        ("cli.demo.open.data", str(out)),
+    ):
+        console.print(translate(key, value=value), highlight=False, soft_wrap=True)
+    console.print(translate("cli.demo.open.curl"), highlight=False)
+    console.print(curl_example(url, write_key), highlight=False, soft_wrap=True, markup=False)

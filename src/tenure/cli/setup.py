@@ -6,6 +6,7 @@ import typer
 from rich.table import Table
 
 from tenure.cli.context import console, emit_json, friendly, services
+from tenure.cli.ports import require_port
 from tenure.i18n import translate
 from tenure.ingest.tracking.flush import flush_inbox, waiting_messages
 from tenure.ingest.warnings.schemas import IngestionWarningOut
@@ -30,7 +31,8 @@ def init() -> None:
             "cli.init.done",
             warehouse=svc.settings.warehouse_url,
             database=svc.settings.sqlalchemy_url,
-        )
+        ),
+        soft_wrap=True,
     )
 
 
@@ -45,10 +47,11 @@ def serve(
     """Run the HTTP API (tracking, admin) and the background inbox flusher."""
     import uvicorn
 
+    require_port(host, port)
     svc = services()
     svc.warehouse.init()
     svc.database.upgrade()
-    console.print(translate("cli.serve.open", url=f"http://{host}:{port}"))
+    console.print(translate("cli.serve.open", url=f"http://{host}:{port}"), soft_wrap=True)
     uvicorn.run(
         "tenure.api.app:create_app",
         factory=True,
