@@ -65,3 +65,21 @@ class TestLoyaltyCli:
         result = run_cli(home, "loyalty", "program", "set", str(path))
         assert result.returncode == 1
         assert "loyalty_program_invalid" in result.stderr and "min_redeem_points" in result.stderr
+
+
+def test_setting_the_shown_program_again_saves_no_new_version(home: Path, tmp_path: Path) -> None:
+    path = tmp_path / "program.toml"
+    path.write_text(PROGRAM, "utf-8")
+    assert run_cli(home, "loyalty", "program", "set", str(path)).returncode == 0
+    shown = tmp_path / "shown.json"
+    shown.write_text(run_cli(home, "loyalty", "program", "show").stdout, "utf-8")
+    again = run_cli(home, "loyalty", "program", "set", str(shown))
+    assert again.returncode == 0 and "unchanged" in again.stdout and "version 1" in again.stdout
+    again = run_cli(home, "loyalty", "program", "set", str(path))  # the same program as TOML
+    assert "unchanged" in again.stdout
+    assert json.loads(run_cli(home, "loyalty", "program", "show").stdout)["version"] == 1
+    changed = json.loads(shown.read_text("utf-8"))
+    changed["config"]["expiry_days"] = 400
+    shown.write_text(json.dumps(changed), "utf-8")
+    saved = run_cli(home, "loyalty", "program", "set", str(shown))
+    assert "Saved loyalty program version 2" in saved.stdout, saved.stdout + saved.stderr

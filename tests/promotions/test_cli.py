@@ -64,7 +64,9 @@ def test_an_operator_sets_up_a_ladder_and_a_coupon_and_prices_a_cart(
         "lines": [{"sku": "S1", "quantity": 1, "unit_price_minor": 16000, "category": "shoes"},
                   {"sku": "T1", "quantity": 1, "unit_price_minor": 6000, "category": "tees"}],
     }))  # fmt: skip
-    quote = json.loads(_ok(home, "promotions", "quote", str(cart)))
+    raw = _ok(home, "promotions", "quote", str(cart))
+    assert "满300减40" in raw and "\\u" not in raw  # readable UTF-8, not escapes
+    quote = json.loads(raw)
     # 220.00 reaches the 200 rung (20.00 off); 12.5 % of the shoes' 160.00 less their share of
     # the 20.00 (145.45) is 18.18; the next rung is 80.00 away.
     assert [a["discount_minor"] for a in quote["applied"]] == [2000, 1818]

@@ -63,8 +63,8 @@ def friendly(func: Callable[P, R]) -> Callable[P, R]:
 
 
 def emit_json(data: Any) -> None:
-    """Machine-readable output on stdout."""
-    sys.stdout.write(json.dumps(data, indent=2, default=str) + "\n")
+    """Machine-readable output on stdout; Chinese offer names stay readable (UTF-8, not \\u)."""
+    sys.stdout.write(json.dumps(data, indent=2, default=str, ensure_ascii=False) + "\n")
 
 
 @contextmanager

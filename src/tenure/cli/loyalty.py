@@ -317,8 +317,10 @@ def program_set(
     if isinstance(doc, dict) and "config" in doc:
         expected = expected if expected is not None else doc.get("version")
         doc = doc["config"]
+    before = _read(lambda s, p: current_program(s))[0]
     version, _ = _write(lambda s, p: save_program(s, doc, utc_now(), note, expected))
-    console.print(translate("cli.loyalty.program_saved", version=version))
+    key = "cli.loyalty.program_unchanged" if version == before else "cli.loyalty.program_saved"
+    console.print(translate(key, version=version))
 
 
 @program_app.command("versions")

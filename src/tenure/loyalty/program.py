@@ -240,10 +240,15 @@ def check_storable(program: Program) -> None:
 def save_program(
     session: Session, data: object, now: datetime, note: str = "", expected: int | None = None
 ) -> tuple[int, Program]:
-    """Validate and store a new version; `expected` guards against overwriting a newer edit."""
+    """Validate and store a new version; `expected` guards against overwriting a newer edit.
+
+    A document equal to the live program stores nothing and returns the live version: saving a
+    file that was only shown (`program show > p.json; program set p.json`) is not a change."""
     program = parse_program(data)
     check_storable(program)
-    version, _ = current_program(session)
+    version, live = current_program(session)
+    if version > 0 and program == live:
+        return version, live
     if expected is not None and expected != version:
         raise ProgramVersionConflict(expected=expected, current=version)
     row = ProgramVersion(
