@@ -79,7 +79,8 @@ class TestCac:
         table = {c: (r.spend, r.new_customers, r.cac) for c, r in by_channel(result).items()}
         assert table == {
             "ads": (200.0, 2, 100.0),  # a (January) and c (March)
-            "affiliate": (0.0, 1, 0.0),  # e: no profile, so the first order's channel
+            # e: no profile, so the first order's channel; no spend row: CAC missing, not 0.
+            "affiliate": (None, 1, None),
             "email": (50.0, 0, None),
             "social": (30.0, 1, 30.0),
             "(all)": (280.0, 4, 70.0),
@@ -119,23 +120,24 @@ class TestLtvAndPayback:
             "(all)": [(30, 4, 85.0, 1.2143), (60, 2, 115.0, 1.6429)],
         }
 
-    def test_payback_is_the_first_period_where_cumulative_margin_reaches_cac(
+    def test_payback_counts_the_periods_until_cumulative_margin_reaches_cac(
         self, result: AcquisitionResult
     ) -> None:
         rows = by_channel(result)
         curves = {c: (r.margin_curve, r.payback_period) for c, r in rows.items()}
         assert curves == {
-            "ads": ([69.0, 81.0, 114.0, 114.0], 2),
-            "affiliate": ([42.0, 42.0, 42.0], 0),
+            "ads": ([69.0, 81.0, 114.0, 114.0], 3),  # CAC 100 reached in the third month
+            "affiliate": ([42.0, 42.0, 42.0], None),  # no spend: no CAC to pay back
             "email": ([], None),
-            "social": ([24.0, 24.0, 30.0], 2),
-            "(all)": ([51.0, 57.0, 62.0, 114.0], 3),
+            "social": ([24.0, 24.0, 30.0], 3),
+            "(all)": ([51.0, 57.0, 62.0, 114.0], 4),
         }
 
     def test_without_margin_the_whole_revenue_counts(self, tmp_path: Path) -> None:
         full = run(load_acquisition(tmp_path), **{**QUERY, "margin": 1.0})
         assert by_channel(full)["ads"].margin_curve == [115.0, 135.0, 190.0, 190.0]
-        assert by_channel(full)["ads"].payback_period == 0
+        # The first orders pay the CAC of 100 back in their own month: one month, not zero.
+        assert by_channel(full)["ads"].payback_period == 1
 
 
 class TestValidation:

@@ -162,7 +162,7 @@ class TestCli:
         ]
         assert CliRunner().invoke(cli, args).exit_code == 0
         frame = pd.read_csv(out).set_index("channel")
-        assert frame.loc["ads", "cac"] == 100.0 and frame.loc["ads", "payback_period"] == 2
+        assert frame.loc["ads", "cac"] == 100.0 and frame.loc["ads", "payback_period"] == 3
         assert frame.loc["ads", "ltv_60d"] == 190.0
         table = CliRunner().invoke(cli, ["cac"])
         assert table.exit_code == 0 and "affiliate" in table.stdout

@@ -1,4 +1,4 @@
-"""DuckDB and Spark give equal KPI and acquisition results on the same hand-made shop."""
+"""DuckDB and Spark give equal KPI and acquisition results on the same hand-made shops."""
 
 from __future__ import annotations
 
@@ -9,10 +9,13 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from tenure.analytics.kpis import AcquisitionQuery, AcquisitionRunner, KpiQuery, KpiRunner
+from tenure.analytics.retention import RetentionQuery, RetentionRunner
 from tenure.config import Settings
 from tenure.ingest.files.importer import import_files
 from tenure.ingest.files.mapping import Mapping
 from tenure.storage.warehouse import Warehouse
+from tests.analytics.test_currencies import ZONE as ZONE_TWO
+from tests.analytics.test_currencies import load_two_shops
 from tests.analytics.test_kpis import EVENTS, ORDERS, ZONE
 from tests.analytics.test_kpis_acquisition import QUERY, SPEND
 from tests.ingest.builders import write
@@ -64,3 +67,37 @@ def test_duckdb_and_spark_give_the_same_kpis(tmp_path: Path, spark_session: obje
     assert expected[0]["totals"]["orders"] == 5  # paid orders from Monday 15 January to 6 March
     assert [c["channel"] for c in expected[1]["channels"]] == ["ads", "email", "social"]
     assert answers(spark_copy(duck, tmp_path)) == expected
+
+
+def test_duckdb_and_spark_keep_currencies_apart_alike(
+    tmp_path: Path, spark_session: object
+) -> None:
+    """Two shops in pounds and dollars: money per currency, the same on both engines."""
+    duck = load_two_shops(tmp_path / "two")
+    zone = duck.settings.zone
+
+    def per_currency(warehouse: Warehouse) -> list[dict[str, Any]]:
+        out = []
+        with warehouse.reader() as con:
+            for currency in ("GBP", None):
+                kpis = KpiQuery(period="month", currency=currency)
+                acquisition = AcquisitionQuery(currency=currency, horizons=(30,))
+                retention = RetentionQuery(period="month", periods=2, currency=currency)
+                out += [
+                    KpiRunner(kpis, zone)(con).model_dump(),
+                    AcquisitionRunner(acquisition, zone)(con).model_dump(),
+                    RetentionRunner(retention, zone)(con).model_dump(),
+                ]
+        return out
+
+    expected = per_currency(duck)
+    assert [e["currency"] for e in expected] == ["GBP"] * 3 + ["USD"] * 3
+    assert expected[0]["totals"]["revenue"] == 220.0  # the pound orders alone
+    spark = Warehouse(Settings(home=tmp_path / "spark2", timezone=ZONE_TWO, warehouse="spark"))
+    spark.init()  # the two shops have no events: an empty table still exists
+    with duck.reader() as con:
+        tables = {name: con.table(name).to_pyarrow() for name in TABLES}
+    with spark.writer() as writer:
+        for name, rows in tables.items():
+            writer.upsert(name, rows)
+    assert per_currency(spark) == expected

@@ -245,3 +245,70 @@ def test_a_flusher_never_outlives_its_server(home: Path) -> None:
         os.kill(proc.pid, signal.SIGKILL)  # only the server: its flusher is left without parent
         _, left = _gone_within(proc, STOP_SECONDS)
         assert not left, left
+
+
+def _terminal_sigint() -> None:
+    """In the child before exec: SIGINT as an interactive shell leaves it, even when the test
+    runner ignores it (an ignored signal stays ignored through exec)."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
+def _until_started(proc: subprocess.Popen[bytes], program: str, log: Path) -> None:
+    """Wait, polling fast, until a process of `proc`'s session runs `program` (then it is
+    starting: still importing)."""
+    deadline = time.monotonic() + 120
+    while not any(program in line for line in _session_processes(proc.pid)):
+        assert proc.poll() is None and time.monotonic() < deadline, log.read_text()
+        time.sleep(0.005)
+
+
+@pytest.mark.parametrize(
+    ("workers", "moment"),
+    [
+        (1, 0.15),  # the CLI is importing
+        (1, 0.6),
+        (1, "tenure.api.flusher"),  # the flusher has just been started
+        (1, "healthy"),
+        (2, 0.15),
+        (2, "spawn_main"),  # a uvicorn worker has just been started
+        (2, "tenure.api.flusher"),
+        (2, "healthy"),
+    ],
+    ids=lambda value: str(value),
+)
+def test_ctrl_c_at_any_moment_stops_every_process_without_a_traceback(
+    home: Path, workers: int, moment: float | str
+) -> None:
+    # Ctrl-C in a terminal: SIGINT to the whole foreground process group, whenever it comes.
+    port = free_port()
+    log = home / "serve.log"
+    args = ["serve", "--port", str(port), "--workers", str(workers)]
+    with log.open("wb") as sink:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "tenure", *args],
+            env=tenure_env(home, TENURE_INBOX_FLUSH_SECONDS="0.5"),
+            stdout=sink,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+            preexec_fn=_terminal_sigint,
+        )
+    try:
+        if moment == "healthy":
+            wait_until_healthy(proc, f"http://127.0.0.1:{port}", log, 120)
+        elif isinstance(moment, str):
+            _until_started(proc, moment, log)
+        else:
+            time.sleep(moment)
+        os.killpg(proc.pid, signal.SIGINT)
+        _, left = _gone_within(proc, STOP_SECONDS)
+    finally:
+        for pid in [int(p.split()[0]) for p in _session_processes(proc.pid)]:
+            with suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGKILL)
+        proc.wait()
+    output = log.read_text()
+    assert not left, f"still running after {STOP_SECONDS} s: {left}\n{output}"
+    assert "Traceback" not in output and "KeyboardInterrupt" not in output, output
+    # 130 as a command stopped by Ctrl-C (or killed by SIGINT before Python handles it, which a
+    # shell reports as 130 too); 0 when uvicorn stopped the server.
+    assert proc.returncode in (0, 130, -signal.SIGINT), (proc.returncode, output)

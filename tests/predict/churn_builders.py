@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pyarrow as pa
 
 from tenure.config import Settings
@@ -86,3 +87,56 @@ def shop(
         writer.upsert("orders", orders_table(orders or ORDERS))
         writer.upsert("events", events_table(events or EVENTS))
     return warehouse
+
+
+def bgnbd_orders(
+    customers: int,
+    seed: int,
+    *,
+    days: int = 400,
+    arrivals_days: int = 150,
+    r: float = 0.8,
+    alpha: float = 20.0,
+    a: float = 1.0,
+    b: float = 4.0,
+) -> list[tuple[Any, ...]]:
+    """Paid orders of a pure BG/NBD shop (Fader, Hardie & Lee 2005, section 2), in days.
+
+    Customers arrive uniformly in the first `arrivals_days` days with a first order; then they
+    buy at Poisson rate λ ~ Gamma(r, α) a day and drop out after each repeat order with
+    probability p ~ Beta(a, b). Nothing but recency and frequency carries information, which
+    is where BG/NBD is the right model and a classifier has nothing to add.
+    """
+    rng = np.random.default_rng(seed)
+    start = datetime(2024, 1, 1, 4, tzinfo=UTC)
+    rows: list[tuple[Any, ...]] = []
+    for customer in range(customers):
+        day = float(rng.integers(0, arrivals_days))
+        rate = rng.gamma(r, 1.0 / alpha)
+        dropout = rng.beta(a, b)
+        bought = [day]
+        while True:
+            day += rng.exponential(1.0 / rate)
+            if day >= days:
+                break
+            bought.append(day)
+            if rng.random() < dropout:
+                break
+        for k, when in enumerate(bought):
+            ts = start + timedelta(days=int(when))
+            amount = round(float(rng.gamma(2.0, 15.0)) + 1.0, 2)
+            stamp = ts.strftime("%Y-%m-%dT%H:%M:%S")
+            rows.append((f"u{customer}-{k}", f"u{customer}", stamp, "paid", amount, None))
+    return rows
+
+
+# One anonymous page view: the BG/NBD shop has no events of customers.
+NO_EVENTS: list[tuple[Any, ...]] = [("e0", None, "Product Viewed", "2024-01-01T00:00:00")]
+
+
+def bgnbd_shop(
+    home: Path, customers: int, seed: int, *, reverse: bool = False, **settings: Any
+) -> Warehouse:
+    """A warehouse of `bgnbd_orders`, written in order or in reverse order."""
+    orders = bgnbd_orders(customers, seed)
+    return shop(home, orders[::-1] if reverse else orders, NO_EVENTS, **settings)

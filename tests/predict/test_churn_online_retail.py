@@ -35,3 +35,5 @@ def test_the_model_beats_both_baselines_on_the_christmas_window(
     assert model > rankings["recency"]["roc_auc"] + 0.03
     assert model > rankings["bgnbd_expected_orders"]["roc_auc"]
     assert model > rankings["bgnbd_p_alive"]["roc_auc"]
+    assert model > rankings["bgnbd_p_order"]["roc_auc"]
+    assert result["comparison"]["ranker"] == "model"

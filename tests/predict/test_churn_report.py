@@ -5,7 +5,9 @@ from __future__ import annotations
 import re
 from zoneinfo import ZoneInfo
 
-from tenure.predict.churn.report import evaluation_html, risk_sections
+from tenure.predict.churn.baselines import compare
+from tenure.predict.churn.metrics import RankingMetrics
+from tenure.predict.churn.report import evaluation_html, metrics_table, risk_sections
 from tenure.predict.scores import write_scores
 from tenure.storage.warehouse import Warehouse
 
@@ -84,7 +86,38 @@ def test_the_evaluation_page_lists_every_ranking() -> None:
         "training_label_days": 90,
         "importance": {"recency_days": 12.0},
         "rankings": {"model": metrics, "recency": baseline},
+        "comparison": compare(
+            {
+                "model": RankingMetrics(10, 0.4, 0.8, 0.7, 1.5),
+                "recency": RankingMetrics(10, 0.4, 0.7, 0.6, 1.2),
+            }
+        ).as_dict(),
     }
     page = evaluation_html(evaluation, ZoneInfo("UTC"))
     assert page.startswith("<!DOCTYPE html>")
     assert "Baseline: recency alone" in page and "0.800" in page and "–" in page
+    assert "ranks better than every baseline" in page and "yes/yes/yes" in page
+
+
+def test_the_evaluation_page_says_when_a_baseline_wins() -> None:
+    rankings = {
+        "model": RankingMetrics(10, 0.4, 0.7, 0.7, 1.5),
+        "recency": RankingMetrics(10, 0.4, 0.8, 0.6, 1.2),
+    }
+    evaluation = {
+        "cutoff": "2024-03-31",
+        "window_end": "2024-06-29",
+        "horizon_days": 90,
+        "customers": 10,
+        "churn_rate": 0.4,
+        "training_cutoffs": ["2024-01-01"],
+        "training_label_days": 90,
+        "importance": {"recency_days": 12.0},
+        "rankings": {k: v.as_dict() for k, v in rankings.items()},
+        "comparison": compare(rankings).as_dict(),
+    }
+    table = metrics_table(evaluation)
+    assert "does not beat the best baseline" in table and "no/yes/yes" in table
+    # The recency row carries the mark of the ranking the scores use.
+    recency_row = table.split("<td>Baseline: recency alone</td>")[1].split("</tr>")[0]
+    assert "✓" in recency_row

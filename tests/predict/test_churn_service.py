@@ -126,8 +126,17 @@ class TestEvaluation:
             days=result["training_label_days"]
         ) <= date.fromisoformat(result["cutoff"])
         rankings = result["rankings"]
-        assert set(rankings) == {"model", "recency", "bgnbd_p_alive", "bgnbd_expected_orders"}
+        assert set(rankings) == {
+            "model",
+            "recency",
+            "bgnbd_p_alive",
+            "bgnbd_p_order",
+            "bgnbd_expected_orders",
+        }
         assert rankings["model"]["roc_auc"] > rankings["recency"]["roc_auc"]
+        comparison = result["comparison"]
+        assert comparison["model_beats"]["recency"]["roc_auc"] is True
+        assert comparison["ranker"] == "model" and comparison["model_wins"]
         assert rankings["model"]["calibration_error"] < 0.1
         json.dumps(result)  # plain values all the way down
 

@@ -12,6 +12,7 @@ import pandas as pd
 from ibis.backends import BaseBackend
 
 from tenure.analytics.activity import user_days
+from tenure.analytics.currency import CurrencyScope, currency_scope
 from tenure.kit.localtime import day_number, local_day
 
 # Features a segment rule may name, with the kind of value each one holds.
@@ -62,9 +63,16 @@ def data_end(con: BaseBackend, zone: ZoneInfo) -> date | None:
     return max(days) if days else None
 
 
-def order_features(con: BaseBackend, zone: ZoneInfo, end: date) -> ir.Table:
-    """Per customer up to `end`: first/last paid order, paid orders, net revenue, AOV, recency."""
-    orders = order_rows(con, zone, end)
+def order_features(
+    con: BaseBackend, zone: ZoneInfo, end: date, scope: CurrencyScope | None = None
+) -> ir.Table:
+    """Per customer up to `end`: first/last paid order, paid orders, net revenue, AOV, recency.
+
+    Revenue is never summed over currencies: when the orders are in several, the features are
+    those of the orders in the scope's currency (default: the currency of most orders).
+    """
+    scope = scope or currency_scope(con)
+    orders = scope.only(order_rows(con, zone, end))
     paid = orders.status == "paid"
     agg = orders.group_by("user_id").aggregate(
         first_order_at=orders.ts.min(where=paid),

@@ -107,7 +107,9 @@ def main() -> None:
     settings = Settings(**message["settings"])
     database, warehouse = Database(settings.sqlalchemy_url), Warehouse(settings)
     wait = settings.inbox_flush_seconds
-    if not stop.requested:
+    # A server stopped while it was still starting has closed stdin already: the last flush is
+    # then the only one, so that it ends within the parent's STOP_SECONDS.
+    if not stop.wait(0):
         flush_once(settings, database, warehouse, wait=0)
     while not stop.wait(wait):
         flush_once(settings, database, warehouse, wait=0)

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import json
+import os
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import wraps
-from typing import Any, ParamSpec, TypeVar
+from typing import Any, NoReturn, ParamSpec, TypeVar
 
 import typer
 from rich.console import Console
@@ -43,23 +44,56 @@ def services() -> Services:
     return Services(settings, database, Warehouse(settings))
 
 
+FRIENDLY = "__tenure_friendly__"
+
+
 def friendly(func: Callable[P, R]) -> Callable[P, R]:
     """Turn a TenureError into a red message and exit code 1 instead of a traceback, and Ctrl-C
-    into exit code 130 without one."""
+    into exit code 130 without one. Every command is wrapped (a test walks the app)."""
 
     @wraps(func)
     def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
         try:
             return func(*args, **kwargs)
         except TenureError as exc:
-            # One line, whatever the width; the message is text, not markup (`tenure[postgres]`).
-            line = f"[bold red]error[/] [dim]({exc.code})[/] {escape(exc.message)}"
-            err_console.print(line, soft_wrap=True)
-            raise typer.Exit(1) from None
+            fail(exc)
+        except BrokenPipeError:
+            raise  # `tenure … | head`: click leaves quietly
+        except OSError as exc:
+            # The last line of defence: a file or folder no check caught (`--out` into a folder
+            # that does not exist), named in one line.
+            fail(os_error(exc))
         except KeyboardInterrupt:
             raise typer.Exit(130) from None
 
+    setattr(wrapper, FRIENDLY, True)
     return wrapper
+
+
+def is_friendly(func: Callable[..., Any]) -> bool:
+    """Whether `func`, or a function it wraps, is wrapped by `friendly`."""
+    seen: Any = func
+    while seen is not None:
+        if getattr(seen, FRIENDLY, False):
+            return True
+        seen = getattr(seen, "__wrapped__", None)
+    return False
+
+
+def fail(exc: TenureError) -> NoReturn:
+    """Print the error as one line on stderr and exit with code 1."""
+    # One line, whatever the width; the message is text, not markup (`tenure[postgres]`).
+    line = f"[bold red]error[/] [dim]({exc.code})[/] {escape(exc.message)}"
+    err_console.print(line, soft_wrap=True)
+    raise typer.Exit(1) from None
+
+
+def os_error(exc: OSError) -> TenureError:
+    """An OSError as a TenureError that names its file, when it has one."""
+    reason = exc.strerror or str(exc)
+    if not isinstance(exc.filename, str | bytes | os.PathLike):  # none, or a descriptor
+        return TenureError("cli_os_error", reason=reason)
+    return TenureError("cli_file_error", path=os.fsdecode(exc.filename), reason=reason)
 
 
 def emit_json(data: Any) -> None:

@@ -24,7 +24,7 @@ from tenure.analytics.funnels import (
     funnel_runner,
 )
 from tenure.cli.context import friendly, services
-from tenure.cli.output import emit
+from tenure.cli.output import FORMAT_HELP, OUT_HELP, Grid, Rows, emit, output_format
 from tenure.ingest.tracking.flush import flush_inbox
 
 T = TypeVar("T")
@@ -150,10 +150,11 @@ def funnel(
     dropped_at: int | None = typer.Option(
         None, "--dropped-at", help="Export the people who reached step K but not K+1."
     ),
-    fmt: str = typer.Option("table", "--format", help="table, csv, json or parquet."),
-    out: Path | None = typer.Option(None, "--out", help="Write to a file."),
+    fmt: str | None = typer.Option(None, "--format", help=FORMAT_HELP),
+    out: Path | None = typer.Option(None, "--out", help=OUT_HELP),
 ) -> None:
     """Funnel conversion in the shop's time zone, or the drop-outs after one step."""
+    fmt = output_format(fmt, out)  # a bad --format/--out fails before the work
     query = build(
         FunnelQuery,
         steps=tuple(step),
@@ -181,16 +182,13 @@ def funnel(
         out,
         as_json=lambda: result.model_dump(mode="json"),
         as_frame=lambda: result_frame(result),
-        as_table=lambda: result_table(result),  # type: ignore[arg-type, return-value]
+        as_table=lambda: result_table(result),
     )
 
 
-def _dropped_table(frame: pd.DataFrame, step: int) -> Table:
-    table = Table(
-        "user_id", "anonymous_id", "segment", "reached_at", title=f"dropped after step {step}"
-    )
-    for rec in frame.head(50).to_dict("records"):
-        table.add_row(*("" if pd.isna(v) else str(v) for v in rec.values()))
-    if len(frame) > 50:
-        table.caption = f"first 50 of {len(frame):,}: use --format csv --out FILE for all"
-    return table
+def _dropped_table(frame: pd.DataFrame, step: int) -> Rows:
+    """Everyone who dropped out; the terminal shows the first rows and says how to get the rest."""
+    grid = Grid(f"dropped after step {step}", list(frame.columns), [])
+    for rec in frame.to_dict("records"):
+        grid.add(["" if pd.isna(v) else str(v) for v in rec.values()], [])
+    return Rows(grid)

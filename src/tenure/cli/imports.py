@@ -7,7 +7,7 @@ from pathlib import Path
 import typer
 from rich.table import Table
 
-from tenure.cli.context import console, emit_json, friendly, quiet_progress, services
+from tenure.cli.context import console, emit_json, err_console, friendly, quiet_progress, services
 from tenure.i18n import translate
 from tenure.ingest.files.importer import import_files
 from tenure.ingest.files.mapping import (
@@ -70,12 +70,14 @@ def _run(
             progress=progress,
             database=svc.database,
         )
+    for warning in summary.warnings:
+        err_console.print(warning.message, soft_wrap=True)
     if output == "json":
         emit_json(summary.as_dict())
         return
     table = Table("", "", title=translate("cli.import.summary", kind=kind), show_header=False)
     for key, value in summary.as_dict().items():
-        if value is not None and key != "kind":
+        if value is not None and key not in ("kind", "warnings"):
             table.add_row(key.replace("_", " "), str(value))
     console.print(table)
 
@@ -87,7 +89,7 @@ def _command(kind: str) -> None:
         files: list[str] = typer.Argument(..., help="Files, globs or folders."),
         preset_name: str | None = typer.Option(None, "--preset", help="online-retail or cdnow."),
         mapping_file: Path | None = typer.Option(
-            None, "--mapping", help="Saved mapping (JSON/TOML)."
+            None, "--mapping", readable=False, help="Saved mapping (JSON/TOML)."
         ),
         maps: list[str] = typer.Option([], "--map", help="Column=field, repeatable."),
         date_format: str | None = typer.Option(

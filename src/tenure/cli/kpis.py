@@ -13,25 +13,35 @@ import pandas as pd
 import typer
 from ibis.backends import BaseBackend
 from pydantic import ValidationError
-from rich.console import Group
-from rich.table import Table
 
 from tenure.analytics.base import AnalyticsQuery, InvalidQuery
 from tenure.analytics.kpis import (
     AcquisitionQuery,
     AcquisitionResult,
     AcquisitionRunner,
+    ChannelRow,
     KpiQuery,
     KpiResult,
     KpiRunner,
     KpiSeries,
 )
-from tenure.cli.context import friendly, services
-from tenure.cli.output import emit
+from tenure.cli.context import err_console, friendly, services
+from tenure.cli.output import (
+    FORMAT_HELP,
+    OUT_HELP,
+    Blocks,
+    Columns,
+    Grid,
+    Prefer,
+    emit,
+    output_format,
+)
+from tenure.i18n import translate
 from tenure.ingest.tracking.flush import flush_inbox
 
 Q = TypeVar("Q", bound=AnalyticsQuery)
 RATES = {"stickiness", "repurchase_rate", "refund_rate", "conversion"}
+CURRENCY_HELP = "Money in this currency when orders are in several (default: most orders')."
 
 
 @contextmanager
@@ -90,40 +100,42 @@ def series_frame(series: list[KpiSeries]) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-def kpi_table(result: KpiResult, show: int) -> Table:
-    """Metrics down, the last `show` periods across, then the last change and the window total."""
+def kpi_table(result: KpiResult, show: int) -> Prefer:
+    """Metrics down, the last `show` periods across, then the last change and the window total.
+
+    When those columns do not fit the terminal, the same numbers turned: periods down, metrics
+    across (over as many tables as the width needs), the change and the window total last.
+    """
     periods = [p.period for p in result.series[0].points] if result.series else []
     shown = periods[-show:]
     title = f"KPIs by {result.period} ({result.zone}), {result.since} .. {result.until}"
     if len(shown) < len(periods):
         title += f" — last {len(shown)} of {len(periods)} periods"
-    table = Table(title=title)
-    # Metric names stay whole; Rich narrows the number columns first.
-    table.add_column("metric", no_wrap=True, min_width=max(len(s.metric) for s in result.series))
-    for name in [*[str(p) for p in shown], "change", "window"]:
-        table.add_column(name, justify="right")
     totals = result.totals.model_dump()
+    wide = Grid(title, ["metric"], [*[str(p) for p in shown], "change", "window"])
+    columns: list[list[str]] = []
     for s in result.series:
         points = s.points[-len(shown) :] if shown else []
         last = points[-1] if points else None
         rate = last.change_rate if last else None
         change = "–" if rate is None else f"{rate:+.1%}"
-        table.add_row(
-            s.metric,
-            *[_cell(s.metric, p.value) for p in points],
-            change,
-            _cell(s.metric, totals.get(s.metric)),
-        )
-    return table
+        cells = [*[_cell(s.metric, p.value) for p in points], change]
+        cells.append(_cell(s.metric, totals.get(s.metric)))
+        wide.add([s.metric], cells)
+        columns.append(cells)
+    turned = Grid(title, ["period"], [s.metric for s in result.series])
+    for i, label in enumerate([*[str(p) for p in shown], "change", "window"]):
+        turned.add([label], [cells[i] for cells in columns])
+    return Prefer(wide, Blocks(turned))
 
 
-def ltv_table(result: KpiResult) -> Table:
-    """Cumulative net revenue per customer by monthly first-order cohort."""
+def ltv_table(result: KpiResult) -> Columns:
+    """Cumulative net revenue per customer by monthly first-order cohort (the months that fit)."""
     width = max((len(c.ltv) for c in result.ltv), default=0)
-    table = Table("cohort", "customers", *[str(m) for m in range(width)], title="LTV by cohort")
+    grid = Grid("LTV by cohort", ["cohort", "customers"], [str(m) for m in range(width)])
     for c in result.ltv:
-        table.add_row(str(c.cohort), f"{c.customers:,}", *[f"{v:,.2f}" for v in c.ltv])
-    return table
+        grid.add([str(c.cohort), f"{c.customers:,}"], [f"{v:,.2f}" for v in c.ltv])
+    return Columns(grid, what="month")
 
 
 @friendly
@@ -135,10 +147,12 @@ def kpis(
     ltv_months: int = typer.Option(12, "--ltv-months", help="Months in the cohort LTV table."),
     show: int = typer.Option(12, help="Periods shown in the table format (0: all)."),
     ltv: bool = typer.Option(False, "--ltv", help="Also print the cohort LTV table."),
-    fmt: str = typer.Option("table", "--format", help="table, csv, json or parquet."),
-    out: Path | None = typer.Option(None, "--out", help="Write to a file."),
+    currency: str | None = typer.Option(None, "--currency", help=CURRENCY_HELP),
+    fmt: str | None = typer.Option(None, "--format", help=FORMAT_HELP),
+    out: Path | None = typer.Option(None, "--out", help=OUT_HELP),
 ) -> None:
     """DAU/WAU/MAU, lifecycle counts, orders, revenue, buyers, conversion, AOV and more."""
+    fmt = output_format(fmt, out)  # a bad --format/--out fails before the work
     names = [m.strip() for item in metric for m in item.split(",") if m.strip()]
     query = _query(
         KpiQuery,
@@ -148,21 +162,19 @@ def kpis(
             "until": _day(until),
             "metrics": tuple(names) or None,
             "ltv_months": ltv_months,
+            "currency": currency,
         },
     )
     result = run_kpis(query)
-
-    def as_table() -> Table:
-        parts = [kpi_table(result, show), *([ltv_table(result)] if ltv else [])]
-        return Group(*parts)  # type: ignore[return-value]
 
     emit(
         fmt,
         out,
         as_json=lambda: result.model_dump(mode="json"),
         as_frame=lambda: series_frame(result.series),
-        as_table=as_table,
+        as_table=lambda: [kpi_table(result, show), *([ltv_table(result)] if ltv else [])],
     )
+    currency_note(result.currency, result.left_out_orders)
 
 
 def channels_frame(result: AcquisitionResult) -> pd.DataFrame:
@@ -177,31 +189,28 @@ def channels_frame(result: AcquisitionResult) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-def channels_table(result: AcquisitionResult) -> Table:
-    """Spend, new customers, CAC, LTV at each horizon and payback, per channel."""
+def channels_table(result: AcquisitionResult) -> Blocks:
+    """Spend, new customers, CAC, LTV at each horizon and payback, per channel; on a narrow
+    terminal the columns go over several tables, each with the channel."""
     horizons = [h.days for h in result.total.ltv] if result.total else []
     title = (
         f"acquisition {result.since} .. {result.until} ({result.zone}), revenue observed to "
         f"{result.observed_until}, margin {result.margin:.0%}"
     )
-    rows = [*result.channels, *([result.total] if result.total else [])]
-    table = Table(title=title)
-    table.add_column(
-        "channel", no_wrap=True, min_width=max((len(r.channel) for r in rows), default=7)
-    )
     columns = ["spend", "new customers", "CAC", *[f"LTV {d}d" for d in horizons]]
-    for name in [*columns, f"payback ({result.period}s)"]:
-        table.add_column(name, justify="right")
-    for row in rows:
-        table.add_row(
-            row.channel,
-            f"{row.spend:,.2f}",
-            f"{row.new_customers:,}",
-            _cell("cac", row.cac),
-            *[_cell("ltv", h.ltv) for h in row.ltv],
-            "–" if row.payback_period is None else str(row.payback_period),
+    grid = Grid(title, ["channel"], [*columns, f"payback ({result.period}s)"])
+    for row in [*result.channels, *([result.total] if result.total else [])]:
+        grid.add(
+            [row.channel],
+            [
+                _cell("spend", row.spend),
+                f"{row.new_customers:,}",
+                _cell("cac", row.cac),
+                *[_cell("ltv", h.ltv) for h in row.ltv],
+                payback_cell(row),
+            ],
         )
-    return table
+    return Blocks(grid)
 
 
 @friendly
@@ -211,10 +220,12 @@ def acquisition(
     until: str | None = typer.Option(None, help="Last acquisition day (YYYY-MM-DD)."),
     margin: float = typer.Option(1.0, help="Gross margin share of revenue, 0 < margin <= 1."),
     horizons: str = typer.Option("30,90,180,365", help="LTV horizons in days."),
-    fmt: str = typer.Option("table", "--format", help="table, csv, json or parquet."),
-    out: Path | None = typer.Option(None, "--out", help="Write to a file."),
+    currency: str | None = typer.Option(None, "--currency", help=CURRENCY_HELP),
+    fmt: str | None = typer.Option(None, "--format", help=FORMAT_HELP),
+    out: Path | None = typer.Option(None, "--out", help=OUT_HELP),
 ) -> None:
     """CAC and payback by acquisition channel from the spend table, with LTV against it."""
+    fmt = output_format(fmt, out)  # a bad --format/--out fails before the work
     query = _query(
         AcquisitionQuery,
         {
@@ -223,6 +234,7 @@ def acquisition(
             "until": _day(until),
             "margin": margin,
             "horizons": tuple(d.strip() for d in horizons.split(",") if d.strip()),
+            "currency": currency,
         },
     )
     result = run_acquisition(query)
@@ -233,3 +245,37 @@ def acquisition(
         as_frame=lambda: channels_frame(result),
         as_table=lambda: channels_table(result),
     )
+    currency_note(result.currency, result.left_out_orders)
+    spend_notes(result)
+
+
+def currency_note(currency: str | None, left_out: dict[str, int]) -> None:
+    """One line on stderr when orders in other currencies were left out of the money figures."""
+    if not left_out:
+        return
+    counts = ", ".join(f"{n:,} in {code}" for code, n in left_out.items())
+    other = next(iter(left_out))
+    line = translate("cli.currency.left_out", currency=currency, orders=counts, other=other)
+    err_console.print(line, soft_wrap=True)
+
+
+def spend_notes(result: AcquisitionResult) -> None:
+    """Say when spend is missing (so CAC and payback are), or left out for its currency."""
+    if result.total is not None and result.total.spend is None:
+        err_console.print(translate("cli.cac.no_spend"), soft_wrap=True)
+    elif result.spend_missing:
+        channels = ", ".join(result.spend_missing)
+        err_console.print(translate("cli.cac.spend_missing", channels=channels), soft_wrap=True)
+    if result.left_out_spend:
+        spend = ", ".join(f"{v:,.2f} {c}" for c, v in result.left_out_spend.items())
+        line = translate("cli.cac.spend_left_out", spend=spend, currency=result.currency)
+        err_console.print(line, soft_wrap=True)
+
+
+def payback_cell(row: ChannelRow) -> str:
+    """Payback periods; `> N` when not reached in the N periods observed; – without CAC."""
+    if row.payback_period is not None:
+        return str(row.payback_period)
+    if row.cac is None or not row.margin_curve:
+        return "–"
+    return f"> {len(row.margin_curve)}"

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import json
-import tomllib
 from collections.abc import Callable
 from dataclasses import asdict
 from pathlib import Path
@@ -14,6 +12,7 @@ from rich.table import Table
 from sqlalchemy.orm import Session
 
 from tenure.cli.context import console, emit_json, friendly, services
+from tenure.cli.files import read_document
 from tenure.i18n import translate
 from tenure.kit.ids import new_id
 from tenure.kit.time import parse_iso, utc_now
@@ -307,13 +306,12 @@ def program_show() -> None:
 @program_app.command("set")
 @friendly
 def program_set(
-    path: Path = typer.Argument(..., exists=True, help="JSON or TOML; `config` key or the doc."),
+    path: Path = typer.Argument(..., readable=False, help="JSON or TOML; `config` key or the doc."),
     note: str = typer.Option("", "--note", help="Why it changed."),
     expected: int | None = typer.Option(None, "--expected-version", help="Refuse if changed."),
 ) -> None:
     """Validate and save a new program version."""
-    text = path.read_text("utf-8")
-    doc = tomllib.loads(text) if path.suffix == ".toml" else json.loads(text)
+    doc = read_document(path)
     if isinstance(doc, dict) and "config" in doc:
         expected = expected if expected is not None else doc.get("version")
         doc = doc["config"]

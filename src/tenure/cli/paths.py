@@ -12,7 +12,7 @@ from rich.table import Table
 from tenure.analytics.paths import PathsQuery, PathsResult, paths_runner
 from tenure.cli.context import friendly, services
 from tenure.cli.funnels import build, parse_day, parse_duration
-from tenure.cli.output import emit
+from tenure.cli.output import FORMAT_HELP, OUT_HELP, emit, output_format
 from tenure.ingest.tracking.flush import flush_inbox
 
 
@@ -73,10 +73,11 @@ def paths(
     transitions: bool = typer.Option(
         False, "--transitions", help="csv/parquet: write the transition table, not the paths."
     ),
-    fmt: str = typer.Option("table", "--format", help="table, csv, json or parquet."),
-    out: Path | None = typer.Option(None, "--out", help="Write to a file."),
+    fmt: str | None = typer.Option(None, "--format", help=FORMAT_HELP),
+    out: Path | None = typer.Option(None, "--out", help=OUT_HELP),
 ) -> None:
     """Top paths in sessions split by inactivity, and a Sankey-ready transition table."""
+    fmt = output_format(fmt, out)  # a bad --format/--out fails before the work
     query = build(
         PathsQuery,
         start=start,
@@ -95,5 +96,5 @@ def paths(
         out,
         as_json=lambda: result.model_dump(mode="json"),
         as_frame=lambda: transitions_frame(result) if transitions else paths_frame(result),
-        as_table=lambda: result_table(result),  # type: ignore[arg-type, return-value]
+        as_table=lambda: result_table(result),
     )

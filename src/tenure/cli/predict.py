@@ -6,12 +6,14 @@ import json
 import sys
 from datetime import date
 from pathlib import Path
-from typing import cast
+from typing import Any, cast
 
 import typer
 from rich.table import Table
+from rich.text import Text
 
 from tenure.cli.context import console, emit_json, friendly, services
+from tenure.cli.output import output_format, show, write_tables
 from tenure.i18n import translate
 
 # Model libraries (LightGBM, scikit-learn, scipy) load inside the commands that use them:
@@ -87,6 +89,8 @@ def churn(
     fmt: str = typer.Option("table", "--format", help="table or json."),
 ) -> None:
     """Train a churn model (LightGBM, calibrated), score every customer, write `churn` scores."""
+    import pandas as pd
+
     from tenure.predict.churn import registry
     from tenure.predict.churn.service import ChurnConfig
     from tenure.predict.service import score_churn, train_churn
@@ -120,6 +124,8 @@ def churn(
         "next order",
         "top driver",
         title=translate("churn.cli.title", version=version, customers=f"{len(values):,}"),
+        caption=_ranker_note(trained or registry.metadata(svc.settings.home, version)),
+        caption_justify="left",
     )
     for user_id, row in ranked.head(top).iterrows():
         driver = row["drivers"][0] if row["drivers"] else {}
@@ -128,10 +134,20 @@ def churn(
             f"{row['churn_probability']:.1%}",
             f"{row['p_alive']:.2f}",
             f"{row['recency_days']:.0f} d",
-            str(row["next_order_date"] or "–"),
+            "–" if pd.isna(row["next_order_date"]) else str(row["next_order_date"]),
             f"{driver.get('feature', '')} = {driver.get('value', '')}",
         )
     console.print(table)
+
+
+def _ranker_note(meta: dict[str, Any]) -> str:
+    """Which ranking the version's scores use, and why (versions before the choice: nothing)."""
+    selection = meta.get("selection")
+    if not selection:
+        return ""
+    if not selection.get("evaluated"):
+        return translate("churn.cli.unevaluated", reason=selection.get("reason", ""))
+    return str(selection.get("message", ""))
 
 
 @app.command("churn-eval")
@@ -142,13 +158,18 @@ def churn_eval(
         None, "--cutoff", help="Evaluate customers as of this day (default: one horizon ago)."
     ),
     windows: int = typer.Option(3, help="Training cut-offs before the evaluation cut-off."),
-    fmt: str = typer.Option("table", "--format", help="table, json or html."),
-    out: Path | None = typer.Option(None, "--out", help="Write the output to this file."),
+    fmt: str | None = typer.Option(
+        None, "--format", help="table, json or html (default: from the --out name, else table)."
+    ),
+    out: Path | None = typer.Option(
+        None, "--out", help="Write the output to this file; .json, .html or .txt picks the format."
+    ),
 ) -> None:
     """Evaluate churn ranking on a later window against recency and BG/NBD baselines."""
-    from tenure.predict.churn.report import METRICS, evaluation_html
+    from tenure.predict.churn.report import METRICS, evaluation_html, model_beats, scores_use
     from tenure.predict.churn.service import ChurnConfig, evaluate
 
+    fmt = output_format(fmt, out, ("table", "json", "html"))
     svc = services()
     config = ChurnConfig(horizon_days=horizon_days, windows=windows)
     with svc.warehouse.reader() as con:
@@ -170,6 +191,8 @@ def churn_eval(
     table = Table(
         "",
         *(translate(f"churn.metric.{k}") for k in METRICS),
+        translate("churn.compare.beats"),
+        translate("churn.compare.scores"),
         title=translate(
             "churn.cli.eval_title",
             cutoff=result["cutoff"],
@@ -181,9 +204,16 @@ def churn_eval(
     for name, m in result["rankings"].items():
         table.add_row(
             translate(f"churn.ranking.{name}"),
-            *("–" if m[k] is None else f"{m[k]:.3f}" for k in METRICS),
+            *("–" if m[k] is None else f"{m[k]:.4f}" for k in METRICS),
+            model_beats(result, name),
+            scores_use(result, name),
         )
-    console.print(table)
+    # The verdict as its own line, never cut with the table's columns.
+    verdict = Text(result["comparison"]["message"])
+    if out is not None:
+        write_tables([table, verdict], out)
+    else:
+        show([table, verdict])
 
 
 @app.command("churn-models")
@@ -197,13 +227,14 @@ def churn_models(fmt: str = typer.Option("table", "--format", help="table or jso
     if fmt == "json":
         emit_json(metas)
         return
-    table = Table("version", "as of", "horizon", "training rows", "trained at")
+    table = Table("version", "as of", "horizon", "training rows", "scores use", "trained at")
     for meta in metas:
         table.add_row(
             meta["version"],
             meta["as_of"],
             f"{meta['horizon_days']} d",
             f"{meta['training_rows']:,}",
+            str(meta.get("ranker", "model")),
             meta["trained_at"][:19],
         )
     console.print(table)

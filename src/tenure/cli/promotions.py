@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from datetime import datetime
 from decimal import Decimal
 from pathlib import Path
@@ -14,6 +13,7 @@ from rich.table import Table
 from sqlalchemy.orm import Session
 
 from tenure.cli.context import console, emit_json, friendly, services
+from tenure.cli.files import read_json, read_object, read_text
 from tenure.i18n import translate
 from tenure.kit.money import Money
 from tenure.kit.time import utc_now
@@ -95,6 +95,7 @@ def _spec(kind: str, currency: str, o: dict[str, Any]) -> dict[str, Any]:
 
 
 def _create(kind: str, spec_file: Path | None, as_json: bool, flags: dict[str, Any]) -> None:
+    spec = read_object(spec_file) if spec_file else None
     svc = services()
     currency = (flags.pop("currency") or svc.settings.currency).upper()
     for key in ("starts", "ends"):
@@ -104,7 +105,7 @@ def _create(kind: str, spec_file: Path | None, as_json: bool, flags: dict[str, A
             flags[key] = (
                 when if when.tzinfo else when.replace(tzinfo=svc.settings.zone)
             ).isoformat()
-    raw = json.loads(spec_file.read_text("utf-8")) if spec_file else _spec(kind, currency, flags)
+    raw = spec if spec is not None else _spec(kind, currency, flags)
     raw.setdefault("kind", kind)
     try:
         data = OfferIn.model_validate({k: v for k, v in raw.items() if v not in (None, [])})
@@ -126,7 +127,7 @@ def _create_command(kind: str) -> Any:
     def create(
         name: str = typer.Option(..., "--name", help="What operators and customers see."),
         spec_file: Path | None = typer.Option(
-            None, "--spec", help="A JSON offer (as POST /v1/promotions/offers)."
+            None, "--spec", readable=False, help="A JSON offer (as POST /v1/promotions/offers)."
         ),
         amount_off: str | None = typer.Option(None, help="Fixed amount off, e.g. 20.00."),
         percent_off: str | None = typer.Option(None, help="Percent off, e.g. 15 or 12.5."),
@@ -250,14 +251,16 @@ def show(offer_id: str) -> None:
 @promotions_app.command("quote")
 @friendly
 def quote(
-    cart: Path = typer.Argument(..., help="A cart JSON file (as POST /v1/checkout/quote)."),
+    cart: Path = typer.Argument(
+        ..., readable=False, help="A cart JSON file (as POST /v1/checkout/quote)."
+    ),
 ) -> None:
     """Price a cart: the best combination, reasons for the rest, upsell hints."""
-    svc = services()
     try:
-        body = CheckoutIn.model_validate_json(cart.read_text("utf-8"))
+        body = CheckoutIn.model_validate(read_json(cart))
     except ValidationError as exc:
         raise InvalidOffer(reason=str(exc.errors()[0].get("msg"))) from None
+    svc = services()
     out = svc.database.read(
         lambda s: views.quote_out(pricing.quote(s, body, svc.settings.currency, utc_now()))
     )
@@ -302,14 +305,14 @@ def codes(
 def issue(
     offer_id: str,
     user: list[str] = typer.Option([], "--user", help="A customer's id (repeatable)."),
-    users_file: Path | None = typer.Option(None, help="A file of user ids, one a line."),
+    users_file: Path | None = typer.Option(
+        None, readable=False, help="A file of user ids, one a line."
+    ),
 ) -> None:
     """Put a single-use coupon into each customer's wallet."""
     users = list(user)
     if users_file:
-        users += [
-            line.strip() for line in users_file.read_text("utf-8").splitlines() if line.strip()
-        ]
+        users += [line.strip() for line in read_text(users_file).splitlines() if line.strip()]
     if not users:
         raise InvalidOffer(reason="give --user or --users-file")
     svc = services()

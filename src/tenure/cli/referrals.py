@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import tomllib
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any, TypeVar
@@ -14,6 +13,7 @@ from rich.table import Table
 from sqlalchemy.orm import Session
 
 from tenure.cli.context import console, emit_json, friendly, services
+from tenure.cli.files import read_document
 from tenure.config import get_settings
 from tenure.i18n import translate
 from tenure.kit.money import Money
@@ -292,12 +292,11 @@ def config_show() -> None:
 @config_app.command("set")
 @friendly
 def config_set(
-    path: Path = typer.Argument(..., exists=True, dir_okay=False, help="A .json or .toml file."),
+    path: Path = typer.Argument(..., readable=False, help="A .json or .toml file."),
     expected: int | None = typer.Option(None, "--expected-version"),
 ) -> None:
     """Replace the program from a file."""
-    text = path.read_text(encoding="utf-8")
-    document = tomllib.loads(text) if path.suffix == ".toml" else json.loads(text)
+    document = read_document(path)
     version, _ = services().database.write(
         lambda s: config.save_program(s, document, utc_now(), expected)
     )

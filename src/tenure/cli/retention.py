@@ -13,7 +13,7 @@ from rich.table import Table
 from tenure.analytics.activity import Activity
 from tenure.analytics.retention import RetentionQuery, RetentionResult, RetentionRunner
 from tenure.cli.context import friendly, services
-from tenure.cli.output import emit
+from tenure.cli.output import FORMAT_HELP, OUT_HELP, Columns, Grid, emit, output_format
 from tenure.ingest.tracking.flush import flush_inbox
 
 
@@ -68,16 +68,19 @@ def result_frame(result: RetentionResult) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-def result_table(result: RetentionResult, value: bool) -> Table:
-    """A cohort triangle of rates (or LTV), then nothing else: the day-N table prints below."""
+def result_table(result: RetentionResult, value: bool) -> Columns:
+    """A cohort triangle of rates (or LTV); on a narrow terminal, the first periods that fit."""
     width = max((len(c.retained) for c in result.cohorts), default=0)
     what = "LTV" if value else "retention"
     title = f"{what} by {result.period} cohort ({result.start} → {result.returning})"
-    table = Table("cohort", "segment", "size", *[str(p) for p in range(width)], title=title)
+    segmented = any(c.segment is not None for c in result.cohorts)
+    labels = ["cohort", *(["segment"] if segmented else []), "size"]
+    grid = Grid(title, labels, [str(p) for p in range(width)])
     for c in result.cohorts:
         cells = [f"{v:,.2f}" for v in c.ltv] if value else [f"{r:.1%}" for r in c.rate]
-        table.add_row(str(c.cohort), c.segment or "", f"{c.size:,}", *cells)
-    return table
+        segment = [c.segment or ""] if segmented else []
+        grid.add([str(c.cohort), *segment, f"{c.size:,}"], cells)
+    return Columns(grid, what=result.period)
 
 
 def day_n_table(result: RetentionResult) -> Table:
@@ -112,10 +115,11 @@ def retention(
     since: str | None = typer.Option(None, help="First cohort day (YYYY-MM-DD)."),
     until: str | None = typer.Option(None, help="Observation end (YYYY-MM-DD)."),
     value: bool = typer.Option(False, "--value", help="Show revenue per user and LTV."),
-    fmt: str = typer.Option("table", "--format", help="table, csv, json or parquet."),
-    out: Path | None = typer.Option(None, "--out", help="Write to a file."),
+    fmt: str | None = typer.Option(None, "--format", help=FORMAT_HELP),
+    out: Path | None = typer.Option(None, "--out", help=OUT_HELP),
 ) -> None:
     """Cohort retention in the shop's time zone."""
+    fmt = output_format(fmt, out)  # a bad --format/--out fails before the work
     query = RetentionQuery.model_validate(
         {
             "period": period,
@@ -132,15 +136,10 @@ def retention(
     )
     result = run_query(query)
 
-    def both() -> Table:
-        from rich.console import Group
-
-        return Group(result_table(result, value), day_n_table(result))  # type: ignore[return-value]
-
     emit(
         fmt,
         out,
         as_json=lambda: result_json(result, value),
         as_frame=lambda: result_frame(result),
-        as_table=both,
+        as_table=lambda: [result_table(result, value), day_n_table(result)],
     )

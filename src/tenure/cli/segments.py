@@ -9,12 +9,14 @@ from typing import Any
 
 import pandas as pd
 import typer
+from pydantic import ValidationError
 from rich.table import Table
 from sqlalchemy.orm import Session
 
 from tenure.analytics.features import data_end
 from tenure.cli.context import console, emit_json, friendly, services
-from tenure.cli.output import emit
+from tenure.cli.files import read_json_or_yaml, unreadable
+from tenure.cli.output import FORMAT_HELP, OUT_HELP, Blocks, Grid, emit, output_format, write_frame
 from tenure.i18n import translate
 from tenure.segments import runs, service, tags
 from tenure.segments.lifecycle import LifecycleQuery
@@ -30,19 +32,36 @@ def _day(text: str | None) -> date | None:
 
 
 def _rule_text(rule: str) -> Any:
-    """A rule given inline (JSON/YAML) or as @FILE / a path to a .json/.yaml file."""
-    path = Path(rule[1:] if rule.startswith("@") else rule)
-    if rule.startswith("@") or (path.suffix in (".json", ".yaml", ".yml") and path.exists()):
-        return load(path.read_text("utf-8"))
+    """A rule given inline (JSON/YAML), or as @FILE or the name of a .json/.yaml file."""
+    if rule.startswith("@"):
+        return read_json_or_yaml(Path(rule[1:]))
+    if _names_a_file(rule):
+        return read_json_or_yaml(Path(rule))
     return load(rule)
+
+
+def _names_a_file(rule: str) -> bool:
+    """`rules/vip.yaml` names a file; `{"tag": "vip"}` and `tag: a.json` are rules."""
+    inline = any(mark in rule for mark in "{}[]:\n")
+    return not inline and Path(rule).suffix.lower() in (".json", ".yaml", ".yml")
 
 
 def _rfm_rules(path: Path | None) -> dict[str, Any]:
     if path is None:
         return {}
-    data = load(path.read_text("utf-8"))
+    data = read_json_or_yaml(path)
     items = data.get("segments", data) if isinstance(data, dict) else data
-    return {"segments": tuple(RfmRule.model_validate(item) for item in items)}
+    if not isinstance(items, list):
+        raise unreadable(path, "not_valid", where="segments", problem="expected a list of rules")
+    rules = []
+    for i, item in enumerate(items):
+        try:
+            rules.append(RfmRule.model_validate(item))
+        except ValidationError as exc:
+            first = exc.errors()[0]
+            where = ".".join(str(p) for p in ("segments", i, *first.get("loc", ())))
+            raise unreadable(path, "not_valid", where=where, problem=first.get("msg")) from None
+    return {"segments": tuple(rules)}
 
 
 def _rfm_frame(result: RfmResult) -> pd.DataFrame:
@@ -51,7 +70,8 @@ def _rfm_frame(result: RfmResult) -> pd.DataFrame:
 
 def _rfm_table(result: RfmResult) -> Table:
     table = Table(title=f"RFM as of {result.as_of} ({result.customers:,} customers)")
-    for col in ("segment", "users", "share", "recency_days", "frequency", "monetary", "revenue"):
+    # "recency days", not recency_days: a header may wrap at a space on a narrow terminal.
+    for col in ("segment", "users", "share", "recency days", "frequency", "monetary", "revenue"):
         table.add_column(col, justify="left" if col == "segment" else "right")
     for row in result.segments:
         table.add_row(
@@ -66,18 +86,18 @@ def _rfm_table(result: RfmResult) -> Table:
     return table
 
 
-def _transition_table(result: RfmResult) -> Table:
+def _transition_table(result: RfmResult) -> Blocks:
+    """Users by segment before (rows) and after (columns); on a narrow terminal the columns go
+    over several tables."""
     names = sorted({t.target for t in result.transitions} | {t.source for t in result.transitions})
-    table = Table(title=f"Segment moves {result.compare_to} → {result.as_of} (rows: before)")
-    table.add_column("from \\ to")
     targets = sorted({t.target for t in result.transitions})
-    for name in targets:
-        table.add_column(name, justify="right")
+    title = f"Segment moves {result.compare_to} → {result.as_of} (rows: before)"
+    grid = Grid(title, ["from \\ to"], targets)
     cells = {(t.source, t.target): t.users for t in result.transitions}
     for source in names:
         if any((source, t) in cells for t in targets):
-            table.add_row(source, *(str(cells.get((source, t), "")) for t in targets))
-    return table
+            grid.add([source], [str(cells.get((source, t), "")) for t in targets])
+    return Blocks(grid)
 
 
 @friendly
@@ -85,30 +105,28 @@ def rfm(
     as_of: str | None = typer.Option(None, "--as-of", help="Day (default: last day with orders)."),
     compare: str | None = typer.Option(None, "--compare", help="Earlier day: transition matrix."),
     bins: int = typer.Option(5, help="Score bins (5: quintiles)."),
-    segments: Path | None = typer.Option(None, "--segments", help="JSON/YAML segment rules."),
+    segments: Path | None = typer.Option(
+        None, "--segments", readable=False, help="JSON/YAML segment rules."
+    ),
     save: bool = typer.Option(True, "--save/--no-save", help="Store scores (model rfm)."),
-    fmt: str = typer.Option("table", "--format", help="table, csv, json or parquet."),
-    out: Path | None = typer.Option(None, "--out", help="Write to a file."),
+    fmt: str | None = typer.Option(None, "--format", help=FORMAT_HELP),
+    out: Path | None = typer.Option(None, "--out", help=OUT_HELP),
 ) -> None:
     """RFM quintile scores and named segments; stores every customer's scores."""
+    fmt = output_format(fmt, out)  # a bad --format/--out fails before the work
     query = RfmQuery.model_validate(
         {"as_of": _day(as_of), "compare_to": _day(compare), "bins": bins, **_rfm_rules(segments)}
     )
     svc = services()
     result, written = runs.run_rfm(svc.warehouse, svc.settings.zone, query, save)
 
-    def tables() -> Table:
-        from rich.console import Group
-
-        parts = [_rfm_table(result)] + ([_transition_table(result)] if result.transitions else [])
-        return Group(*parts)  # type: ignore[return-value]
-
-    emit(
+    moves = [_transition_table(result)] if result.transitions else []
+    fmt = emit(
         fmt,
         out,
         as_json=lambda: {**result.model_dump(mode="json"), "scored": written},
         as_frame=lambda: _rfm_frame(result),
-        as_table=tables,
+        as_table=lambda: [_rfm_table(result), *moves],
     )
     if written and fmt == "table":
         version = str(result.as_of)
@@ -124,10 +142,11 @@ def lifecycle(
     churn_days: int = typer.Option(180, "--churn-days"),
     loyal_orders: int = typer.Option(3, "--loyal-orders"),
     save: bool = typer.Option(True, "--save/--no-save", help="Store stages and transitions."),
-    fmt: str = typer.Option("table", "--format", help="table, csv or json."),
-    out: Path | None = typer.Option(None, "--out", help="Write to a file."),
+    fmt: str | None = typer.Option(None, "--format", help=FORMAT_HELP),
+    out: Path | None = typer.Option(None, "--out", help=OUT_HELP),
 ) -> None:
     """Lifecycle stage per customer; records each stage change with its day."""
+    fmt = output_format(fmt, out)  # a bad --format/--out fails before the work
     query = LifecycleQuery.model_validate(
         {
             "as_of": _day(as_of),
@@ -151,7 +170,7 @@ def lifecycle(
             t.add_row(translate(f"lifecycle.stage.{s.stage}"), f"{s.users:,}", f"{s.share:.1%}")
         return t
 
-    emit(
+    fmt = emit(
         fmt,
         out,
         as_json=lambda: {
@@ -175,13 +194,12 @@ def preview(
     fmt: str = typer.Option("table", "--format", help="table or json."),
 ) -> None:
     """Count the users a rule matches, without saving it."""
+    tree = _rule_text(rule)
     svc = services()
     zone = svc.settings.zone
     with svc.warehouse.reader() as con:
         end = _day(as_of) or data_end(con, zone) or date.today()
-        count, ids = svc.database.read(
-            lambda s: service.preview(s, con, _rule_text(rule), zone, end, sample)
-        )
+        count, ids = svc.database.read(lambda s: service.preview(s, con, tree, zone, end, sample))
     if fmt == "json":
         emit_json({"count": count, "sample": ids, "as_of": str(end)})
         return
@@ -201,10 +219,11 @@ def create(
     refresh: bool = typer.Option(True, "--refresh/--no-refresh", help="Compute members now."),
 ) -> None:
     """Save a segment (and compute its members)."""
+    tree = _rule_text(rule)
     svc = services()
     svc.database.write(
         lambda s: service.create_segment(
-            s, key, _rule_text(rule), name=name, description=description, refresh_minutes=every
+            s, key, tree, name=name, description=description, refresh_minutes=every
         )
     )
     console.print(translate("cli.segments.saved", segment=key, minutes=every))
@@ -301,10 +320,11 @@ def transitions(
     since: str | None = typer.Option(None, "--since", help="Entered on or after this day."),
     user_id: str | None = typer.Option(None, "--user"),
     limit: int = typer.Option(1000, help="Rows at most."),
-    fmt: str = typer.Option("table", "--format", help="table, csv or json."),
-    out: Path | None = typer.Option(None, "--out", help="Write to a file."),
+    fmt: str | None = typer.Option(None, "--format", help=FORMAT_HELP),
+    out: Path | None = typer.Option(None, "--out", help=OUT_HELP),
 ) -> None:
     """Recorded lifecycle stage changes, e.g. who entered at_risk since a day."""
+    fmt = output_format(fmt, out)  # a bad --format/--out fails before the work
     svc = services()
 
     def work(session: Session) -> list[dict[str, Any]]:
@@ -354,12 +374,15 @@ def refresh(
 @friendly
 def export(
     key: str = typer.Argument(...),
-    out: Path = typer.Option(..., "--out", help="CSV file to write."),
+    out: Path = typer.Option(
+        ..., "--out", help="File to write: CSV, or JSON / Parquet for a .json / .parquet name."
+    ),
 ) -> None:
-    """Write a segment's members with their attributes and features to CSV."""
+    """Write a segment's members with their attributes and features (CSV unless named else)."""
+    fmt = output_format(None, out, ("csv", "json", "parquet"), fallback="csv")
     svc = services()
     frame = runs.export_members(svc.database, svc.warehouse, svc.settings.zone, key)
-    frame.to_csv(out, index=False)
+    write_frame(frame, fmt, out)
     console.print(translate("cli.segments.exported", rows=len(frame), path=out))
 
 

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+from contextlib import nullcontext
+
 import typer
 from rich.table import Table
 
+from tenure.analytics.currency import held_currencies
 from tenure.cli.context import console, emit_json, friendly, services
 from tenure.cli.ports import require_port
+from tenure.cli.signals import children_deaf_to_ctrl_c
 from tenure.i18n import translate
 from tenure.ingest.tracking.flush import flush_inbox, waiting_messages
 from tenure.ingest.warnings.schemas import IngestionWarningOut
@@ -52,17 +56,19 @@ def serve(
     svc.warehouse.init()
     svc.database.upgrade()
     console.print(translate("cli.serve.open", url=f"http://{host}:{port}"), soft_wrap=True)
-    uvicorn.run(
-        "tenure.api.app:create_app",
-        factory=True,
-        host=host,
-        port=port,
-        workers=workers,
-        log_level="warning",
-        # A stop (SIGTERM, Ctrl-C) gives requests in flight this long, then the flusher its
-        # last flush (STOP_SECONDS): every process is gone within 10 s.
-        timeout_graceful_shutdown=GRACEFUL_SHUTDOWN_SECONDS,
-    )
+    # Ctrl-C reaches uvicorn's supervisor, which stops its workers (see children_deaf_to_ctrl_c).
+    with children_deaf_to_ctrl_c() if workers > 1 else nullcontext():
+        uvicorn.run(
+            "tenure.api.app:create_app",
+            factory=True,
+            host=host,
+            port=port,
+            workers=workers,
+            log_level="warning",
+            # A stop (SIGTERM, Ctrl-C) gives requests in flight this long, then the flusher its
+            # last flush (STOP_SECONDS): every process is gone within 10 s.
+            timeout_graceful_shutdown=GRACEFUL_SHUTDOWN_SECONDS,
+        )
 
 
 @friendly
@@ -75,13 +81,14 @@ def flush() -> None:
 
 @friendly
 def status(as_json: bool = typer.Option(False, "--json", help="Print JSON.")) -> None:
-    """Row counts of every warehouse table and the tracking inbox, the stored rows analytics
-    ignore for an implausible time, and the recent ingestion warnings."""
+    """Row counts of every warehouse table and the tracking inbox, the currencies of the orders,
+    the stored rows analytics ignore for an implausible time, and recent ingestion warnings."""
     svc = services()
     window = svc.warehouse.window
     with svc.warehouse.reader(raw=True) as con:
         counts = {name: int(con.table(name).count().execute()) for name in TABLES}
         excluded = excluded_rows(con, window)
+        currencies = held_currencies(con)
     counts["tracking_inbox"] = waiting_messages(svc.database)
     today = utc_now().date()
     rows = svc.database.read(lambda s: recent_warnings(s, today, STATUS_WARNING_DAYS))
@@ -90,6 +97,7 @@ def status(as_json: bool = typer.Option(False, "--json", help="Print JSON.")) ->
         emit_json(
             {
                 **counts,
+                "currencies": currencies,
                 "excluded_rows": excluded,
                 "ingestion_warnings": [w.model_dump(mode="json") for w in warnings],
             }
@@ -99,6 +107,9 @@ def status(as_json: bool = typer.Option(False, "--json", help="Print JSON.")) ->
     for name, count in counts.items():
         table.add_row(name, f"{count:,}")
     console.print(table)
+    if currencies:
+        held = ", ".join(f"{code} ({n:,} orders)" for code, n in currencies.items())
+        console.print(translate("cli.status.currencies", currencies=held))
     if any(excluded.values()):
         tolerance = str(window.tolerance)
         earliest = window.earliest.date().isoformat()

@@ -198,7 +198,11 @@ def score_churn(
 
 
 def retrain_churn(settings: Settings, warehouse: Warehouse) -> dict[str, Any]:
-    """Retrain with the newest model's churn definition and rescore everyone (the weekly job)."""
+    """Retrain with the newest model's churn definition and rescore everyone (the weekly job).
+
+    `ranker` says where the written scores come from: the model, or the baseline that ranked
+    better on the last window (see `churn_service.train`).
+    """
     config = churn_service.config_of_latest(settings.home)
     trained = train_churn(settings, warehouse, config)
     version, values = score_churn(settings, warehouse, version=str(trained["version"]))
@@ -206,5 +210,6 @@ def retrain_churn(settings: Settings, warehouse: Warehouse) -> dict[str, Any]:
         "version": version,
         "horizon_days": config.horizon_days,
         "training_rows": trained["training_rows"],
+        "ranker": trained["ranker"],
         "scored": len(values),
     }

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
@@ -12,6 +13,7 @@ import pandas as pd
 from ibis.backends import BaseBackend
 from sqlalchemy.orm import Session
 
+from tenure.analytics.currency import currency_scope
 from tenure.analytics.features import data_end, favourite_categories, order_features
 from tenure.kit.money import Money
 from tenure.kit.time import as_utc
@@ -74,7 +76,12 @@ def _features(con: BaseBackend, zone: ZoneInfo, user_id: str, currency: str) -> 
     end = data_end(con, zone)
     if end is None:
         return Features(as_of=None)
-    feats = order_features(con, zone, end).filter(lambda t: t.user_id == user_id).execute()
+    # Amounts are labelled `currency` (the user's latest order's): they must be in it.
+    scope = currency_scope(con)
+    if scope.mixed and currency in scope.held:
+        scope = replace(scope, currency=currency)
+    feats = order_features(con, zone, end, scope).filter(lambda t: t.user_id == user_id)
+    feats = feats.execute()
     if feats.empty:
         return Features(as_of=end)
     row = feats.iloc[0]

@@ -19,6 +19,7 @@ from ibis.backends import BaseBackend
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from tenure.analytics.base import AnalyticsQuery, InvalidQuery, Runner
+from tenure.analytics.currency import CurrencyFields, CurrencyScope, currency_scope
 from tenure.analytics.features import data_end, order_features
 
 OTHER = "Other"
@@ -103,8 +104,12 @@ class Transition(BaseModel):
     users: int
 
 
-class RfmResult(BaseModel):
-    """The distribution over named segments, the R×F grid, and the movement between two days."""
+class RfmResult(CurrencyFields):
+    """The distribution over named segments, the R×F grid, and the movement between two days.
+
+    Monetary is in `currency`: when the orders are in several, only the customers' orders in the
+    currency of most orders are scored (`left_out_orders` counts the others).
+    """
 
     as_of: date | None
     compare_to: date | None
@@ -140,9 +145,10 @@ def rfm_table(
     end: date,
     bins: int = 5,
     rules: tuple[RfmRule, ...] = STANDARD_SEGMENTS,
+    scope: CurrencyScope | None = None,
 ) -> ir.Table:
     """Per customer as of `end`: recency_days, frequency, monetary, r, f, m, score and segment."""
-    feats = order_features(con, zone, end)
+    feats = order_features(con, zone, end, scope)
     base = feats.select(
         "user_id",
         recency_days=feats.recency_days,
@@ -180,11 +186,19 @@ class RfmRunner(Runner[RfmQuery, RfmResult]):
         """Answer the query."""
         q = self.query
         end = q.as_of or data_end(con, self.zone)
+        scope = currency_scope(con)
         if end is None:
-            return RfmResult(as_of=None, compare_to=q.compare_to, customers=0, segments=[], grid=[])
+            return RfmResult(
+                **scope.fields(),
+                as_of=None,
+                compare_to=q.compare_to,
+                customers=0,
+                segments=[],
+                grid=[],
+            )
         if q.compare_to and q.compare_to >= end:
             raise InvalidQuery(field="compare_to", reason="must be before as_of")
-        table = rfm_table(con, self.zone, end, q.bins, q.segments)
+        table = rfm_table(con, self.zone, end, q.bins, q.segments, scope)
         per = table.group_by("segment").aggregate(
             users=table.count(),
             recency_days=table.recency_days.mean(),
@@ -218,9 +232,10 @@ class RfmRunner(Runner[RfmQuery, RfmResult]):
         )
         transitions: list[Transition] = []
         if q.compare_to:
-            before = rfm_table(con, self.zone, q.compare_to, q.bins, q.segments)
+            before = rfm_table(con, self.zone, q.compare_to, q.bins, q.segments, scope)
             transitions = self._transitions(before, table)
         return RfmResult(
+            **scope.fields(),
             as_of=end,
             compare_to=q.compare_to,
             customers=total,

@@ -234,3 +234,11 @@ class SparkWriter:
     def count(self, table: str) -> int:
         """Rows in a table."""
         return int(self._existing(table).count())
+
+    def currencies(self, table: str) -> dict[str, int]:
+        """Rows per currency of `orders` (paid and refunded) or `spend`."""
+        frame = self._existing(table).where(F.col("currency").isNotNull())
+        if table == "orders":
+            frame = frame.where(F.col("status").isin("paid", "refunded"))
+        rows = frame.groupBy("currency").count().collect()
+        return {str(r["currency"]): int(r["count"]) for r in rows}

@@ -44,6 +44,9 @@ class WarehouseWriter(Protocol):
     def count(self, table: str) -> int:
         """Rows in a table."""
 
+    def currencies(self, table: str) -> dict[str, int]:
+        """Rows per currency of `orders` (paid and refunded) or `spend`."""
+
 
 def conform(table: str, data: pa.Table) -> pa.Table:
     """`data` with exactly the table's columns, in order, missing ones null."""
@@ -264,6 +267,15 @@ class DuckDBWriter:
         """Rows in a table."""
         row = self.con.execute(f'SELECT count(*) FROM "{table}"').fetchone()
         return int(row[0]) if row else 0
+
+    def currencies(self, table: str) -> dict[str, int]:
+        """Rows per currency of `orders` (paid and refunded) or `spend`."""
+        where = "status IN ('paid', 'refunded') AND " if table == "orders" else ""
+        rows = self.con.execute(
+            f'SELECT currency, count(*) FROM "{table}" WHERE {where}currency IS NOT NULL '
+            "GROUP BY currency"
+        ).fetchall()
+        return {str(code): int(n) for code, n in rows}
 
     def query(self, sql: str, params: list[Any] | None = None) -> list[tuple[Any, ...]]:
         """Run a read query inside the writer's transaction."""

@@ -12,9 +12,9 @@ import ibis.expr.types as ir
 import pandas as pd
 from ibis.backends import BaseBackend
 
-from tenure.analytics.activity import user_days
 from tenure.analytics.base import InvalidQuery, Runner
-from tenure.analytics.kpis.ltv import money_days
+from tenure.analytics.currency import CurrencyScope, currency_scope, money_days
+from tenure.analytics.kpis.ltv import money_days as ltv_money_days
 from tenure.analytics.kpis.periods import (
     Bounds,
     Window,
@@ -39,9 +39,12 @@ from tenure.storage.plausible import window_of
 NONE, ALL = "(none)", "(all)"
 
 
-def new_customers(con: BaseBackend, zone: ZoneInfo, since: date, until: date) -> ir.Table:
-    """Users whose first paid order ever is in [since, until]: user_id, channel, first_day."""
-    orders = order_days(con, zone)
+def new_customers(
+    con: BaseBackend, zone: ZoneInfo, since: date, until: date, scope: CurrencyScope
+) -> ir.Table:
+    """Users whose first paid order ever (in the scope's currency) is in [since, until]:
+    user_id, channel, first_day."""
+    orders = scope.only(order_days(con, zone))
     paid = orders.filter((orders.status == "paid") & orders.user_id.notnull())
     first = paid.group_by("user_id").aggregate(
         first_day=paid.day.min(), order_channel=paid.channel.argmin(paid.ts)
@@ -71,6 +74,7 @@ class AcquisitionRunner(Runner[AcquisitionQuery, AcquisitionResult]):
     def run(self, con: BaseBackend) -> AcquisitionResult:
         """Answer the query."""
         q = self.query
+        scope = currency_scope(con, q.currency)
         spend = con.table("spend")
         seen, spent = data_bounds(con, self.zone, spend=True)
         # Spend days widen the default window but never the observed revenue.
@@ -78,6 +82,7 @@ class AcquisitionRunner(Runner[AcquisitionQuery, AcquisitionResult]):
         window = make_window(q.period, q.since, q.until, bounds, window_of(con).days())
         if window is None or seen.last is None:
             return AcquisitionResult(
+                **scope.fields(),
                 period=q.period,
                 zone=self.zone.key,
                 since=q.since,
@@ -91,14 +96,19 @@ class AcquisitionRunner(Runner[AcquisitionQuery, AcquisitionResult]):
         since = window.since or window.start
         until, observed = window.until, seen.last
         spend = spend.filter(in_days(spend.day, since, until))
+        # Spend with no currency is taken to be in the orders' currency.
+        ours = spend.currency.isnull() | (spend.currency == scope.currency)
+        other = spend.filter(~ours)
+        other = other.group_by("currency").aggregate(spend=other.amount.sum()).execute()
+        spend = spend.filter(ours)
         spend = spend.mutate(pidx=period_index(spend.day, q.period))
         spend_frame = spend.group_by(["channel", "pidx"]).aggregate(spend=spend.amount.sum())
-        customers = new_customers(con, self.zone, since, until)
+        customers = new_customers(con, self.zone, since, until, scope)
         customers = customers.mutate(
             cidx=period_index(customers.first_day, q.period),
             first_num=day_number(customers.first_day),
         )
-        cells = self._cells(self._money(con, customers)).execute()
+        cells = self._cells(self._money(con, customers, scope)).execute()
         frames = {"spend": spend_frame.execute(), "cells": cells}
         channels = sorted(
             {str(c) for c in frames["spend"].channel} | {str(c) for c in frames["cells"].channel}
@@ -106,6 +116,7 @@ class AcquisitionRunner(Runner[AcquisitionQuery, AcquisitionResult]):
         rows = [self._row(c, frames, observed, [c]) for c in channels]
         total = self._row(ALL, frames, observed, channels) if channels else None
         return AcquisitionResult(
+            **scope.fields(),
             period=q.period,
             zone=self.zone.key,
             since=since,
@@ -114,11 +125,16 @@ class AcquisitionRunner(Runner[AcquisitionQuery, AcquisitionResult]):
             margin=q.margin,
             channels=rows,
             total=total,
-            series=self._series(frames, window, [*channels, ALL] if channels else []),
+            series=self._series(frames, window, [*channels, ALL] if channels else [], scope),
+            spend_missing=_spend_missing(rows, total),
+            left_out_spend={
+                str(r["currency"]): round(number(r["spend"]), 4) for r in other.to_dict("records")
+            },
         )
 
-    def _money(self, con: BaseBackend, customers: ir.Table) -> ir.Table:
-        joined = customers.join(money_days(user_days(con, self.zone)), "user_id")
+    def _money(self, con: BaseBackend, customers: ir.Table, scope: CurrencyScope) -> ir.Table:
+        days = ltv_money_days(money_days(con, self.zone, scope))
+        joined = customers.join(days, "user_id")
         return joined.mutate(
             days=day_number(joined.day) - joined.first_num,
             offset=period_index(joined.day, self.query.period) - joined.cidx,
@@ -142,12 +158,14 @@ class AcquisitionRunner(Runner[AcquisitionQuery, AcquisitionResult]):
     ) -> ChannelRow:
         q = self.query
         pick = {k: f[f.channel.astype(str).isin(channels)] for k, f in frames.items()}
-        spend = round(sum(number(v) for v in pick["spend"].spend), 4)
+        # No spend row is missing spend, not spend of zero: then there is no CAC to pay back.
+        spend = (
+            round(sum(number(v) for v in pick["spend"].spend), 4) if len(pick["spend"]) else None
+        )
         n = int(sum(int(v) for v in pick["cells"].n))
-        cac = ratio(spend, n)
+        cac = None if spend is None else ratio(spend, n)
         ltv = [self._ltv(d, pick, observed, cac) for d in q.horizons]
         curve = self._curve(pick, index_of(observed, q.period))
-        payback = next((k for k, m in enumerate(curve) if cac is not None and m >= cac), None)
         return ChannelRow(
             channel=name,
             spend=spend,
@@ -155,7 +173,7 @@ class AcquisitionRunner(Runner[AcquisitionQuery, AcquisitionResult]):
             cac=cac,
             ltv=ltv,
             margin_curve=curve,
-            payback_period=payback,
+            payback_period=payback_periods(curve, cac),
         )
 
     def _ltv(
@@ -190,12 +208,17 @@ class AcquisitionRunner(Runner[AcquisitionQuery, AcquisitionResult]):
         return curve
 
     def _series(
-        self, frames: dict[str, pd.DataFrame], window: Window, channels: list[str]
+        self,
+        frames: dict[str, pd.DataFrame],
+        window: Window,
+        channels: list[str],
+        scope: CurrencyScope,
     ) -> list[KpiSeries]:
         out = []
         for name in channels:
             chosen = channels[:-1] if name == ALL else [name]
             spend_rows = frames["spend"][frames["spend"].channel.astype(str).isin(chosen)]
+            has_spend = len(spend_rows) > 0
             size_rows = frames["cells"][frames["cells"].channel.astype(str).isin(chosen)]
             spend: dict[int, float] = defaultdict(float)
             for rec in spend_rows.to_dict("records"):
@@ -204,12 +227,42 @@ class AcquisitionRunner(Runner[AcquisitionQuery, AcquisitionResult]):
             for rec in size_rows.to_dict("records"):
                 count[int(rec["cidx"])] += int(rec["n"])
             indices = window.indices
+            spent = {i: round(spend[i], 4) if has_spend else None for i in indices}
+            cac = {i: ratio(spend[i], count[i]) if has_spend else None for i in indices}
+            money = [
+                build_series("spend", spent, window, name),
+                build_series("cac", cac, window, name),
+            ]
+            for one in money:
+                one.currency = scope.currency
             out += [
-                build_series("spend", {i: round(spend[i], 4) for i in indices}, window, name),
+                money[0],
                 build_series("new_customers", {i: count[i] for i in indices}, window, name),
-                build_series("cac", {i: ratio(spend[i], count[i]) for i in indices}, window, name),
+                money[1],
             ]
         return out
+
+
+def payback_periods(curve: list[float], cac: float | None) -> int | None:
+    """How many periods until the cumulative margin per customer reaches CAC.
+
+    `curve[k]` is the margin up to and including period k after the first order's own (k = 0),
+    so reaching CAC at k takes k + 1 periods: a first order that pays CAC back does it in one
+    period, never zero. Zero is kept for a CAC of zero (nothing to pay back); None when there is
+    no CAC or the curve has not reached it yet.
+    """
+    if cac is None:
+        return None
+    if cac <= 0:
+        return 0
+    return next((k + 1 for k, margin in enumerate(curve) if margin >= cac), None)
+
+
+def _spend_missing(rows: list[ChannelRow], total: ChannelRow | None) -> list[str]:
+    """Channels that acquired customers without a spend row; `(all)` when there is no spend."""
+    if total is None or total.spend is None:
+        return [ALL]
+    return [r.channel for r in rows if r.spend is None and r.new_customers]
 
 
 def _first_by(frame: pd.DataFrame, last: date) -> pd.DataFrame:

@@ -8,6 +8,7 @@ from typing import Annotated, Literal
 from pydantic import BaseModel, Field
 
 from tenure.analytics.base import AnalyticsQuery
+from tenure.analytics.currency import CURRENCY_HELP, CurrencyCode, CurrencyFields
 
 Period = Literal["day", "week", "month"]
 Number = int | float
@@ -34,6 +35,7 @@ COMMERCE_METRICS = (
     "refund_rate",
 )
 VISIT_METRICS = ("visitors", "conversion")
+MONEY_METRICS = ("revenue", "gross_revenue", "refunds", "aov")
 METRICS = (*USER_METRICS, *COMMERCE_METRICS, *VISIT_METRICS)
 Metric = Literal[
     "active_users",
@@ -84,6 +86,10 @@ class KpiQuery(AnalyticsQuery):
     Visits (from the raw `events` table, so anonymous visitors count): `visitors` distinct
     user ids, else anonymous ids, with a track, page or screen event; `conversion` buyers /
     visitors (identify, alias and group calls are profile updates, not visits).
+
+    Currencies: when the orders are in several, the commerce figures and the LTV table are for
+    the orders in one `currency` (default: the currency of most orders); the result counts the
+    orders left out per other currency. User and visit figures count everyone.
     """
 
     period: Period = "week"
@@ -95,6 +101,7 @@ class KpiQuery(AnalyticsQuery):
     ltv_months: int = Field(
         default=12, ge=0, le=120, description="Months since first order in the LTV table."
     )
+    currency: CurrencyCode | None = Field(default=None, description=CURRENCY_HELP)
 
 
 class KpiPoint(BaseModel):
@@ -117,6 +124,7 @@ class KpiSeries(BaseModel):
 
     metric: str
     segment: str | None = None
+    currency: str | None = Field(default=None, description="The currency of a money series.")
     points: list[KpiPoint]
 
 
@@ -150,8 +158,8 @@ class LtvCohort(BaseModel):
     ltv: list[float] = Field(description="Cumulative revenue per customer, same offsets.")
 
 
-class KpiResult(BaseModel):
-    """KPI series, window totals and the cohort LTV table."""
+class KpiResult(CurrencyFields):
+    """KPI series, window totals and the cohort LTV table (money in `currency`)."""
 
     period: str
     zone: str
@@ -174,11 +182,18 @@ class AcquisitionQuery(AnalyticsQuery):
 
     New customers are users whose first paid order ever falls in [since, until] (shop-local
     days); their channel is `users.channel`, else the first paid order's channel, else
-    `(none)`. CAC = spend in the window / new customers. LTV at N days = net revenue per new
-    customer in the first N days (the first order's day is day 0), over customers observed for
-    all N days. Payback = the first period offset (0 = the first order's own period) at which
-    cumulative `margin` x net revenue per customer reaches CAC, each offset averaged over the
-    customers observed that long.
+    `(none)`. CAC = spend in the window / new customers; a channel without any spend row in
+    the window has no CAC (nor payback): its spend is missing, not zero. The `(all)` row is the
+    blended CAC: all spend / all new customers. LTV at N days = net revenue per new customer in
+    the first N days (the first order's day is day 0), over customers observed for all N days.
+    Payback = how many periods it takes for cumulative `margin` x net revenue per customer to
+    reach CAC, the first order's own period counting as the first (so 1 when the first period
+    pays it back; 0 only when CAC is 0); each period is averaged over the customers observed
+    that long. Not reached in the periods observed: no payback (more than `len(margin_curve)`).
+
+    Currencies: revenue, spend and CAC are in one `currency` (default: the currency of most
+    orders); new customers are those whose first paid order in it falls in the window, and
+    spend in other currencies is left out (`left_out_spend`).
     """
 
     since: date | None = Field(default=None, description="First acquisition day (inclusive).")
@@ -189,6 +204,7 @@ class AcquisitionQuery(AnalyticsQuery):
     horizons: tuple[Annotated[int, Field(le=3660)], ...] = Field(
         default=(30, 90, 180, 365), max_length=20, description="LTV days."
     )
+    currency: CurrencyCode | None = Field(default=None, description=CURRENCY_HELP)
 
 
 class HorizonLtv(BaseModel):
@@ -204,16 +220,21 @@ class ChannelRow(BaseModel):
     """One acquisition channel (or `(all)`)."""
 
     channel: str
-    spend: float
+    spend: float | None = Field(description="Spend in the window; None: no spend row for it.")
     new_customers: int
-    cac: float | None
+    cac: float | None = Field(description="spend / new customers; None without spend or customers.")
     ltv: list[HorizonLtv]
-    margin_curve: list[float] = Field(description="Cumulative margin per customer by offset.")
-    payback_period: int | None = Field(description="Periods after the first order's period.")
+    margin_curve: list[float] = Field(
+        description="Cumulative margin per customer by period, the first order's period first."
+    )
+    payback_period: int | None = Field(
+        description="Periods until the cumulative margin reaches CAC, the first order's period "
+        "counting as 1; None without CAC, or when not reached in the periods observed."
+    )
 
 
-class AcquisitionResult(BaseModel):
-    """Channels, the all-channel total and per-period CAC series."""
+class AcquisitionResult(CurrencyFields):
+    """Channels, the all-channel total and per-period CAC series (money in `currency`)."""
 
     period: str
     zone: str
@@ -224,3 +245,11 @@ class AcquisitionResult(BaseModel):
     channels: list[ChannelRow]
     total: ChannelRow | None
     series: list[KpiSeries]
+    spend_missing: list[str] = Field(
+        default_factory=list,
+        description="Channels with new customers but no spend row in the window (`(all)` when "
+        "no spend at all): their CAC and payback are missing. `tenure import spend FILE`.",
+    )
+    left_out_spend: dict[str, float] = Field(
+        default_factory=dict, description="Spend in the window in other currencies, left out."
+    )

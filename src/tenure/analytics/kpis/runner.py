@@ -8,6 +8,7 @@ from ibis.backends import BaseBackend
 
 from tenure.analytics.activity import user_days
 from tenure.analytics.base import InvalidQuery, Runner
+from tenure.analytics.currency import CurrencyScope, currency_scope, money_days
 from tenure.analytics.kpis.commerce import (
     TOTAL,
     by_bucket,
@@ -20,6 +21,7 @@ from tenure.analytics.kpis.periods import Window, build_series, make_window
 from tenure.analytics.kpis.query import (
     COMMERCE_METRICS,
     METRICS,
+    MONEY_METRICS,
     USER_METRICS,
     VISIT_METRICS,
     KpiQuery,
@@ -55,10 +57,12 @@ class KpiRunner(Runner[KpiQuery, KpiResult]):
     def run(self, con: BaseBackend) -> KpiResult:
         """Answer the query."""
         q = self.query
+        scope = currency_scope(con, q.currency)
         bounds = data_bounds(con, self.zone)[0]
         window = make_window(q.period, q.since, q.until, bounds, window_of(con).days())
         if window is None:
             return KpiResult(
+                **scope.fields(),
                 period=q.period,
                 zone=self.zone.key,
                 since=q.since,
@@ -81,23 +85,29 @@ class KpiRunner(Runner[KpiQuery, KpiResult]):
                 "new_users": counts.total_new,
             }
         if set(wanted) & {*COMMERCE_METRICS, *VISIT_METRICS}:
-            series, window_totals = self._commerce(con, window)
+            series, window_totals = self._commerce(con, window, scope)
             values |= series
             totals |= window_totals
+        money = money_days(con, self.zone, scope) if scope.mixed else days
+        built = [build_series(m, values[m], window) for m in wanted]
+        for one in built:
+            if one.metric in MONEY_METRICS:
+                one.currency = scope.currency
         return KpiResult(
+            **scope.fields(),
             period=q.period,
             zone=self.zone.key,
             since=window.start,
             until=window.until,
-            series=[build_series(m, values[m], window) for m in wanted],
+            series=built,
             totals=KpiTotals(**totals),
-            ltv=cohort_ltv(days, window.start, window.until, q.ltv_months),
+            ltv=cohort_ltv(money, window.start, window.until, q.ltv_months),
         )
 
     def _commerce(
-        self, con: BaseBackend, window: Window
+        self, con: BaseBackend, window: Window, scope: CurrencyScope
     ) -> tuple[dict[str, dict[int, Any]], dict[str, Any]]:
-        orders = order_days(con, self.zone)
+        orders = scope.only(order_days(con, self.zone))
         visits = visit_days(con, self.zone)
         orders = orders.filter(in_days(orders.day, window.lookback, window.until))
         visits = visits.filter(in_days(visits.day, window.lookback, window.until))

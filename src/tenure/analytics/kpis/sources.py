@@ -24,6 +24,7 @@ def order_days(con: BaseBackend, zone: ZoneInfo) -> ir.Table:
         "ts",
         "status",
         "amount",
+        "currency",
         "channel",
         day=local_day(orders.ts, zone, con.name),
     )

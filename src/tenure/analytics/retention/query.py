@@ -9,6 +9,7 @@ from pydantic import BaseModel, Field
 
 from tenure.analytics.activity import Activity
 from tenure.analytics.base import AnalyticsQuery
+from tenure.analytics.currency import CURRENCY_HELP, CurrencyCode, CurrencyFields
 
 Breakdown = Literal["channel", "country", "first_category", "first_order_channel"]
 
@@ -24,6 +25,7 @@ class RetentionQuery(AnalyticsQuery):
     Cohorts are the shop-local period of each user's start activity (`start_mode="first"`: the
     first occurrence only; `"recurring"`: every period with a start). A cohort user is retained in
     period p when the return activity happened at least `min_occurrences` times in that period.
+    Value retention (revenue, LTV) is in one `currency` when the orders are in several.
     """
 
     period: Literal["day", "week", "month"] = "week"
@@ -38,6 +40,7 @@ class RetentionQuery(AnalyticsQuery):
     breakdown: Breakdown | None = None
     since: date | None = Field(default=None, description="First cohort day (inclusive).")
     until: date | None = Field(default=None, description="Observation end (inclusive).")
+    currency: CurrencyCode | None = Field(default=None, description=CURRENCY_HELP)
 
 
 class CohortRow(BaseModel):
@@ -67,8 +70,8 @@ class DayNRow(BaseModel):
     within_rate: float
 
 
-class RetentionResult(BaseModel):
-    """The cohort matrix and the day-N table."""
+class RetentionResult(CurrencyFields):
+    """The cohort matrix (with value retention in `currency`) and the day-N table."""
 
     period: str
     start: str

@@ -15,6 +15,7 @@ from ibis.backends import BaseBackend
 
 from tenure.analytics.activity import daily, is_stored, user_days, user_first, user_weeks
 from tenure.analytics.base import InvalidQuery, Runner
+from tenure.analytics.currency import CurrencyScope, currency_scope, money_days
 from tenure.analytics.retention.query import CohortRow, DayNRow, RetentionQuery, RetentionResult
 from tenure.kit.localtime import day_number, period_index, period_start
 from tenure.storage.rollups import MASK_BITS
@@ -112,10 +113,12 @@ class RetentionRunner(Runner[RetentionQuery, RetentionResult]):
     def run(self, con: BaseBackend) -> RetentionResult:
         """Answer the query."""
         q = self.query
+        scope = currency_scope(con, q.currency)
         money = user_days(con, self.zone)
         end = self._observed_until(money)
         if end is None:
             return RetentionResult(
+                **scope.fields(),
                 period=q.period,
                 start=q.start.label(),
                 returning=q.returning.label(),
@@ -129,20 +132,21 @@ class RetentionRunner(Runner[RetentionQuery, RetentionResult]):
             members = members.cache()  # four queries below reuse it: compute it once
         same_kind = q.start == q.returning and q.start.kind in _FIRST and q.min_occurrences <= 1
         if from_first and same_kind and q.until is None and self._masks_answer():
-            return self._fused(con, money, members, end)
+            return self._fused(con, money, members, end, scope)
         returns = daily(q.returning, con, self.zone)
         # A stored weekly rollup answers whole weeks: usable when no week is cut by `until`.
         weekly = q.period == "week" and q.until is None and q.returning.kind in _WEEKLY
         week_rows = self._weekly_returns(con) if weekly else None
         counts = self._matrix(returns, members, end, week_rows).execute()
         sizes = members.group_by(["cohort", "segment"]).aggregate(size=members.count()).execute()
-        value = self._value(money, members, end, week_rows).execute()
+        value = self._money_value(con, money, members, end, week_rows, scope)
         if from_first and same_kind and q.until is None:
             day_n = self._day_n_from_first(con, returns, members, end).execute()
         else:
             day_n = self._day_n(returns, members, end).execute()
         end_index = _index(end, q.period)
         return RetentionResult(
+            **scope.fields(),
             period=q.period,
             start=q.start.label(),
             returning=q.returning.label(),
@@ -161,7 +165,7 @@ class RetentionRunner(Runner[RetentionQuery, RetentionResult]):
         )
 
     def _fused(
-        self, con: BaseBackend, money: ir.Table, members: ir.Table, end: date
+        self, con: BaseBackend, money: ir.Table, members: ir.Table, end: date, scope: CurrencyScope
     ) -> RetentionResult:
         """Sizes, the cohort matrix and the day-N table in one scan of the members.
 
@@ -194,7 +198,7 @@ class RetentionRunner(Runner[RetentionQuery, RetentionResult]):
             aggs[f"on_{n}"] = ((rows.dmask >> n) & one).sum(where=eligible)
         cells = rows.group_by(["cohort", "segment"]).aggregate(**aggs).execute()
         week_rows = self._weekly_returns(con) if q.period == "week" else None
-        value = self._value(money, members, end, week_rows).execute()
+        value = self._money_value(con, money, members, end, week_rows, scope)
         sizes = cells[["cohort", "segment", "size"]]
         counts = cells.melt(
             id_vars=["cohort", "segment"],
@@ -206,6 +210,7 @@ class RetentionRunner(Runner[RetentionQuery, RetentionResult]):
         totals = [f"{k}_{n}" for n in q.days for k in ("eligible", "within", "after", "on")]
         day_n = cells.groupby("segment", as_index=False)[totals].sum()
         return RetentionResult(
+            **scope.fields(),
             period=q.period,
             start=q.start.label(),
             returning=q.returning.label(),
@@ -213,6 +218,21 @@ class RetentionRunner(Runner[RetentionQuery, RetentionResult]):
             cohorts=self._cohort_rows(sizes, counts, value, _index(end, q.period)),
             day_n=self._day_n_rows(day_n),
         )
+
+    def _money_value(
+        self,
+        con: BaseBackend,
+        days: ir.Table,
+        members: ir.Table,
+        end: date,
+        weekly: ir.Table | None,
+        scope: CurrencyScope,
+    ) -> pd.DataFrame:
+        """Revenue per cohort and offset: from the rollups for a one-currency warehouse, else
+        from the orders in the scope's currency (the rollups sum every currency)."""
+        if scope.mixed:
+            days, weekly = money_days(con, self.zone, scope), None
+        return self._value(days, members, end, weekly).execute()
 
     def _weekly_returns(self, con: BaseBackend) -> ir.Table:
         """(user_id, pidx, n, revenue) per user and week, from the stored user_weeks rollup."""

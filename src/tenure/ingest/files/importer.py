@@ -17,6 +17,12 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from tenure.config import Settings
+from tenure.ingest.currencies import (
+    NEW_CURRENCY,
+    CurrencyWarning,
+    new_order_currency,
+    spend_outside_orders,
+)
 from tenure.ingest.files.entities import EventsPlan, ItemsPlan, SpendPlan, UsersPlan
 from tenure.ingest.files.errors import ImportRejected, NoFiles
 from tenure.ingest.files.mapping import Mapping
@@ -68,6 +74,8 @@ class ImportSummary:
     written: dict[str, int] = field(default_factory=dict)
     # Rows rejected for an implausible time, per reason (too_early, too_late).
     time_rejected: dict[str, int] = field(default_factory=dict)
+    # A second currency of orders, or spend in a currency no order is in.
+    warnings: list[CurrencyWarning] = field(default_factory=list)
 
     def as_dict(self) -> dict[str, Any]:
         """A JSON-able summary."""
@@ -82,6 +90,8 @@ class ImportSummary:
         }
         if self.time_rejected:
             out["time_rejected"] = self.time_rejected
+        if self.warnings:
+            out["warnings"] = [w.as_dict() for w in self.warnings]
         return out
 
 
@@ -269,15 +279,35 @@ def import_files(
         queries = plan.build(con)
         summary.figures = plan.summary(con)
         with warehouse.writer() as writer:
+            before = writer.currencies("orders") if kind == "orders" else {}
             summary.written = write_outputs(writer, kind, queries, con, scratch)
+            summary.warnings = _currency_warnings(writer, summary, before)
     finally:
         con.close()
         shutil.rmtree(scratch, ignore_errors=True)
     if progress:
         progress("write", 1, 1)
+    if database is not None and any(w.code == "currencies_mixed" for w in summary.warnings):
+        example = {"currencies": ", ".join(summary.warnings[0].currencies)}
+        tally = warnings.Tally(warnings.import_source(kind), NEW_CURRENCY, 1, [example])
+        database.write(partial(warnings.record, tallies=[tally], at=utc_now()))
     summary.seconds = time.perf_counter() - started
     log.info("imported %s: %s", kind, summary.as_dict())
     return summary
+
+
+def _currency_warnings(
+    writer: WarehouseWriter, summary: ImportSummary, before: dict[str, int]
+) -> list[CurrencyWarning]:
+    """A new second currency of orders, or spend in a currency that no order is in."""
+    if summary.kind == "orders":
+        found = new_order_currency(before, writer.currencies("orders"))
+    elif summary.kind == "spend":
+        spend = {str(code): 1 for code in summary.figures.get("spend", {})}
+        found = spend_outside_orders(spend, writer.currencies("orders"))
+    else:
+        found = None
+    return [found] if found is not None else []
 
 
 def _count(con: duckdb.DuckDBPyConnection, table: str) -> int:

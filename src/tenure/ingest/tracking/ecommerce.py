@@ -52,6 +52,13 @@ class Commerce:
     refunds: list[tuple[dict[str, Any], str]] = field(default_factory=list)  # (order, refund_of)
     cancelled: list[str] = field(default_factory=list)
 
+    def currencies(self) -> dict[str, int]:
+        """Paid orders and refunds per currency."""
+        counts: dict[str, int] = {}
+        for order in [*self.orders, *(order for order, _ in self.refunds)]:
+            counts[order["currency"]] = counts.get(order["currency"], 0) + 1
+        return counts
+
     def add(
         self,
         event_id: str,

@@ -10,8 +10,11 @@ from typing import Any
 import pyarrow as pa
 
 from tenure.config import Settings
+from tenure.ingest.currencies import NEW_CURRENCY, new_order_currency
 from tenure.ingest.tracking import lines, repository
 from tenure.ingest.tracking.ecommerce import Commerce
+from tenure.ingest.warnings import service as warnings
+from tenure.kit.time import utc_now
 from tenure.storage.database import Database
 from tenure.storage.warehouse import Warehouse
 from tenure.storage.writers import WarehouseWriter
@@ -73,11 +76,27 @@ def flush_inbox(settings: Settings, database: Database, warehouse: Warehouse) ->
             return total
         table = lines.read_lines(blob for _, blob in batch)
         rows = rows_from_lines(table, settings.currency)
+        arriving = rows["commerce"].currencies()
         # The warehouse commits first: if we die before deleting, the replay changes nothing.
         with warehouse.writer() as writer:
+            held = writer.currencies("orders") if arriving else {}
             total += write_rows(writer, rows)
+        if arriving:
+            _warn_new_currency(database, held, arriving)
         database.write(partial(repository.remove, ids=[row_id for row_id, _ in batch]))
         log.info("flushed %d tracking messages", len(table))
+
+
+def _warn_new_currency(database: Database, held: dict[str, int], arriving: dict[str, int]) -> None:
+    """Log and count (ingestion warnings, `tenure status`) orders in a second currency."""
+    after = {code: held.get(code, 0) + arriving.get(code, 0) for code in {*held, *arriving}}
+    found = new_order_currency(held, after)
+    if found is None:
+        return
+    log.warning("tracking: %s", found.message)
+    example = {"currencies": ", ".join(found.currencies)}
+    tally = warnings.Tally(warnings.TRACKING, NEW_CURRENCY, 1, [example])
+    database.write(partial(warnings.record, tallies=[tally], at=utc_now()))
 
 
 def waiting_messages(database: Database) -> int:

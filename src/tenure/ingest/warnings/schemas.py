@@ -16,7 +16,10 @@ class IngestionWarningOut(BaseModel):
 
     day: date
     source: str = Field(description="`tracking`, or `import:<kind>` for a file import.")
-    reason: str = Field(description="`future_clamped`, `too_early` or `too_late`.")
+    reason: str = Field(
+        description="`future_clamped`, `too_early`, `too_late`, or `new_currency` (orders "
+        "arrived in a second currency)."
+    )
     count: int
     first_at: datetime
     last_at: datetime

@@ -80,22 +80,28 @@ def _orders_before(con: BaseBackend, cutoff: datetime) -> ir.Table:
 
 
 def _purchases(con: BaseBackend, cutoff: datetime, zone: ZoneInfo) -> ir.Table:
-    """Recency, frequency, spend and inter-purchase statistics of paid orders before T."""
+    """Recency, frequency, spend and inter-purchase statistics of paid orders before T.
+
+    Every aggregate is exact or order-free (decimal and integer sums, min, max, counts), so the
+    features do not depend on the order the engine reads rows in: a float sum over a parallel
+    scan differs in its last bits from run to run, which was enough to change LightGBM's bins.
+    """
     paid = _orders_before(con, cutoff)
     paid = paid.filter(paid.status == "paid")
     before = _days_before(paid.ts, cutoff)
     w = ibis.window(group_by=paid.user_id, order_by=[paid.ts, paid.order_id])
-    gap = (paid.ts.epoch_seconds() - paid.ts.lag().over(w).epoch_seconds()).cast("float64") / DAY_S
-    amount = paid.amount.cast("float64")
+    seconds = paid.ts.epoch_seconds().cast("int64")
+    # Whole seconds between an order and the previous one (ties broken by order id).
+    gap = seconds - seconds.lag().over(w)
     coupon = paid.properties.fill_null("").re_search(COUPON_PATTERN)
     rows = paid.mutate(
         _before=before,
         _gap=gap,
-        _amount=amount,
+        _seq=ibis.row_number().over(w),
         _coupon=coupon.ifelse(1, 0),
         _day=local_day(paid.ts, zone, con.name).epoch_days(),
     )
-    return rows.group_by("user_id").aggregate(
+    stats = rows.group_by("user_id").aggregate(
         recency_days=rows._before.min(),
         tenure_days=rows._before.max(),
         orders=rows.count(),
@@ -105,14 +111,28 @@ def _purchases(con: BaseBackend, cutoff: datetime, zone: ZoneInfo) -> ir.Table:
         orders_30d=_count_if(rows._before <= 30),
         orders_90d=_count_if(rows._before <= 90),
         orders_180d=_count_if(rows._before <= 180),
-        revenue=rows._amount.sum(),
-        revenue_90d=(rows._before <= 90).ifelse(rows._amount, 0.0).sum(),
-        gap_mean_days=rows._gap.mean(),
-        gap_std_days=rows._gap.std(),
-        gap_max_days=rows._gap.max(),
-        last_gap_days=rows._gap.argmax(rows._before.negate()),
+        revenue=rows.amount.sum().cast("float64"),
+        revenue_90d=(rows._before <= 90).ifelse(rows.amount, 0).sum().cast("float64"),
+        _gaps=rows._gap.count(),
+        _gap_sum=rows._gap.sum(),
+        _gap_squares=(rows._gap * rows._gap).sum(),
+        gap_max_days=rows._gap.max().cast("float64") / DAY_S,
+        # The gap before the last order (the one with the highest sequence number).
+        last_gap_days=rows._gap.argmax(rows._seq).cast("float64") / DAY_S,
         coupon_orders=rows._coupon.sum(),
     )
+    n = stats._gaps.cast("float64")
+    total = stats._gap_sum.cast("float64")
+    # Sample variance from exact integer sums; the sum of squared gaps is at most the squared
+    # span of the history, far inside int64.
+    variance = (stats._gap_squares.cast("float64") - total * total / n.nullif(0.0)) / (
+        n - 1.0
+    ).nullif(0.0)
+    return stats.mutate(
+        gap_mean_days=total / n.nullif(0.0) / DAY_S,
+        # Rounding can leave a zero variance a hair below 0; greatest() would turn null into 0.
+        gap_std_days=(variance < 0.0).ifelse(0.0, variance).sqrt() / DAY_S,
+    ).drop("_gaps", "_gap_sum", "_gap_squares")
 
 
 def _refunds(con: BaseBackend, cutoff: datetime) -> ir.Table:

@@ -1,4 +1,11 @@
-"""The churn classifier: LightGBM, isotonic calibration on out-of-fold scores, SHAP drivers."""
+"""The churn classifier: LightGBM, isotonic calibration on out-of-fold scores, SHAP drivers.
+
+Training rows are customers at several cut-offs, so one customer appears up to three times.
+The cross-validation folds keep each customer in one fold: with rows of one customer on both
+sides, the validation loss kept falling for 677 rounds on CDNOW (the model learnt customers,
+not churn) and the model ranked below recency alone (ROC-AUC 0.827 vs 0.828); with grouped
+folds early stopping ends after 57 rounds and the model reaches 0.838.
+"""
 
 from __future__ import annotations
 
@@ -10,9 +17,9 @@ from typing import Any
 import lightgbm as lgb
 import numpy as np
 import pandas as pd
-from sklearn.isotonic import IsotonicRegression
-from sklearn.model_selection import StratifiedKFold
+from sklearn.model_selection import StratifiedGroupKFold, StratifiedKFold
 
+from tenure.predict.churn.calibration import Calibration, centred_isotonic
 from tenure.predict.clv.inputs import FloatArray
 
 PARAMS: dict[str, Any] = {
@@ -27,15 +34,16 @@ PARAMS: dict[str, Any] = {
     "verbosity": -1,
     # Customer tables are small for LightGBM; on a busy 2-core machine two OpenMP threads
     # spin-waited and trained 3x slower than one (70k rows x 30 features, 200 trees).
+    # One thread, a fixed seed (bagging and feature sampling derive theirs from it) and
+    # deterministic row-wise histograms: the same rows give the same trees, bit for bit.
     "num_threads": 1,
     "seed": 7,
     "deterministic": True,
     "force_row_wise": True,
 }
 MAX_ROUNDS = 800
-# Isotonic steps reach 0 and 1 on small bands; no customer is certain either way.
-PROBABILITY_FLOOR = 0.001
 FOLDS = 4
+FOLD_SEED = 7
 
 
 class ChurnModelError(ValueError):
@@ -71,8 +79,11 @@ class ChurnModel:
             out[column] = pd.Categorical(frame[column].astype("string"), categories=levels)
         return out
 
-    def fit(self, frame: pd.DataFrame, churned: Any) -> ChurnModel:
-        """Fit on feature rows and 0/1 churn labels."""
+    def fit(self, frame: pd.DataFrame, churned: Any, groups: Any = None) -> ChurnModel:
+        """Fit on feature rows and 0/1 churn labels.
+
+        `groups` (one customer id per row) keeps each customer's rows in one fold.
+        """
         y = np.asarray(churned, dtype=np.float64)
         positives = int(y.sum())
         if min(positives, len(y) - positives) < FOLDS:
@@ -84,9 +95,7 @@ class ChurnModel:
             c: sorted(str(v) for v in frame[c].dropna().unique()) for c in self.categorical
         }
         x = self.matrix(frame)
-        folds = list(
-            StratifiedKFold(FOLDS, shuffle=True, random_state=7).split(np.zeros(len(y)), y)
-        )
+        folds = _folds(y, groups)
         data = lgb.Dataset(x, y, categorical_feature=list(self.categorical) or "auto")
         cv = lgb.cv(
             self.params,
@@ -102,9 +111,9 @@ class ChurnModel:
         out_of_fold = np.empty(len(y))
         for booster, (_, held) in zip(boosters.boosters, folds, strict=True):
             out_of_fold[held] = booster.predict(x.iloc[held], num_iteration=self.rounds_)
-        iso = IsotonicRegression(y_min=0.0, y_max=1.0, out_of_bounds="clip").fit(out_of_fold, y)
-        self.iso_x_ = [float(v) for v in iso.X_thresholds_]
-        self.iso_y_ = [float(v) for v in iso.y_thresholds_]
+        calibration = centred_isotonic(out_of_fold, y)
+        self.iso_x_ = list(calibration.x)
+        self.iso_y_ = list(calibration.y)
         self.booster_ = lgb.train(self.params, data, num_boost_round=self.rounds_)
         return self
 
@@ -119,9 +128,8 @@ class ChurnModel:
 
     def predict_proba(self, frame: pd.DataFrame) -> FloatArray:
         """Calibrated churn probability per row."""
-        raw = self.raw_score(frame)
-        calibrated = np.interp(raw, self.iso_x_, self.iso_y_)
-        return np.clip(calibrated, PROBABILITY_FLOOR, 1.0 - PROBABILITY_FLOOR).astype(np.float64)
+        calibration = Calibration(tuple(self.iso_x_), tuple(self.iso_y_))
+        return calibration(self.raw_score(frame))
 
     def contributions(self, frame: pd.DataFrame) -> pd.DataFrame:
         """SHAP values per feature in log-odds (LightGBM's pred_contrib), plus the bias column."""
@@ -187,6 +195,18 @@ class ChurnModel:
             iso_x_=list(state["isotonic"]["x"]),
             iso_y_=list(state["isotonic"]["y"]),
         )
+
+
+def _folds(y: FloatArray, groups: Any) -> list[tuple[Any, Any]]:
+    """Stratified folds, with each group (customer) in one fold when groups are given."""
+    if groups is None:
+        splitter = StratifiedKFold(FOLDS, shuffle=True, random_state=FOLD_SEED)
+        return list(splitter.split(np.zeros(len(y)), y))
+    keys = np.asarray(groups).astype(str)
+    if len(np.unique(keys)) < FOLDS:
+        raise ChurnModelError(f"need at least {FOLDS} customers")
+    grouped = StratifiedGroupKFold(FOLDS, shuffle=True, random_state=FOLD_SEED)
+    return list(grouped.split(np.zeros(len(y)), y, keys))
 
 
 def _scalar(value: Any) -> Any:

@@ -13,6 +13,7 @@ from ibis.backends import BaseBackend
 from tenure.i18n import translate
 from tenure.kit.htmldoc import Section, render
 from tenure.kit.money import exponent
+from tenure.predict.churn.baselines import COMPARED_METRICS
 from tenure.predict.scores import model_scores
 
 METRICS = ("roc_auc", "pr_auc", "top_decile_lift", "brier", "calibration_error")
@@ -22,15 +23,37 @@ def _cell(value: Any) -> str:
     return "–" if value is None else f"{value:.3f}"
 
 
+def model_beats(evaluation: dict[str, Any], name: str) -> str:
+    """Whether the model beats ranking `name`, per compared metric: "yes/no/yes"."""
+    beats = evaluation["comparison"]["model_beats"].get(name)
+    if beats is None:
+        return ""
+    words = {True: translate("churn.compare.yes"), False: translate("churn.compare.no")}
+    return "/".join(words.get(beats[m], "–") for m in COMPARED_METRICS)
+
+
+def scores_use(evaluation: dict[str, Any], name: str) -> str:
+    """A mark on the ranking the scores use."""
+    return "✓" if evaluation["comparison"]["ranker"] == name else ""
+
+
 def metrics_table(evaluation: dict[str, Any]) -> str:
-    """One row per ranking (model and baselines), one column per metric."""
-    head = "".join(f"<th>{html.escape(translate(f'churn.metric.{m}'))}</th>" for m in METRICS)
+    """One row per ranking (model and baselines), one column per metric, then whether the model
+    beats it and which one the scores use."""
+    extra = (translate("churn.compare.beats"), translate("churn.compare.scores"))
+    head = "".join(
+        f"<th>{html.escape(t)}</th>"
+        for t in (*(translate(f"churn.metric.{m}") for m in METRICS), *extra)
+    )
     rows = []
     for name, metrics in evaluation["rankings"].items():
         cells = "".join(f"<td>{_cell(metrics.get(m))}</td>" for m in METRICS)
+        cells += f"<td>{html.escape(model_beats(evaluation, name))}</td>"
+        cells += f"<td>{scores_use(evaluation, name)}</td>"
         label = html.escape(translate(f"churn.ranking.{name}"))
         rows.append(f"<tr><td>{label}</td>{cells}</tr>")
     return (
+        f"<p><strong>{html.escape(evaluation['comparison']['message'])}</strong></p>"
         f"<table><tr><th>{html.escape(translate('churn.ranking'))}</th>{head}</tr>"
         f"{''.join(rows)}</table>"
     )

@@ -28,6 +28,13 @@ class ChurnTrainResult(BaseModel):
     training_rows: int
     scored: int
     importance: dict[str, float]
+    ranker: str = Field(
+        "model", description="Where the scores come from: the model or the baseline that won."
+    )
+    selection: dict[str, Any] = Field(
+        default_factory=dict,
+        description="The evaluation on the last window before as_of that chose the ranker.",
+    )
 
 
 class ClvScoreRequest(BaseModel):
@@ -44,6 +51,20 @@ class ClvScoreResult(BaseModel):
     params: dict[str, dict[str, float]]
 
 
+class ChurnComparison(BaseModel):
+    """Whether the model beats each baseline, and which ranking the scores use."""
+
+    metric: str = Field(description="The metric that decides: roc_auc.")
+    model_beats: dict[str, dict[str, bool | None]] = Field(
+        description="Per baseline, per metric (roc_auc, pr_auc, top_decile_lift)."
+    )
+    best_baseline: str | None
+    model_wins: bool
+    ranker: str = Field(description="The ranking the scores use: model or a baseline.")
+    code: str
+    message: str
+
+
 class ChurnEvaluation(BaseModel):
     """Ranking quality of the model and baselines on a later window."""
 
@@ -56,4 +77,5 @@ class ChurnEvaluation(BaseModel):
     customers: int
     churn_rate: float
     rankings: dict[str, dict[str, Any]]
+    comparison: ChurnComparison
     importance: dict[str, float]

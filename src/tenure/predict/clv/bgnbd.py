@@ -167,7 +167,9 @@ class BGNBD(TransactionModel[BGNBDParams]):
         # Eq. (10) is 0/0 at a = 1; a step of 1e-7 costs ~1e-7 relative error, not a NaN.
         a = p.a if abs(p.a - 1) > 1e-7 else 1 + 1e-7
         c = a + p.b + x - 1
-        bracket = 1.0 - (1.0 - z) ** (a - 1) * hyp2f1(a + p.b - 1 - p.r, a - 1, c, z)
+        # Where 2F1 overflows the product is inf·0: a NaN the scores record as missing.
+        with np.errstate(invalid="ignore", over="ignore"):
+            bracket = 1.0 - (1.0 - z) ** (a - 1) * hyp2f1(a + p.b - 1 - p.r, a - 1, c, z)
         expected = c / (a - 1) * bracket
         return np.asarray(expected * expit(-_log_dropout_odds(p, x, t_x, age)))
 
