@@ -8,6 +8,7 @@ checked against an independent pandas computation over one currency's orders.
 from __future__ import annotations
 
 import io
+import json
 from collections.abc import Iterator
 from datetime import date
 from pathlib import Path
@@ -32,6 +33,7 @@ from tenure.segments.rfm import RfmQuery, RfmRunner
 from tenure.storage.database import Database
 from tenure.storage.warehouse import Warehouse
 from tests.ingest.builders import write
+from tests.serving import run_cli
 
 ZONE = "Europe/London"  # GMT until 31 March 2024: every order's local day is its UTC day
 RETAIL = """order_id,user_id,ts,amount,status,channel
@@ -283,3 +285,36 @@ class TestHttp:
         assert (missing.status_code, missing.json()["code"]) == (400, "analytics_invalid_query")
         malformed = client.post("/v1/analytics/kpis", json={"currency": "EURO"}, headers=auth)
         assert malformed.status_code == 422
+
+
+class TestRetentionCli:
+    def test_value_retention_takes_a_currency_and_the_default_notes_the_orders_left_out(
+        self, shops: Warehouse
+    ) -> None:
+        env = {"TENURE_TIMEZONE": ZONE}
+        home = shops.settings.home
+        args = ("retention", "--period", "month", "--periods", "2", "--value", "--format", "json")
+        pounds = run_cli(home, *args, "--currency", "GBP", **env)
+        assert pounds.returncode == 0, pounds.stderr
+        frame = orders_frame()
+        customers = frame[frame.user_id.notna()]
+        cohort = customers[customers.status == "paid"].groupby("user_id").month.min()
+        mine = customers[customers.currency == "GBP"].join(cohort.rename("cohort"), on="user_id")
+        pairs = zip(mine.month, mine.cohort, strict=True)
+        mine["offset"] = [(m.year - c.year) * 12 + m.month - c.month for m, c in pairs]
+        cells = mine.groupby(["cohort", "offset"]).amount.sum()
+        cohorts = json.loads(pounds.stdout)["cohorts"]
+        assert {c["cohort"]: c["revenue"] for c in cohorts} == {
+            c["cohort"]: [
+                float(cells.get((date.fromisoformat(c["cohort"]), k), 0.0))
+                for k in range(len(c["revenue"]))
+            ]
+            for c in cohorts
+        }
+        assert sum(sum(c["revenue"]) for c in cohorts) == 190.0
+        assert "money figures are in GBP" in pounds.stderr and "6 in USD" in pounds.stderr
+
+        default = run_cli(home, *args, **env)
+        assert default.returncode == 0, default.stderr
+        assert "money figures are in USD" in default.stderr
+        assert "5 in GBP" in default.stderr

@@ -22,7 +22,6 @@ from typer.testing import CliRunner
 
 from tenure.cli.context import friendly, is_friendly
 from tenure.cli.main import app
-from tenure.config import get_settings
 
 # Path parameters a command writes to; every other Path parameter is a file it reads.
 OUTPUTS = {"out", "save_mapping"}
@@ -104,22 +103,6 @@ def _cases() -> list[Case]:
 CASES = _cases()
 INPUTS = [c for c in CASES if not c.output]
 OUTPUT_CASES = [c for c in CASES if c.output]
-
-
-@pytest.fixture
-def cli(home: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
-    """Run `tenure ARGS` in this process on an empty home; exceptions are not caught, so a
-    traceback fails the test."""
-    monkeypatch.setenv("TENURE_HOME", str(home))
-    for name in ("TENURE_WAREHOUSE", "TENURE_DATABASE_URL"):
-        monkeypatch.delenv(name, raising=False)
-    get_settings.cache_clear()
-
-    def run(argv: list[str]) -> Any:
-        return CliRunner().invoke(app, argv, catch_exceptions=False)
-
-    yield run
-    get_settings.cache_clear()
 
 
 def _one_line_naming(result: Any, path: Path | str) -> str:

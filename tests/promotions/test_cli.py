@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
+
 from tests.serving import run_cli
 
 
@@ -132,3 +134,22 @@ def test_an_operator_refunds_a_paid_reservation_in_part_then_in_full(home: Path)
     assert shown["refunds"][0]["refund_id"] == "r1" and len(shown["refunds"]) == 2
     missing = run_cli(home, "promotions", "refund", "res_missing")
     assert missing.returncode == 1 and "Traceback" not in missing.stderr
+
+
+def test_offers_default_to_the_currency_of_the_shop_s_orders(
+    home: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("TENURE_CURRENCY", raising=False)
+    orders = tmp_path / "orders.csv"
+    orders.write_text("order_id,user_id,ts,amount\no1,a,2024-01-05T10:00:00Z,12.50\n")
+    _ok(home, "import", "orders", str(orders), "--currency", "GBP")
+    args = ("promotions", "create", "--name", "x", "--amount-off", "5", "--json")
+    # TENURE_CURRENCY unset: the currency the orders are in, not its default (USD).
+    offer = json.loads(_ok(home, *args))
+    assert (offer["currency"], offer["benefit"]["amount_minor"]) == ("GBP", 500)
+    # Set explicitly, it wins.
+    assert json.loads(_ok(home, *args, TENURE_CURRENCY="EUR"))["currency"] == "EUR"
+    coupon = json.loads(
+        _ok(home, "coupons", "create", "--name", "y", "--amount-off", "5", "--json")
+    )
+    assert coupon["currency"] == "GBP"

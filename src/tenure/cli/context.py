@@ -8,17 +8,19 @@ import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from datetime import date
 from functools import wraps
 from typing import Any, NoReturn, ParamSpec, TypeVar
 
 import typer
+from pydantic import ValidationError
 from rich.console import Console
 from rich.markup import escape
 
 from tenure.config import Settings, get_settings
-from tenure.errors import TenureError
+from tenure.errors import BadRequest, TenureError
 from tenure.storage.database import Database
-from tenure.storage.warehouse import Warehouse
+from tenure.storage.warehouse import Warehouse, WarehouseMissing
 
 console = Console()
 err_console = Console(stderr=True)
@@ -44,6 +46,27 @@ def services() -> Services:
     return Services(settings, database, Warehouse(settings))
 
 
+def shop_currency(svc: Services) -> str:
+    """The currency of new offers: TENURE_CURRENCY when it is set (environment or tenure.toml),
+    else the currency of most of the warehouse's orders, else TENURE_CURRENCY's default.
+
+    A shop imported in pounds then gets offers in pounds without also having to set
+    TENURE_CURRENCY=GBP. Only the CLI asks: the HTTP API does not read the warehouse per request
+    (an offer's body names its currency).
+    """
+    if "currency" in svc.settings.model_fields_set:
+        return svc.settings.currency
+    # Imported here: pandas and the analytics would add to every command's start.
+    from tenure.analytics.currency import currency_scope
+
+    try:
+        with svc.warehouse.reader() as con:
+            held = currency_scope(con).currency
+    except WarehouseMissing:  # no `tenure init` or import yet: no orders to go by
+        held = None
+    return held or svc.settings.currency
+
+
 FRIENDLY = "__tenure_friendly__"
 
 
@@ -57,6 +80,9 @@ def friendly(func: Callable[P, R]) -> Callable[P, R]:
             return func(*args, **kwargs)
         except TenureError as exc:
             fail(exc)
+        except ValidationError as exc:
+            # Options that a request model refuses (`--currency EURO`): the field and why.
+            fail(invalid_input(exc))
         except BrokenPipeError:
             raise  # `tenure … | head`: click leaves quietly
         except OSError as exc:
@@ -78,6 +104,23 @@ def is_friendly(func: Callable[..., Any]) -> bool:
             return True
         seen = getattr(seen, "__wrapped__", None)
     return False
+
+
+def day_option(text: str | None, option: str = "date") -> date | None:
+    """A YYYY-MM-DD option (None when not given); anything else is one line naming the option."""
+    if not text:
+        return None
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise BadRequest(code="cli_bad_day", option=option, value=text) from None
+
+
+def invalid_input(exc: ValidationError) -> TenureError:
+    """A request model's refusal of CLI options, as one error naming the first bad field."""
+    first = exc.errors()[0]
+    field = ".".join(str(part) for part in first["loc"]) or exc.title
+    return BadRequest(code="cli_invalid_input", field=field, reason=first["msg"])
 
 
 def fail(exc: TenureError) -> NoReturn:

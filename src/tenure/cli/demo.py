@@ -59,7 +59,7 @@ def demo(
         )
     console.rule(translate("cli.demo.step.score"))
     churn = retrain_churn(svc.settings, svc.warehouse)
-    clv = score_clv(svc.warehouse, svc.settings.zone, svc.settings.currency)
+    clv = score_clv(svc.warehouse, svc.settings.zone)
     console.print(translate("cli.demo.scored", churn=churn["scored"], clv=clv["written"]))
     console.rule(translate("cli.demo.step.report"))
     report_path = write_report(svc.settings.home / "report.html")

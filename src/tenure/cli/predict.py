@@ -12,7 +12,8 @@ import typer
 from rich.table import Table
 from rich.text import Text
 
-from tenure.cli.context import console, emit_json, friendly, services
+from tenure.cli.context import console, day_option, emit_json, friendly, services
+from tenure.cli.kpis import CURRENCY_HELP
 from tenure.cli.output import output_format, show, write_tables
 from tenure.i18n import translate
 
@@ -23,7 +24,7 @@ app = typer.Typer(help="Predictions: lifetime value, churn risk and next order, 
 
 
 def _day(value: str | None) -> date | None:
-    return date.fromisoformat(value) if value else None
+    return day_option(value)
 
 
 @app.command("clv")
@@ -34,6 +35,7 @@ def clv(
         None, "--calibration-end", help="Fit up to this day; report holdout accuracy after it."
     ),
     observation_end: str | None = typer.Option(None, "--observation-end", help="Last day used."),
+    currency: str | None = typer.Option(None, "--currency", help=CURRENCY_HELP),
     fmt: str = typer.Option("table", "--format", help="table or json."),
     no_write: bool = typer.Option(
         False, "--no-write", help="Do not write per-customer CLV scores."
@@ -42,25 +44,22 @@ def clv(
     """Fit a CLV model (weeks; same-day orders are one transaction) and write `clv` scores.
 
     Scores use every order up to --observation-end: P(alive), expected orders in 30 and 90 days
-    (BG/NBD) and 12-month CLV (Gamma-Gamma), in minor units of the shop's currency.
+    (BG/NBD) and 12-month CLV (Gamma-Gamma), in minor units of the orders' currency: when they
+    are in several, only those in --currency (default: the currency of most orders) are used.
     """
     from tenure.predict.service import ModelName, fit_clv, score_clv
 
     if model not in ("bgnbd", "paretonbd", "gammagamma"):
         raise typer.BadParameter("use bgnbd, paretonbd or gammagamma", param_hint="--model")
+    calibration = day_option(calibration_end, "--calibration-end")
+    observation = day_option(observation_end, "--observation-end")
     svc = services()
     with svc.warehouse.reader() as con:
         result = fit_clv(
-            con,
-            cast(ModelName, model),
-            svc.settings.zone,
-            date.fromisoformat(calibration_end) if calibration_end else None,
-            date.fromisoformat(observation_end) if observation_end else None,
+            con, cast(ModelName, model), svc.settings.zone, calibration, observation, currency
         )
     if not no_write:
-        written = score_clv(
-            svc.warehouse, svc.settings.zone, svc.settings.currency, _day(observation_end)
-        )
+        written = score_clv(svc.warehouse, svc.settings.zone, currency, observation)
         result["scores"] = {k: written[k] for k in ("model", "version", "written")}
     if fmt == "json":
         emit_json(result)

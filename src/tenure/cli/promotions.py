@@ -12,7 +12,7 @@ from pydantic import ValidationError
 from rich.table import Table
 from sqlalchemy.orm import Session
 
-from tenure.cli.context import console, emit_json, friendly, services
+from tenure.cli.context import console, emit_json, friendly, services, shop_currency
 from tenure.cli.files import read_json, read_object, read_text
 from tenure.i18n import translate
 from tenure.kit.money import Money
@@ -97,7 +97,7 @@ def _spec(kind: str, currency: str, o: dict[str, Any]) -> dict[str, Any]:
 def _create(kind: str, spec_file: Path | None, as_json: bool, flags: dict[str, Any]) -> None:
     spec = read_object(spec_file) if spec_file else None
     svc = services()
-    currency = (flags.pop("currency") or svc.settings.currency).upper()
+    currency = (flags.pop("currency") or shop_currency(svc)).upper()
     for key in ("starts", "ends"):
         # A bare date or time is the shop's calendar: midnight in its time zone, not UTC's.
         when = flags[key]
@@ -114,7 +114,7 @@ def _create(kind: str, spec_file: Path | None, as_json: bool, flags: dict[str, A
         where = ".".join(str(p) for p in first.get("loc", ()))
         raise InvalidOffer(reason=f"{where}: {first.get('msg')}") from None
     out = svc.database.write(
-        lambda s: views.offer_out(offers.create_offer(s, data, svc.settings.currency, utc_now()))
+        lambda s: views.offer_out(offers.create_offer(s, data, currency, utc_now()))
     )
     if as_json:
         emit_json(out.model_dump(mode="json"))

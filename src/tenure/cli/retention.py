@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -12,7 +11,8 @@ from rich.table import Table
 
 from tenure.analytics.activity import Activity
 from tenure.analytics.retention import RetentionQuery, RetentionResult, RetentionRunner
-from tenure.cli.context import friendly, services
+from tenure.cli.context import day_option, friendly, services
+from tenure.cli.kpis import CURRENCY_HELP, currency_note
 from tenure.cli.output import FORMAT_HELP, OUT_HELP, Columns, Grid, emit, output_format
 from tenure.ingest.tracking.flush import flush_inbox
 
@@ -115,6 +115,7 @@ def retention(
     since: str | None = typer.Option(None, help="First cohort day (YYYY-MM-DD)."),
     until: str | None = typer.Option(None, help="Observation end (YYYY-MM-DD)."),
     value: bool = typer.Option(False, "--value", help="Show revenue per user and LTV."),
+    currency: str | None = typer.Option(None, "--currency", help=CURRENCY_HELP),
     fmt: str | None = typer.Option(None, "--format", help=FORMAT_HELP),
     out: Path | None = typer.Option(None, "--out", help=OUT_HELP),
 ) -> None:
@@ -130,8 +131,9 @@ def retention(
             "min_occurrences": min_occurrences,
             "days": tuple(int(d) for d in days.split(",") if d.strip()),
             "breakdown": breakdown,
-            "since": date.fromisoformat(since) if since else None,
-            "until": date.fromisoformat(until) if until else None,
+            "since": day_option(since, "--since"),
+            "until": day_option(until, "--until"),
+            "currency": currency,
         }
     )
     result = run_query(query)
@@ -143,3 +145,4 @@ def retention(
         as_frame=lambda: result_frame(result),
         as_table=lambda: [result_table(result, value), day_n_table(result)],
     )
+    currency_note(result.currency, result.left_out_orders)

@@ -14,7 +14,7 @@ from rich.table import Table
 from sqlalchemy.orm import Session
 
 from tenure.analytics.features import data_end
-from tenure.cli.context import console, emit_json, friendly, services
+from tenure.cli.context import console, day_option, emit_json, friendly, services
 from tenure.cli.files import read_json_or_yaml, unreadable
 from tenure.cli.output import FORMAT_HELP, OUT_HELP, Blocks, Grid, emit, output_format, write_frame
 from tenure.i18n import translate
@@ -28,7 +28,7 @@ tags_app = typer.Typer(help="Manual and rule-based tags.", no_args_is_help=True)
 
 
 def _day(text: str | None) -> date | None:
-    return date.fromisoformat(text) if text else None
+    return day_option(text, "--as-of / --compare / --since")
 
 
 def _rule_text(rule: str) -> Any:

@@ -8,7 +8,7 @@ from pathlib import Path
 import typer
 from rich.table import Table
 
-from tenure.cli.context import console, emit_json, friendly, quiet_progress, services
+from tenure.cli.context import console, day_option, emit_json, friendly, quiet_progress, services
 from tenure.config import Settings
 from tenure.ingest.files.importer import import_files
 from tenure.ingest.files.mapping import Mapping
@@ -58,7 +58,11 @@ def simulate(
     from tenure.simulate import SimulationConfig, simulate_shop  # numpy work: only when asked
 
     config = SimulationConfig(
-        users=users, days=days, start=date.fromisoformat(start), seed=seed, chunk_users=chunk_users
+        users=users,
+        days=days,
+        start=day_option(start, "--start") or date(2024, 1, 1),
+        seed=seed,
+        chunk_users=chunk_users,
     )
     with quiet_progress(not as_json) as progress:
         summary = simulate_shop(

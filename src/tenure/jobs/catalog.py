@@ -27,7 +27,7 @@ def clv_score(ctx: JobContext) -> dict[str, Any]:
     """Refit BG/NBD and Gamma-Gamma and write every customer's CLV score."""
     from tenure.predict.service import score_clv
 
-    result = score_clv(ctx.warehouse, ctx.settings.zone, ctx.settings.currency)
+    result = score_clv(ctx.warehouse, ctx.settings.zone)
     return {"version": result["version"], "scored": result["written"]}
 
 

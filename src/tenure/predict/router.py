@@ -63,6 +63,6 @@ def clv_score(
     """P(alive), expected orders in 30/90 days and 12-month CLV per customer, into `scores`."""
     settings = request.app.state.settings
     result = score_clv(
-        request.app.state.warehouse, settings.zone, settings.currency, body.observation_end
+        request.app.state.warehouse, settings.zone, body.currency, body.observation_end
     )
     return ClvScoreResult.model_validate(result)

@@ -11,6 +11,7 @@ import numpy as np
 import pandas as pd
 from ibis.backends import BaseBackend
 
+from tenure.analytics.currency import CurrencyScope, currency_scope
 from tenure.config import Settings
 from tenure.errors import BadRequest
 from tenure.kit.money import exponent
@@ -36,9 +37,15 @@ class ClvInputError(BadRequest):
     code = "clv_invalid_input"
 
 
-def paid_orders(con: BaseBackend) -> pd.DataFrame:
-    """Customer, time and amount of every paid order of a known customer."""
-    orders = con.table("orders")
+def paid_orders(con: BaseBackend, scope: CurrencyScope | None = None) -> pd.DataFrame:
+    """Customer, time and amount of every paid order of a known customer, in one currency.
+
+    Amounts in different currencies are never summed: in a warehouse holding several, only the
+    orders in `scope`'s currency (default: the currency of most orders) are read. A one-currency
+    warehouse reads every order, as before.
+    """
+    scope = scope or currency_scope(con)
+    orders = scope.only(con.table("orders"))
     orders = orders.filter(orders.user_id.notnull() & (orders.status == "paid"))
     return orders.select("user_id", "ts", "amount").execute()
 
@@ -49,9 +56,15 @@ def fit_clv(
     zone: ZoneInfo,
     calibration_end: date | None = None,
     observation_end: date | None = None,
+    currency: str | None = None,
 ) -> dict[str, Any]:
-    """Fit one model in weeks on days with orders (same-day orders merged), holdout if split."""
-    orders = paid_orders(con)
+    """Fit one model in weeks on days with orders (same-day orders merged), holdout if split.
+
+    The orders are those in `currency` (default: the currency of most orders), named in the
+    result.
+    """
+    scope = currency_scope(con, currency)
+    orders = paid_orders(con, scope)
     if orders.empty:
         raise ClvInputError(column="orders", reason="no paid orders of known customers")
     local_days = orders.ts.dt.tz_convert(zone).dt.date
@@ -78,6 +91,7 @@ def fit_clv(
         raise ClvInputError(column=exc.column, reason=exc.reason) from None
     result: dict[str, Any] = {
         "model": model,
+        "currency": scope.currency,
         "time_unit": "week",
         "params": {k: round(float(v), 6) for k, v in fitted.params_.as_dict().items()},
         "log_likelihood": round(float(fitted.log_likelihood_), 4),
@@ -101,15 +115,24 @@ CLV_DISCOUNT = 0.01
 
 
 def clv_scores(
-    con: BaseBackend, zone: ZoneInfo, currency: str, observation_end: date | None = None
+    con: BaseBackend,
+    zone: ZoneInfo,
+    currency: str | None = None,
+    observation_end: date | None = None,
 ) -> tuple[str, pd.DataFrame, dict[str, Any]]:
     """Per customer: P(alive), expected orders in 30/90 days (BG/NBD), 12-month CLV (Gamma-Gamma).
 
-    Returns the score version (the fitted parameters' observation end), the values and the fits.
+    Fitted on the orders in `currency` (default: the currency of most orders), and labelled with
+    it: in a warehouse holding several currencies, the others' orders are left out. Returns the
+    score version (the fitted parameters' observation end), the values and the fits.
     """
-    orders = paid_orders(con)
+    scope = currency_scope(con, currency)
+    orders = paid_orders(con, scope)
     if orders.empty:
         raise ClvInputError(column="orders", reason="no paid orders of known customers")
+    if scope.currency is None:
+        raise ClvInputError(column="currency", reason="the orders carry no currency")
+    label = scope.currency
     end = observation_end or max(orders.ts.dt.tz_convert(zone).dt.date)
     try:
         summary = summary_from_transactions(
@@ -131,7 +154,7 @@ def clv_scores(
     clv = spend.customer_lifetime_value(
         bgnbd, x, t_x, age, monetary, months=CLV_MONTHS, discount_rate=CLV_DISCOUNT
     )
-    scale = 10 ** exponent(currency)
+    scale = 10 ** exponent(label)
     values = pd.DataFrame(index=summary.index.astype(str))
     values.index.name = "user_id"
     values["p_alive"] = np.round(bgnbd.conditional_probability_alive(x, t_x, age), 4)
@@ -141,7 +164,7 @@ def clv_scores(
         spend.conditional_expected_average_profit(x, monetary), scale
     )
     values["clv_minor"] = _minor_units(clv, scale)
-    values["currency"] = currency
+    values["currency"] = label
     values["clv_months"] = CLV_MONTHS
     values["as_of"] = str(end)
     fits = {
@@ -162,14 +185,24 @@ def _minor_units(amounts: Any, scale: int) -> Any:
 
 
 def score_clv(
-    warehouse: Warehouse, zone: ZoneInfo, currency: str, observation_end: date | None = None
+    warehouse: Warehouse,
+    zone: ZoneInfo,
+    currency: str | None = None,
+    observation_end: date | None = None,
 ) -> dict[str, Any]:
-    """Fit BG/NBD and Gamma-Gamma on all orders and write one `clv` score row per customer."""
+    """Fit BG/NBD and Gamma-Gamma on the orders in one currency (default: the currency of most
+    orders) and write one `clv` score row per customer, labelled with that currency."""
     with warehouse.reader() as con:
         version, values, fits = clv_scores(con, zone, currency, observation_end)
     with warehouse.writer() as writer:
         written = write_scores(writer, CLV_MODEL, version, frame_values(values))
-    return {"model": CLV_MODEL, "version": version, "written": written, "params": fits}
+    return {
+        "model": CLV_MODEL,
+        "version": version,
+        "written": written,
+        "currency": str(values["currency"].iloc[0]),  # clv_scores fits at least one customer
+        "params": fits,
+    }
 
 
 def train_churn(

@@ -14,6 +14,7 @@ import ibis
 import ibis.expr.types as ir
 from ibis.backends import BaseBackend
 
+from tenure.analytics.currency import currency_scope
 from tenure.kit.localtime import local_day
 
 DAY_S = 86_400.0
@@ -79,8 +80,16 @@ def _orders_before(con: BaseBackend, cutoff: datetime) -> ir.Table:
     return orders.filter(orders.user_id.notnull() & (orders.ts < cutoff))
 
 
-def _purchases(con: BaseBackend, cutoff: datetime, zone: ZoneInfo) -> ir.Table:
+def _purchases(
+    con: BaseBackend, cutoff: datetime, zone: ZoneInfo, currency: str | None = None
+) -> ir.Table:
     """Recency, frequency, spend and inter-purchase statistics of paid orders before T.
+
+    Amounts in different currencies are never summed: with `currency` (a warehouse holding
+    several), the money features (revenue, revenue_90d and the `_money_orders` that
+    avg_order_value divides by) read only that currency's orders, while the counts, recency and
+    gaps read every paid order, since an order is a sign of life whatever it was paid in.
+    Without it (one currency) every order counts, exactly as before.
 
     Every aggregate is exact or order-free (decimal and integer sums, min, max, counts), so the
     features do not depend on the order the engine reads rows in: a float sum over a parallel
@@ -101,6 +110,11 @@ def _purchases(con: BaseBackend, cutoff: datetime, zone: ZoneInfo) -> ir.Table:
         _coupon=coupon.ifelse(1, 0),
         _day=local_day(paid.ts, zone, con.name).epoch_days(),
     )
+    if currency is None:
+        money, money_orders = rows.amount, rows.count()
+    else:
+        in_scope = rows.currency == currency
+        money, money_orders = in_scope.ifelse(rows.amount, 0), _count_if(in_scope)
     stats = rows.group_by("user_id").aggregate(
         recency_days=rows._before.min(),
         tenure_days=rows._before.max(),
@@ -111,8 +125,9 @@ def _purchases(con: BaseBackend, cutoff: datetime, zone: ZoneInfo) -> ir.Table:
         orders_30d=_count_if(rows._before <= 30),
         orders_90d=_count_if(rows._before <= 90),
         orders_180d=_count_if(rows._before <= 180),
-        revenue=rows.amount.sum().cast("float64"),
-        revenue_90d=(rows._before <= 90).ifelse(rows.amount, 0).sum().cast("float64"),
+        revenue=money.sum().cast("float64"),
+        revenue_90d=(rows._before <= 90).ifelse(money, 0).sum().cast("float64"),
+        _money_orders=money_orders,
         _gaps=rows._gap.count(),
         _gap_sum=rows._gap.sum(),
         _gap_squares=(rows._gap * rows._gap).sum(),
@@ -164,7 +179,8 @@ def customer_features(con: BaseBackend, cutoff: datetime, zone: ZoneInfo) -> ir.
 
     Also carries first_day / last_day (local day numbers) for the BG/NBD baseline.
     """
-    buys = _purchases(con, cutoff, zone)
+    scope = currency_scope(con)  # money features in the currency of most orders
+    buys = _purchases(con, cutoff, zone, scope.currency if scope.mixed else None)
     refunds = _refunds(con, cutoff)
     activity = _activity(con, cutoff)
     users = con.table("users").select("user_id", "channel")
@@ -188,7 +204,7 @@ def customer_features(con: BaseBackend, cutoff: datetime, zone: ZoneInfo) -> ir.
         channel=joined.channel.fill_null("unknown"),
         order_rate=rate * 30.0,
         order_trend=_ratio(joined.orders_90d, rate * ibis.greatest(window_90, 1.0)),
-        avg_order_value=_ratio(joined.revenue, joined.orders),
+        avg_order_value=_ratio(joined.revenue, joined._money_orders),
         overdue_ratio=_ratio(joined.recency_days, joined.gap_mean_days),
         refund_share=_ratio(
             joined.refunds.fill_null(0), joined.orders + joined.refunds.fill_null(0)
@@ -198,7 +214,7 @@ def customer_features(con: BaseBackend, cutoff: datetime, zone: ZoneInfo) -> ir.
             joined.events_30d.fill_null(0) + 1, joined.events_prev_30d.fill_null(0) + 1
         ),
     )
-    return features.drop("coupon_orders")
+    return features.drop("coupon_orders", "_money_orders")
 
 
 def window_labels(con: BaseBackend, cutoff: datetime, end: datetime) -> ir.Table:

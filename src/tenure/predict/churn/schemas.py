@@ -7,6 +7,8 @@ from typing import Any
 
 from pydantic import BaseModel, Field
 
+from tenure.analytics.currency import CURRENCY_HELP, CurrencyCode
+
 
 class ChurnTrainRequest(BaseModel):
     """Train a new churn model version and (by default) write every customer's churn score."""
@@ -41,6 +43,7 @@ class ClvScoreRequest(BaseModel):
     """Refit BG/NBD and Gamma-Gamma and write every customer's CLV score."""
 
     observation_end: date | None = None
+    currency: CurrencyCode | None = Field(default=None, description=CURRENCY_HELP)
 
 
 class ClvScoreResult(BaseModel):
@@ -48,6 +51,7 @@ class ClvScoreResult(BaseModel):
 
     version: str
     written: int
+    currency: str = Field(description="The currency of the orders fitted and of the scores.")
     params: dict[str, dict[str, float]]
 
 
