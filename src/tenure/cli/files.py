@@ -16,10 +16,9 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from tenure.errors import BadRequest
 from tenure.i18n import translate
+from tenure.kit.documents import json_or_yaml
 
 
 class FileUnreadable(BadRequest):
@@ -66,17 +65,11 @@ def read_document(path: Path) -> Any:
 
 
 def read_json_or_yaml(path: Path) -> Any:
-    """A JSON or YAML file's value (JSON is YAML too, but its errors read better)."""
-    text = read_text(path)
+    """A JSON or YAML file's value."""
     try:
-        return json.loads(text)
-    except json.JSONDecodeError:
-        pass
-    try:
-        return yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        problem = str(exc).splitlines()[0]
-        raise unreadable(path, "not_json_or_yaml", problem=problem) from None
+        return json_or_yaml(read_text(path))
+    except ValueError as exc:
+        raise unreadable(path, "not_json_or_yaml", problem=str(exc)) from None
 
 
 def read_object(path: Path, read: Callable[[Path], Any] = read_json) -> dict[str, Any]:

@@ -18,16 +18,14 @@ names the path of the part that is wrong, such as `$.all[1].any[0].op`.
 
 from __future__ import annotations
 
-import json
 import re
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
-import yaml
-
 from tenure.analytics.activity import Activity, BadActivity
 from tenure.analytics.features import FEATURES, USER_COLUMNS
+from tenure.kit.documents import json_or_yaml
 from tenure.segments.errors import RuleError
 
 OPS = {
@@ -119,13 +117,9 @@ Node = Cond | TagIs | Did | DidNotFollow | Group | Not
 def load(text: str) -> Any:
     """A rule from JSON or YAML text."""
     try:
-        return json.loads(text)
-    except json.JSONDecodeError:
-        pass
-    try:
-        return yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        raise RuleError(path="$", reason=f"neither JSON nor YAML: {exc}".splitlines()[0]) from None
+        return json_or_yaml(text)
+    except ValueError as exc:
+        raise RuleError(path="$", reason=f"neither JSON nor YAML: {exc}") from None
 
 
 def parse(rule: Any, path: str = "$") -> Node:
