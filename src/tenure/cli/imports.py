@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
 from pathlib import Path
 
 import typer
@@ -78,8 +79,21 @@ def _run(
     table = Table("", "", title=translate("cli.import.summary", kind=kind), show_header=False)
     for key, value in summary.as_dict().items():
         if value is not None and key not in ("kind", "warnings"):
-            table.add_row(key.replace("_", " "), str(value))
+            table.add_row(key.replace("_", " "), _cell(value))
     console.print(table)
+
+
+def _cell(value: object) -> str:
+    """A summary figure as text: counts with separators, amounts per currency as `1,234.50 GBP`."""
+    if isinstance(value, dict):
+        return ", ".join(f"{_cell(Decimal(str(v)))} {k}" for k, v in value.items()) or "–"
+    if isinstance(value, bool):
+        return str(value)
+    if isinstance(value, int):
+        return f"{value:,}"
+    if isinstance(value, Decimal):
+        return f"{value:,.2f}"
+    return str(value)
 
 
 def _command(kind: str) -> None:
