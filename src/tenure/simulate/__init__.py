@@ -25,6 +25,9 @@ Model
 * Refunds: a share of orders gets a refund document a few days later ("R" + order id,
   status "refunded", the same lines with negative quantities) and an "Order Refunded" event.
 * Acquisition spend per day and channel = CAC × signups × mean-one lognormal noise.
+* Campaign (optional, CampaignSpec): on a day, treated users' purchase rate is multiplied in a
+  window by 1 + base_lift × factor(stage by recency); truth/campaign_truth.parquet holds the
+  assignment, the multiplier and the expected incremental orders (see CampaignSpec).
 
 Determinism: users are simulated in fixed blocks of BLOCK_USERS, each with its own random
 stream seeded from (seed, block index), and ids are assigned by running counters in block
@@ -35,6 +38,7 @@ for the same numpy version. Events are sorted by time within each block, not glo
 from tenure.simulate.config import (
     BLOCK_USERS,
     DEFAULT_CHANNELS,
+    CampaignSpec,
     ChannelSpec,
     SimulationConfig,
     SimulationSummary,
@@ -44,6 +48,7 @@ from tenure.simulate.simulator import simulate_shop
 __all__ = [
     "BLOCK_USERS",
     "DEFAULT_CHANNELS",
+    "CampaignSpec",
     "ChannelSpec",
     "SimulationConfig",
     "SimulationSummary",

@@ -9,6 +9,7 @@ import numpy as np
 import numpy.typing as npt
 
 from tenure.simulate.calendar import HOURS_PER_WEEK, Calendar
+from tenure.simulate.campaign import CampaignTruth, add_campaign_orders
 from tenure.simulate.config import SimulationConfig
 from tenure.simulate.population import Population, Visitors
 
@@ -37,6 +38,7 @@ class Activity:
     slot_value: Array  # latent order value (currency units)
     n_orders: Array  # per user
     dropped: Array  # per user: dropped out after their last order
+    campaign: CampaignTruth | None = None
 
 
 def _within_rank(owner: Array, counts: Array) -> Array:
@@ -46,13 +48,20 @@ def _within_rank(owner: Array, counts: Array) -> Array:
 
 
 def purchase_process(
-    rng: np.random.Generator, cal: Calendar, pop: Population, t_end: float
-) -> tuple[Array, Array, Array, Array]:
+    rng: np.random.Generator,
+    cal: Calendar,
+    pop: Population,
+    t_end: float,
+    config: SimulationConfig | None = None,
+    crng: np.random.Generator | None = None,
+) -> tuple[Array, Array, Array, Array, CampaignTruth | None]:
     """BG/NBD purchases: Poisson(λ · season) while alive, dropout w.p. p after each purchase.
 
     The number of purchases before dropout is Geometric(p); the purchase times are the first
-    of the candidate points of the seasonal Poisson process in [signup, end]. Returns the
-    owner and start time of each purchase session, orders per user and the dropout flag.
+    of the candidate points of the seasonal Poisson process in [signup, end]. With a campaign
+    in config (and its stream crng), treated users get extra candidates in the window.
+    Returns the owner and start time of each purchase session, orders per user, the dropout
+    flag and the campaign truth (None without a campaign).
     """
     n = pop.rate.size
     exposure = cal.integral(pop.signup_h, np.full(n, t_end))
@@ -62,10 +71,15 @@ def purchase_process(
     times = cal.sample_in_windows(rng, pop.signup_h[owner], np.full(owner.size, t_end))
     order = np.lexsort((times, owner))
     times = times[order]
+    truth = None
+    if config is not None and config.campaign is not None and crng is not None:
+        owner, times, n_cand, truth = add_campaign_orders(
+            crng, config.campaign, config, cal, pop, owner, times, n_cand, survive, t_end
+        )
     keep = _within_rank(owner, n_cand) < survive[owner]
     n_orders = np.minimum(n_cand, survive).astype(np.int64)
     dropped = survive <= n_cand
-    return owner[keep], times[keep], n_orders, dropped
+    return owner[keep], times[keep], n_orders, dropped, truth
 
 
 def simulate_activity(
@@ -74,12 +88,15 @@ def simulate_activity(
     cal: Calendar,
     pop: Population,
     vis: Visitors,
+    crng: np.random.Generator | None = None,
 ) -> Activity:
     """Draw every session of a block's users and visitors, in a fixed kind order."""
     n, m = pop.rate.size, vis.first_h.size
     users = np.arange(n)
     t_end = cal.hours - END_MARGIN_H
-    p_owner, p_start, n_orders, dropped = purchase_process(rng, cal, pop, t_end)
+    p_owner, p_start, n_orders, dropped, campaign = purchase_process(
+        rng, cal, pop, t_end, config, crng
+    )
 
     # Browsing stops at dropout (its last purchase) except for rare returns afterwards.
     last = np.cumsum(n_orders) - 1
@@ -153,4 +170,5 @@ def simulate_activity(
         slot_value=np.concatenate([user_value, guest_value]),
         n_orders=n_orders,
         dropped=dropped,
+        campaign=campaign,
     )

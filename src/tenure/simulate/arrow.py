@@ -11,7 +11,7 @@ import pyarrow.compute as pc
 
 from tenure.simulate.block import EV_CHECKOUT, EV_ORDER, EV_REFUND, EVENT_NAMES
 from tenure.simulate.catalog import Catalog
-from tenure.simulate.config import COUNTRIES, SimulationConfig
+from tenure.simulate.config import CAMPAIGN_STAGES, COUNTRIES, SimulationConfig
 from tenure.simulate.population import DEVICES, GENDERS
 
 Array = npt.NDArray[Any]
@@ -75,6 +75,17 @@ TRUTH_USERS_SCHEMA = pa.schema(
         ("mean_spend", pa.float64()),
         ("orders", pa.int64()),
         ("first_order_at", TS),
+    ]
+)
+CAMPAIGN_TRUTH_SCHEMA = pa.schema(
+    [
+        ("user_id", pa.string()),
+        ("treated", pa.bool_()),
+        ("eligible", pa.bool_()),
+        ("stage", pa.string()),
+        ("true_rate_multiplier", pa.float64()),
+        ("expected_orders_control", pa.float64()),
+        ("expected_incremental_orders", pa.float64()),
     ]
 )
 ID_WIDTHS = {"a": 9, "s": 10, "o": 9, "e": 10}
@@ -195,6 +206,30 @@ def truth_table(
             timestamps(first_order_us),
         ],
         schema=TRUTH_USERS_SCHEMA,
+    )
+
+
+def campaign_truth_table(
+    uid: Array,
+    width: int,
+    treated: Array,
+    stage: Array,
+    multiplier: Array,
+    expected_control: Array,
+    expected_incremental: Array,
+) -> pa.Table:
+    """truth/campaign_truth.parquet rows."""
+    return pa.Table.from_arrays(
+        [
+            user_ids(uid, width),
+            pa.array(treated, pa.bool_()),
+            pa.array(stage != 0, pa.bool_()),
+            lookup(CAMPAIGN_STAGES, stage),
+            pa.array(multiplier, pa.float64()),
+            pa.array(expected_control, pa.float64()),
+            pa.array(expected_incremental, pa.float64()),
+        ],
+        schema=CAMPAIGN_TRUTH_SCHEMA,
     )
 
 

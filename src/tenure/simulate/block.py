@@ -11,6 +11,7 @@ import numpy.typing as npt
 from tenure.simulate.activity import BROWSE, PURCHASE, SIGNUP, Activity, simulate_activity
 from tenure.simulate.baskets import build_baskets, draw_browse_items
 from tenure.simulate.calendar import US_PER_HOUR, Calendar
+from tenure.simulate.campaign import CampaignTruth, campaign_rng
 from tenure.simulate.catalog import Catalog
 from tenure.simulate.config import SimulationConfig
 from tenure.simulate.population import Population, draw_population, draw_visitors
@@ -55,6 +56,7 @@ class Block:
     # Order lines (paid and refund documents), sorted by (ts, order, document, line).
     lines: dict[str, Array]
     signup_counts: Array  # (days, channels) int64
+    campaign: CampaignTruth | None = None
 
 
 def _take(values: Array, idx: Array, fill: int = -1) -> Array:
@@ -90,7 +92,8 @@ def simulate_block(
     pop = draw_population(rng, config, cal, catalog, n)
     m = round(n * config.anonymous_visitors_per_user)
     vis = draw_visitors(rng, config, cal, catalog, m)
-    act = simulate_activity(rng, config, cal, pop, vis)
+    crng = campaign_rng(config, index) if config.campaign is not None else None
+    act = simulate_activity(rng, config, cal, pop, vis, crng)
     fav = np.concatenate([pop.fav_category, vis.fav_category])
     channel = np.concatenate([pop.channel, vis.channel]).astype(np.int64)
     bsk = build_baskets(rng, catalog, act.slot_value, fav[act.slot_entity])
@@ -237,6 +240,7 @@ def simulate_block(
         ev=ev,
         lines=lines,
         signup_counts=signup_counts.reshape(config.days, n_ch).astype(np.int64),
+        campaign=act.campaign,
     )
 
 

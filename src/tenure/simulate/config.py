@@ -53,6 +53,77 @@ COUNTRIES: tuple[tuple[str, float], ...] = (
 )
 
 
+CAMPAIGN_STAGES = ("not_signed_up", "never_bought", "active", "at_risk", "lapsed")
+
+
+@dataclass(frozen=True)
+class CampaignSpec:
+    """A campaign with a known, heterogeneous effect on each customer's purchase rate.
+
+    On `day` every user is assigned to treatment with probability `treated_share` (from a
+    random stream of its own, seeded by (seed, block), so assignment is reproducible and the
+    no-campaign draws are untouched). During the window [day 00:00 UTC, day + duration_days)
+    a treated user's purchase rate λ is multiplied by
+
+        multiplier = 1 + base_lift × factor(stage at the campaign day)
+
+    where the stage comes from the user's orders before the window (recency = days since the
+    last order at the window start):
+
+    * never_bought: signed up, no order yet            → factor = never_factor
+    * active:       recency ≤ active_days               → factor = active_factor
+    * at_risk:      active_days < recency ≤ lapsed_days → factor = at_risk_factor
+    * lapsed:       recency > lapsed_days               → factor = lapsed_factor
+    * not_signed_up: signup after the window start      → multiplier = 1 (not eligible)
+
+    Only the rate changes: dropout still happens after each purchase with probability p, so
+    a user who has already dropped out gains nothing, and the expected incremental orders
+    (truth/campaign_truth.parquet) account for that.
+    """
+
+    day: date
+    treated_share: float = 0.5
+    duration_days: int = 28
+    base_lift: float = 0.5
+    never_factor: float = 0.2
+    active_factor: float = 0.5
+    at_risk_factor: float = 1.5
+    lapsed_factor: float = 2.0
+    active_days: float = 30.0
+    lapsed_days: float = 90.0
+
+    def __post_init__(self) -> None:
+        """Reject campaigns whose effect or assignment is not meaningful."""
+        if not 0 < self.treated_share < 1:
+            raise ValueError("campaign treated_share must be in (0, 1)")
+        if self.duration_days < 1:
+            raise ValueError("campaign duration_days must be positive")
+        if self.base_lift < 0 or min(self.factors) < 0:
+            raise ValueError("campaign base_lift and stage factors must be non-negative")
+        if not 0 < self.active_days <= self.lapsed_days:
+            raise ValueError("campaign needs 0 < active_days <= lapsed_days")
+
+    @property
+    def factors(self) -> tuple[float, ...]:
+        """Stage factors in CAMPAIGN_STAGES order (not_signed_up gets none)."""
+        return (
+            0.0,
+            self.never_factor,
+            self.active_factor,
+            self.at_risk_factor,
+            self.lapsed_factor,
+        )
+
+    def params(self) -> dict[str, Any]:
+        """Campaign parameters as written to truth/params.json."""
+        return {
+            **asdict(self),
+            "day": self.day.isoformat(),
+            "stages": list(CAMPAIGN_STAGES),
+            "multiplier": "1 + base_lift * factor(stage)",
+        }
+
+
 @dataclass(frozen=True)
 class SimulationConfig:
     """Everything that determines a simulated shop; equal configs give identical output."""
@@ -92,6 +163,8 @@ class SimulationConfig:
     birthday_missing: float = 0.30
     # Caps the Gamma tail so a single user cannot blow up a chunk's memory.
     max_rate_per_week: float = 10.0
+    # Optional campaign with a known effect on purchase rates (None: no campaign).
+    campaign: CampaignSpec | None = None
 
     def __post_init__(self) -> None:
         """Reject configurations that cannot produce a meaningful shop."""
@@ -117,6 +190,8 @@ class SimulationConfig:
         ):
             if not 0 <= getattr(self, name) < 1:
                 raise ValueError(f"{name} must be in [0, 1)")
+        if self.campaign is not None and not self.start <= self.campaign.day < self.end:
+            raise ValueError("campaign day must lie inside the simulated period")
 
     @property
     def end(self) -> date:
@@ -130,7 +205,7 @@ class SimulationConfig:
 
     def params(self) -> dict[str, Any]:
         """Population parameters as written to truth/params.json."""
-        return {
+        params: dict[str, Any] = {
             "seed": self.seed,
             "start": self.start.isoformat(),
             "end": self.end.isoformat(),
@@ -176,6 +251,9 @@ class SimulationConfig:
                 "birthday_missing": self.birthday_missing,
             },
         }
+        if self.campaign is not None:
+            params["campaign"] = self.campaign.params()
+        return params
 
 
 @dataclass(frozen=True)

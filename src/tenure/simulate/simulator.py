@@ -33,6 +33,8 @@ STREAMED = {
     "order_lines": ("order_lines.parquet", arrow.ORDER_LINES_SCHEMA),
     "truth_users": ("truth/users.parquet", arrow.TRUTH_USERS_SCHEMA),
 }
+# Written only when the config has a campaign.
+CAMPAIGN_TRUTH = ("truth/campaign_truth.parquet", arrow.CAMPAIGN_TRUTH_SCHEMA)
 
 
 @dataclass
@@ -86,6 +88,16 @@ def _concat(blocks: list[Block], counters: _Counters) -> tuple[dict[str, Array],
             ("dropout_us", b.dropout_us),
         ):
             put(users, name, value)
+        if b.campaign is not None:
+            c = b.campaign
+            for name, value in (
+                ("c_treated", c.treated),
+                ("c_stage", c.stage),
+                ("c_multiplier", c.multiplier),
+                ("c_control", c.expected_control),
+                ("c_incremental", c.expected_incremental),
+            ):
+                put(users, name, value)
         ev = dict(b.ev)
         ev["user"] = _shift(ev["user"], counters.users)
         ev["anon"] = _shift(ev["anon"], counters.anon)
@@ -133,12 +145,16 @@ def simulate_shop(
     files["items"] = out_dir / "items.parquet"
     files["spend"] = out_dir / "spend.parquet"
     files["truth_params"] = out_dir / "truth" / "params.json"
+    streamed = dict(STREAMED)
+    if config.campaign is not None:
+        streamed["truth_campaign"] = CAMPAIGN_TRUTH
+        files["truth_campaign"] = out_dir / CAMPAIGN_TRUTH[0]
     pq.write_table(arrow.items_table(catalog), files["items"])
 
     counters = _Counters(signups=np.zeros((config.days, len(config.channels)), dtype=np.int64))
     chunk = config.effective_chunk_users
     writers = {
-        name: pq.ParquetWriter(files[name], schema) for name, (_, schema) in STREAMED.items()
+        name: pq.ParquetWriter(files[name], schema) for name, (_, schema) in streamed.items()
     }
     try:
         for chunk_start in range(0, config.users, chunk):
@@ -181,6 +197,16 @@ def simulate_shop(
                 "events": arrow.events_table(config, catalog, events, first_event, width),
                 "order_lines": arrow.order_lines_table(config, catalog, lines, width),
             }
+            if config.campaign is not None:
+                tables["truth_campaign"] = arrow.campaign_truth_table(
+                    users["uid"],
+                    width,
+                    users["c_treated"],
+                    users["c_stage"],
+                    users["c_multiplier"],
+                    users["c_control"],
+                    users["c_incremental"],
+                )
             counters.events += tables["events"].num_rows
             for name, table in tables.items():
                 writers[name].write_table(table)
