@@ -214,3 +214,12 @@ def test_too_short_a_history_for_the_choice_keeps_the_model_and_says_why(
         f"only 20 days of orders before {first + timedelta(days=20)}"
     )
     assert date.fromisoformat(trained["as_of"]) == as_of
+
+
+def test_a_training_day_before_any_full_window_keeps_the_model_without_evaluating() -> None:
+    # Found by the 60-example fuzz run: `as_of` 0001-01-01 overflowed `as_of - horizon`.
+    from tenure.predict.churn.service import select_ranker
+
+    chosen = select_ranker(None, ZoneInfo("UTC"), ChurnConfig(), date(2024, 1, 5), date(1, 1, 1))  # type: ignore[arg-type]
+    assert (chosen["evaluated"], chosen["ranker"]) == (False, "model")
+    assert "no full 90-day window" in chosen["reason"]

@@ -227,6 +227,10 @@ def select_ranker(
     The evaluation of the last window that ends by `as_of`; when there is too little history
     for it, the model is used and `evaluated` is false with the reason.
     """
+    if (as_of - first).days <= config.horizon_days:
+        # Also keeps `as_of - horizon` inside the calendar when as_of is year 1 (fuzzing).
+        reason = f"no full {config.horizon_days}-day window between {first} and {as_of}"
+        return {"evaluated": False, "ranker": MODEL, "reason": reason}
     cutoff = as_of - timedelta(days=config.horizon_days)
     try:
         evaluation = run_evaluation(con, zone, config, cutoff, first, as_of)
