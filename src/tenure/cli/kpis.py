@@ -15,6 +15,7 @@ from ibis.backends import BaseBackend
 from pydantic import ValidationError
 
 from tenure.analytics.base import AnalyticsQuery, InvalidQuery
+from tenure.analytics.currency import CURRENCY_HELP
 from tenure.analytics.kpis import (
     AcquisitionQuery,
     AcquisitionResult,
@@ -26,6 +27,7 @@ from tenure.analytics.kpis import (
     KpiSeries,
 )
 from tenure.cli.context import err_console, friendly, services
+from tenure.cli.funnels import parse_day
 from tenure.cli.output import (
     FORMAT_HELP,
     OUT_HELP,
@@ -33,6 +35,7 @@ from tenure.cli.output import (
     Columns,
     Grid,
     Prefer,
+    currency_note,
     emit,
     output_format,
 )
@@ -41,7 +44,6 @@ from tenure.ingest.tracking.flush import flush_inbox
 
 Q = TypeVar("Q", bound=AnalyticsQuery)
 RATES = {"stickiness", "repurchase_rate", "refund_rate", "conversion"}
-CURRENCY_HELP = "Money in this currency when orders are in several (default: most orders')."
 
 
 @contextmanager
@@ -66,10 +68,7 @@ def run_acquisition(query: AcquisitionQuery) -> AcquisitionResult:
 
 
 def _day(text: str | None) -> date | None:
-    try:
-        return date.fromisoformat(text) if text else None
-    except ValueError:
-        raise InvalidQuery(field="date", reason=f"`{text}` is not YYYY-MM-DD") from None
+    return parse_day(text, "date")
 
 
 def _query(query_type: type[Q], data: dict[str, Any]) -> Q:
@@ -247,16 +246,6 @@ def acquisition(
     )
     currency_note(result.currency, result.left_out_orders)
     spend_notes(result)
-
-
-def currency_note(currency: str | None, left_out: dict[str, int]) -> None:
-    """One line on stderr when orders in other currencies were left out of the money figures."""
-    if not left_out:
-        return
-    counts = ", ".join(f"{n:,} in {code}" for code, n in left_out.items())
-    other = next(iter(left_out))
-    line = translate("cli.currency.left_out", currency=currency, orders=counts, other=other)
-    err_console.print(line, soft_wrap=True)
 
 
 def spend_notes(result: AcquisitionResult) -> None:

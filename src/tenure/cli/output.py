@@ -379,3 +379,13 @@ def write_tables(parts: Shown | Sequence[Shown], out: Path) -> None:
         for item in items:
             text.print(item)
     err_console.print(translate("cli.output.wrote", path=out))
+
+
+def currency_note(currency: str | None, left_out: dict[str, int]) -> None:
+    """One line on stderr when orders in other currencies were left out of the money figures."""
+    if not left_out:
+        return
+    counts = ", ".join(f"{n:,} in {code}" for code, n in left_out.items())
+    other = next(iter(left_out))
+    line = translate("cli.currency.left_out", currency=currency, orders=counts, other=other)
+    err_console.print(line, soft_wrap=True)

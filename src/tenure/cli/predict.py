@@ -12,8 +12,8 @@ import typer
 from rich.table import Table
 from rich.text import Text
 
+from tenure.analytics.currency import CURRENCY_HELP
 from tenure.cli.context import console, day_option, emit_json, friendly, services
-from tenure.cli.kpis import CURRENCY_HELP
 from tenure.cli.output import output_format, show, write_tables
 from tenure.i18n import translate
 

@@ -10,10 +10,18 @@ import typer
 from rich.table import Table
 
 from tenure.analytics.activity import Activity
+from tenure.analytics.currency import CURRENCY_HELP
 from tenure.analytics.retention import RetentionQuery, RetentionResult, RetentionRunner
 from tenure.cli.context import day_option, friendly, services
-from tenure.cli.kpis import CURRENCY_HELP, currency_note
-from tenure.cli.output import FORMAT_HELP, OUT_HELP, Columns, Grid, emit, output_format
+from tenure.cli.output import (
+    FORMAT_HELP,
+    OUT_HELP,
+    Columns,
+    Grid,
+    currency_note,
+    emit,
+    output_format,
+)
 from tenure.ingest.tracking.flush import flush_inbox
 
 

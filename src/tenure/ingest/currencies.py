@@ -5,9 +5,13 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Any
 
 from tenure.i18n import translate
+from tenure.ingest.warnings import service as warnings
+from tenure.kit.time import utc_now
+from tenure.storage.database import Database
 
 # The ingestion_warnings reason for orders arriving in a currency the warehouse did not hold.
 NEW_CURRENCY = "new_currency"
@@ -59,3 +63,10 @@ def spend_outside_orders(
         "import.warning.spend_currency", spend=_listed(other), orders=_listed(held), main=held[0]
     )
     return CurrencyWarning("spend_currency", message, other)
+
+
+def record_new_currency(database: Database, source: str, found: CurrencyWarning) -> None:
+    """Count a second currency in `ingestion_warnings` (`tenure status`, the warnings API)."""
+    example = {"currencies": ", ".join(found.currencies)}
+    tally = warnings.Tally(source, NEW_CURRENCY, 1, [example])
+    database.write(partial(warnings.record, tallies=[tally], at=utc_now()))

@@ -18,9 +18,9 @@ import pyarrow.parquet as pq
 
 from tenure.config import Settings
 from tenure.ingest.currencies import (
-    NEW_CURRENCY,
     CurrencyWarning,
     new_order_currency,
+    record_new_currency,
     spend_outside_orders,
 )
 from tenure.ingest.files.entities import EventsPlan, ItemsPlan, SpendPlan, UsersPlan
@@ -287,10 +287,9 @@ def import_files(
         shutil.rmtree(scratch, ignore_errors=True)
     if progress:
         progress("write", 1, 1)
-    if database is not None and any(w.code == "currencies_mixed" for w in summary.warnings):
-        example = {"currencies": ", ".join(summary.warnings[0].currencies)}
-        tally = warnings.Tally(warnings.import_source(kind), NEW_CURRENCY, 1, [example])
-        database.write(partial(warnings.record, tallies=[tally], at=utc_now()))
+    mixed = [w for w in summary.warnings if w.code == "currencies_mixed"]
+    if database is not None and mixed:
+        record_new_currency(database, warnings.import_source(kind), mixed[0])
     summary.seconds = time.perf_counter() - started
     log.info("imported %s: %s", kind, summary.as_dict())
     return summary

@@ -10,11 +10,10 @@ from typing import Any
 import pyarrow as pa
 
 from tenure.config import Settings
-from tenure.ingest.currencies import NEW_CURRENCY, new_order_currency
+from tenure.ingest.currencies import new_order_currency, record_new_currency
 from tenure.ingest.tracking import lines, repository
 from tenure.ingest.tracking.ecommerce import Commerce
 from tenure.ingest.warnings import service as warnings
-from tenure.kit.time import utc_now
 from tenure.storage.database import Database
 from tenure.storage.warehouse import Warehouse
 from tenure.storage.writers import WarehouseWriter
@@ -94,9 +93,7 @@ def _warn_new_currency(database: Database, held: dict[str, int], arriving: dict[
     if found is None:
         return
     log.warning("tracking: %s", found.message)
-    example = {"currencies": ", ".join(found.currencies)}
-    tally = warnings.Tally(warnings.TRACKING, NEW_CURRENCY, 1, [example])
-    database.write(partial(warnings.record, tallies=[tally], at=utc_now()))
+    record_new_currency(database, warnings.TRACKING, found)
 
 
 def waiting_messages(database: Database) -> int:
