@@ -38,6 +38,19 @@ class Settings(BaseSettings):
     # times are refused, times further than the tolerance past their arrival are clamped.
     earliest_event_time: datetime = datetime(1990, 1, 1, tzinfo=UTC)
     future_tolerance: timedelta = timedelta(days=1)
+    # Campaign channels (docs/campaigns.md). E-mail goes to an SMTP server
+    # (`smtp://user:password@host:587?starttls=true`, or `smtps://…`); SMS and push go to a
+    # provider's webhook, shaped by the named provider adapter.
+    smtp_url: str | None = None
+    email_from: str = "Tenure <noreply@localhost>"
+    sms_webhook_url: str | None = None
+    sms_provider: str = "generic"
+    push_webhook_url: str | None = None
+    push_provider: str = "generic"
+    # Where tracking links point: the public address of `tenure serve`.
+    public_url: str = "http://127.0.0.1:8000"
+    # Signs tracking links and unsubscribe tokens; when unset, a random key is kept in the home.
+    secret_key: str | None = None
 
     @field_validator("timezone")
     @classmethod

@@ -183,3 +183,8 @@ def reverse_award(
 def expiry_notices(session: Session, since: datetime | None, limit: int) -> list[ExpiryNotice]:
     """Expiry reminders the points job recorded, oldest first (for campaigns or shop e-mails)."""
     return repository.notices(session, since, limit)
+
+
+def points_balance(session: Session, user_id: str) -> int:
+    """A member's spendable points (0 for someone who is not a member)."""
+    return int(repository.balances(session, user_id).available)

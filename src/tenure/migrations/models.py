@@ -6,6 +6,7 @@ from __future__ import annotations
 def import_all_models() -> None:
     """Import each domain's models module (they register themselves on Base.metadata)."""
     import tenure.apikeys.models
+    import tenure.campaigns.models
     import tenure.ingest.tracking.models
     import tenure.ingest.warnings.models
     import tenure.jobs.models

@@ -1,0 +1,1 @@
+"""Campaigns and journeys: audiences, triggers, steps, channels, guardrails, holdouts, results."""

@@ -1,0 +1,305 @@
+"""E-mail over SMTP: one kept-open connection, RFC 8058 one-click unsubscribe, bounce classes.
+
+`SmtpSender(url, sender)` takes `smtp://[user:password@]host[:port][?starttls=true]` or
+`smtps://…`. It keeps one connection across sends and, when the server has dropped it,
+reconnects and tries the message once more. The Message-ID is `<{message_id}@tenure>`, the same
+on every try, so a receiver can drop a duplicate.
+
+Outcomes: a 2xx is "sent"; a 5xx on RCPT is "failed" with `hard_bounce` (the caller suppresses
+the address); another 5xx is "failed"; a 4xx, a timeout or a connection problem is "retry".
+Trouble before any message command (connecting, STARTTLS, login) is "retry" too: it is about the
+server, not the message, and it clears once the operator fixes it.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import smtplib
+import socket
+import ssl
+import threading
+from dataclasses import dataclass, field
+from email import policy
+from email.message import EmailMessage
+from email.utils import formatdate, parseaddr
+from functools import cache
+from types import TracebackType
+from typing import Literal
+from urllib.parse import parse_qsl, unquote, urlsplit
+
+from tenure.campaigns.channels.base import Envelope, Outcome, failed, retry, sent
+from tenure.campaigns.channels.ratelimit import bucket_for
+
+log = logging.getLogger(__name__)
+
+# Headers in RFC 2047 words, bodies in base64/quoted-printable: 7-bit clean for any server.
+_POLICY = policy.SMTP.clone(cte_type="7bit")
+# For an address that is not ASCII, which needs the server's SMTPUTF8.
+_POLICY_UTF8 = policy.SMTPUTF8
+_QUEUE_ID = re.compile(r"(?:queued as|id=)\s*<?([A-Za-z0-9._@-]+)", re.IGNORECASE)
+_UNSAFE_ID = re.compile(r"[^A-Za-z0-9._%+=-]")
+_TRUE = {"1", "true", "yes", "on"}
+_FALSE = {"0", "false", "no", "off"}
+
+
+@dataclass(frozen=True)
+class SmtpTarget:
+    """Where and how to connect, parsed from the SMTP URL."""
+
+    host: str
+    port: int
+    security: Literal["plain", "starttls", "tls"]
+    username: str | None = None
+    password: str | None = field(default=None, repr=False)
+
+
+def _shown(url: str) -> str:
+    """The URL with its password masked, for error messages."""
+    return re.sub(r"(//[^:/@]*:)[^@/]*@", r"\1***@", url)
+
+
+def parse_smtp_url(url: str) -> SmtpTarget:
+    """An SmtpTarget from `smtp://[user:pass@]host[:port][?starttls=true]` or `smtps://…`;
+    ValueError names what is wrong."""
+    shown = _shown(url)
+    parts = urlsplit(url.strip())
+    scheme = parts.scheme.lower()
+    if scheme not in ("smtp", "smtps"):
+        raise ValueError(f"SMTP URL {shown!r} must start with smtp:// or smtps://")
+    if not parts.hostname:
+        raise ValueError(f"SMTP URL {shown!r} has no host (smtp://host:587)")
+    try:
+        port = parts.port
+    except ValueError:
+        raise ValueError(f"SMTP URL {shown!r} has a bad port") from None
+    starttls = False
+    for key, value in parse_qsl(parts.query, keep_blank_values=True):
+        if key != "starttls":
+            raise ValueError(f"SMTP URL {shown!r}: unknown option {key!r} (known: starttls)")
+        if value.lower() not in _TRUE | _FALSE:
+            raise ValueError(f"SMTP URL {shown!r}: starttls must be true or false")
+        starttls = value.lower() in _TRUE
+    if scheme == "smtps" and starttls:
+        raise ValueError(f"SMTP URL {shown!r}: smtps:// is TLS already; drop ?starttls")
+    if parts.path not in ("", "/"):
+        raise ValueError(f"SMTP URL {shown!r} must not have a path")
+    security: Literal["plain", "starttls", "tls"] = (
+        "tls" if scheme == "smtps" else "starttls" if starttls else "plain"
+    )
+    default_port = {"tls": 465, "starttls": 587, "plain": 25}[security]
+    return SmtpTarget(
+        host=parts.hostname,
+        port=port or default_port,
+        security=security,
+        username=unquote(parts.username) if parts.username else None,
+        password=unquote(parts.password) if parts.password is not None else None,
+    )
+
+
+@cache
+def _local_hostname() -> str:
+    """The name said in EHLO, looked up once (getfqdn can be slow)."""
+    return socket.getfqdn()
+
+
+class _Reconnect(Exception):
+    """The server dropped the connection (or said 421); connect again."""
+
+
+def _describe(exc: BaseException) -> str:
+    if isinstance(exc, smtplib.SMTPResponseException):
+        return f"{exc.smtp_code} {_text(exc.smtp_error)}"
+    return str(exc) or type(exc).__name__
+
+
+def _text(reply: bytes | str) -> str:
+    return _one_line(reply.decode("utf-8", "replace") if isinstance(reply, bytes) else reply)
+
+
+def _one_line(text: str) -> str:
+    return " ".join(text.splitlines()).strip()
+
+
+class SmtpSender:
+    """E-mail through one SMTP server (see the module docstring). Safe to share between
+    threads: sends go through the one connection one at a time."""
+
+    channel = "email"
+
+    def __init__(
+        self,
+        url: str,
+        sender: str,
+        *,
+        timeout: float = 10.0,
+        rate_per_second: float | None = None,
+    ) -> None:
+        self.target = parse_smtp_url(url)
+        self.sender = _one_line(sender)
+        self.from_address = parseaddr(self.sender)[1]
+        if "@" not in self.from_address:
+            raise ValueError(f"the sender {sender!r} has no e-mail address")
+        self.timeout = timeout
+        self._bucket = bucket_for(rate_per_second)
+        self._smtp: smtplib.SMTP | None = None
+        self._lock = threading.Lock()
+
+    # -- the message -----------------------------------------------------------------------
+
+    def build(self, envelope: Envelope) -> EmailMessage:
+        """The message as it goes out; ValueError for an envelope that cannot be one."""
+        address = envelope.to.strip()
+        if parseaddr(address)[1] != address or "@" not in address:
+            raise ValueError(f"{envelope.to!r} is not an e-mail address")
+        message = EmailMessage(policy=_POLICY)
+        message["From"] = self.sender
+        message["To"] = address
+        message["Subject"] = _one_line(envelope.subject or "")
+        message["Date"] = formatdate(usegmt=True)
+        message["Message-ID"] = f"<{_UNSAFE_ID.sub('-', envelope.message_id)}@tenure>"
+        message["X-Tenure-Message-Id"] = _one_line(envelope.message_id)
+        if envelope.unsubscribe_url:
+            message["List-Unsubscribe"] = f"<{_one_line(envelope.unsubscribe_url)}>"
+            message["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
+        message.set_content(envelope.text)
+        if envelope.html is not None:
+            message.add_alternative(envelope.html, subtype="html")
+        return message
+
+    # -- sending ---------------------------------------------------------------------------
+
+    def send(self, envelope: Envelope) -> Outcome:
+        try:
+            message = self.build(envelope)
+        except ValueError as exc:
+            bad_address = "e-mail address" in str(exc)
+            return failed(f"cannot build the message: {exc}", hard_bounce=bad_address)
+        recipient = str(message["To"])
+        international = not (recipient.isascii() and self.from_address.isascii())
+        payload = message.as_bytes(policy=_POLICY_UTF8 if international else _POLICY)
+        if self._bucket is not None:
+            self._bucket.acquire()
+        with self._lock:
+            for attempt in (1, 2):
+                try:
+                    smtp = self._connection()
+                except (smtplib.SMTPException, OSError) as exc:
+                    self._drop()
+                    where = f"{self.target.host}:{self.target.port}"
+                    return retry(f"cannot connect to {where}: {_describe(exc)}")
+                try:
+                    return self._transact(smtp, recipient, payload, international)
+                except (_Reconnect, smtplib.SMTPServerDisconnected) as exc:
+                    self._drop()
+                    if attempt == 2:
+                        return retry(f"the server dropped the connection: {_describe(exc)}")
+                    log.info("SMTP connection lost (%s); reconnecting", _describe(exc))
+                except OSError as exc:
+                    self._drop()
+                    return retry(f"SMTP connection error: {_describe(exc)}")
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    def _transact(
+        self, smtp: smtplib.SMTP, recipient: str, payload: bytes, international: bool
+    ) -> Outcome:
+        options: list[str] = []
+        if international:
+            if not smtp.has_extn("smtputf8"):
+                return failed(f"the server cannot take the non-ASCII address {recipient!r}")
+            options = ["SMTPUTF8", "BODY=8BITMIME"]
+        code, reply = smtp.mail(self.from_address, options)
+        if code != 250:
+            return self._refused(smtp, "MAIL FROM", code, reply)
+        code, reply = smtp.rcpt(recipient)
+        if code not in (250, 251):
+            return self._refused(smtp, "RCPT TO", code, reply, recipient=True)
+        try:
+            code, reply = smtp.data(payload)
+        except smtplib.SMTPDataError as exc:
+            return self._refused(smtp, "DATA", exc.smtp_code, exc.smtp_error)
+        if code != 250:
+            return self._refused(smtp, "DATA", code, reply, reset=False)
+        found = _QUEUE_ID.search(_text(reply))
+        return sent(found.group(1) if found else None)
+
+    def _refused(
+        self,
+        smtp: smtplib.SMTP,
+        phase: str,
+        code: int,
+        reply: bytes | str,
+        *,
+        recipient: bool = False,
+        reset: bool = True,
+    ) -> Outcome:
+        reason = f"{phase} answered {code} {_text(reply)}"
+        if code == 421:
+            raise _Reconnect(reason)
+        if reset:
+            try:
+                smtp.rset()
+            except (smtplib.SMTPException, OSError):
+                self._drop()
+        if 500 <= code < 600:
+            return failed(reason, hard_bounce=recipient)
+        return retry(reason)
+
+    # -- the connection --------------------------------------------------------------------
+
+    def _connection(self) -> smtplib.SMTP:
+        if self._smtp is not None and self._smtp.sock is not None:
+            return self._smtp
+        target = self.target
+        smtp: smtplib.SMTP
+        if target.security == "tls":
+            smtp = smtplib.SMTP_SSL(
+                target.host,
+                target.port,
+                local_hostname=_local_hostname(),
+                timeout=self.timeout,
+                context=ssl.create_default_context(),
+            )
+        else:
+            smtp = smtplib.SMTP(
+                target.host, target.port, local_hostname=_local_hostname(), timeout=self.timeout
+            )
+        try:
+            smtp.ehlo()
+            if target.security == "starttls":
+                smtp.starttls(context=ssl.create_default_context())
+                smtp.ehlo()
+            if target.username:
+                smtp.login(target.username, target.password or "")
+        except BaseException:
+            smtp.close()
+            raise
+        self._smtp = smtp
+        return smtp
+
+    def _drop(self) -> None:
+        smtp, self._smtp = self._smtp, None
+        if smtp is not None:
+            smtp.close()
+
+    def close(self) -> None:
+        """Say QUIT and close the connection (a later send opens a new one)."""
+        with self._lock:
+            smtp, self._smtp = self._smtp, None
+            if smtp is None:
+                return
+            try:
+                smtp.quit()
+            except (smtplib.SMTPException, OSError):
+                smtp.close()
+
+    def __enter__(self) -> SmtpSender:
+        return self
+
+    def __exit__(
+        self,
+        kind: type[BaseException] | None,
+        error: BaseException | None,
+        trace: TracebackType | None,
+    ) -> None:
+        self.close()

@@ -1,0 +1,250 @@
+"""The campaign engine's loop: run due audiences, advance journeys, deliver the outbox.
+
+Any number of workers run it at once (`tenure worker`): audiences lock their campaign row,
+journeys and the outbox lease rows with `SKIP LOCKED`. Each pass reads the warehouse first
+(audiences, orders since entry, profiles) and then writes the database in short units of work,
+so a DuckDB read never holds the SQLite writer lock.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from tenure.campaigns import facts, repository
+from tenure.campaigns import policy as shop_policy
+from tenure.campaigns.channels.base import Outcome, Sender
+from tenure.campaigns.channels.shophook import post_event
+from tenure.campaigns.errors import TemplateInvalid
+from tenure.campaigns.models import Enrollment
+from tenure.campaigns.schedule import next_run
+from tenure.campaigns.service import campaigns as docs
+from tenure.campaigns.service import content, delivery, enroll, journeys
+from tenure.campaigns.service.links import Links
+from tenure.campaigns.spec import Branch, Send
+from tenure.config import Settings
+from tenure.kit.time import utc_now
+from tenure.loyalty.service import current_tier, points_balance
+from tenure.storage.database import Database
+from tenure.storage.warehouse import Warehouse
+
+log = logging.getLogger(__name__)
+LEASE = timedelta(minutes=2)
+
+
+@dataclass
+class Pass:
+    """What one pass of the engine did."""
+
+    entered: int = 0
+    advanced: int = 0
+    queued: int = 0
+    sent: int = 0
+    deferred: int = 0
+    failed: int = 0
+    details: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class Dispatcher:
+    """The engine over one installation's stores and channels."""
+
+    settings: Settings
+    database: Database
+    warehouse: Warehouse
+    senders: dict[str, Sender]
+    links: Links | None
+    worker: str
+    batch: int = 500
+
+    # ---- audiences ---------------------------------------------------------------------
+
+    def run_audiences(self, now: datetime) -> int:
+        """Enter the audiences of due one-off and recurring campaigns."""
+        due = self.database.read(lambda s: _due_runs(s, now))
+        entered = 0
+        for key, version in due:
+            entered += self._run_audience(key, version, now)
+        return entered
+
+    def _run_audience(self, key: str, version: int, now: datetime) -> int:
+        campaign = self.database.read(lambda s: docs.document_of(s, key, version))
+        zone = self.settings.zone
+        users = facts.audience(self.database, self.warehouse, campaign.audience, zone)
+        return self.database.write(lambda s: self._enter(s, key, users, now))
+
+    def _enter(self, session: Session, key: str, users: list[str], now: datetime) -> int:
+        row = repository.campaign(session, key, lock=True)
+        if (
+            row is None
+            or row.status != "active"
+            or row.next_run_at is None
+            or row.next_run_at > now
+        ):
+            return 0  # another worker ran it, or it was paused meanwhile
+        campaign = docs.document_of(session, key, row.version)
+        share = shop_policy.current(session).control_share
+        result = enroll.enroll(session, campaign, row.version, users, now, share)
+        row.next_run_at = next_run(campaign.trigger, now, self.settings.zone)
+        return result.entered
+
+    # ---- journeys ----------------------------------------------------------------------
+
+    def advance(self, now: datetime) -> Pass:
+        """Move due users through their journeys; returns how many moved and queued."""
+        due = self.database.read(lambda s: repository.due_enrollments(s, now, self.batch))
+        if not due:
+            return Pass()
+        needs_orders = [
+            (i, u, at) for i, u, at, key, version in due if self._needs_orders(key, version)
+        ]
+        ordered: set[int] = set()
+        if needs_orders:
+            with self.warehouse.reader() as con:
+                ordered = facts.ordered_since(con, needs_orders)
+        ids = [i for i, *_ in due]
+        return self.database.write(lambda s: self._advance(s, ids, ordered, now))
+
+    def _needs_orders(self, key: str, version: int) -> bool:
+        campaign = self.database.read(lambda s: docs.document_of(s, key, version))
+        return campaign.exits.on_order or any(
+            isinstance(s, Branch) and s.condition.ordered is not None for s in campaign.steps
+        )
+
+    def _advance(self, session: Session, ids: list[int], ordered: set[int], now: datetime) -> Pass:
+        rows = repository.lock_enrollments(session, ids, now)
+        users = sorted({r.user_id for r in rows})
+        batch = journeys.Batch(
+            now=now, zone=self.settings.zone, contacts=repository.contacts(session, users),
+            consents=repository.consents(session, users), suppressed=set(), ordered=ordered,
+        )  # fmt: skip
+        for row in rows:
+            campaign = docs.document_of(session, row.campaign_key, row.version)
+            journeys.advance(session, batch, row, campaign)
+        fresh = [
+            m
+            for m in batch.messages
+            if m["id"] not in repository.existing_messages(session, [m["id"]])
+        ]
+        repository.insert_messages(session, fresh)
+        repository.insert_decisions(session, batch.decisions)
+        return Pass(advanced=len(rows), queued=len(fresh))
+
+    # ---- delivery ----------------------------------------------------------------------
+
+    def deliver(self, now: datetime) -> Pass:
+        """Send the due messages the guardrails allow; settle each as soon as it is sent."""
+        zone = self.settings.zone
+        claimed = self.database.write(
+            lambda s: delivery.claim(s, now, self.worker, LEASE, self.batch, zone)
+        )
+        result = Pass(details={"claimed": len(claimed)})
+        if not claimed:
+            return result
+        with self.warehouse.reader() as con:
+            profiles = facts.profiles(con, sorted({c.user_id for c in claimed}))
+        for message in claimed:
+            outcome = self._send_one(message, profiles.get(message.user_id, {}))
+            if outcome.status == "sent":
+                result.sent += 1
+            else:
+                result.failed += 1
+        return result
+
+    def _send_one(self, message: delivery.Claimed, profile: dict[str, Any]) -> Outcome:
+        now = utc_now()
+        if message.channel == "webhook":
+            return self._settle(message, self._webhook(message))
+        try:
+            envelope, step = self.database.read(lambda s: self._compose(s, message, profile, now))
+        except TemplateInvalid as exc:
+            return self._settle(message, Outcome("failed", reason=f"template: {exc.message}"))
+        if message.channel == "inbox":
+            expires = now + docs_duration(step) if step.expires_after else None
+            item = delivery.InboxContent(envelope.title, envelope.text, envelope.url, expires)
+            self.database.write(
+                lambda s: delivery.deliver_inbox(s, message, item, utc_now(), self.worker)
+            )
+            return Outcome("sent", provider_id="inbox")
+        sender = self.senders.get(message.channel)
+        if sender is None:
+            return self._settle(
+                message, Outcome("retry", reason=f"no {message.channel} provider configured")
+            )
+        try:
+            outcome = sender.send(envelope)
+        except Exception as exc:  # a sender's own bug must not stop the loop or lose the message
+            log.exception("sender %s failed", message.channel)
+            outcome = Outcome("retry", reason=f"{type(exc).__name__}: {exc}")
+        return self._settle(message, outcome)
+
+    def _settle(self, message: delivery.Claimed, outcome: Outcome) -> Outcome:
+        self.database.write(lambda s: delivery.record(s, message, outcome, utc_now(), self.worker))
+        return outcome
+
+    def _compose(
+        self, session: Session, message: delivery.Claimed, profile: dict[str, Any], now: datetime
+    ) -> tuple[Any, Send]:
+        campaign = docs.document_of(session, message.campaign_key, message.version)
+        step = campaign.step(message.step_id)
+        enrollment = session.get(Enrollment, message.enrollment_id)
+        unsubscribe = self.links.unsubscribe(message.id) if self.links else None
+        values = content.context(
+            message.user_id, profile, points=points_balance(session, message.user_id),
+            tier=current_tier(session, message.user_id),
+            coupon=enrollment.coupon_code if enrollment else None, campaign=campaign,
+            unsubscribe_url=unsubscribe,
+        )  # fmt: skip
+        zone = journeys.Batch(
+            now,
+            self.settings.zone,
+            repository.contacts(session, [message.user_id]),
+            {},
+            set(),
+            set(),
+        ).zone_of(message.user_id)
+        envelope = content.compose(
+            campaign, step, message_id=message.id, user_id=message.user_id,
+            address=message.address, locale=message.locale, values=values, zone=zone,
+            now=now, links=self.links, default_locale=self.settings.locale,
+        )  # fmt: skip
+        return envelope, step
+
+    def _webhook(self, message: delivery.Claimed) -> Outcome:
+        payload = {"message_id": message.id, "campaign": message.campaign_key,
+                   "step": message.step_id, "user_id": message.user_id}  # fmt: skip
+        return post_event(message.address, payload, message.id)
+
+    # ---- one pass ----------------------------------------------------------------------
+
+    def run_once(self, now: datetime | None = None) -> Pass:
+        """Audiences, then journeys, then delivery."""
+        moment = now or utc_now()
+        entered = self.run_audiences(moment)
+        moved = self.advance(moment)
+        sent = self.deliver(moment)
+        return Pass(
+            entered=entered, advanced=moved.advanced, queued=moved.queued, sent=sent.sent,
+            failed=sent.failed, details=sent.details,
+        )  # fmt: skip
+
+
+def docs_duration(step: Send) -> timedelta:
+    """How long an in-app message stays in the inbox."""
+    from tenure.campaigns.spec import parse_duration
+
+    assert step.expires_after is not None
+    return parse_duration(step.expires_after)
+
+
+def _due_runs(session: Session, now: datetime) -> list[tuple[str, int]]:
+    """(key, version) of active one-off and recurring campaigns whose audience run is due."""
+    return [
+        (c.key, c.version)
+        for c in repository.campaigns(session, "active")
+        if c.trigger in ("once", "recurring") and c.next_run_at is not None and c.next_run_at <= now
+    ]

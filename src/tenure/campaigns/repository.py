@@ -1,0 +1,373 @@
+"""Every query on the campaign tables; leasing is `FOR UPDATE SKIP LOCKED` on PostgreSQL."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import and_, func, insert, or_, select, text, update
+from sqlalchemy.orm import Session
+
+from tenure.campaigns.models import (
+    CampaignRow,
+    CampaignVersion,
+    Consent,
+    Contact,
+    Decision,
+    Enrollment,
+    Holiday,
+    InboxItem,
+    Message,
+    ShopPolicy,
+    Suppression,
+)
+
+CHUNK = 5000  # rows per bulk statement: under SQLite's and psycopg's parameter limits
+
+
+# ---- campaigns and versions ---------------------------------------------------------------
+
+
+def campaign(session: Session, key: str, *, lock: bool = False) -> CampaignRow | None:
+    """One campaign row, optionally row-locked."""
+    stmt = select(CampaignRow).where(CampaignRow.key == key)
+    return session.scalars(stmt.with_for_update() if lock else stmt).first()
+
+
+def campaigns(session: Session, status: str | None = None) -> list[CampaignRow]:
+    """Campaigns by key, optionally of one status."""
+    stmt = select(CampaignRow).order_by(CampaignRow.key)
+    if status is not None:
+        stmt = stmt.where(CampaignRow.status == status)
+    return list(session.scalars(stmt))
+
+
+def version(session: Session, key: str, number: int) -> CampaignVersion | None:
+    """One saved version."""
+    return session.get(CampaignVersion, (key, number))
+
+
+def versions(session: Session, key: str) -> list[CampaignVersion]:
+    """Every saved version of a campaign, oldest first."""
+    stmt = select(CampaignVersion).where(CampaignVersion.campaign_key == key)
+    return list(session.scalars(stmt.order_by(CampaignVersion.version)))
+
+
+def due_campaigns(session: Session, now: datetime) -> list[CampaignRow]:
+    """Active campaigns whose audience run or trigger scan is due, row-locked, skipping taken."""
+    stmt = (
+        select(CampaignRow)
+        .where(CampaignRow.status == "active", CampaignRow.next_run_at <= now)
+        .order_by(CampaignRow.next_run_at)
+        .with_for_update(skip_locked=True)
+    )
+    return list(session.scalars(stmt))
+
+
+def add(session: Session, *rows: Any) -> None:
+    """Stage rows and flush."""
+    session.add_all(rows)
+    session.flush()
+
+
+# ---- enrolments ---------------------------------------------------------------------------
+
+
+def last_entries(session: Session, key: str, user_ids: Sequence[str]) -> dict[str, tuple[int, Any]]:
+    """Each user's latest entry number and entry time in a campaign."""
+    out: dict[str, tuple[int, Any]] = {}
+    for start in range(0, len(user_ids), CHUNK):
+        chunk = list(user_ids[start : start + CHUNK])
+        stmt = (
+            select(
+                Enrollment.user_id, func.max(Enrollment.entry_no), func.max(Enrollment.entered_at)
+            )
+            .where(Enrollment.campaign_key == key, Enrollment.user_id.in_(chunk))
+            .group_by(Enrollment.user_id)
+        )
+        out.update({u: (n, at) for u, n, at in session.execute(stmt)})
+    return out
+
+
+def active_users(session: Session, key: str) -> set[str]:
+    """Users in the middle of a campaign's journey."""
+    stmt = select(Enrollment.user_id).where(
+        Enrollment.campaign_key == key, Enrollment.state == "active"
+    )
+    return set(session.scalars(stmt))
+
+
+def insert_enrollments(session: Session, rows: list[dict[str, Any]]) -> None:
+    """Bulk insert of new enrolments."""
+    for start in range(0, len(rows), CHUNK):
+        session.execute(insert(Enrollment), rows[start : start + CHUNK])
+
+
+def due_enrollments(
+    session: Session, now: datetime, limit: int
+) -> list[tuple[int, str, datetime, str, int]]:
+    """(id, user, entered_at, campaign, version) of the most overdue active enrolments."""
+    stmt = (
+        select(
+            Enrollment.id,
+            Enrollment.user_id,
+            Enrollment.entered_at,
+            Enrollment.campaign_key,
+            Enrollment.version,
+        )
+        .where(Enrollment.state == "active", Enrollment.next_at <= now)
+        .order_by(Enrollment.next_at, Enrollment.id)
+        .limit(limit)
+    )
+    return [(i, u, at, key, v) for i, u, at, key, v in session.execute(stmt)]
+
+
+def lock_enrollments(session: Session, ids: Sequence[int], now: datetime) -> list[Enrollment]:
+    """Those of the enrolments still due, row-locked; rows another worker holds are skipped."""
+    stmt = (
+        select(Enrollment)
+        .where(
+            Enrollment.id.in_(list(ids)), Enrollment.state == "active", Enrollment.next_at <= now
+        )
+        .order_by(Enrollment.id)
+        .with_for_update(skip_locked=True)
+    )
+    return list(session.scalars(stmt))
+
+
+def user_enrollments(session: Session, user_id: str) -> list[Enrollment]:
+    """A user's enrolments, newest first."""
+    stmt = select(Enrollment).where(Enrollment.user_id == user_id)
+    return list(session.scalars(stmt.order_by(Enrollment.entered_at.desc(), Enrollment.id)))
+
+
+def arm_counts(session: Session, key: str) -> dict[str, int]:
+    """Users entered per arm."""
+    stmt = (
+        select(Enrollment.arm, func.count())
+        .where(Enrollment.campaign_key == key)
+        .group_by(Enrollment.arm)
+    )
+    return {arm: int(n) for arm, n in session.execute(stmt)}
+
+
+def entries(session: Session, key: str) -> list[tuple[str, str, datetime]]:
+    """(user, arm, entered_at) of every entry into a campaign."""
+    stmt = select(Enrollment.user_id, Enrollment.arm, Enrollment.entered_at).where(
+        Enrollment.campaign_key == key
+    )
+    return [(u, a, t) for u, a, t in session.execute(stmt)]
+
+
+# ---- the outbox ---------------------------------------------------------------------------
+
+
+def insert_messages(session: Session, rows: list[dict[str, Any]]) -> None:
+    """Bulk insert of outbox rows (ids are idempotent; callers insert each once)."""
+    for start in range(0, len(rows), CHUNK):
+        session.execute(insert(Message), rows[start : start + CHUNK])
+
+
+def existing_messages(session: Session, ids: Sequence[str]) -> set[str]:
+    """Which of these message ids exist already."""
+    stmt = select(Message.id).where(Message.id.in_(list(ids)))
+    return set(session.scalars(stmt))
+
+
+def lease_messages(session: Session, now: datetime, limit: int) -> list[Message]:
+    """Due messages (queued, or leased by a worker whose lease ran out), row-locked.
+
+    Higher priority first, so when a batch cuts a user's messages in two, the one left for
+    the next batch is the lower one.
+    """
+    due = or_(
+        and_(Message.status == "queued", Message.due_at <= now),
+        and_(Message.status == "leased", Message.lease_until <= now),
+    )
+    stmt = (
+        select(Message)
+        .where(due)
+        .order_by(Message.priority.desc(), Message.due_at, Message.id)
+        .limit(limit)
+        .with_for_update(skip_locked=True)
+    )
+    return list(session.scalars(stmt))
+
+
+def lock_users(session: Session, user_ids: Sequence[str]) -> None:
+    """Serialise cap decisions per user across workers (PostgreSQL advisory locks).
+
+    SQLite needs nothing: the unit of work holds the one writer lock.
+    """
+    if session.get_bind().dialect.name != "postgresql":
+        return
+    for user in sorted(set(user_ids)):  # one order everywhere: no deadlock between workers
+        session.execute(text("SELECT pg_advisory_xact_lock(hashtext(:u))"), {"u": user})
+
+
+def sends_since(
+    session: Session, user_ids: Sequence[str], since: datetime, exclude: Sequence[str]
+) -> list[tuple[str, datetime, str]]:
+    """(user, sent_at, channel) of messages sent or in flight since `since`."""
+    stmt = select(Message.user_id, Message.sent_at, Message.channel).where(
+        Message.user_id.in_(list(user_ids)),
+        Message.status.in_(("sent", "leased")),
+        Message.sent_at >= since,
+        Message.id.not_in(list(exclude)),
+    )
+    return [(u, at, ch) for u, at, ch in session.execute(stmt) if at is not None]
+
+
+def message(session: Session, message_id: str, *, lock: bool = False) -> Message | None:
+    """One outbox row."""
+    stmt = select(Message).where(Message.id == message_id)
+    return session.scalars(stmt.with_for_update() if lock else stmt).first()
+
+
+def user_messages(session: Session, user_id: str, limit: int = 200) -> list[Message]:
+    """A user's messages, newest first."""
+    stmt = select(Message).where(Message.user_id == user_id).order_by(Message.created_at.desc())
+    return list(session.scalars(stmt.limit(limit)))
+
+
+def message_counts(session: Session, key: str) -> dict[tuple[str, str], int]:
+    """(step, status) → messages."""
+    stmt = (
+        select(Message.step_id, Message.status, func.count())
+        .where(Message.campaign_key == key)
+        .group_by(Message.step_id, Message.status)
+    )
+    return {(s, st): int(n) for s, st, n in session.execute(stmt)}
+
+
+def outbox_counts(session: Session) -> dict[str, int]:
+    """Messages per status, all campaigns."""
+    stmt = select(Message.status, func.count()).group_by(Message.status)
+    return {status: int(n) for status, n in session.execute(stmt)}
+
+
+def set_message(session: Session, message_id: str, worker: str | None, **values: Any) -> bool:
+    """Update a message; with `worker`, only while that worker still holds its lease."""
+    stmt = update(Message).where(Message.id == message_id)
+    if worker is not None:
+        stmt = stmt.where(Message.status == "leased", Message.leased_by == worker)
+    result = session.execute(stmt.values(**values).execution_options(synchronize_session=False))
+    return bool(getattr(result, "rowcount", 0) == 1)
+
+
+# ---- decisions ----------------------------------------------------------------------------
+
+
+def insert_decisions(session: Session, rows: list[dict[str, Any]]) -> None:
+    """Bulk insert of decision rows."""
+    for start in range(0, len(rows), CHUNK):
+        session.execute(insert(Decision), rows[start : start + CHUNK])
+
+
+def decisions_of(session: Session, user_id: str, limit: int = 500) -> list[Decision]:
+    """A user's decisions, newest first."""
+    stmt = select(Decision).where(Decision.user_id == user_id)
+    return list(session.scalars(stmt.order_by(Decision.at.desc(), Decision.id.desc()).limit(limit)))
+
+
+def engaged(session: Session, key: str, step_id: str, user_id: str, action: str) -> bool:
+    """Whether the user opened / clicked that step's message."""
+    stmt = select(Decision.id).where(
+        Decision.campaign_key == key,
+        Decision.step_id == step_id,
+        Decision.user_id == user_id,
+        Decision.action == action,
+    )
+    return session.scalars(stmt.limit(1)).first() is not None
+
+
+def decision_counts(session: Session, key: str) -> dict[tuple[str | None, str], int]:
+    """(step, action) → decisions."""
+    stmt = (
+        select(Decision.step_id, Decision.action, func.count(func.distinct(Decision.user_id)))
+        .where(Decision.campaign_key == key)
+        .group_by(Decision.step_id, Decision.action)
+    )
+    return {(s, a): int(n) for s, a, n in session.execute(stmt)}
+
+
+# ---- contacts, consent, suppression, inbox, calendar, policy ------------------------------
+
+
+def contacts(session: Session, user_ids: Sequence[str]) -> dict[str, Contact]:
+    """Contact rows by user."""
+    out: dict[str, Contact] = {}
+    for start in range(0, len(user_ids), CHUNK):
+        chunk = list(user_ids[start : start + CHUNK])
+        out.update(
+            {
+                c.user_id: c
+                for c in session.scalars(select(Contact).where(Contact.user_id.in_(chunk)))
+            }
+        )
+    return out
+
+
+def consents(session: Session, user_ids: Sequence[str]) -> dict[tuple[str, str], Consent]:
+    """Consent rows by (user, channel)."""
+    out: dict[tuple[str, str], Consent] = {}
+    for start in range(0, len(user_ids), CHUNK):
+        chunk = list(user_ids[start : start + CHUNK])
+        rows = session.scalars(select(Consent).where(Consent.user_id.in_(chunk)))
+        out.update({(c.user_id, c.channel): c for c in rows})
+    return out
+
+
+def suppressed(session: Session, pairs: Sequence[tuple[str, str]]) -> set[tuple[str, str]]:
+    """Which (channel, address) pairs are suppressed."""
+    if not pairs:
+        return set()
+    addresses = sorted({a for _, a in pairs})
+    out: set[tuple[str, str]] = set()
+    for start in range(0, len(addresses), CHUNK):
+        stmt = select(Suppression.channel, Suppression.address).where(
+            Suppression.address.in_(addresses[start : start + CHUNK])
+        )
+        out.update((c, a) for c, a in session.execute(stmt))
+    return out & set(pairs)
+
+
+def suppression(session: Session, channel: str, address: str) -> Suppression | None:
+    """One suppression row."""
+    return session.get(Suppression, (channel, address))
+
+
+def consent(session: Session, user_id: str, channel: str) -> Consent | None:
+    """One consent row."""
+    return session.get(Consent, (user_id, channel))
+
+
+def contact(session: Session, user_id: str) -> Contact | None:
+    """One contact row."""
+    return session.get(Contact, user_id)
+
+
+def inbox(session: Session, user_id: str, now: datetime, limit: int) -> list[InboxItem]:
+    """A user's unexpired inbox messages, newest first."""
+    live = or_(InboxItem.expires_at.is_(None), InboxItem.expires_at > now)
+    stmt = select(InboxItem).where(InboxItem.user_id == user_id, live)
+    return list(
+        session.scalars(stmt.order_by(InboxItem.created_at.desc(), InboxItem.id).limit(limit))
+    )
+
+
+def inbox_item(session: Session, user_id: str, item_id: str) -> InboxItem | None:
+    """One inbox message of a user."""
+    item = session.get(InboxItem, item_id)
+    return item if item is not None and item.user_id == user_id else None
+
+
+def holidays(session: Session) -> list[Holiday]:
+    """The shop calendar, by day."""
+    return list(session.scalars(select(Holiday).order_by(Holiday.day, Holiday.key)))
+
+
+def policy(session: Session) -> ShopPolicy | None:
+    """The shop's campaign policy row."""
+    return session.get(ShopPolicy, "current")

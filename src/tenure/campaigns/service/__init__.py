@@ -1,0 +1,1 @@
+"""The campaign rules: documents, enrolment, journeys, the outbox, contacts, tracking."""

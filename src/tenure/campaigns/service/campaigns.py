@@ -1,0 +1,145 @@
+"""Saving, versioning and starting / pausing campaigns."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from datetime import datetime
+from functools import lru_cache
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from tenure.campaigns import repository, spec
+from tenure.campaigns.errors import (
+    CampaignExists,
+    CampaignNotFound,
+    CampaignStateConflict,
+    CampaignVersionConflict,
+)
+from tenure.campaigns.models import CampaignRow, CampaignVersion
+from tenure.campaigns.spec import Campaign, Send
+from tenure.campaigns.templates import compile_template
+
+# What each action may follow: start a draft, pause a running one, resume a paused one.
+TRANSITIONS = {
+    "start": ({"draft"}, "active"),
+    "pause": ({"active"}, "paused"),
+    "resume": ({"paused"}, "active"),
+    "finish": ({"draft", "active", "paused"}, "finished"),
+}
+
+
+def _content_fields(step: Send) -> Iterator[tuple[str, str, bool]]:
+    content = step.content
+    for field in ("subject", "title", "text", "html"):
+        value = getattr(content, field)
+        if value is None:
+            continue
+        variants = {"": value} if isinstance(value, str) else value
+        for locale, source in variants.items():
+            yield f"content.{field}" + (f".{locale}" if locale else ""), source, field == "html"
+
+
+def check_templates(campaign: Campaign) -> None:
+    """Compile every template now, so a broken one fails at save time with its path and line."""
+    for i, step in enumerate(campaign.steps):
+        if isinstance(step, Send):
+            for field, source, html in _content_fields(step):
+                compile_template(source, f"$.steps[{i}].{field}", html=html)
+
+
+def validate(document: Any) -> Campaign:
+    """The campaign a document describes, templates included, or the first error."""
+    campaign = spec.parse(document)
+    check_templates(campaign)
+    return campaign
+
+
+def _row(session: Session, key: str, *, lock: bool = False) -> CampaignRow:
+    row = repository.campaign(session, key, lock=lock)
+    if row is None:
+        raise CampaignNotFound(key=key)
+    return row
+
+
+def create(session: Session, document: Any, now: datetime) -> tuple[CampaignRow, Campaign]:
+    """Save a new campaign as a draft at version 1."""
+    campaign = validate(document)
+    if repository.campaign(session, campaign.key) is not None:
+        raise CampaignExists(key=campaign.key)
+    row = CampaignRow(
+        key=campaign.key, name=campaign.name, status="draft", version=1,
+        priority=campaign.priority, trigger=campaign.trigger.type, created_at=now,
+        updated_at=now, started_at=None, next_run_at=None, cursor=None,
+    )  # fmt: skip
+    repository.add(session, row)
+    repository.add(session, _version(campaign, 1, now))
+    return row, campaign
+
+
+def _version(campaign: Campaign, number: int, now: datetime) -> CampaignVersion:
+    document = campaign.model_dump(mode="json", by_alias=True, exclude_none=True)
+    return CampaignVersion(
+        campaign_key=campaign.key, version=number, document=document, created_at=now
+    )
+
+
+def update(
+    session: Session, key: str, document: Any, now: datetime, expected: int | None = None
+) -> tuple[CampaignRow, Campaign]:
+    """Save a new version; users already in the journey keep the version they entered with."""
+    row = _row(session, key, lock=True)
+    if expected is not None and expected != row.version:
+        raise CampaignVersionConflict(key=key, current=row.version, expected=expected)
+    if row.status == "finished":
+        raise CampaignStateConflict(key=key, state=row.status, action="change")
+    campaign = validate(document)
+    if campaign.key != key:
+        raise spec.CampaignInvalid(path="$.key", reason=f"the key is `{key}` and cannot change")
+    row.version += 1
+    row.name, row.priority, row.trigger = campaign.name, campaign.priority, campaign.trigger.type
+    row.updated_at = now
+    repository.add(session, _version(campaign, row.version, now))
+    return row, campaign
+
+
+def transition(session: Session, key: str, action: str, now: datetime) -> CampaignRow:
+    """Start, pause, resume or finish a campaign."""
+    row = _row(session, key, lock=True)
+    allowed, target = TRANSITIONS[action]
+    if row.status not in allowed:
+        raise CampaignStateConflict(key=key, state=row.status, action=action)
+    row.status, row.updated_at = target, now
+    if action == "start":
+        row.started_at = now
+        row.next_run_at = now  # the dispatcher runs the audience or starts the trigger scan
+    return row
+
+
+def get(session: Session, key: str) -> tuple[CampaignRow, Campaign]:
+    """A campaign and its current document."""
+    row = _row(session, key)
+    return row, document_of(session, key, row.version)
+
+
+def document_of(session: Session, key: str, number: int) -> Campaign:
+    """A saved version's document (cached: versions never change)."""
+    found = repository.version(session, key, number)
+    if found is None:
+        raise CampaignNotFound(key=f"{key}@{number}")
+    return _parsed(key, number, _frozen(found.document))
+
+
+def _frozen(document: dict[str, object]) -> str:
+    return json.dumps(document, sort_keys=True)
+
+
+@lru_cache(maxsize=256)
+def _parsed(key: str, number: int, document: str) -> Campaign:
+    return Campaign.model_validate(json.loads(document))
+
+
+def listing(session: Session, status: str | None = None) -> list[CampaignRow]:
+    """Every campaign, optionally of one status."""
+    return repository.campaigns(session, status)

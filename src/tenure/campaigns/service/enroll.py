@@ -1,0 +1,98 @@
+"""Entering users into a campaign: re-entry rules, then treatment, holdout or global control.
+
+The arms are decided by hashing (kit/buckets.py, GrowthBook's hash), so a user is in the global
+control group for every campaign alike and in the same holdout of a campaign every time they
+enter it; held-out users go through the same journey and are recorded as "would have received".
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+import numpy as np
+from sqlalchemy.orm import Session
+
+from tenure.campaigns import repository
+from tenure.campaigns.policy import CONTROL_SEED
+from tenure.campaigns.spec import Campaign
+from tenure.kit.buckets import bucket_array
+
+ARMS = ("treatment", "holdout", "control")
+
+
+@dataclass(frozen=True)
+class Entered:
+    """What one enrolment run did."""
+
+    entered: int
+    not_again: int  # already in the journey, or re-entry not allowed yet
+    arms: dict[str, int]
+
+
+def arms(campaign: Campaign, user_ids: Sequence[str], control_share: float) -> list[str]:
+    """Each user's arm: control (shop-wide), holdout (this campaign) or treatment."""
+    if not user_ids:
+        return []
+    out = np.full(len(user_ids), "treatment", dtype=object)
+    holdout = bucket_array(f"campaign:{campaign.key}:holdout", list(user_ids)) < campaign.holdout
+    out[holdout] = "holdout"
+    if campaign.global_control and control_share > 0:
+        control = bucket_array(CONTROL_SEED, list(user_ids)) < control_share
+        out[control] = "control"
+    return [str(a) for a in out]
+
+
+def admissible(
+    session: Session, campaign: Campaign, user_ids: Sequence[str], now: datetime
+) -> tuple[list[str], dict[str, int]]:
+    """The users who may enter now, and the entry number each gets."""
+    active = repository.active_users(session, campaign.key)
+    last = repository.last_entries(session, campaign.key, user_ids)
+    after = campaign.reentry.after_days
+    allowed: list[str] = []
+    numbers: dict[str, int] = {}
+    for user in dict.fromkeys(user_ids):  # one entry per user per run, first order kept
+        if user in active:
+            continue
+        previous = last.get(user)
+        if previous is not None and (after is None or now - previous[1] < timedelta(days=after)):
+            continue
+        allowed.append(user)
+        numbers[user] = 1 if previous is None else previous[0] + 1
+    return allowed, numbers
+
+
+def enroll(
+    session: Session,
+    campaign: Campaign,
+    version: int,
+    user_ids: Sequence[str],
+    now: datetime,
+    control_share: float,
+) -> Entered:
+    """Enter the users who may enter, in bulk; their first step runs on the next dispatch."""
+    allowed, numbers = admissible(session, campaign, user_ids, now)
+    assigned = arms(campaign, allowed, control_share)
+    first = campaign.steps[0].id
+    rows = [
+        {
+            "campaign_key": campaign.key,
+            "version": version,
+            "user_id": user,
+            "entry_no": numbers[user],
+            "arm": arm,
+            "state": "active",
+            "step_id": first,
+            "next_at": now,
+            "entered_at": now,
+            "finished_at": None,
+            "reason": None,
+            "coupon_code": None,
+        }
+        for user, arm in zip(allowed, assigned, strict=True)
+    ]
+    repository.insert_enrollments(session, rows)
+    counts = {arm: assigned.count(arm) for arm in ARMS}
+    return Entered(entered=len(rows), not_again=len(set(user_ids)) - len(rows), arms=counts)
