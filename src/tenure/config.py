@@ -49,6 +49,9 @@ class Settings(BaseSettings):
     push_provider: str = "generic"
     # Where tracking links point: the public address of `tenure serve`.
     public_url: str = "http://127.0.0.1:8000"
+    # How long a worker holds a message it is sending; a worker killed mid-send leaves its
+    # messages to others after this.
+    campaign_lease_seconds: float = 120.0
     # Signs tracking links and unsubscribe tokens; when unset, a random key is kept in the home.
     secret_key: str | None = None
 

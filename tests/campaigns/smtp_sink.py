@@ -4,7 +4,8 @@
         ...send to 127.0.0.1:sink.port...
         sink.messages[0]["Subject"]
 
-`reject` addresses are answered 550 at RCPT, `defer` addresses 451. `connections` counts the
+`reject` addresses are answered 550 at RCPT, `defer` addresses 451, `closing` addresses 421
+(the server is going away). `connections` counts the
 SMTP sessions that greeted the server (EHLO/HELO), so a test can see a connection reused.
 `kill()` drops every open connection and stops listening; `start()` listens again on the
 same port.
@@ -12,6 +13,7 @@ same port.
 
 from __future__ import annotations
 
+import asyncio
 import email
 import email.policy
 import socket
@@ -66,6 +68,8 @@ class _Handler:
     ) -> str:
         if address.lower() in self.sink.reject:
             return f"550 5.1.1 <{address}>: mailbox unavailable"
+        if address.lower() in self.sink.closing:
+            return "421 4.3.2 shutting down, closing the channel"
         if address.lower() in self.sink.defer:
             return f"451 4.2.0 <{address}>: mailbox busy, try later"
         envelope.rcpt_tos.append(address)
@@ -103,7 +107,7 @@ class _Controller(Controller):
 
         def abort() -> None:
             for server in self.servers:
-                if server.transport is not None:
+                if isinstance(server.transport, asyncio.Transport):
                     server.transport.abort()
             done.set()
 
@@ -119,11 +123,13 @@ class SmtpSink:
         *,
         reject: Iterable[str] = (),
         defer: Iterable[str] = (),
+        closing: Iterable[str] = (),
         port: int | None = None,
         smtputf8: bool = True,
     ) -> None:
         self.reject = {address.lower() for address in reject}
         self.defer = {address.lower() for address in defer}
+        self.closing = {address.lower() for address in closing}
         self.port = port or free_port()
         self.smtputf8 = smtputf8
         self.messages: list[EmailMessage] = []

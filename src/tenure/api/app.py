@@ -16,6 +16,7 @@ from tenure.analytics.retention.router import router as retention_router
 from tenure.api import errors
 from tenure.api.flusher import Flusher
 from tenure.api.limits import BodyLimit
+from tenure.campaigns.router import router as campaigns_router
 from tenure.config import Settings, get_settings
 from tenure.ingest.tracking.router import router as tracking_router
 from tenure.ingest.warnings.router import router as ingestion_warnings_router
@@ -87,4 +88,5 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(referrals_router)
     app.include_router(profiles_router)
     app.include_router(segments_router)
+    app.include_router(campaigns_router)
     return app

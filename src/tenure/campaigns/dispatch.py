@@ -9,6 +9,7 @@ so a DuckDB read never holds the SQLite writer lock.
 from __future__ import annotations
 
 import logging
+import threading
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -17,9 +18,9 @@ from sqlalchemy.orm import Session
 
 from tenure.campaigns import facts, repository
 from tenure.campaigns import policy as shop_policy
-from tenure.campaigns.channels.base import Outcome, Sender
+from tenure.campaigns.channels.base import Envelope, Outcome, Sender
 from tenure.campaigns.channels.shophook import post_event
-from tenure.campaigns.errors import TemplateInvalid
+from tenure.campaigns.errors import TemplateInvalid, UserUnknown
 from tenure.campaigns.models import Enrollment
 from tenure.campaigns.schedule import next_run
 from tenure.campaigns.service import campaigns as docs
@@ -33,7 +34,6 @@ from tenure.storage.database import Database
 from tenure.storage.warehouse import Warehouse
 
 log = logging.getLogger(__name__)
-LEASE = timedelta(minutes=2)
 
 
 @dataclass
@@ -60,6 +60,11 @@ class Dispatcher:
     links: Links | None
     worker: str
     batch: int = 500
+
+    @property
+    def lease(self) -> timedelta:
+        """How long a claimed message stays this worker's."""
+        return timedelta(seconds=self.settings.campaign_lease_seconds)
 
     # ---- audiences ---------------------------------------------------------------------
 
@@ -139,21 +144,38 @@ class Dispatcher:
     def deliver(self, now: datetime) -> Pass:
         """Send the due messages the guardrails allow; settle each as soon as it is sent."""
         zone = self.settings.zone
+        # The lease runs on the wall clock even when a test passes a fixed `now`.
+        until = max(now, utc_now()) + self.lease
         claimed = self.database.write(
-            lambda s: delivery.claim(s, now, self.worker, LEASE, self.batch, zone)
+            lambda s: delivery.claim(s, now, self.worker, until, self.batch, zone)
         )
         result = Pass(details={"claimed": len(claimed)})
         if not claimed:
             return result
         with self.warehouse.reader() as con:
             profiles = facts.profiles(con, sorted({c.user_id for c in claimed}))
-        for message in claimed:
+        held = {c.id for c in claimed}
+        renew_at = utc_now() + self.lease / 3
+        for index, message in enumerate(claimed):
+            if utc_now() >= renew_at:
+                # Renew before a third of the lease is left: a slow batch must not let another
+                # worker take (and send) what this one is about to send.
+                rest = [m.id for m in claimed[index:] if m.id in held]
+                held = self._renew(rest)
+                renew_at = utc_now() + self.lease / 3
+            if message.id not in held:
+                continue  # the lease ran out and another worker has it now
             outcome = self._send_one(message, profiles.get(message.user_id, {}))
             if outcome.status == "sent":
                 result.sent += 1
             else:
                 result.failed += 1
         return result
+
+    def _renew(self, ids: list[str]) -> set[str]:
+        return self.database.write(
+            lambda s: delivery.renew(s, ids, self.worker, utc_now() + self.lease)
+        )
 
     def _send_one(self, message: delivery.Claimed, profile: dict[str, Any]) -> Outcome:
         now = utc_now()
@@ -219,6 +241,38 @@ class Dispatcher:
                    "step": message.step_id, "user_id": message.user_id}  # fmt: skip
         return post_event(message.address, payload, message.id)
 
+    # ---- preview -----------------------------------------------------------------------
+
+    def preview(self, key: str, user_id: str, now: datetime) -> list[tuple[str, Envelope]]:
+        """Every send step of a campaign rendered for one user, as it would go out now."""
+        row, campaign = self.database.read(lambda s: docs.get(s, key))
+        with self.warehouse.reader() as con:
+            profile = facts.profiles(con, [user_id]).get(user_id)
+        if profile is None:
+            raise UserUnknown(user_id=user_id)
+        contact = self.database.read(lambda s: repository.contacts(s, [user_id])).get(user_id)
+        out = []
+        for step in campaign.steps:
+            if not isinstance(step, Send):
+                continue
+            address = (
+                getattr(contact, journeys.ADDRESS.get(step.channel, ""), None) if contact else None
+            )
+            message = delivery.Claimed(
+                id="preview", campaign_key=key, version=row.version, step_id=step.id,
+                user_id=user_id, enrollment_id=0, channel=step.channel,
+                address=address or (user_id if step.channel == "inbox" else ""),
+                locale=contact.locale if contact else None, attempts=0,
+            )  # fmt: skip
+            out.append((step.id, self._render(message, profile, now)))
+        return out
+
+    def _render(
+        self, message: delivery.Claimed, profile: dict[str, Any], now: datetime
+    ) -> Envelope:
+        envelope, _ = self.database.read(lambda s: self._compose(s, message, profile, now))
+        return envelope
+
     # ---- one pass ----------------------------------------------------------------------
 
     def run_once(self, now: datetime | None = None) -> Pass:
@@ -231,6 +285,25 @@ class Dispatcher:
             entered=entered, advanced=moved.advanced, queued=moved.queued, sent=sent.sent,
             failed=sent.failed, details=sent.details,
         )  # fmt: skip
+
+
+def loop(dispatcher: Dispatcher, stop: threading.Event, every: float) -> None:
+    """Pass after pass until `stop` is set; idle passes wait `every` seconds.
+
+    A failing pass (the warehouse busy, the database restarting) is logged and tried again on
+    the next tick: the leases it held run out and nothing it did half-way was committed.
+    """
+    while not stop.is_set():
+        try:
+            done = dispatcher.run_once()
+        except Exception:
+            log.exception("campaign pass failed; trying again")
+            done = Pass()
+        busy = done.entered or done.advanced or done.details.get("claimed")
+        if not busy:
+            stop.wait(every)
+    for sender in dispatcher.senders.values():
+        sender.close()
 
 
 def docs_duration(step: Send) -> timedelta:

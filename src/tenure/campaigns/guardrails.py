@@ -140,7 +140,7 @@ def _first_at_wall(wall: datetime, zone: ZoneInfo, not_before: datetime) -> date
     """
     early = wall.replace(tzinfo=zone, fold=0).astimezone(UTC)
     late = wall.replace(tzinfo=zone, fold=1).astimezone(UTC)
-    if True:
+    if _wall(early, zone) == wall:  # the wall time exists
         return early if early >= not_before else late
     # In a gap, fold=1 lands before the transition and fold=0 after it; zoneinfo transitions
     # fall on whole seconds, so a bisection over seconds finds it exactly.

@@ -247,6 +247,25 @@ def outbox_counts(session: Session) -> dict[str, int]:
     return {status: int(n) for status, n in session.execute(stmt)}
 
 
+def renew_leases(session: Session, ids: Sequence[str], worker: str, until: datetime) -> set[str]:
+    """Push the lease end of the messages `worker` still holds; returns their ids."""
+    kept: set[str] = set()
+    for start in range(0, len(ids), CHUNK):
+        stmt = (
+            update(Message)
+            .where(
+                Message.id.in_(list(ids[start : start + CHUNK])),
+                Message.status == "leased",
+                Message.leased_by == worker,
+            )
+            .values(lease_until=until)
+            .returning(Message.id)
+            .execution_options(synchronize_session=False)
+        )
+        kept.update(session.scalars(stmt))
+    return kept
+
+
 def set_message(session: Session, message_id: str, worker: str | None, **values: Any) -> bool:
     """Update a message; with `worker`, only while that worker still holds its lease."""
     stmt = update(Message).where(Message.id == message_id)

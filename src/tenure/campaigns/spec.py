@@ -310,6 +310,12 @@ class QuietSpec(_Strict):
     start: time
     end: time
 
+    @model_validator(mode="after")
+    def _window(self) -> QuietSpec:
+        if self.start == self.end:
+            raise ValueError("quiet hours need different start and end times")
+        return self
+
 
 class Campaign(_Strict):
     """The whole campaign document."""

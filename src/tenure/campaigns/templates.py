@@ -12,7 +12,7 @@ HTML sources are autoescaped; text, SMS and push sources are not. The filters `m
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from datetime import UTC, date, datetime, tzinfo
 from decimal import Decimal
 from functools import lru_cache
@@ -68,6 +68,20 @@ class _TemplateProblem(Exception):
         self.reason = reason
 
 
+def _huge_power(base: Any, power: Any) -> bool:
+    if not (isinstance(base, int) and isinstance(power, int)):
+        return False
+    return power > 0 and abs(base) > 1 and base.bit_length() * power > 4096
+
+
+def _huge_repeat(seq: Any, count: Any) -> bool:
+    return (
+        isinstance(seq, str | list | tuple)
+        and isinstance(count, int)
+        and len(seq) * count > MAX_OUTPUT
+    )
+
+
 class _Sandbox(ImmutableSandboxedEnvironment):
     """The immutable sandbox, stricter in three ways: touching an unsafe attribute raises
     (instead of rendering empty), and `*` / `**` cannot build huge strings or numbers."""
@@ -80,14 +94,10 @@ class _Sandbox(ImmutableSandboxedEnvironment):
         )
 
     def call_binop(self, context: Context, operator: str, left: Any, right: Any) -> Any:
-        if operator == "**" and isinstance(left, int) and isinstance(right, int):
-            if right > 0 and abs(left) > 1 and left.bit_length() * right > 4096:
-                raise SecurityError(f"{left} ** {right} is too large")
-        if operator == "*":
-            for seq, count in ((left, right), (right, left)):
-                if isinstance(seq, str | list | tuple) and isinstance(count, int):
-                    if len(seq) * count > MAX_OUTPUT:
-                        raise SecurityError("repeating a sequence that many times is too large")
+        if operator == "**" and _huge_power(left, right):
+            raise SecurityError(f"{left} ** {right} is too large")
+        if operator == "*" and (_huge_repeat(left, right) or _huge_repeat(right, left)):
+            raise SecurityError("repeating a sequence that many times is too large")
         return super().call_binop(context, operator, left, right)
 
 
@@ -190,12 +200,24 @@ def _environment(html: bool) -> _Sandbox:
 _ENVIRONMENTS = {False: _environment(False), True: _environment(True)}
 
 
-def _first_line(nodes: list[jinja2.nodes.Node]) -> int:
+_OTHER_TEMPLATES = (
+    jinja2.nodes.Include,
+    jinja2.nodes.Import,
+    jinja2.nodes.FromImport,
+    jinja2.nodes.Extends,
+)
+
+
+def _first_line(nodes: Sequence[jinja2.nodes.Node]) -> int:
     return min((node.lineno for node in nodes), default=1)
 
 
 def _check_names(ast: jinja2.nodes.Template) -> None:
-    """Every variable read must be allowed, and no attribute may start with "_"."""
+    """No other templates; every variable read must be allowed; no attribute starts with "_"."""
+    others = list(ast.find_all(_OTHER_TEMPLATES))
+    if others:
+        reason = "a message template cannot include, import or extend another template"
+        raise _TemplateProblem(_first_line(others), reason)
     unknown = jinja2.meta.find_undeclared_variables(ast) - ALLOWED_NAMES
     if unknown:
         readers = [
@@ -203,9 +225,9 @@ def _check_names(ast: jinja2.nodes.Template) -> None:
             for node in ast.find_all(jinja2.nodes.Name)
             if node.ctx == "load" and node.name in unknown
         ]
-        first = min(readers, key=lambda node: node.lineno)
+        line, name = min(((node.lineno, node.name) for node in readers), default=(1, min(unknown)))
         allowed = ", ".join(sorted(ALLOWED_NAMES))
-        raise _TemplateProblem(first.lineno, f"unknown name `{first.name}`; use one of: {allowed}")
+        raise _TemplateProblem(line, f"unknown name `{name}`; use one of: {allowed}")
     private = [
         node
         for node in ast.find_all((jinja2.nodes.Getattr, jinja2.nodes.Getitem))
@@ -229,7 +251,9 @@ def _private_key(node: jinja2.nodes.Node) -> bool:
 @lru_cache(maxsize=512)
 def _compiled(source: str, html: bool) -> jinja2.Template:
     if len(source) > MAX_SOURCE:
-        raise _TemplateProblem(1, f"the template has {len(source)} characters; at most {MAX_SOURCE}")
+        raise _TemplateProblem(
+            1, f"the template has {len(source)} characters; at most {MAX_SOURCE}"
+        )
     env = _ENVIRONMENTS[html]
     try:
         ast = env.parse(source)

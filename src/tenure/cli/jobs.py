@@ -101,6 +101,12 @@ def worker(
     poll: float = typer.Option(30.0, "--poll", help="Seconds between looks at the schedule."),
     once: bool = typer.Option(False, "--once", help="Run what is due, then exit."),
     lease: float = typer.Option(LEASE_SECONDS, "--lease", help="Lease seconds (renewed)."),
+    campaigns: bool = typer.Option(
+        True, "--campaigns/--no-campaigns", help="Also run the campaign engine (sends)."
+    ),
+    dispatch_every: float = typer.Option(
+        1.0, "--dispatch-every", help="Seconds between idle campaign passes."
+    ),
 ) -> None:
     """Run due jobs from the database schedule; start as many workers as you like."""
     svc = services()
@@ -116,9 +122,27 @@ def worker(
     stop = StopOnSignal(runner)
     stop.install()
     console.print(translate("cli.worker.started", worker=runner.name, seconds=poll))
+    engine = _campaign_thread(svc, runner.name, stop.event, dispatch_every) if campaigns else None
     with contextlib.suppress(Interrupted):  # a job was running; it was handed back
         runner.loop(poll, stop.event)
+    if engine is not None:
+        engine.join(HARD_STOP_SECONDS / 2)  # a send in flight finishes; its lease covers the rest
     err_console.print(translate("cli.worker.stopped", worker=runner.name))
+
+
+def _campaign_thread(
+    svc: Services, name: str, stop: threading.Event, every: float
+) -> threading.Thread:
+    """The campaign engine beside the job loop: its own thread, the same stop event."""
+    from tenure.campaigns.dispatch import loop
+    from tenure.campaigns.engine import dispatcher
+
+    engine = dispatcher(svc.settings, svc.database, svc.warehouse, name)
+    thread = threading.Thread(
+        target=loop, args=(engine, stop, every), name="campaigns", daemon=True
+    )
+    thread.start()
+    return thread
 
 
 class StopOnSignal:

@@ -8,6 +8,7 @@ import os
 import typer
 
 from tenure.cli import (
+    campaigns,
     demo,
     funnels,
     imports,
@@ -59,6 +60,7 @@ app.add_typer(loyalty.app, name="loyalty")
 app.add_typer(promotions.coupons_app, name="coupons")
 app.add_typer(promotions.promotions_app, name="promotions")
 app.add_typer(referrals.app, name="referrals")
+app.add_typer(campaigns.app, name="campaigns")
 
 
 @app.callback()

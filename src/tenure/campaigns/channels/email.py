@@ -103,6 +103,10 @@ def _local_hostname() -> str:
     return socket.getfqdn()
 
 
+class _BadAddress(ValueError):
+    """The envelope's `to` cannot be an e-mail address."""
+
+
 class _Reconnect(Exception):
     """The server dropped the connection (or said 421); connect again."""
 
@@ -151,7 +155,7 @@ class SmtpSender:
         """The message as it goes out; ValueError for an envelope that cannot be one."""
         address = envelope.to.strip()
         if parseaddr(address)[1] != address or "@" not in address:
-            raise ValueError(f"{envelope.to!r} is not an e-mail address")
+            raise _BadAddress(f"{envelope.to!r} is not an e-mail address")
         message = EmailMessage(policy=_POLICY)
         message["From"] = self.sender
         message["To"] = address
@@ -172,14 +176,16 @@ class SmtpSender:
     def send(self, envelope: Envelope) -> Outcome:
         try:
             message = self.build(envelope)
+        except _BadAddress as exc:
+            return failed(str(exc), hard_bounce=True)
         except ValueError as exc:
-            bad_address = "e-mail address" in str(exc)
-            return failed(f"cannot build the message: {exc}", hard_bounce=bad_address)
+            return failed(f"cannot build the message: {exc}")
         recipient = str(message["To"])
         international = not (recipient.isascii() and self.from_address.isascii())
         payload = message.as_bytes(policy=_POLICY_UTF8 if international else _POLICY)
         if self._bucket is not None:
             self._bucket.acquire()
+        lost = ""
         with self._lock:
             for attempt in (1, 2):
                 try:
@@ -187,18 +193,17 @@ class SmtpSender:
                 except (smtplib.SMTPException, OSError) as exc:
                     self._drop()
                     where = f"{self.target.host}:{self.target.port}"
-                    return retry(f"cannot connect to {where}: {_describe(exc)}")
+                    return retry(f"cannot open an SMTP session with {where}: {_describe(exc)}")
                 try:
                     return self._transact(smtp, recipient, payload, international)
                 except (_Reconnect, smtplib.SMTPServerDisconnected) as exc:
                     self._drop()
-                    if attempt == 2:
-                        return retry(f"the server dropped the connection: {_describe(exc)}")
-                    log.info("SMTP connection lost (%s); reconnecting", _describe(exc))
+                    lost = f"the server dropped the connection: {_describe(exc)}"
+                    log.info("SMTP try %d: %s", attempt, lost)
                 except OSError as exc:
                     self._drop()
                     return retry(f"SMTP connection error: {_describe(exc)}")
-        raise AssertionError("unreachable")  # pragma: no cover
+        return retry(lost)
 
     def _transact(
         self, smtp: smtplib.SMTP, recipient: str, payload: bytes, international: bool

@@ -11,7 +11,7 @@ Aliyun's `Code`) and the replies that mean the address is bad for good (`bounce_
 | twilio | form To, Body, From, MessagingServiceSid | error code 21211, 21614, 21610 |
 | fcm | FCM HTTP v1 `{"message": {token, notification, data}}` | UNREGISTERED, SENDER_ID_MISMATCH |
 | wechat_template | `{touser, template_id, url, data: {k: {value}}}` | errcode 43004, 40003 |
-| aliyun_sms | form PhoneNumbers, SignName, TemplateCode, TemplateParam | isv.MOBILE_NUMBER_ILLEGAL |
+| aliyun_sms | form PhoneNumbers, SignName, TemplateCode, TemplateParam | MOBILE_NUMBER_ILLEGAL |
 """
 
 from __future__ import annotations
@@ -71,9 +71,7 @@ def fcm(envelope: Envelope) -> tuple[Kind, Any]:
     if envelope.url:
         data["url"] = envelope.url
     data["message_id"] = envelope.message_id
-    return "json", {
-        "message": {"token": envelope.to, "notification": notification, "data": data}
-    }
+    return "json", {"message": {"token": envelope.to, "notification": notification, "data": data}}
 
 
 def wechat_template(envelope: Envelope) -> tuple[Kind, Any]:
@@ -202,7 +200,9 @@ def outcome_of_reply(provider: str, status: int, body: Any) -> Outcome:
         reason, transient = error
         if transient:
             return retry(f"HTTP {status} {reason}")
-        return failed(f"HTTP {status} {reason}", hard_bounce=bounce_in_reply(provider, status, body))
+        return failed(
+            f"HTTP {status} {reason}", hard_bounce=bounce_in_reply(provider, status, body)
+        )
     reason = f"HTTP {status}" + (f": {_summary(body)}" if body not in (None, "") else "")
     if status in (408, 429) or status >= 500:
         return retry(reason)

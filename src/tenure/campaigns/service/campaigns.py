@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
+from collections.abc import Collection, Iterator
 from datetime import datetime
 from functools import lru_cache
 from typing import Any
@@ -11,13 +11,15 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from tenure.campaigns import repository, spec
+from tenure.campaigns.channels.config import SETTING_OF
 from tenure.campaigns.errors import (
     CampaignExists,
     CampaignNotFound,
     CampaignStateConflict,
     CampaignVersionConflict,
+    ChannelUnconfigured,
 )
-from tenure.campaigns.models import CampaignRow, CampaignVersion
+from tenure.campaigns.models import CampaignRow, CampaignVersion, Decision, Enrollment
 from tenure.campaigns.spec import Campaign, Send
 from tenure.campaigns.templates import compile_template
 
@@ -104,12 +106,22 @@ def update(
     return row, campaign
 
 
-def transition(session: Session, key: str, action: str, now: datetime) -> CampaignRow:
-    """Start, pause, resume or finish a campaign."""
+def transition(
+    session: Session, key: str, action: str, now: datetime, channels: Collection[str] | None = None
+) -> CampaignRow:
+    """Start, pause, resume or finish a campaign.
+
+    With `channels` (those this installation can send on), starting or resuming a campaign
+    that sends on another channel is refused, instead of its messages retrying until dead.
+    """
     row = _row(session, key, lock=True)
     allowed, target = TRANSITIONS[action]
     if row.status not in allowed:
         raise CampaignStateConflict(key=key, state=row.status, action=action)
+    if channels is not None and action in ("start", "resume"):
+        missing = sorted(document_of(session, key, row.version).channels() - {"inbox", *channels})
+        if missing:
+            raise ChannelUnconfigured(channel=missing[0], setting=SETTING_OF[missing[0]])
     row.status, row.updated_at = target, now
     if action == "start":
         row.started_at = now
@@ -143,3 +155,8 @@ def _parsed(key: str, number: int, document: str) -> Campaign:
 def listing(session: Session, status: str | None = None) -> list[CampaignRow]:
     """Every campaign, optionally of one status."""
     return repository.campaigns(session, status)
+
+
+def history(session: Session, user_id: str) -> tuple[list[Enrollment], list[Decision]]:
+    """A user's enrolments and every decision about them, newest first."""
+    return repository.user_enrollments(session, user_id), repository.decisions_of(session, user_id)

@@ -63,7 +63,7 @@ def _decision(
 
 
 def claim(
-    session: Session, now: datetime, worker: str, lease: timedelta, limit: int, zone: ZoneInfo
+    session: Session, now: datetime, worker: str, until: datetime, limit: int, zone: ZoneInfo
 ) -> list[Claimed]:
     """Lease up to `limit` due messages that the guardrails let go now."""
     rows = repository.lease_messages(session, now, limit)
@@ -93,7 +93,7 @@ def claim(
         candidates = []
         for row in mine:
             if row.channel not in CUSTOMER:  # the shop's own webhooks: no caps, no consent
-                claimed.append(_lease(row, now, worker, lease))
+                claimed.append(_lease(row, now, worker, until))
                 continue
             doc = campaign_docs.document_of(session, row.campaign_key, row.version)
             address, reason = reachability(batch, doc, user, row.channel)
@@ -109,7 +109,7 @@ def claim(
         for verdict in arbitrate(guard, batch.zone_of(user), history[user], candidates, now):
             row = found[verdict.message_id]
             if verdict.action == "send":
-                claimed.append(_lease(row, now, worker, lease))
+                claimed.append(_lease(row, now, worker, until))
             elif verdict.action == "defer":
                 row.status, row.due_at, row.lease_until = "queued", verdict.at, None
                 row.sent_at, row.reason = None, verdict.reason
@@ -123,14 +123,19 @@ def claim(
     return claimed
 
 
-def _lease(row: Message, now: datetime, worker: str, lease: timedelta) -> Claimed:
-    row.status, row.leased_by, row.lease_until = "leased", worker, now + lease
+def _lease(row: Message, now: datetime, worker: str, until: datetime) -> Claimed:
+    row.status, row.leased_by, row.lease_until = "leased", worker, until
     row.sent_at, row.attempts = now, row.attempts + 1  # sent_at reserves the cap slot
     return Claimed(
         id=row.id, campaign_key=row.campaign_key, version=row.version, step_id=row.step_id,
         user_id=row.user_id, enrollment_id=row.enrollment_id, channel=row.channel,
         address=row.address or "", locale=row.locale, attempts=row.attempts,
     )  # fmt: skip
+
+
+def renew(session: Session, ids: list[str], worker: str, until: datetime) -> set[str]:
+    """Extend this worker's leases; the ids it still holds."""
+    return repository.renew_leases(session, ids, worker, until)
 
 
 def record(

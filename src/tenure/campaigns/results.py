@@ -1,0 +1,176 @@
+"""What a campaign did: reach, delivery and engagement per step, and its incremental effect.
+
+Every entry is followed for the campaign's attribution window: did the user pay for an order,
+and how much did they spend (one currency: the shop's main one, `analytics/currency.py`).
+Treatment is compared with the campaign's holdout, and with the shop's global control group,
+as a difference of means with a Welch 95 % interval. Held-out users went through the same
+entry logic, so the comparison is between like groups.
+"""
+
+from __future__ import annotations
+
+import math
+from datetime import datetime, timedelta
+
+import ibis
+import numpy as np
+import pandas as pd
+from pydantic import BaseModel
+from scipy import stats
+
+from tenure.analytics.currency import currency_scope
+from tenure.campaigns import repository
+from tenure.campaigns.service import campaigns as docs
+from tenure.storage.database import Database
+from tenure.storage.warehouse import Warehouse
+
+ENGAGEMENT = ("opened", "clicked", "unsubscribed")
+OUTBOX = ("queued", "leased", "sent", "failed", "dead", "dropped", "skipped")
+
+
+class ArmResult(BaseModel):
+    """One arm's outcome over the attribution window."""
+
+    arm: str
+    users: int
+    converted: int
+    conversion_rate: float | None
+    revenue: float
+    revenue_per_user: float | None
+
+
+class Lift(BaseModel):
+    """Treatment minus a comparison arm, per user, with a Welch 95 % interval."""
+
+    against: str
+    metric: str
+    difference: float | None
+    ci_low: float | None
+    ci_high: float | None
+    p_value: float | None
+    reason: str | None = None  # why it could not be computed
+
+
+class StepResult(BaseModel):
+    """A step's messages by status, and the users who engaged."""
+
+    step_id: str
+    messages: dict[str, int]
+    held_out: int
+    engaged: dict[str, int]
+
+
+class CampaignResults(BaseModel):
+    """The campaign's results."""
+
+    key: str
+    status: str
+    attribution_days: int
+    currency: str | None
+    arms: list[ArmResult]
+    lifts: list[Lift]
+    incremental_conversions: float | None  # treated users × conversion-rate lift over holdout
+    incremental_revenue: float | None
+    steps: list[StepResult]
+
+
+def welch(a: np.ndarray, b: np.ndarray, against: str, metric: str) -> Lift:
+    """mean(a) − mean(b), its 95 % interval and two-sided p-value by Welch's t."""
+    if len(a) < 2 or len(b) < 2:
+        return Lift(against=against, metric=metric, difference=None, ci_low=None, ci_high=None,
+                    p_value=None, reason="fewer than 2 users in an arm")  # fmt: skip
+    diff = float(a.mean() - b.mean())
+    va, vb = a.var(ddof=1) / len(a), b.var(ddof=1) / len(b)
+    se = math.sqrt(va + vb)
+    if se == 0:
+        return Lift(against=against, metric=metric, difference=diff, ci_low=diff, ci_high=diff,
+                    p_value=None, reason="zero variance")  # fmt: skip
+    dof = (va + vb) ** 2 / (va**2 / (len(a) - 1) + vb**2 / (len(b) - 1))
+    half = float(stats.t.ppf(0.975, dof)) * se
+    p = float(2 * stats.t.sf(abs(diff) / se, dof))
+    return Lift(against=against, metric=metric, difference=diff, ci_low=diff - half,
+                ci_high=diff + half, p_value=p)  # fmt: skip
+
+
+def outcomes(
+    warehouse: Warehouse, entries: list[tuple[str, str, datetime]], days: int
+) -> tuple[pd.DataFrame, str | None]:
+    """Per entry: arm, converted (0/1) and revenue within `days` of entering."""
+    frame = pd.DataFrame(entries, columns=["user_id", "arm", "entered_at"])
+    if frame.empty:
+        return frame.assign(converted=0, revenue=0.0), None
+    frame["entered_at"] = pd.to_datetime(frame["entered_at"], utc=True)
+    frame["until"] = frame["entered_at"] + timedelta(days=days)
+    with warehouse.reader() as con:
+        scope = currency_scope(con, None)
+        orders = con.table("orders")
+        keep = orders.status == "paid"
+        if scope.currency is not None:
+            keep = keep & (orders.currency == scope.currency)
+        users = ibis.memtable(frame[["user_id"]].drop_duplicates(), schema={"user_id": "string"})
+        paid = (
+            orders.filter(keep, orders.ts >= frame["entered_at"].min().to_pydatetime())
+            .semi_join(users, "user_id")
+            .select("user_id", "ts", "amount")
+            .execute()
+        )
+    paid["ts"] = pd.to_datetime(paid["ts"], utc=True)
+    paid["amount"] = paid["amount"].astype(float)
+    joined = frame.reset_index().merge(paid, on="user_id", how="left")
+    inside = (joined["ts"] >= joined["entered_at"]) & (joined["ts"] < joined["until"])
+    joined["amount"] = joined["amount"].where(inside, 0.0).fillna(0.0)
+    joined["hit"] = inside.astype(int)
+    per = joined.groupby("index").agg(revenue=("amount", "sum"), orders=("hit", "sum"))
+    frame["revenue"] = per["revenue"].reindex(frame.index).fillna(0.0)
+    frame["converted"] = (per["orders"].reindex(frame.index).fillna(0) > 0).astype(int)
+    return frame, scope.currency
+
+
+def _arm(frame: pd.DataFrame, arm: str) -> ArmResult:
+    part = frame[frame.arm == arm]
+    n = len(part)
+    return ArmResult(
+        arm=arm, users=n, converted=int(part.converted.sum()),
+        conversion_rate=float(part.converted.mean()) if n else None,
+        revenue=float(part.revenue.sum()),
+        revenue_per_user=float(part.revenue.mean()) if n else None,
+    )  # fmt: skip
+
+
+def results(database: Database, warehouse: Warehouse, key: str, now: datetime) -> CampaignResults:
+    """The campaign's results as of now (entries still inside their window count so far)."""
+    row, campaign = database.read(lambda s: docs.get(s, key))
+    entries = database.read(lambda s: repository.entries(s, key))
+    messages = database.read(lambda s: repository.message_counts(s, key))
+    decisions = database.read(lambda s: repository.decision_counts(s, key))
+    frame, currency = outcomes(warehouse, entries, campaign.attribution_days)
+    arms = [_arm(frame, arm) for arm in ("treatment", "holdout", "control")]
+    lifts: list[Lift] = []
+    treated = frame[frame.arm == "treatment"]
+    for against in ("holdout", "control"):
+        other = frame[frame.arm == against]
+        if other.empty:
+            continue
+        for metric in ("converted", "revenue"):
+            a, b = treated[metric].to_numpy(float), other[metric].to_numpy(float)
+            lifts.append(
+                welch(a, b, against, "conversion" if metric == "converted" else "revenue_per_user")
+            )
+    by = {(lift.against, lift.metric): lift.difference for lift in lifts}
+    conv, rev = by.get(("holdout", "conversion")), by.get(("holdout", "revenue_per_user"))
+    steps = [
+        StepResult(
+            step_id=step.id,
+            messages={s: messages.get((step.id, s), 0) for s in OUTBOX},
+            held_out=decisions.get((step.id, "held_out"), 0),
+            engaged={a: decisions.get((step.id, a), 0) for a in ENGAGEMENT},
+        )
+        for step in campaign.steps
+        if step.type in ("send", "webhook")
+    ]
+    return CampaignResults(
+        key=key, status=row.status, attribution_days=campaign.attribution_days,
+        currency=currency, arms=arms, lifts=lifts,
+        incremental_conversions=None if conv is None else conv * len(treated),
+        incremental_revenue=None if rev is None else rev * len(treated), steps=steps,
+    )  # fmt: skip
