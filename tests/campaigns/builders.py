@@ -94,3 +94,25 @@ def dispatcher(settings: Settings, database: Database, warehouse: Warehouse,
     return Dispatcher(
         settings, database, warehouse, senders, Links(KEY, "http://t.example"), worker
     )
+
+
+def add_events(warehouse: Warehouse, rows: list[tuple[str, str, str, datetime]]) -> None:
+    """Tracked events: (event_id, user_id, name, ts)."""
+    frame = pd.DataFrame({
+        "event_id": [r[0] for r in rows], "type": "track", "user_id": [r[1] for r in rows],
+        "name": [r[2] for r in rows], "ts": [pd.Timestamp(r[3]) for r in rows],
+        "properties": "{}", "received_at": [pd.Timestamp(r[3]) for r in rows],
+    })  # fmt: skip
+    with warehouse.writer() as writer:
+        writer.upsert("events", pa.Table.from_pandas(frame, preserve_index=False))
+
+
+def add_orders(warehouse: Warehouse, rows: list[tuple[str, str, datetime]]) -> None:
+    """Paid orders: (order_id, user_id, ts)."""
+    frame = pd.DataFrame({
+        "order_id": [r[0] for r in rows], "user_id": [r[1] for r in rows],
+        "ts": [pd.Timestamp(r[2]) for r in rows], "status": "paid", "amount": 10.0,
+        "currency": "CNY", "channel": "web",
+    })  # fmt: skip
+    with warehouse.writer() as writer:
+        writer.upsert("orders", pa.Table.from_pandas(frame, preserve_index=False))

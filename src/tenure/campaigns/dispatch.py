@@ -27,6 +27,7 @@ from tenure.campaigns.service import campaigns as docs
 from tenure.campaigns.service import content, delivery, enroll, journeys
 from tenure.campaigns.service.links import Links
 from tenure.campaigns.spec import Branch, Send
+from tenure.campaigns.triggers import Scan, Scanner
 from tenure.config import Settings
 from tenure.kit.time import utc_now
 from tenure.loyalty.service import current_tier, points_balance
@@ -66,34 +67,36 @@ class Dispatcher:
         """How long a claimed message stays this worker's."""
         return timedelta(seconds=self.settings.campaign_lease_seconds)
 
-    # ---- audiences ---------------------------------------------------------------------
+    # ---- arrivals ----------------------------------------------------------------------
 
-    def run_audiences(self, now: datetime) -> int:
-        """Enter the audiences of due one-off and recurring campaigns."""
-        due = self.database.read(lambda s: _due_runs(s, now))
-        entered = 0
-        for key, version in due:
-            entered += self._run_audience(key, version, now)
-        return entered
+    def run_entries(self, now: datetime) -> int:
+        """Enter the audiences of due campaigns and the users their triggers fired for."""
+        due = self.database.read(lambda s: _due_scans(s, now))
+        return sum(
+            self._scan(key, version, cursor, started, now) for key, version, cursor, started in due
+        )
 
-    def _run_audience(self, key: str, version: int, now: datetime) -> int:
+    def _scan(
+        self, key: str, version: int, cursor: str | None, started: datetime, now: datetime
+    ) -> int:
         campaign = self.database.read(lambda s: docs.document_of(s, key, version))
-        zone = self.settings.zone
-        users = facts.audience(self.database, self.warehouse, campaign.audience, zone)
-        return self.database.write(lambda s: self._enter(s, key, users, now))
+        scanner = Scanner(self.database, self.warehouse, self.settings.zone)
+        found = scanner.scan(campaign, cursor, started, now)
+        return self.database.write(lambda s: self._enter(s, key, cursor, found, now))
 
-    def _enter(self, session: Session, key: str, users: list[str], now: datetime) -> int:
+    def _enter(
+        self, session: Session, key: str, cursor: str | None, found: Scan, now: datetime
+    ) -> int:
         row = repository.campaign(session, key, lock=True)
-        if (
-            row is None
-            or row.status != "active"
-            or row.next_run_at is None
-            or row.next_run_at > now
-        ):
-            return 0  # another worker ran it, or it was paused meanwhile
+        due = row is not None and row.status == "active" and row.next_run_at is not None
+        if row is None or row.next_run_at is None or not due or row.next_run_at > now:
+            return 0
+        if row.cursor != cursor:
+            return 0  # another worker scanned it first, or it was paused meanwhile
         campaign = docs.document_of(session, key, row.version)
         share = shop_policy.current(session).control_share
-        result = enroll.enroll(session, campaign, row.version, users, now, share)
+        result = enroll.enroll(session, campaign, row.version, found.arrivals, now, share)
+        row.cursor = found.cursor
         row.next_run_at = next_run(campaign.trigger, now, self.settings.zone)
         return result.entered
 
@@ -124,9 +127,13 @@ class Dispatcher:
         rows = repository.lock_enrollments(session, ids, now)
         users = sorted({r.user_id for r in rows})
         batch = journeys.Batch(
-            now=now, zone=self.settings.zone, contacts=repository.contacts(session, users),
-            consents=repository.consents(session, users), suppressed=set(), ordered=ordered,
-        )  # fmt: skip
+            now=now,
+            zone=self.settings.zone,
+            contacts=repository.contacts(session, users),
+            consents=repository.consents(session, users),
+            suppressed=set(),
+            ordered=ordered,
+        )
         for row in rows:
             campaign = docs.document_of(session, row.campaign_key, row.version)
             journeys.advance(session, batch, row, campaign)
@@ -278,7 +285,7 @@ class Dispatcher:
     def run_once(self, now: datetime | None = None) -> Pass:
         """Audiences, then journeys, then delivery."""
         moment = now or utc_now()
-        entered = self.run_audiences(moment)
+        entered = self.run_entries(moment)
         moved = self.advance(moment)
         sent = self.deliver(moment)
         return Pass(
@@ -314,10 +321,10 @@ def docs_duration(step: Send) -> timedelta:
     return parse_duration(step.expires_after)
 
 
-def _due_runs(session: Session, now: datetime) -> list[tuple[str, int]]:
-    """(key, version) of active one-off and recurring campaigns whose audience run is due."""
+def _due_scans(session: Session, now: datetime) -> list[tuple[str, int, str | None, datetime]]:
+    """(key, version, cursor, started) of active campaigns whose scan is due."""
     return [
-        (c.key, c.version)
+        (c.key, c.version, c.cursor, c.started_at or now)
         for c in repository.campaigns(session, "active")
-        if c.trigger in ("once", "recurring") and c.next_run_at is not None and c.next_run_at <= now
+        if c.next_run_at is not None and c.next_run_at <= now
     ]

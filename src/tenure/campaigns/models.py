@@ -47,6 +47,9 @@ class Enrollment(Base):
     __tablename__ = "campaign_enrollments"
     __table_args__ = (
         UniqueConstraint("campaign_key", "user_id", "entry_no", name="uq_campaign_enrollment"),
+        # What brought the user in (an event id, a transition, a date, an audience run): the
+        # same cause never enters the same user twice, however often the scan overlaps.
+        UniqueConstraint("campaign_key", "user_id", "source", name="uq_campaign_enrollment_source"),
         Index("ix_campaign_enrollments_due", "state", "next_at"),
         Index("ix_campaign_enrollments_user", "user_id", "campaign_key"),
     )
@@ -56,6 +59,7 @@ class Enrollment(Base):
     version: Mapped[int] = mapped_column(Integer)
     user_id: Mapped[str] = mapped_column(String(200))
     entry_no: Mapped[int] = mapped_column(Integer)
+    source: Mapped[str] = mapped_column(String(200))
     arm: Mapped[str] = mapped_column(String(16))  # treatment / holdout / control
     state: Mapped[str] = mapped_column(String(16))  # active / done / exited
     step_id: Mapped[str] = mapped_column(String(64))

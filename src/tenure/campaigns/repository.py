@@ -90,6 +90,20 @@ def last_entries(session: Session, key: str, user_ids: Sequence[str]) -> dict[st
     return out
 
 
+def entered_sources(
+    session: Session, key: str, pairs: Sequence[tuple[str, str]]
+) -> set[tuple[str, str]]:
+    """Which (user, source) pairs have entered a campaign already."""
+    users = sorted({u for u, _ in pairs})
+    found: set[tuple[str, str]] = set()
+    for start in range(0, len(users), CHUNK):
+        stmt = select(Enrollment.user_id, Enrollment.source).where(
+            Enrollment.campaign_key == key, Enrollment.user_id.in_(users[start : start + CHUNK])
+        )
+        found.update((u, s) for u, s in session.execute(stmt))
+    return found & set(pairs)
+
+
 def active_users(session: Session, key: str) -> set[str]:
     """Users in the middle of a campaign's journey."""
     stmt = select(Enrollment.user_id).where(

@@ -82,8 +82,20 @@ def _day_matches(
     return day.day in days and weekday in weekdays
 
 
+# How often a trigger is scanned: events on every pass, slower sources less often.
+SCAN_EVERY = {
+    "event": timedelta(0),
+    "lifecycle": timedelta(seconds=60),
+    "segment_entry": timedelta(seconds=60),
+    "date": timedelta(minutes=5),
+    "holiday": timedelta(minutes=5),
+}
+
+
 def next_run(trigger: Any, now: datetime, zone: ZoneInfo) -> datetime | None:
-    """After a run at `now`: the next run of a recurring campaign; none for a one-off."""
+    """After a scan at `now`: when to scan again (none: a one-off campaign has run)."""
     if trigger.type == "recurring":
         return next_cron(trigger.cron, now, zone)
-    return None
+    if trigger.type == "once":
+        return None
+    return now + SCAN_EVERY[trigger.type]

@@ -6,7 +6,7 @@ from collections.abc import Iterable, Iterator
 from datetime import date, datetime
 from typing import Any, TypeVar
 
-from sqlalchemy import delete, insert, select, update
+from sqlalchemy import delete, func, insert, select, update
 from sqlalchemy.orm import Session
 
 from tenure.segments.models import (
@@ -269,3 +269,32 @@ def transitions(
         query = query.where(LifecycleTransition.user_id == user_id)
     query = query.order_by(LifecycleTransition.id).limit(limit)  # ids are the polling cursor
     return list(session.scalars(query))
+
+
+def joined_after(
+    session: Session, segment_id: int, after_snapshot: int, limit: int
+) -> list[tuple[int, str]]:
+    """(snapshot id, user) of users who joined a segment in refreshes after `after_snapshot`."""
+    query = (
+        select(SegmentChange.snapshot_id, SegmentChange.user_id)
+        .join(SegmentSnapshot, SegmentSnapshot.id == SegmentChange.snapshot_id)
+        .where(
+            SegmentSnapshot.segment_id == segment_id,
+            SegmentChange.snapshot_id > after_snapshot,
+            SegmentChange.change > 0,
+        )
+        .order_by(SegmentChange.snapshot_id, SegmentChange.user_id)
+        .limit(limit)
+    )
+    return [(int(s), str(u)) for s, u in session.execute(query)]
+
+
+def last_snapshot_id(session: Session, segment_id: int) -> int:
+    """The newest refresh of a segment (0 when never refreshed)."""
+    query = select(func.max(SegmentSnapshot.id)).where(SegmentSnapshot.segment_id == segment_id)
+    return int(session.scalar(query) or 0)
+
+
+def last_transition_id(session: Session) -> int:
+    """The newest lifecycle transition's id (0 when none)."""
+    return int(session.scalar(select(func.max(LifecycleTransition.id))) or 0)

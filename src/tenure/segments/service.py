@@ -250,6 +250,18 @@ def snapshots(session: Session, key: str, limit: int = 50) -> list[Any]:
     return repository.snapshots(session, get_segment(session, key).id, limit)
 
 
+def joined_after(
+    session: Session, key: str, after_snapshot: int, limit: int = 10_000
+) -> list[tuple[int, str]]:
+    """(snapshot id, user) of each entry into a segment after a refresh (a polling cursor)."""
+    return repository.joined_after(session, get_segment(session, key).id, after_snapshot, limit)
+
+
+def last_snapshot(session: Session, key: str) -> int:
+    """The id of a segment's newest refresh (0 when never refreshed)."""
+    return repository.last_snapshot_id(session, get_segment(session, key).id)
+
+
 def segments_of(session: Session, user_id: str) -> list[str]:
     """Keys of the saved segments a user is in (as of each segment's last refresh)."""
     return repository.segment_keys_of(session, user_id)
@@ -317,6 +329,11 @@ def transitions(
             path="to_stage", reason=f"unknown stage {to_stage}; use {', '.join(STAGES)}"
         )
     return repository.transitions(session, to_stage, since, user_id, limit, after_id)
+
+
+def last_transition(session: Session) -> int:
+    """The id of the newest stage change (a starting point for polling `transitions`)."""
+    return repository.last_transition_id(session)
 
 
 def stage_of(session: Session, user_id: str) -> tuple[str, date] | None:

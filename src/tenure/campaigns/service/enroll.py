@@ -44,22 +44,41 @@ def arms(campaign: Campaign, user_ids: Sequence[str], control_share: float) -> l
     return [str(a) for a in out]
 
 
+@dataclass(frozen=True)
+class Arrival:
+    """A user arriving at a campaign: why (the source, unique per user and campaign) and when
+    their first step is due."""
+
+    user_id: str
+    source: str
+    start_at: datetime
+
+
 def admissible(
-    session: Session, campaign: Campaign, user_ids: Sequence[str], now: datetime
-) -> tuple[list[str], dict[str, int]]:
-    """The users who may enter now, and the entry number each gets."""
+    session: Session, campaign: Campaign, arrivals: Sequence[Arrival], now: datetime
+) -> tuple[list[Arrival], dict[str, int]]:
+    """The arrivals that may enter now, and the entry number each user gets.
+
+    One entry per user per run; a user already in the journey, one whose re-entry time has not
+    come, and one already entered for the same source are left out.
+    """
+    users = list(dict.fromkeys(a.user_id for a in arrivals))
     active = repository.active_users(session, campaign.key)
-    last = repository.last_entries(session, campaign.key, user_ids)
+    last = repository.last_entries(session, campaign.key, users)
+    seen = repository.entered_sources(
+        session, campaign.key, [(a.user_id, a.source) for a in arrivals]
+    )
     after = campaign.reentry.after_days
-    allowed: list[str] = []
+    allowed: list[Arrival] = []
     numbers: dict[str, int] = {}
-    for user in dict.fromkeys(user_ids):  # one entry per user per run, first order kept
-        if user in active:
+    for arrival in arrivals:
+        user = arrival.user_id
+        if user in numbers or user in active or (user, arrival.source) in seen:
             continue
         previous = last.get(user)
         if previous is not None and (after is None or now - previous[1] < timedelta(days=after)):
             continue
-        allowed.append(user)
+        allowed.append(arrival)
         numbers[user] = 1 if previous is None else previous[0] + 1
     return allowed, numbers
 
@@ -68,31 +87,33 @@ def enroll(
     session: Session,
     campaign: Campaign,
     version: int,
-    user_ids: Sequence[str],
+    arrivals: Sequence[Arrival],
     now: datetime,
     control_share: float,
 ) -> Entered:
-    """Enter the users who may enter, in bulk; their first step runs on the next dispatch."""
-    allowed, numbers = admissible(session, campaign, user_ids, now)
-    assigned = arms(campaign, allowed, control_share)
+    """Enter the users who may enter, in bulk; their first step runs when their start is due."""
+    allowed, numbers = admissible(session, campaign, arrivals, now)
+    assigned = arms(campaign, [a.user_id for a in allowed], control_share)
     first = campaign.steps[0].id
     rows = [
         {
             "campaign_key": campaign.key,
             "version": version,
-            "user_id": user,
-            "entry_no": numbers[user],
+            "user_id": arrival.user_id,
+            "entry_no": numbers[arrival.user_id],
+            "source": arrival.source[:200],
             "arm": arm,
             "state": "active",
             "step_id": first,
-            "next_at": now,
+            "next_at": arrival.start_at,
             "entered_at": now,
             "finished_at": None,
             "reason": None,
             "coupon_code": None,
         }
-        for user, arm in zip(allowed, assigned, strict=True)
+        for arrival, arm in zip(allowed, assigned, strict=True)
     ]
     repository.insert_enrollments(session, rows)
     counts = {arm: assigned.count(arm) for arm in ARMS}
-    return Entered(entered=len(rows), not_again=len(set(user_ids)) - len(rows), arms=counts)
+    users = len({a.user_id for a in arrivals})
+    return Entered(entered=len(rows), not_again=users - len(rows), arms=counts)

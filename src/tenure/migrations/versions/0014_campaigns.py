@@ -61,6 +61,7 @@ def upgrade() -> None:
         sa.Column("version", sa.Integer(), nullable=False),
         sa.Column("user_id", sa.String(length=200), nullable=False),
         sa.Column("entry_no", sa.Integer(), nullable=False),
+        sa.Column("source", sa.String(length=200), nullable=False),
         sa.Column("arm", sa.String(length=16), nullable=False),
         sa.Column("state", sa.String(length=16), nullable=False),
         sa.Column("step_id", sa.String(length=64), nullable=False),
@@ -71,6 +72,9 @@ def upgrade() -> None:
         sa.Column("coupon_code", sa.String(length=64), nullable=True),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_campaign_enrollments")),
         sa.UniqueConstraint("campaign_key", "user_id", "entry_no", name="uq_campaign_enrollment"),
+        sa.UniqueConstraint(
+            "campaign_key", "user_id", "source", name="uq_campaign_enrollment_source"
+        ),
     )
     op.create_index(
         "ix_campaign_enrollments_due", "campaign_enrollments", ["state", "next_at"], unique=False
