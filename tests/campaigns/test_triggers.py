@@ -171,3 +171,29 @@ def test_a_holiday_campaign_enters_its_audience_the_day_before_singles_day(
         (u, "holiday:singles_day:2026-11-11", datetime(2026, 11, 10, 12, 0, tzinfo=UTC))
         for u in ("u000", "u001")
     ]
+
+
+def test_a_tier_upgrade_after_the_start_enters_the_member(
+    shop: Settings, database: Database, warehouse: Warehouse
+) -> None:
+    from tenure.loyalty import orders
+    from tests.loyalty.builders import UTC_ZONE, configure, write
+    from tests.loyalty.test_tiers import TIERS
+
+    add_users(warehouse, ["u1"])
+    configure(database, tiers=TIERS)
+
+    def pay(order: str, amount: int, at: datetime) -> None:
+        write(database, lambda s, p: orders.order_paid(
+            s, p, UTC_ZONE, user_id="u1", order_id=order, amount_minor=amount, currency="USD",
+            paid_at=at, now=at))  # fmt: skip
+
+    pay("o1", 30_000, NOW - timedelta(days=1))  # → member, before the campaign
+    start(database, campaign_doc(trigger={"type": "loyalty", "on": "tier_up"}, steps=EXIT))
+    engine = dispatcher(shop, database, warehouse, {})
+    engine.run_entries(NOW)
+    pay("o2", 25_000, NOW + timedelta(minutes=1))  # → silver
+
+    engine.run_entries(NOW + timedelta(minutes=2))
+
+    assert [(u, s.split(":")[0]) for u, s, _ in _entered(database)] == [("u1", "tier_up")]

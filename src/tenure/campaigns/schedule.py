@@ -89,6 +89,7 @@ SCAN_EVERY = {
     "segment_entry": timedelta(seconds=60),
     "date": timedelta(minutes=5),
     "holiday": timedelta(minutes=5),
+    "loyalty": timedelta(seconds=60),
 }
 
 

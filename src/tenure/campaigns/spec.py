@@ -151,8 +151,23 @@ class HolidayEntry(_Strict):
     at: time = time(10, 0)
 
 
+class LoyaltyEntry(_Strict):
+    """Enter on a loyalty moment: points about to expire (the points job's reminders) or a
+    tier upgrade."""
+
+    type: Literal["loyalty"]
+    on: Literal["points_expiring", "tier_up"]
+
+
 Trigger = Annotated[
-    Once | Recurring | LifecycleEntry | SegmentEntry | EventEntry | DateEntry | HolidayEntry,
+    Once
+    | Recurring
+    | LifecycleEntry
+    | SegmentEntry
+    | EventEntry
+    | DateEntry
+    | HolidayEntry
+    | LoyaltyEntry,
     Field(discriminator="type"),
 ]
 
@@ -424,7 +439,7 @@ def _path(loc: tuple[Any, ...]) -> str:
 
 
 _UNION_TAGS = {
-    "once", "recurring", "lifecycle", "segment_entry", "event", "date", "holiday",
+    "once", "recurring", "lifecycle", "segment_entry", "event", "date", "holiday", "loyalty",
     "send", "wait", "branch", "split", "coupon", "points", "tag", "webhook", "exit",
     "str", "dict[str,str]", "int",
 }  # fmt: skip

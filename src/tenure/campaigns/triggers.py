@@ -27,11 +27,13 @@ from tenure.campaigns.spec import (
     EventEntry,
     HolidayEntry,
     LifecycleEntry,
+    LoyaltyEntry,
     Once,
     SegmentEntry,
     parse_duration,
 )
 from tenure.kit.time import parse_iso
+from tenure.loyalty import service as loyalty
 from tenure.segments import service as segments
 from tenure.storage.database import Database
 from tenure.storage.warehouse import Warehouse
@@ -74,6 +76,8 @@ class Scanner:
             found = self._lifecycle(trigger, cursor, now)
         elif isinstance(trigger, SegmentEntry):
             found = self._segment(trigger, cursor, now)
+        elif isinstance(trigger, LoyaltyEntry):
+            found = self._loyalty(trigger, cursor, now)
         elif isinstance(trigger, DateEntry | HolidayEntry):
             found = self._days(trigger, cursor, started, now)
         else:
@@ -111,6 +115,19 @@ class Scanner:
         ]
         last = max((int(m.id) for m in moves), default=after)
         return Scan(arrivals, str(last))
+
+    def _loyalty(self, trigger: LoyaltyEntry, cursor: str | None, now: datetime) -> Scan:
+        if trigger.on == "tier_up":
+            if cursor is None:
+                return Scan([], str(self.database.read(loyalty.last_tier_event)))
+            ups = self.database.read(lambda s: loyalty.upgrades_after(s, int(cursor)))
+            arrivals = [Arrival(e.user_id, f"tier_up:{e.id}", now) for e in ups]
+            return Scan(arrivals, str(max((e.id for e in ups), default=int(cursor))))
+        since = parse_iso(cursor) if cursor else now
+        notices = self.database.read(lambda s: loyalty.expiry_notices(s, since, 100_000))
+        arrivals = [Arrival(n.user_id, f"points_expiring:{n.lot_id}", now) for n in notices]
+        last = max((n.created_at for n in notices), default=since)
+        return Scan(arrivals, last.isoformat())
 
     def _segment(self, trigger: SegmentEntry, cursor: str | None, now: datetime) -> Scan:
         key = trigger.segment

@@ -16,9 +16,10 @@ from tenure.loyalty import checkout, membership, repository
 from tenure.loyalty import points as ledger_points
 from tenure.loyalty.checkout import Quote
 from tenure.loyalty.errors import PointsInvalid
-from tenure.loyalty.models import ExpiryNotice, Redemption
+from tenure.loyalty.models import ExpiryNotice, Redemption, TierEvent
 from tenure.loyalty.points import AwardReversal
 from tenure.loyalty.program import current_program
+from tenure.loyalty.tiers import repository as tier_repository
 from tenure.loyalty.tiers import service as tiers
 
 __all__ = [
@@ -188,3 +189,13 @@ def expiry_notices(session: Session, since: datetime | None, limit: int) -> list
 def points_balance(session: Session, user_id: str) -> int:
     """A member's spendable points (0 for someone who is not a member)."""
     return int(repository.balances(session, user_id).available)
+
+
+def upgrades_after(session: Session, after_id: int, limit: int = 10_000) -> list[TierEvent]:
+    """Tier upgrades recorded after a tier-event id, oldest first (for tier-up campaigns)."""
+    return tier_repository.events_after(session, after_id, "upgrade", limit)
+
+
+def last_tier_event(session: Session) -> int:
+    """The id of the newest tier event (a starting point for `upgrades_after`)."""
+    return tier_repository.last_event_id(session)
