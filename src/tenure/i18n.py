@@ -27,7 +27,7 @@ def current_locale() -> str:
     return os.environ.get("TENURE_LOCALE", DEFAULT_LOCALE)
 
 
-def translate(key: str, locale: str | None = None, **values: Any) -> str:
+def translate(key: str, /, locale: str | None = None, **values: Any) -> str:
     """The message for `key` in `locale`, falling back to English and then to the key."""
     template = catalogue(locale or current_locale()).get(key) or catalogue(DEFAULT_LOCALE).get(key)
     if template is None:

@@ -24,7 +24,10 @@ def test_welch_matches_scipys_unequal_variance_t_test() -> None:
     reference = stats.ttest_ind(a, b, equal_var=False)
     interval = reference.confidence_interval(0.95)
     assert lift.p_value == pytest.approx(reference.pvalue, rel=1e-9)
-    assert (lift.ci_low, lift.ci_high) == (pytest.approx(interval.low), pytest.approx(interval.high))
+    assert (lift.ci_low, lift.ci_high) == (
+        pytest.approx(interval.low),
+        pytest.approx(interval.high),
+    )
 
 
 def test_constant_arms_carry_a_reason_instead_of_an_interval() -> None:

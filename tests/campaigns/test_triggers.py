@@ -189,7 +189,7 @@ def test_a_tier_upgrade_after_the_start_enters_the_member(
             paid_at=at, now=at))  # fmt: skip
 
     pay("o1", 30_000, NOW - timedelta(days=1))  # → member, before the campaign
-    start(database, campaign_doc(trigger={"type": "loyalty", "on": "tier_up"}, steps=EXIT))
+    start(database, campaign_doc(trigger={"type": "loyalty", "moment": "tier_up"}, steps=EXIT))
     engine = dispatcher(shop, database, warehouse, {})
     engine.run_entries(NOW)
     pay("o2", 25_000, NOW + timedelta(minutes=1))  # → silver

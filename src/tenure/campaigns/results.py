@@ -56,6 +56,7 @@ class StepResult(BaseModel):
 
     step_id: str
     messages: dict[str, int]
+    skipped: int  # users not sent to: no address, no consent, suppressed, opted out
     held_out: int
     engaged: dict[str, int]
 
@@ -162,6 +163,7 @@ def results(database: Database, warehouse: Warehouse, key: str, now: datetime) -
         StepResult(
             step_id=step.id,
             messages={s: messages.get((step.id, s), 0) for s in OUTBOX},
+            skipped=decisions.get((step.id, "skipped"), 0),
             held_out=decisions.get((step.id, "held_out"), 0),
             engaged={a: decisions.get((step.id, a), 0) for a in ENGAGEMENT},
         )

@@ -95,9 +95,10 @@ def policy_save(
 
 
 @router.post("/validate", dependencies=ADMIN, summary="Check a campaign document")
-def validate(document: dict[str, Any] = Document) -> ValidOut:
-    """`{"valid": true}`, or the 400 problem naming the path (and the template line)."""
-    campaigns.validate(document)
+def validate(request: Request, document: dict[str, Any] = Document) -> ValidOut:
+    """`{"valid": true}` when saving it would succeed, or the 400 problem naming the path (and
+    the template line); the segments, offers and holidays it names must exist. Saves nothing."""
+    _database(request).read(lambda s: campaigns.check_references(s, campaigns.validate(document)))
     return ValidOut()
 
 

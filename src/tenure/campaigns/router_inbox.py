@@ -6,7 +6,6 @@ from fastapi import APIRouter, Depends, Query, Request
 from sqlalchemy.orm import Session
 
 from tenure.apikeys.auth import require
-from tenure.campaigns import repository
 from tenure.campaigns.schemas import ContactIn, ContactOut, InboxItemOut, MessageId
 from tenure.campaigns.service import contacts
 from tenure.errors import NotFound
@@ -24,16 +23,11 @@ def _database(request: Request) -> Database:
 
 
 def _contact(session: Session, user_id: str) -> ContactOut:
-    """The user's contact and consents, or 404 `contact_not_found`.
-
-    Reads through the repository because the contacts service has no reader yet (see the
-    report that came with this file): it belongs in `service/contacts.py`.
-    """
-    row = repository.contact(session, user_id)
+    """The user's contact and consents, or 404 `contact_not_found`."""
+    row, consents = contacts.contact_of(session, user_id)
     if row is None:
         raise NotFound(code="contact_not_found", user_id=user_id)
-    consents = repository.consents(session, [user_id])
-    return ContactOut.of(row, list(consents.values()))
+    return ContactOut.of(row, consents)
 
 
 @router.put("/v1/contacts/{user_id}", dependencies=SERVER, summary="Set a user's contact")

@@ -16,6 +16,7 @@ from pydantic import (
     BaseModel,
     ConfigDict,
     Field,
+    StringConstraints,
     ValidationError,
     field_validator,
     model_validator,
@@ -23,7 +24,9 @@ from pydantic import (
 
 from tenure.campaigns.errors import CampaignInvalid
 from tenure.campaigns.schedule import parse_cron
+from tenure.kit.bounds import Instant, Line, Name, PublicId, Text
 from tenure.kit.documents import json_or_yaml
+from tenure.segments.lifecycle import STAGES
 
 CHANNELS = ("email", "sms", "push", "inbox")
 EXIT = "exit"
@@ -31,6 +34,10 @@ KEY = r"^[a-z0-9][a-z0-9_\-]{0,63}$"
 _DURATION = re.compile(r"^\s*(\d{1,6})\s*(m|min|h|d|w)\s*$")
 _UNITS = {"m": 60, "min": 60, "h": 3600, "d": 86400, "w": 7 * 86400}
 MAX_WAIT = timedelta(days=366)
+
+
+Stage = Literal[STAGES]  # type: ignore[valid-type]
+RESERVED = {"policy", "validate", "users"}  # path words of the HTTP API next to /{key}
 
 
 def parse_duration(text: str | int) -> timedelta:
@@ -55,7 +62,9 @@ def _checked(value: str | int) -> str | int:
 Duration = Annotated[
     str | int, AfterValidator(_checked), Field(description="30m, 4h, 2d, 1w, or seconds")
 ]
-Variants = str | dict[str, str]
+Source = Annotated[Text, StringConstraints(max_length=100_000)]
+LocaleTag = Annotated[Line, StringConstraints(min_length=2, max_length=16)]
+Variants = Source | dict[LocaleTag, Source]
 
 
 class _Strict(BaseModel):
@@ -82,7 +91,7 @@ class Once(_Strict):
     """One send to the audience as it is when the campaign starts (or at `at`)."""
 
     type: Literal["once"] = "once"
-    at: str | None = None  # ISO instant; none: as soon as the campaign starts
+    at: Instant | None = None  # none: as soon as the campaign starts
 
 
 class Recurring(_Strict):
@@ -102,8 +111,8 @@ class LifecycleEntry(_Strict):
     """Enter when a customer moves to a lifecycle stage (e.g. to at_risk)."""
 
     type: Literal["lifecycle"]
-    to: str
-    source: str | None = Field(default=None, alias="from")
+    to: Stage
+    source: Stage | None = Field(default=None, alias="from")
 
 
 class SegmentEntry(_Strict):
@@ -120,8 +129,8 @@ class EventEntry(_Strict):
     """
 
     type: Literal["event"]
-    event: str = Field(min_length=1, max_length=200)
-    unless: str | None = Field(default=None, min_length=1, max_length=200)
+    event: Annotated[Line, StringConstraints(min_length=1, max_length=200)]
+    unless: Annotated[Line, StringConstraints(min_length=1, max_length=200)] | None = None
     within: Duration | None = None
     first_order: bool = False  # only a customer's first `Order Completed`
 
@@ -156,7 +165,7 @@ class LoyaltyEntry(_Strict):
     tier upgrade."""
 
     type: Literal["loyalty"]
-    on: Literal["points_expiring", "tier_up"]
+    moment: Literal["points_expiring", "tier_up"]
 
 
 Trigger = Annotated[
@@ -201,7 +210,7 @@ class Content(_Strict):
     title: Variants | None = None  # push, inbox
     text: Variants
     html: Variants | None = None  # e-mail
-    url: str | None = Field(default=None, max_length=2000)
+    url: Annotated[Line, StringConstraints(max_length=2000)] | None = None
     data: dict[str, Any] = Field(default_factory=dict)  # provider extras (wechat template_id …)
 
 
@@ -277,7 +286,7 @@ class Coupon(_Step):
     """Issue a coupon of a promotions offer into the customer's wallet."""
 
     type: Literal["coupon"]
-    offer: str = Field(min_length=1, max_length=64)
+    offer: PublicId
 
 
 class Points(_Step):
@@ -299,7 +308,9 @@ class Webhook(_Step):
     """POST the user id and campaign to a URL of the shop's (a CRM, a fulfilment system)."""
 
     type: Literal["webhook"]
-    url: str = Field(pattern=r"^https?://", max_length=2000)
+    url: Annotated[
+        Line, StringConstraints(pattern=r"^https?://[^\x00-\x20\x7f]+$", max_length=2000)
+    ]
 
 
 class Exit(_Step):
@@ -336,8 +347,8 @@ class Campaign(_Strict):
     """The whole campaign document."""
 
     key: str = Field(pattern=KEY)
-    name: str = Field(min_length=1, max_length=200)
-    description: str = Field(default="", max_length=2000)
+    name: Name
+    description: Annotated[Text, StringConstraints(max_length=2000)] = ""
     priority: int = Field(default=50, ge=0, le=100)
     audience: Audience = Audience()
     trigger: Trigger = Once()
@@ -348,6 +359,13 @@ class Campaign(_Strict):
     consent: Literal["opt_in", "not_opted_out"] = "opt_in"
     attribution_days: int = Field(default=7, ge=1, le=90)
     steps: list[Step] = Field(min_length=1, max_length=100)
+
+    @field_validator("key")
+    @classmethod
+    def _not_reserved(cls, key: str) -> str:
+        if key in RESERVED:
+            raise ValueError(f"`{key}` is reserved; choose another key")
+        return key
 
     @model_validator(mode="after")
     def _graph(self) -> Campaign:
@@ -406,6 +424,13 @@ def _check_graph(steps: list[Any]) -> None:
         else:
             ways = [step.next if step.next is not None else _default_next(steps, i)]
         edges[step.id] = [t for t in ways if t != EXIT]
+    sends = {s.id for s in steps if isinstance(s, Send)}
+    for i, step in enumerate(steps):
+        if isinstance(step, Branch):
+            named = step.condition.opened or step.condition.clicked
+            if named is not None and named not in sends:
+                kind = "opened" if step.condition.opened else "clicked"
+                raise _GraphError(f"$.steps[{i}].condition.{kind}", f"no send step `{named}`")
     for i, step in enumerate(steps):
         if step.id in _reachable_from(edges, step.id):
             raise _GraphError(f"$.steps[{i}]", f"step `{step.id}` leads back to itself")

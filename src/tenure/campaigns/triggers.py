@@ -66,7 +66,7 @@ class Scanner:
         trigger = campaign.trigger
         if trigger.type in ("once", "recurring"):
             at = trigger.at if isinstance(trigger, Once) and trigger.at else None
-            start = max(parse_iso(at), now) if at else now
+            start = max(at, now) if at else now
             users = facts.audience(self.database, self.warehouse, campaign.audience, self.zone)
             source = "run:once" if trigger.type == "once" else f"run:{now.isoformat()}"
             return Scan([Arrival(u, source, start) for u in users], now.isoformat())
@@ -117,7 +117,7 @@ class Scanner:
         return Scan(arrivals, str(last))
 
     def _loyalty(self, trigger: LoyaltyEntry, cursor: str | None, now: datetime) -> Scan:
-        if trigger.on == "tier_up":
+        if trigger.moment == "tier_up":
             if cursor is None:
                 return Scan([], str(self.database.read(loyalty.last_tier_event)))
             ups = self.database.read(lambda s: loyalty.upgrades_after(s, int(cursor)))

@@ -10,7 +10,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import typer
 from rich.table import Table
 
-from tenure.campaigns import engine, policy
+from tenure.campaigns import engine, playbook, policy
 from tenure.campaigns.channels.config import senders_from
 from tenure.campaigns.results import results as campaign_results
 from tenure.campaigns.service import campaigns, contacts
@@ -51,14 +51,49 @@ def validate(path: Path = FILE) -> None:
 
 @app.command("create")
 @friendly
-def create(path: Path = FILE, as_json: bool = JSON) -> None:
+def create(
+    path: Path | None = typer.Argument(
+        None, help="The campaign document (JSON or YAML).", readable=False
+    ),
+    play: str | None = typer.Option(None, "--playbook", help="Start from a shipped playbook."),
+    offer: str | None = typer.Option(None, "--offer", help="The offer a playbook's coupon uses."),
+    key: str | None = typer.Option(None, "--key", help="Save under this key instead."),
+    as_json: bool = JSON,
+) -> None:
     """Save a new campaign as a draft (start it with `tenure campaigns start KEY`)."""
-    document = read_json_or_yaml(path)
+    if (path is None) == (play is None):
+        raise BadRequest(code="cli_campaign_source")
+    if play is not None:
+        document = playbook.document(play, {"offer": offer or ""}, key)
+    else:
+        assert path is not None
+        document = read_json_or_yaml(path)
+        if key is not None and isinstance(document, dict):
+            document["key"] = key
     row, _ = services().database.write(lambda s: campaigns.create(s, document, utc_now()))
     if as_json:
         emit_json(_summary(row))
         return
     console.print(translate("cli.campaigns.saved", campaign=row.key, version=row.version))
+
+
+@app.command("playbooks")
+@friendly
+def list_playbooks(as_json: bool = JSON) -> None:
+    """The ready-made campaigns `create --playbook NAME` starts from."""
+    found = playbook.playbooks().values()
+    if as_json:
+        emit_json(
+            [
+                {"name": p.name, "key": p.key, "title": p.title, "needs": list(p.needs)}
+                for p in found
+            ]
+        )
+        return
+    table = Table("playbook", "key", "title", "needs")
+    for p in found:
+        table.add_row(p.name, p.key, p.title, ", ".join(f"--{n}" for n in p.needs))
+    console.print(table)
 
 
 @app.command("update")
@@ -223,7 +258,7 @@ def results(key: str, as_json: bool = JSON) -> None:
             step.step_id,
             str(m["sent"]),
             str(m["queued"]),
-            str(m["skipped"]),
+            str(step.skipped),
             str(m["dropped"]),
             str(m["failed"] + m["dead"]),
             str(step.held_out),

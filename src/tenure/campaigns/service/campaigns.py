@@ -14,14 +14,20 @@ from tenure.campaigns import repository, spec
 from tenure.campaigns.channels.config import SETTING_OF
 from tenure.campaigns.errors import (
     CampaignExists,
+    CampaignInvalid,
     CampaignNotFound,
     CampaignStateConflict,
     CampaignVersionConflict,
     ChannelUnconfigured,
 )
 from tenure.campaigns.models import CampaignRow, CampaignVersion, Decision, Enrollment
-from tenure.campaigns.spec import Campaign, Send
+from tenure.campaigns.service import calendar
+from tenure.campaigns.spec import Branch, Campaign, Coupon, HolidayEntry, SegmentEntry, Send
 from tenure.campaigns.templates import compile_template
+from tenure.promotions.errors import OfferNotFound
+from tenure.promotions.service.offers import get_offer
+from tenure.segments.errors import SegmentNotFound
+from tenure.segments.service import get_segment
 
 # What each action may follow: start a draft, pause a running one, resume a paused one.
 TRANSITIONS = {
@@ -58,6 +64,40 @@ def validate(document: Any) -> Campaign:
     return campaign
 
 
+def check_references(session: Session, campaign: Campaign) -> None:
+    """The offers, segments and holidays a campaign names exist (at save time, with the path)."""
+    for path, key in _segments_named(campaign):
+        try:
+            get_segment(session, key)
+        except SegmentNotFound:
+            raise CampaignInvalid(path=path, reason=f"no segment `{key}`") from None
+    for i, step in enumerate(campaign.steps):
+        if isinstance(step, Coupon):
+            try:
+                get_offer(session, step.offer)
+            except OfferNotFound:
+                raise CampaignInvalid(
+                    path=f"$.steps[{i}].offer", reason=f"no offer `{step.offer}`"
+                ) from None
+    trigger = campaign.trigger
+    if isinstance(trigger, HolidayEntry) and not any(
+        d.key == trigger.holiday for d in calendar.days(session)
+    ):
+        raise CampaignInvalid(
+            path="$.trigger.holiday", reason=f"no holiday `{trigger.holiday}` in the calendar"
+        )
+
+
+def _segments_named(campaign: Campaign) -> Iterator[tuple[str, str]]:
+    if campaign.audience.segment:
+        yield "$.audience.segment", campaign.audience.segment
+    if isinstance(campaign.trigger, SegmentEntry):
+        yield "$.trigger.segment", campaign.trigger.segment
+    for i, step in enumerate(campaign.steps):
+        if isinstance(step, Branch) and step.condition.in_segment:
+            yield f"$.steps[{i}].condition.in_segment", step.condition.in_segment
+
+
 def _row(session: Session, key: str, *, lock: bool = False) -> CampaignRow:
     row = repository.campaign(session, key, lock=lock)
     if row is None:
@@ -68,6 +108,7 @@ def _row(session: Session, key: str, *, lock: bool = False) -> CampaignRow:
 def create(session: Session, document: Any, now: datetime) -> tuple[CampaignRow, Campaign]:
     """Save a new campaign as a draft at version 1."""
     campaign = validate(document)
+    check_references(session, campaign)
     if repository.campaign(session, campaign.key) is not None:
         raise CampaignExists(key=campaign.key)
     row = CampaignRow(
@@ -97,8 +138,9 @@ def update(
     if row.status == "finished":
         raise CampaignStateConflict(key=key, state=row.status, action="change")
     campaign = validate(document)
+    check_references(session, campaign)
     if campaign.key != key:
-        raise spec.CampaignInvalid(path="$.key", reason=f"the key is `{key}` and cannot change")
+        raise CampaignInvalid(path="$.key", reason=f"the key is `{key}` and cannot change")
     row.version += 1
     row.name, row.priority, row.trigger = campaign.name, campaign.priority, campaign.trigger.type
     row.updated_at = now

@@ -42,6 +42,12 @@ def set_consent(
     return row
 
 
+def contact_of(session: Session, user_id: str) -> tuple[Contact | None, list[Consent]]:
+    """A user's contact row (none when never set) and their consents."""
+    consents = repository.consents(session, [user_id])
+    return repository.contact(session, user_id), sorted(consents.values(), key=lambda c: c.channel)
+
+
 def suppress(session: Session, channel: str, address: str, reason: str, now: datetime) -> None:
     """Never send to this address again on this channel."""
     if repository.suppression(session, channel, address) is None:
@@ -63,9 +69,11 @@ def track(
     session: Session, message_id: str, action: str, now: datetime, target: str | None = None
 ) -> Message:
     """Record an open, a click or an unsubscribe of a message (each counted once per message)."""
-    row = repository.message(session, message_id)
+    # The row lock makes two simultaneous first opens of one message count once.
+    row = repository.message(session, message_id, lock=True)
     if row is None:
         raise TokenInvalid()
+    target = None if target is None else target[:300]  # the decision keeps the start of a URL
     if not repository.engaged(session, row.campaign_key, row.step_id, row.user_id, action):
         _engage(session, row, action, now, target)
         if action == "clicked" and not repository.engaged(
