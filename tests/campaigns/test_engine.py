@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 
@@ -169,3 +170,31 @@ class TestJourney:
         items = database.read(lambda s: contacts.inbox(s, "u000", NOW + timedelta(days=2)))
         assert [(i.title, i.body) for i in items] == [("Miss you", "Come back, Ann")]
         assert database.read(lambda s: contacts.inbox(s, "u001", NOW + timedelta(days=2))) == []
+
+
+class TestWarehouseEvents:
+    def test_deliveries_and_opens_reach_the_warehouse_attributed_to_the_step(
+        self, shop: Settings, database: Database, warehouse: Warehouse, sink: SmtpSink
+    ) -> None:
+        from tenure.ingest.tracking.flush import flush_inbox
+
+        add_users(warehouse, ["u000"])
+        reachable(database, ["u000"])
+        start(database, campaign_doc())
+        engine = dispatcher(
+            shop, database, warehouse, {"email": SmtpSender(sink.url, "s@example.com")}
+        )
+        engine.run_once(NOW)
+        sent = _messages(database)[0]
+        database.write(lambda s: contacts.track(s, sent.id, "opened", NOW + timedelta(hours=1)))
+        database.write(lambda s: contacts.track(s, sent.id, "opened", NOW + timedelta(hours=2)))
+
+        flush_inbox(shop, database, warehouse)
+
+        with warehouse.reader() as con:
+            events = con.table("events").execute().sort_values("name")
+        assert list(events.name) == ["Email Delivered", "Email Opened"]
+        properties = [json.loads(p) for p in events.properties]
+        assert {(p["campaign"], p["step"], p["channel"], p["message_id"]) for p in properties} == {
+            ("welcome", "hello", "email", sent.id)
+        }

@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session
 from tenure.campaigns import repository
 from tenure.campaigns.errors import InboxMessageNotFound, TokenInvalid
 from tenure.campaigns.models import Consent, Contact, Decision, InboxItem, Message, Suppression
+from tenure.campaigns.service import events
 
 CONSENT_CHANNELS = ("email", "sms", "push")
 CONSENT_STATES = ("opted_in", "opted_out")
@@ -63,6 +64,7 @@ def _engage(
         at=now, campaign_key=row.campaign_key, step_id=row.step_id, user_id=row.user_id,
         message_id=row.id, action=action, reason=reason, until=None,
     ))  # fmt: skip
+    events.record(session, row, action, now, **({"url": reason} if action == "clicked" else {}))
 
 
 def track(

@@ -25,6 +25,7 @@ from tenure.campaigns.channels.base import Outcome
 from tenure.campaigns.guardrails import Candidate, Sent, arbitrate
 from tenure.campaigns.models import InboxItem, Message, Suppression
 from tenure.campaigns.service import campaigns as campaign_docs
+from tenure.campaigns.service import events
 from tenure.campaigns.service.journeys import Batch, reachability
 
 MAX_ATTEMPTS = 6
@@ -146,6 +147,7 @@ def record(
     if row is None or row.status != "leased" or row.leased_by != worker:
         return False
     if outcome.status == "sent":
+        events.record(session, row, "sent", now)
         row.status, row.provider_id, row.reason, row.lease_until = (
             "sent",
             outcome.provider_id,
@@ -165,6 +167,7 @@ def record(
         if outcome.hard_bounce and row.address:
             _suppress(session, row.channel, row.address, "hard_bounce", now)
             repository.insert_decisions(session, [_decision(row, now, "bounced", row.address)])
+            events.record(session, row, "bounced", now, reason=outcome.reason)
     repository.insert_decisions(session, [decision])
     return True
 

@@ -160,3 +160,24 @@ def raise_for_rejects(result: Accepted) -> None:
         raise result.refused
     if result.rejected:
         raise BatchPartiallyRejected(result.accepted, result.rejected)
+
+
+def store_own_events(session: Session, messages: list[dict[str, Any]]) -> None:
+    """Events Tenure records itself (a campaign message delivered, opened, clicked …), put in
+    the tracking inbox so the flusher writes them to the warehouse like any tracked event.
+
+    Each message needs a `messageId`, which makes the event's id: a replay changes nothing.
+    """
+    result = Accepted()
+    for message in messages:
+        result.lines.append(
+            normalise(
+                message,
+                result.received_at,
+                max_bytes=0,
+                window=TimeWindow.default(),
+                notes=result.decisions,
+                check_size=False,
+            )
+        )
+    store(session, result)
