@@ -25,6 +25,7 @@ from tenure.storage.database import Database
 from tenure.storage.warehouse import Warehouse
 
 ENGAGEMENT = ("opened", "clicked", "unsubscribed")
+METRICS = {"converted": "conversion", "orders": "orders_per_user", "revenue": "revenue_per_user"}
 OUTBOX = ("queued", "leased", "sent", "failed", "dead", "dropped", "skipped")
 
 
@@ -35,6 +36,8 @@ class ArmResult(BaseModel):
     users: int
     converted: int
     conversion_rate: float | None
+    orders: int
+    orders_per_user: float | None
     revenue: float
     revenue_per_user: float | None
 
@@ -71,6 +74,7 @@ class CampaignResults(BaseModel):
     arms: list[ArmResult]
     lifts: list[Lift]
     incremental_conversions: float | None  # treated users × conversion-rate lift over holdout
+    incremental_orders: float | None
     incremental_revenue: float | None
     steps: list[StepResult]
 
@@ -99,7 +103,7 @@ def outcomes(
     """Per entry: arm, converted (0/1) and revenue within `days` of entering."""
     frame = pd.DataFrame(entries, columns=["user_id", "arm", "entered_at"])
     if frame.empty:
-        return frame.assign(converted=0, revenue=0.0), None
+        return frame.assign(converted=0, orders=0.0, revenue=0.0), None
     frame["entered_at"] = pd.to_datetime(frame["entered_at"], utc=True)
     frame["until"] = frame["entered_at"] + timedelta(days=days)
     with warehouse.reader() as con:
@@ -123,7 +127,8 @@ def outcomes(
     joined["hit"] = inside.astype(int)
     per = joined.groupby("index").agg(revenue=("amount", "sum"), orders=("hit", "sum"))
     frame["revenue"] = per["revenue"].reindex(frame.index).fillna(0.0)
-    frame["converted"] = (per["orders"].reindex(frame.index).fillna(0) > 0).astype(int)
+    frame["orders"] = per["orders"].reindex(frame.index).fillna(0).astype(float)
+    frame["converted"] = (frame["orders"] > 0).astype(int)
     return frame, scope.currency
 
 
@@ -133,6 +138,7 @@ def _arm(frame: pd.DataFrame, arm: str) -> ArmResult:
     return ArmResult(
         arm=arm, users=n, converted=int(part.converted.sum()),
         conversion_rate=float(part.converted.mean()) if n else None,
+        orders=int(part.orders.sum()), orders_per_user=float(part.orders.mean()) if n else None,
         revenue=float(part.revenue.sum()),
         revenue_per_user=float(part.revenue.mean()) if n else None,
     )  # fmt: skip
@@ -152,13 +158,12 @@ def results(database: Database, warehouse: Warehouse, key: str, now: datetime) -
         other = frame[frame.arm == against]
         if other.empty:
             continue
-        for metric in ("converted", "revenue"):
-            a, b = treated[metric].to_numpy(float), other[metric].to_numpy(float)
-            lifts.append(
-                welch(a, b, against, "conversion" if metric == "converted" else "revenue_per_user")
-            )
+        for column, metric in METRICS.items():
+            a, b = treated[column].to_numpy(float), other[column].to_numpy(float)
+            lifts.append(welch(a, b, against, metric))
     by = {(lift.against, lift.metric): lift.difference for lift in lifts}
     conv, rev = by.get(("holdout", "conversion")), by.get(("holdout", "revenue_per_user"))
+    per_user = by.get(("holdout", "orders_per_user"))
     steps = [
         StepResult(
             step_id=step.id,
@@ -174,5 +179,6 @@ def results(database: Database, warehouse: Warehouse, key: str, now: datetime) -
         key=key, status=row.status, attribution_days=campaign.attribution_days,
         currency=currency, arms=arms, lifts=lifts,
         incremental_conversions=None if conv is None else conv * len(treated),
+        incremental_orders=None if per_user is None else per_user * len(treated),
         incremental_revenue=None if rev is None else rev * len(treated), steps=steps,
     )  # fmt: skip
