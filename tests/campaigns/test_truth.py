@@ -65,7 +65,7 @@ def test_the_measured_incremental_orders_contain_the_true_effect(
             "finished_at": DAY,
             "reason": "completed",
             "coupon_code": None,
-        }  # fmt: skip
+        }
         for u, t in zip(eligible["user_id"], eligible["treated"], strict=True)
     ]
     database.write(lambda s: s.execute(insert(Enrollment), rows))
