@@ -67,9 +67,7 @@ def test_an_operator_saves_starts_sends_and_reads_the_results(home: Path, tmp_pa
         assert sorted(str(m["Subject"]) for m in sink.messages) == ["Hello Ann", "你好 小明"]
 
     found = json.loads(_ok(home, "results", "welcome", "--json"))
-    assert (
-        found["steps"][0]["messages"]["sent"] == 2 and found["steps"][0]["skipped"] == 2
-    )
+    assert found["steps"][0]["messages"]["sent"] == 2 and found["steps"][0]["skipped"] == 2
     history = json.loads(_ok(home, "history", "u002", "--json"))
     assert [(d["action"], d["reason"]) for d in history["decisions"]][-1] == (
         "skipped",
