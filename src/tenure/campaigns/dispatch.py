@@ -26,7 +26,7 @@ from tenure.campaigns.schedule import next_run
 from tenure.campaigns.service import campaigns as docs
 from tenure.campaigns.service import content, delivery, enroll, journeys
 from tenure.campaigns.service.links import Links
-from tenure.campaigns.spec import Branch, Send
+from tenure.campaigns.spec import Branch, Campaign, Send
 from tenure.campaigns.triggers import Scan, Scanner
 from tenure.config import Settings
 from tenure.kit.time import utc_now
@@ -35,6 +35,7 @@ from tenure.storage.database import Database
 from tenure.storage.warehouse import Warehouse
 
 log = logging.getLogger(__name__)
+UNIT = 5000  # enrolments per unit of work: long passes commit as they go
 
 
 @dataclass
@@ -107,41 +108,57 @@ class Dispatcher:
         due = self.database.read(lambda s: repository.due_enrollments(s, now, self.batch))
         if not due:
             return Pass()
+        versions = {(key, version) for *_, key, version in due}
+        documents = self.database.read(lambda s: {kv: docs.document_of(s, *kv) for kv in versions})
         needs_orders = [
-            (i, u, at) for i, u, at, key, version in due if self._needs_orders(key, version)
+            (i, u, at) for i, u, at, key, version in due if _needs_orders(documents[(key, version)])
         ]
         ordered: set[int] = set()
         if needs_orders:
             with self.warehouse.reader() as con:
                 ordered = facts.ordered_since(con, needs_orders)
+        done = Pass()
         ids = [i for i, *_ in due]
-        return self.database.write(lambda s: self._advance(s, ids, ordered, now))
+        for start in range(0, len(ids), UNIT):
+            moved = self._advance_unit(ids[start : start + UNIT], ordered, documents, now)
+            done.advanced, done.queued = done.advanced + moved.advanced, done.queued + moved.queued
+        return done
 
-    def _needs_orders(self, key: str, version: int) -> bool:
-        campaign = self.database.read(lambda s: docs.document_of(s, key, version))
-        return campaign.exits.on_order or any(
-            isinstance(s, Branch) and s.condition.ordered is not None for s in campaign.steps
-        )
+    def _advance_unit(
+        self,
+        ids: list[int],
+        ordered: set[int],
+        documents: dict[tuple[str, int], Campaign],
+        now: datetime,
+    ) -> Pass:
+        return self.database.write(lambda s: self._advance(s, ids, ordered, documents, now))
 
-    def _advance(self, session: Session, ids: list[int], ordered: set[int], now: datetime) -> Pass:
+    def _advance(
+        self,
+        session: Session,
+        ids: list[int],
+        ordered: set[int],
+        documents: dict[tuple[str, int], Campaign],
+        now: datetime,
+    ) -> Pass:
         rows = repository.lock_enrollments(session, ids, now)
         users = sorted({r.user_id for r in rows})
-        batch = journeys.Batch(
-            now=now,
-            zone=self.settings.zone,
-            contacts=repository.contacts(session, users),
-            consents=repository.consents(session, users),
-            suppressed=set(),
-            ordered=ordered,
-        )
-        for row in rows:
-            campaign = docs.document_of(session, row.campaign_key, row.version)
-            journeys.advance(session, batch, row, campaign)
-        fresh = [
-            m
-            for m in batch.messages
-            if m["id"] not in repository.existing_messages(session, [m["id"]])
+        contacts = repository.contacts(session, users)
+        addresses = [
+            (channel, address)
+            for c in contacts.values()
+            for channel, field in journeys.ADDRESS.items()
+            if (address := getattr(c, field))
         ]
+        batch = journeys.Batch(
+            now=now, zone=self.settings.zone, contacts=contacts,
+            consents=repository.consents(session, users),
+            suppressed=repository.suppressed(session, addresses), ordered=ordered,
+        )  # fmt: skip
+        for row in rows:
+            journeys.advance(session, batch, row, documents[(row.campaign_key, row.version)])
+        seen = repository.existing_messages(session, [m["id"] for m in batch.messages])
+        fresh = [m for m in batch.messages if m["id"] not in seen]
         repository.insert_messages(session, fresh)
         repository.insert_decisions(session, batch.decisions)
         return Pass(advanced=len(rows), queued=len(fresh))
@@ -292,6 +309,13 @@ class Dispatcher:
             entered=entered, advanced=moved.advanced, queued=moved.queued, sent=sent.sent,
             failed=sent.failed, details=sent.details,
         )  # fmt: skip
+
+
+def _needs_orders(campaign: Campaign) -> bool:
+    """Whether a journey asks if the user ordered (an exit or a branch)."""
+    return campaign.exits.on_order or any(
+        isinstance(s, Branch) and s.condition.ordered is not None for s in campaign.steps
+    )
 
 
 def loop(dispatcher: Dispatcher, stop: threading.Event, every: float) -> None:

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import and_, func, insert, or_, select, text, update
+from sqlalchemy import Table, and_, func, insert, or_, select, text, update
 from sqlalchemy.orm import Session
 
 from tenure.campaigns.models import (
@@ -24,6 +24,11 @@ from tenure.campaigns.models import (
 )
 
 CHUNK = 5000  # rows per bulk statement: under SQLite's and psycopg's parameter limits
+
+
+def _table(model: Any) -> Table:
+    """A model's Core table: bulk inserts skip the ORM's per-row bookkeeping."""
+    return cast(Table, model.__table__)
 
 
 # ---- campaigns and versions ---------------------------------------------------------------
@@ -112,10 +117,20 @@ def active_users(session: Session, key: str) -> set[str]:
     return set(session.scalars(stmt))
 
 
-def insert_enrollments(session: Session, rows: list[dict[str, Any]]) -> None:
-    """Bulk insert of new enrolments."""
+def insert_enrollments(
+    session: Session, rows: list[dict[str, Any]], *, returning: bool = False
+) -> list[int]:
+    """Bulk insert of new enrolments; with `returning`, their ids in the order of `rows`."""
+    table = _table(Enrollment)
+    ids: list[int] = []
     for start in range(0, len(rows), CHUNK):
-        session.execute(insert(Enrollment), rows[start : start + CHUNK])
+        chunk = rows[start : start + CHUNK]
+        if returning:
+            stmt = insert(table).returning(table.c.id, sort_by_parameter_order=True)
+            ids.extend(int(i) for i in session.scalars(stmt, chunk))
+        else:
+            session.execute(insert(table), chunk)
+    return ids
 
 
 def due_enrollments(
@@ -139,15 +154,20 @@ def due_enrollments(
 
 def lock_enrollments(session: Session, ids: Sequence[int], now: datetime) -> list[Enrollment]:
     """Those of the enrolments still due, row-locked; rows another worker holds are skipped."""
-    stmt = (
-        select(Enrollment)
-        .where(
-            Enrollment.id.in_(list(ids)), Enrollment.state == "active", Enrollment.next_at <= now
+    rows: list[Enrollment] = []
+    for start in range(0, len(ids), CHUNK):
+        stmt = (
+            select(Enrollment)
+            .where(
+                Enrollment.id.in_(list(ids[start : start + CHUNK])),
+                Enrollment.state == "active",
+                Enrollment.next_at <= now,
+            )
+            .order_by(Enrollment.id)
+            .with_for_update(skip_locked=True)
         )
-        .order_by(Enrollment.id)
-        .with_for_update(skip_locked=True)
-    )
-    return list(session.scalars(stmt))
+        rows.extend(session.scalars(stmt))
+    return rows
 
 
 def user_enrollments(session: Session, user_id: str) -> list[Enrollment]:
@@ -180,13 +200,16 @@ def entries(session: Session, key: str) -> list[tuple[str, str, datetime]]:
 def insert_messages(session: Session, rows: list[dict[str, Any]]) -> None:
     """Bulk insert of outbox rows (ids are idempotent; callers insert each once)."""
     for start in range(0, len(rows), CHUNK):
-        session.execute(insert(Message), rows[start : start + CHUNK])
+        session.execute(insert(_table(Message)), rows[start : start + CHUNK])
 
 
 def existing_messages(session: Session, ids: Sequence[str]) -> set[str]:
     """Which of these message ids exist already."""
-    stmt = select(Message.id).where(Message.id.in_(list(ids)))
-    return set(session.scalars(stmt))
+    found: set[str] = set()
+    for start in range(0, len(ids), CHUNK):
+        stmt = select(Message.id).where(Message.id.in_(list(ids[start : start + CHUNK])))
+        found.update(session.scalars(stmt))
+    return found
 
 
 def lease_messages(session: Session, now: datetime, limit: int) -> list[Message]:
@@ -295,7 +318,7 @@ def set_message(session: Session, message_id: str, worker: str | None, **values:
 def insert_decisions(session: Session, rows: list[dict[str, Any]]) -> None:
     """Bulk insert of decision rows."""
     for start in range(0, len(rows), CHUNK):
-        session.execute(insert(Decision), rows[start : start + CHUNK])
+        session.execute(insert(_table(Decision)), rows[start : start + CHUNK])
 
 
 def decisions_of(session: Session, user_id: str, limit: int = 500) -> list[Decision]:
@@ -326,6 +349,38 @@ def decision_counts(session: Session, key: str) -> dict[tuple[str | None, str], 
 
 
 # ---- contacts, consent, suppression, inbox, calendar, policy ------------------------------
+
+
+def contact_rows(session: Session, user_ids: Sequence[str]) -> list[tuple[Any, ...]]:
+    """(user, email, phone, push_token, locale) of the users that have a contact row."""
+    c = Contact.__table__.c
+    columns = (c.user_id, c.email, c.phone, c.push_token, c.locale)
+    return _rows_for(session, columns, c.user_id, user_ids)
+
+
+def consent_rows(session: Session, user_ids: Sequence[str]) -> list[tuple[Any, ...]]:
+    """(user, channel, status) of the users' consents."""
+    c = Consent.__table__.c
+    return _rows_for(session, (c.user_id, c.channel, c.status), c.user_id, user_ids)
+
+
+def _rows_for(
+    session: Session, columns: Sequence[Any], key: Any, user_ids: Sequence[str]
+) -> list[tuple[Any, ...]]:
+    # A large audience reads the whole table once: cheaper than hundreds of IN lists.
+    if len(user_ids) > 20 * CHUNK:
+        wanted = set(user_ids)
+        return [tuple(r) for r in session.execute(select(*columns)) if r[0] in wanted]
+    out: list[tuple[Any, ...]] = []
+    for start in range(0, len(user_ids), CHUNK):
+        stmt = select(*columns).where(key.in_(list(user_ids[start : start + CHUNK])))
+        out.extend(tuple(r) for r in session.execute(stmt))
+    return out
+
+
+def suppressions(session: Session) -> set[tuple[str, str]]:
+    """Every suppressed (channel, address)."""
+    return {(c, a) for c, a in session.execute(select(Suppression.channel, Suppression.address))}
 
 
 def contacts(session: Session, user_ids: Sequence[str]) -> dict[str, Contact]:

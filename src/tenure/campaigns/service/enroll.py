@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 
 from tenure.campaigns import repository
 from tenure.campaigns.policy import CONTROL_SEED
+from tenure.campaigns.service.opening import open_journeys
 from tenure.campaigns.spec import Campaign
 from tenure.kit.buckets import bucket_array
 
@@ -113,7 +114,7 @@ def enroll(
         }
         for arrival, arm in zip(allowed, assigned, strict=True)
     ]
-    repository.insert_enrollments(session, rows)
+    open_journeys(session, campaign, rows, now)
     counts = {arm: assigned.count(arm) for arm in ARMS}
     users = len({a.user_id for a in arrivals})
     return Entered(entered=len(rows), not_again=users - len(rows), arms=counts)
