@@ -52,6 +52,9 @@ class Settings(BaseSettings):
     # How long a worker holds a message it is sending; a worker killed mid-send leaves its
     # messages to others after this.
     campaign_lease_seconds: float = 120.0
+    # Messages a worker sends at once (and SMTP connections it keeps): sending overlaps the
+    # database commit that records each message.
+    campaign_send_threads: int = Field(default=4, ge=1, le=64)
     # Signs tracking links and unsubscribe tokens; when unset, a random key is kept in the home.
     secret_key: str | None = None
 

@@ -2,7 +2,7 @@
 
 Every user must end with exactly one message per step at the SMTP server (counted by
 Message-ID, the way a mailbox provider de-duplicates), nothing may be lost after the restart,
-and a repeat at the wire can only be the one message a killed worker had in flight.
+and a repeat at the wire can only be a message the killed worker had sent but not yet recorded.
 """
 
 from __future__ import annotations
@@ -28,7 +28,8 @@ from tests.campaigns.builders import add_users, campaign_doc, reachable, start, 
 from tests.campaigns.smtp_sink import SmtpSink
 from tests.serving import tenure_env
 
-USERS = 400
+USERS = 1500
+THREADS = 4
 pytestmark = pytest.mark.postgres
 
 
@@ -36,6 +37,7 @@ def _worker(home: Path, pg_url: str, sink: SmtpSink, log: Path) -> subprocess.Po
     env = tenure_env(
         home, TENURE_DATABASE_URL=pg_url, TENURE_SMTP_URL=sink.url,
         TENURE_CAMPAIGN_LEASE_SECONDS="4", TENURE_TIMEZONE="Asia/Shanghai",
+        TENURE_CAMPAIGN_SEND_THREADS=str(THREADS),
     )  # fmt: skip
     return subprocess.Popen(
         [sys.executable, "-m", "tenure", "worker", "--poll", "3600", "--dispatch-every", "0.2"],
@@ -103,5 +105,7 @@ def test_kill_9_mid_send_loses_nothing_and_sends_each_step_once(
     assert statuses == {"sent": 2 * USERS}
     assert len(ids_seen) == 2 * USERS and set(per_user.values()) == {2}
     repeats = sum(n - 1 for n in ids_seen.values())
-    assert repeats <= 1, f"only the message in flight at the kill may repeat, saw {repeats}"
+    # Only what the killed worker had sent but not yet recorded may go out again: at most one
+    # message per send thread and the group being committed, each with the same Message-ID.
+    assert repeats <= 2 * THREADS, f"saw {repeats} repeats"
     assert "Traceback" not in log.read_text()

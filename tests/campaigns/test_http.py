@@ -396,7 +396,7 @@ class TestHistoryPreviewResults:
         ]
         assert found["enrollments"][0]["entered_at"].startswith("2026-06-01T02:00:00")
         actions = {d["action"] for d in found["decisions"]}
-        assert {"queued", "sent"} <= actions
+        assert {"sent", "completed"} <= actions
         assert all(d["campaign_key"] == "news" for d in found["decisions"])
         empty = _ok(_call(api, "GET", "/v1/campaigns/users/nobody/history"))
         assert (empty["enrollments"], empty["decisions"]) == ([], [])

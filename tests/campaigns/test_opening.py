@@ -98,7 +98,7 @@ def test_the_opening_equals_the_step_by_step_walk(
             "finished_at": None,
             "reason": None,
             "coupon_code": None,
-        }  # fmt: skip
+        }
         for u in ids
     ]
     database.write(lambda s: insert_enrollments(s, rows))

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import threading
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -21,16 +22,15 @@ from tenure.campaigns import policy as shop_policy
 from tenure.campaigns.channels.base import Envelope, Outcome, Sender
 from tenure.campaigns.channels.shophook import post_event
 from tenure.campaigns.errors import TemplateInvalid, UserUnknown
-from tenure.campaigns.models import Enrollment
 from tenure.campaigns.schedule import next_run
 from tenure.campaigns.service import campaigns as docs
-from tenure.campaigns.service import content, delivery, enroll, journeys
+from tenure.campaigns.service import delivery, enroll, journeys, render
 from tenure.campaigns.service.links import Links
+from tenure.campaigns.settler import Settler
 from tenure.campaigns.spec import Branch, Campaign, Send
 from tenure.campaigns.triggers import Scan, Scanner
 from tenure.config import Settings
 from tenure.kit.time import utc_now
-from tenure.loyalty.service import current_tier, points_balance
 from tenure.storage.database import Database
 from tenure.storage.warehouse import Warehouse
 
@@ -62,6 +62,7 @@ class Dispatcher:
     links: Links | None
     worker: str
     batch: int = 500
+    threads: int = 1
 
     @property
     def lease(self) -> timedelta:
@@ -178,22 +179,30 @@ class Dispatcher:
             return result
         with self.warehouse.reader() as con:
             profiles = facts.profiles(con, sorted({c.user_id for c in claimed}))
+        known = self.database.read(lambda s: render.gather(s, claimed, zone))
         held = {c.id for c in claimed}
         renew_at = utc_now() + self.lease / 3
-        for index, message in enumerate(claimed):
-            if utc_now() >= renew_at:
-                # Renew before a third of the lease is left: a slow batch must not let another
-                # worker take (and send) what this one is about to send.
-                rest = [m.id for m in claimed[index:] if m.id in held]
-                held = self._renew(rest)
-                renew_at = utc_now() + self.lease / 3
-            if message.id not in held:
-                continue  # the lease ran out and another worker has it now
-            outcome = self._send_one(message, profiles.get(message.user_id, {}))
-            if outcome.status == "sent":
-                result.sent += 1
-            else:
-                result.failed += 1
+        step = self.threads * 8
+        with (
+            Settler(self.database, self.worker) as settler,
+            ThreadPoolExecutor(self.threads, thread_name_prefix="send") as pool,
+        ):
+            for start in range(0, len(claimed), step):
+                if utc_now() >= renew_at:
+                    # Renew before a third of the lease is left: a slow batch must not let
+                    # another worker take (and send) what this one is about to send.
+                    held = self._renew([m.id for m in claimed[start:] if m.id in held])
+                    renew_at = utc_now() + self.lease / 3
+                # A message whose lease ran out belongs to another worker now.
+                chunk = [m for m in claimed[start : start + step] if m.id in held]
+                for outcome in pool.map(
+                    lambda m: self._send_one(m, known, profiles.get(m.user_id, {}), settler),
+                    chunk,
+                ):
+                    if outcome.status == "sent":
+                        result.sent += 1
+                    else:
+                        result.failed += 1
         return result
 
     def _renew(self, ids: list[str]) -> set[str]:
@@ -201,14 +210,23 @@ class Dispatcher:
             lambda s: delivery.renew(s, ids, self.worker, utc_now() + self.lease)
         )
 
-    def _send_one(self, message: delivery.Claimed, profile: dict[str, Any]) -> Outcome:
+    def _send_one(
+        self,
+        message: delivery.Claimed,
+        known: render.Facts,
+        profile: dict[str, Any],
+        settler: Settler,
+    ) -> Outcome:
         now = utc_now()
         if message.channel == "webhook":
-            return self._settle(message, self._webhook(message))
+            return self._settle(settler, message, self._webhook(message))
         try:
-            envelope, step = self.database.read(lambda s: self._compose(s, message, profile, now))
+            envelope, step = render.envelope(
+                known, message, profile, now, self.links, self.settings.zone, self.settings.locale
+            )
         except TemplateInvalid as exc:
-            return self._settle(message, Outcome("failed", reason=f"template: {exc.message}"))
+            outcome = Outcome("failed", reason=f"template: {exc.message}")
+            return self._settle(settler, message, outcome)
         if message.channel == "inbox":
             expires = now + docs_duration(step) if step.expires_after else None
             item = delivery.InboxContent(envelope.title, envelope.text, envelope.url, expires)
@@ -218,47 +236,18 @@ class Dispatcher:
             return Outcome("sent", provider_id="inbox")
         sender = self.senders.get(message.channel)
         if sender is None:
-            return self._settle(
-                message, Outcome("retry", reason=f"no {message.channel} provider configured")
-            )
+            missing = Outcome("retry", reason=f"no {message.channel} provider configured")
+            return self._settle(settler, message, missing)
         try:
             outcome = sender.send(envelope)
         except Exception as exc:  # a sender's own bug must not stop the loop or lose the message
             log.exception("sender %s failed", message.channel)
             outcome = Outcome("retry", reason=f"{type(exc).__name__}: {exc}")
-        return self._settle(message, outcome)
+        return self._settle(settler, message, outcome)
 
-    def _settle(self, message: delivery.Claimed, outcome: Outcome) -> Outcome:
-        self.database.write(lambda s: delivery.record(s, message, outcome, utc_now(), self.worker))
+    def _settle(self, settler: Settler, message: delivery.Claimed, outcome: Outcome) -> Outcome:
+        settler.put(message, outcome)
         return outcome
-
-    def _compose(
-        self, session: Session, message: delivery.Claimed, profile: dict[str, Any], now: datetime
-    ) -> tuple[Any, Send]:
-        campaign = docs.document_of(session, message.campaign_key, message.version)
-        step = campaign.step(message.step_id)
-        enrollment = session.get(Enrollment, message.enrollment_id)
-        unsubscribe = self.links.unsubscribe(message.id) if self.links else None
-        values = content.context(
-            message.user_id, profile, points=points_balance(session, message.user_id),
-            tier=current_tier(session, message.user_id),
-            coupon=enrollment.coupon_code if enrollment else None, campaign=campaign,
-            unsubscribe_url=unsubscribe,
-        )  # fmt: skip
-        zone = journeys.Batch(
-            now,
-            self.settings.zone,
-            repository.contacts(session, [message.user_id]),
-            {},
-            set(),
-            set(),
-        ).zone_of(message.user_id)
-        envelope = content.compose(
-            campaign, step, message_id=message.id, user_id=message.user_id,
-            address=message.address, locale=message.locale, values=values, zone=zone,
-            now=now, links=self.links, default_locale=self.settings.locale,
-        )  # fmt: skip
-        return envelope, step
 
     def _webhook(self, message: delivery.Claimed) -> Outcome:
         payload = {"message_id": message.id, "campaign": message.campaign_key,
@@ -294,7 +283,11 @@ class Dispatcher:
     def _render(
         self, message: delivery.Claimed, profile: dict[str, Any], now: datetime
     ) -> Envelope:
-        envelope, _ = self.database.read(lambda s: self._compose(s, message, profile, now))
+        zone = self.settings.zone
+        known = self.database.read(lambda s: render.gather(s, [message], zone))
+        envelope, _ = render.envelope(
+            known, message, profile, now, self.links, zone, self.settings.locale
+        )
         return envelope
 
     # ---- one pass ----------------------------------------------------------------------

@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any, cast
 
-from sqlalchemy import Table, and_, func, insert, or_, select, text, update
+from sqlalchemy import Table, and_, func, or_, select, text, update
 from sqlalchemy.orm import Session
 
 from tenure.campaigns.models import (
@@ -22,6 +22,7 @@ from tenure.campaigns.models import (
     ShopPolicy,
     Suppression,
 )
+from tenure.storage.bulk import insert_rows
 
 CHUNK = 5000  # rows per bulk statement: under SQLite's and psycopg's parameter limits
 
@@ -120,17 +121,23 @@ def active_users(session: Session, key: str) -> set[str]:
 def insert_enrollments(
     session: Session, rows: list[dict[str, Any]], *, returning: bool = False
 ) -> list[int]:
-    """Bulk insert of new enrolments; with `returning`, their ids in the order of `rows`."""
-    table = _table(Enrollment)
-    ids: list[int] = []
+    """Bulk insert of new enrolments of one campaign at one moment; with `returning`, their
+    ids in the order of `rows`.
+
+    The ids are read back by (user, entry) after the insert rather than with RETURNING, which
+    SQLite's driver runs row by row. The caller holds the campaign's row lock, so no other
+    enrolment of this campaign is inserted meanwhile.
+    """
     for start in range(0, len(rows), CHUNK):
-        chunk = rows[start : start + CHUNK]
-        if returning:
-            stmt = insert(table).returning(table.c.id, sort_by_parameter_order=True)
-            ids.extend(int(i) for i in session.scalars(stmt, chunk))
-        else:
-            session.execute(insert(table), chunk)
-    return ids
+        insert_rows(session, _table(Enrollment), rows[start : start + CHUNK])
+    if not returning or not rows:
+        return []
+    stmt = select(Enrollment.user_id, Enrollment.entry_no, Enrollment.id).where(
+        Enrollment.campaign_key == rows[0]["campaign_key"],
+        Enrollment.entered_at == rows[0]["entered_at"],
+    )
+    found = {(u, n): int(i) for u, n, i in session.execute(stmt)}
+    return [found[(r["user_id"], r["entry_no"])] for r in rows]
 
 
 def due_enrollments(
@@ -176,6 +183,18 @@ def user_enrollments(session: Session, user_id: str) -> list[Enrollment]:
     return list(session.scalars(stmt.order_by(Enrollment.entered_at.desc(), Enrollment.id)))
 
 
+def coupons_of(session: Session, ids: Sequence[int]) -> dict[int, str | None]:
+    """The coupon code each enrolment was given (none yet: None)."""
+    out: dict[int, str | None] = {}
+    unique = sorted(set(ids))
+    for start in range(0, len(unique), CHUNK):
+        stmt = select(Enrollment.id, Enrollment.coupon_code).where(
+            Enrollment.id.in_(unique[start : start + CHUNK])
+        )
+        out.update({int(i): c for i, c in session.execute(stmt)})
+    return out
+
+
 def arm_counts(session: Session, key: str) -> dict[str, int]:
     """Users entered per arm."""
     stmt = (
@@ -200,7 +219,7 @@ def entries(session: Session, key: str) -> list[tuple[str, str, datetime]]:
 def insert_messages(session: Session, rows: list[dict[str, Any]]) -> None:
     """Bulk insert of outbox rows (ids are idempotent; callers insert each once)."""
     for start in range(0, len(rows), CHUNK):
-        session.execute(insert(_table(Message)), rows[start : start + CHUNK])
+        insert_rows(session, _table(Message), rows[start : start + CHUNK])
 
 
 def existing_messages(session: Session, ids: Sequence[str]) -> set[str]:
@@ -262,6 +281,19 @@ def message(session: Session, message_id: str, *, lock: bool = False) -> Message
     return session.scalars(stmt.with_for_update() if lock else stmt).first()
 
 
+def messages_locked(session: Session, ids: Sequence[str]) -> dict[str, Message]:
+    """Outbox rows by id, row-locked."""
+    out: dict[str, Message] = {}
+    for start in range(0, len(ids), CHUNK):
+        stmt = (
+            select(Message)
+            .where(Message.id.in_(list(ids[start : start + CHUNK])))
+            .with_for_update()
+        )
+        out.update({m.id: m for m in session.scalars(stmt)})
+    return out
+
+
 def user_messages(session: Session, user_id: str, limit: int = 200) -> list[Message]:
     """A user's messages, newest first."""
     stmt = select(Message).where(Message.user_id == user_id).order_by(Message.created_at.desc())
@@ -318,7 +350,7 @@ def set_message(session: Session, message_id: str, worker: str | None, **values:
 def insert_decisions(session: Session, rows: list[dict[str, Any]]) -> None:
     """Bulk insert of decision rows."""
     for start in range(0, len(rows), CHUNK):
-        session.execute(insert(_table(Decision)), rows[start : start + CHUNK])
+        insert_rows(session, _table(Decision), rows[start : start + CHUNK])
 
 
 def decisions_of(session: Session, user_id: str, limit: int = 500) -> list[Decision]:

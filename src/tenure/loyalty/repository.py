@@ -365,3 +365,19 @@ def lock_reward(session: Session, code: str) -> Reward | None:
 def claim_of_transaction(session: Session, tx_id: str) -> RewardClaim:
     """The claim a spend transaction paid for."""
     return session.scalars(select(RewardClaim).where(RewardClaim.transaction_id == tx_id)).one()
+
+
+def available_of(session: Session, user_ids: Sequence[str]) -> dict[str, int]:
+    """Spendable points of each of the users that has any entry."""
+    stmt = (
+        select(Entry.user_id, func.coalesce(func.sum(Entry.points), 0))
+        .where(Entry.user_id.in_(list(user_ids)), Entry.bucket == "available")
+        .group_by(Entry.user_id)
+    )
+    return {str(u): int(p) for u, p in session.execute(stmt)}
+
+
+def tiers_of(session: Session, user_ids: Sequence[str]) -> dict[str, str | None]:
+    """The stored tier of each of the users that has an account."""
+    stmt = select(Account.user_id, Account.tier).where(Account.user_id.in_(list(user_ids)))
+    return {str(u): t for u, t in session.execute(stmt)}

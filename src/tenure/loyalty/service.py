@@ -6,6 +6,7 @@ Every function takes the caller's session and never commits: the caller's unit o
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -199,3 +200,15 @@ def upgrades_after(session: Session, after_id: int, limit: int = 10_000) -> list
 def last_tier_event(session: Session) -> int:
     """The id of the newest tier event (a starting point for `upgrades_after`)."""
     return tier_repository.last_event_id(session)
+
+
+def members_of(session: Session, user_ids: Sequence[str]) -> dict[str, tuple[int, str | None]]:
+    """(spendable points, tier code) of each user, for many users at once (campaign messages);
+    someone who is not a member reads (0, None)."""
+    points = repository.available_of(session, user_ids)
+    stored = repository.tiers_of(session, user_ids)
+    _, program = current_program(session)
+    return {
+        u: (points.get(u, 0), tiers.effective_tier(program, stored[u]) if u in stored else None)
+        for u in user_ids
+    }

@@ -24,7 +24,9 @@ def senders_from(settings: Settings) -> dict[str, Sender]:
     wanted: dict[str, Callable[[], Sender]] = {}
     if settings.smtp_url:
         smtp_url = settings.smtp_url
-        wanted["email"] = lambda: SmtpSender(smtp_url, settings.email_from)
+        wanted["email"] = lambda: SmtpSender(
+            smtp_url, settings.email_from, connections=settings.campaign_send_threads
+        )
     if settings.sms_webhook_url:
         sms_url = settings.sms_webhook_url
         wanted["sms"] = lambda: WebhookSender("sms", sms_url, settings.sms_provider)

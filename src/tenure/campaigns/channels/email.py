@@ -21,7 +21,10 @@ import ssl
 import threading
 from dataclasses import dataclass, field
 from email import policy
-from email.message import EmailMessage
+from email.header import Header
+from email.message import EmailMessage, Message
+from email.mime.multipart import MIMEMultipart
+from email.mime.text import MIMEText
 from email.utils import formatdate, parseaddr
 from functools import cache
 from types import TracebackType
@@ -37,6 +40,8 @@ log = logging.getLogger(__name__)
 _POLICY = policy.SMTP.clone(cte_type="7bit")
 # For an address that is not ASCII, which needs the server's SMTPUTF8.
 _POLICY_UTF8 = policy.SMTPUTF8
+# Long headers (a List-Unsubscribe URL) stay on one line: 998 characters is the RFC limit.
+_COMPAT = policy.compat32.clone(linesep="\r\n", max_line_length=998)
 _QUEUE_ID = re.compile(r"(?:queued as|id=)\s*<?([A-Za-z0-9._@-]+)", re.IGNORECASE)
 _UNSAFE_ID = re.compile(r"[^A-Za-z0-9._%+=-]")
 _TRUE = {"1", "true", "yes", "on"}
@@ -138,6 +143,7 @@ class SmtpSender:
         *,
         timeout: float = 10.0,
         rate_per_second: float | None = None,
+        connections: int = 1,
     ) -> None:
         self.target = parse_smtp_url(url)
         self.sender = _one_line(sender)
@@ -146,16 +152,21 @@ class SmtpSender:
             raise ValueError(f"the sender {sender!r} has no e-mail address")
         self.timeout = timeout
         self._bucket = bucket_for(rate_per_second)
-        self._smtp: smtplib.SMTP | None = None
+        # Idle sessions, reused; `connections` of them may be busy at once (one per thread).
+        self._idle: list[smtplib.SMTP] = []
+        self._slots = threading.BoundedSemaphore(connections)
         self._lock = threading.Lock()
+        self.opened = 0
 
     # -- the message -----------------------------------------------------------------------
 
-    def build(self, envelope: Envelope) -> EmailMessage:
+    def build(self, envelope: Envelope) -> Message:
         """The message as it goes out; ValueError for an envelope that cannot be one."""
         address = envelope.to.strip()
         if parseaddr(address)[1] != address or "@" not in address:
             raise _BadAddress(f"{envelope.to!r} is not an e-mail address")
+        if address.isascii() and self.sender.isascii():
+            return self._build_ascii(envelope, address)
         message = EmailMessage(policy=_POLICY)
         message["From"] = self.sender
         message["To"] = address
@@ -171,6 +182,28 @@ class SmtpSender:
             message.add_alternative(envelope.html, subtype="html")
         return message
 
+    def _build_ascii(self, envelope: Envelope, address: str) -> Message:
+        """The same message through the classic MIME classes: about 3x faster to build and
+        write than EmailMessage's header registry, which matters at hundreds a second. Text
+        is UTF-8 in base64 and headers are RFC 2047 words, so the bytes stay 7-bit."""
+        text = MIMEText(envelope.text, "plain", "utf-8")
+        message: Message = text
+        if envelope.html is not None:
+            message = MIMEMultipart("alternative")
+            message.attach(text)
+            message.attach(MIMEText(envelope.html, "html", "utf-8"))
+        subject = _one_line(envelope.subject or "")
+        message["From"] = self.sender
+        message["To"] = address
+        message["Subject"] = subject if subject.isascii() else Header(subject, "utf-8").encode()
+        message["Date"] = formatdate(usegmt=True)
+        message["Message-ID"] = f"<{_UNSAFE_ID.sub('-', envelope.message_id)}@tenure>"
+        message["X-Tenure-Message-Id"] = _UNSAFE_ID.sub("-", envelope.message_id)
+        if envelope.unsubscribe_url:
+            message["List-Unsubscribe"] = f"<{_one_line(envelope.unsubscribe_url)}>"
+            message["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
+        return message
+
     # -- sending ---------------------------------------------------------------------------
 
     def send(self, envelope: Envelope) -> Outcome:
@@ -182,28 +215,41 @@ class SmtpSender:
             return failed(f"cannot build the message: {exc}")
         recipient = str(message["To"])
         international = not (recipient.isascii() and self.from_address.isascii())
-        payload = message.as_bytes(policy=_POLICY_UTF8 if international else _POLICY)
+        if isinstance(message, EmailMessage):
+            payload = message.as_bytes(policy=_POLICY_UTF8 if international else _POLICY)
+        else:
+            payload = message.as_bytes(policy=_COMPAT)
         if self._bucket is not None:
             self._bucket.acquire()
+        with self._slots:  # at most `connections` sessions at once
+            return self._deliver(recipient, payload, international)
+
+    def _deliver(self, recipient: str, payload: bytes, international: bool) -> Outcome:
         lost = ""
-        with self._lock:
+        smtp: smtplib.SMTP | None = None
+        try:
             for attempt in (1, 2):
                 try:
-                    smtp = self._connection()
+                    smtp = smtp or self._idle_or_new()
                 except (smtplib.SMTPException, OSError) as exc:
-                    self._drop()
                     where = f"{self.target.host}:{self.target.port}"
                     return retry(f"cannot open an SMTP session with {where}: {_describe(exc)}")
                 try:
                     return self._transact(smtp, recipient, payload, international)
                 except (_Reconnect, smtplib.SMTPServerDisconnected) as exc:
-                    self._drop()
+                    smtp.close()
+                    smtp = None
                     lost = f"the server dropped the connection: {_describe(exc)}"
                     log.info("SMTP try %d: %s", attempt, lost)
                 except OSError as exc:
-                    self._drop()
+                    smtp.close()
+                    smtp = None
                     return retry(f"SMTP connection error: {_describe(exc)}")
-        return retry(lost)
+            return retry(lost)
+        finally:
+            if smtp is not None and smtp.sock is not None:
+                with self._lock:
+                    self._idle.append(smtp)
 
     def _transact(
         self, smtp: smtplib.SMTP, recipient: str, payload: bytes, international: bool
@@ -245,16 +291,22 @@ class SmtpSender:
             try:
                 smtp.rset()
             except (smtplib.SMTPException, OSError):
-                self._drop()
+                smtp.close()  # not given back to the pool
         if 500 <= code < 600:
             return failed(reason, hard_bounce=recipient)
         return retry(reason)
 
     # -- the connection --------------------------------------------------------------------
 
-    def _connection(self) -> smtplib.SMTP:
-        if self._smtp is not None and self._smtp.sock is not None:
-            return self._smtp
+    def _idle_or_new(self) -> smtplib.SMTP:
+        with self._lock:
+            while self._idle:
+                smtp = self._idle.pop()
+                if smtp.sock is not None:
+                    return smtp
+        return self._open()
+
+    def _open(self) -> smtplib.SMTP:
         target = self.target
         smtp: smtplib.SMTP
         if target.security == "tls":
@@ -279,20 +331,14 @@ class SmtpSender:
         except BaseException:
             smtp.close()
             raise
-        self._smtp = smtp
+        self.opened += 1
         return smtp
 
-    def _drop(self) -> None:
-        smtp, self._smtp = self._smtp, None
-        if smtp is not None:
-            smtp.close()
-
     def close(self) -> None:
-        """Say QUIT and close the connection (a later send opens a new one)."""
+        """Say QUIT on the idle connections and close them (a later send opens new ones)."""
         with self._lock:
-            smtp, self._smtp = self._smtp, None
-            if smtp is None:
-                return
+            idle, self._idle = self._idle, []
+        for smtp in idle:
             try:
                 smtp.quit()
             except (smtplib.SMTPException, OSError):

@@ -15,6 +15,7 @@ from __future__ import annotations
 from collections import defaultdict
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy.orm import Session
@@ -27,6 +28,7 @@ from tenure.campaigns.models import InboxItem, Message, Suppression
 from tenure.campaigns.service import campaigns as campaign_docs
 from tenure.campaigns.service import events
 from tenure.campaigns.service.journeys import Batch, reachability
+from tenure.campaigns.spec import Campaign
 
 MAX_ATTEMPTS = 6
 BACKOFF = (30, 120, 600, 1800, 3600)  # seconds before attempts 2, 3, …: temporary failures
@@ -90,13 +92,17 @@ def claim(
         by_user[row.user_id].append(row)
     decisions: list[dict[str, object]] = []
     claimed: list[Claimed] = []
+    documents: dict[tuple[str, int], Campaign] = {}
     for user, mine in by_user.items():
         candidates = []
         for row in mine:
             if row.channel not in CUSTOMER:  # the shop's own webhooks: no caps, no consent
                 claimed.append(_lease(row, now, worker, until))
                 continue
-            doc = campaign_docs.document_of(session, row.campaign_key, row.version)
+            version = (row.campaign_key, row.version)
+            if version not in documents:
+                documents[version] = campaign_docs.document_of(session, *version)
+            doc = documents[version]
             address, reason = reachability(batch, doc, user, row.channel)
             if address is None:
                 row.status, row.reason, row.lease_until = "skipped", reason, None
@@ -143,33 +149,49 @@ def record(
     session: Session, message: Claimed, outcome: Outcome, now: datetime, worker: str
 ) -> bool:
     """Settle a sent message; False when this worker no longer held its lease."""
-    row = repository.message(session, message.id, lock=True)
-    if row is None or row.status != "leased" or row.leased_by != worker:
-        return False
+    return bool(record_many(session, [(message, outcome)], now, worker))
+
+
+def record_many(
+    session: Session, settled: list[tuple[Claimed, Outcome]], now: datetime, worker: str
+) -> int:
+    """Settle sent messages in one unit: each marked sent (or due again, or failed), with its
+    decision and warehouse event; only those this worker still holds. Returns how many."""
+    rows = repository.messages_locked(session, [m.id for m, _ in settled])
+    decisions: list[dict[str, object]] = []
+    found: list[dict[str, Any] | None] = []
+    done = 0
+    for message, outcome in settled:
+        row = rows.get(message.id)
+        if row is None or row.status != "leased" or row.leased_by != worker:
+            continue  # the lease ran out and another worker has it now
+        done += 1
+        decisions.append(_settle(session, row, outcome, now, found))
+        if outcome.hard_bounce and outcome.status != "sent" and row.address:
+            _suppress(session, row.channel, row.address, "hard_bounce", now)
+            decisions.append(_decision(row, now, "bounced", row.address))
+            found.append(events.event(row, "bounced", now, reason=outcome.reason))
+    repository.insert_decisions(session, decisions)
+    events.store(session, found)
+    return done
+
+
+def _settle(
+    session: Session, row: Message, outcome: Outcome, now: datetime, found: list[Any]
+) -> dict[str, object]:
     if outcome.status == "sent":
-        events.record(session, row, "sent", now)
-        row.status, row.provider_id, row.reason, row.lease_until = (
-            "sent",
-            outcome.provider_id,
-            None,
-            None,
-        )
-        decision = _decision(row, now, "sent", outcome.provider_id)
-    elif outcome.status == "retry" and row.attempts < MAX_ATTEMPTS:
+        found.append(events.event(row, "sent", now))
+        row.status, row.provider_id, row.reason = "sent", outcome.provider_id, None
+        row.lease_until = None
+        return _decision(row, now, "sent", outcome.provider_id)
+    if outcome.status == "retry" and row.attempts < MAX_ATTEMPTS:
         wait = BACKOFF[min(row.attempts - 1, len(BACKOFF) - 1)]
         row.status, row.due_at, row.sent_at = "queued", now + timedelta(seconds=wait), None
         row.reason, row.lease_until = outcome.reason, None
-        decision = _decision(row, now, "retry", outcome.reason, row.due_at)
-    else:
-        row.status = "dead" if outcome.status == "retry" else "failed"
-        row.reason, row.lease_until, row.sent_at = outcome.reason, None, None
-        decision = _decision(row, now, row.status, outcome.reason)
-        if outcome.hard_bounce and row.address:
-            _suppress(session, row.channel, row.address, "hard_bounce", now)
-            repository.insert_decisions(session, [_decision(row, now, "bounced", row.address)])
-            events.record(session, row, "bounced", now, reason=outcome.reason)
-    repository.insert_decisions(session, [decision])
-    return True
+        return _decision(row, now, "retry", outcome.reason, row.due_at)
+    row.status = "dead" if outcome.status == "retry" else "failed"
+    row.reason, row.lease_until, row.sent_at = outcome.reason, None, None
+    return _decision(row, now, row.status, outcome.reason)
 
 
 @dataclass(frozen=True)

@@ -32,14 +32,26 @@ def name(channel: str, action: str) -> str:
 
 def record(session: Session, row: Message, action: str, at: datetime, **extra: Any) -> None:
     """Put one campaign event for a customer message in the tracking inbox."""
-    if row.channel not in LABELS:  # the shop's own webhooks are not customer events
-        return
+    store(session, [event(row, action, at, **extra)])
+
+
+def store(session: Session, found: list[dict[str, Any] | None]) -> None:
+    """Put campaign events in the tracking inbox (one inbox row for them all)."""
+    messages = [e for e in found if e is not None]
+    if messages:
+        store_own_events(session, messages)
+
+
+def event(row: Message, action: str, at: datetime, **extra: Any) -> dict[str, Any] | None:
+    """The tracking message of a campaign event (none for the shop's own webhooks)."""
+    if row.channel not in LABELS:
+        return None
     properties = {
         "campaign": row.campaign_key, "campaign_version": row.version, "step": row.step_id,
         "channel": row.channel, "message_id": row.id, **extra,
     }  # fmt: skip
-    store_own_events(session, [{
+    return {
         "type": "track", "userId": row.user_id, "event": name(row.channel, action),
         "messageId": f"campaign:{row.id}:{action}", "timestamp": at.isoformat(),
         "properties": properties,
-    }])  # fmt: skip
+    }  # fmt: skip

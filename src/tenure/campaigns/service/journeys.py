@@ -248,4 +248,3 @@ def _queue(batch: Batch, row: Enrollment, campaign: Campaign, step: Send | Webho
         "attempts": 0, "address": address,
         "locale": contact.locale if contact is not None else None, "created_at": batch.now,
     })  # fmt: skip
-    batch.decide(row, step.id, "queued", None, mid)

@@ -148,9 +148,8 @@ def _send_step(
     expires = now + parse_duration(step.expires_after) if step.expires_after else None
     address = frame.user_id if step.channel == "inbox" else frame[ADDRESS[step.channel]]
     base = {"at": now, "campaign_key": campaign.key, "step_id": step.id, "until": None}
-    for user, enrollment, arm, why, to, locale in zip(
-        frame.user_id, frame.enrollment_id, frame.arm, reason, address, frame.locale, strict=True
-    ):
+    columns = (frame.user_id, frame.enrollment_id, frame.arm, reason, address, frame.locale)
+    for user, enrollment, arm, why, to, locale in zip(*(c.tolist() for c in columns), strict=True):
         if arm != "treatment":
             decisions.append(
                 {**base, "user_id": user, "message_id": None, "action": "held_out", "reason": arm}
@@ -169,6 +168,3 @@ def _send_step(
             "expires_at": expires, "transactional": step.transactional, "attempts": 0,
             "address": to, "locale": None if pd.isna(locale) else locale, "created_at": now,
         })  # fmt: skip
-        decisions.append(
-            {**base, "user_id": user, "message_id": mid, "action": "queued", "reason": None}
-        )
