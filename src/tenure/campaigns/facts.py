@@ -14,7 +14,7 @@ from ibis.backends import BaseBackend
 
 from tenure.analytics.features import data_end
 from tenure.campaigns.spec import Audience
-from tenure.segments.service import member_ids, parse_rule
+from tenure.segments.service import all_members, member_ids, parse_rule
 from tenure.storage.database import Database
 from tenure.storage.warehouse import Warehouse
 
@@ -28,14 +28,13 @@ def _ids(values: Sequence[str]) -> ibis.Table:
 
 def audience(database: Database, warehouse: Warehouse, spec: Audience, zone: ZoneInfo) -> list[str]:
     """The users an audience names now: a saved segment, an inline rule, or every known user."""
-    from tenure.segments.service import all_members
-
     if spec.segment is not None:
         key = spec.segment
         return database.read(lambda s: all_members(s, key))
     with warehouse.reader() as con:
         if spec.rule is None:
-            return sorted(str(u) for u in con.table("users").user_id.execute().dropna())
+            ids = con.table("users").user_id.execute().dropna()
+            return [str(u) for u in ids.tolist()]
         node, _ = parse_rule(spec.rule)
         end = data_end(con, zone) or date.today()
         return database.read(lambda s: member_ids(s, con, node, zone, end))

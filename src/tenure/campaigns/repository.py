@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, cast
 
@@ -22,7 +23,8 @@ from tenure.campaigns.models import (
     ShopPolicy,
     Suppression,
 )
-from tenure.storage.bulk import insert_rows
+from tenure.kit.time import as_utc
+from tenure.storage.bulk import Columns, insert_rows
 
 CHUNK = 5000  # rows per bulk statement: under SQLite's and psycopg's parameter limits
 
@@ -80,42 +82,43 @@ def add(session: Session, *rows: Any) -> None:
 # ---- enrolments ---------------------------------------------------------------------------
 
 
-def last_entries(session: Session, key: str, user_ids: Sequence[str]) -> dict[str, tuple[int, Any]]:
-    """Each user's latest entry number and entry time in a campaign."""
-    out: dict[str, tuple[int, Any]] = {}
-    for start in range(0, len(user_ids), CHUNK):
-        chunk = list(user_ids[start : start + CHUNK])
-        stmt = (
-            select(
-                Enrollment.user_id, func.max(Enrollment.entry_no), func.max(Enrollment.entered_at)
-            )
-            .where(Enrollment.campaign_key == key, Enrollment.user_id.in_(chunk))
-            .group_by(Enrollment.user_id)
-        )
-        out.update({u: (n, at) for u, n, at in session.execute(stmt)})
-    return out
+@dataclass(frozen=True)
+class EntryHistory:
+    """A campaign's past entries for some users: who is in the journey now, each user's
+    latest entry (number, time), and the (user, source) pairs seen."""
+
+    active: set[str]
+    last: dict[str, tuple[int, datetime]]
+    sources: set[tuple[str, str]]
 
 
-def entered_sources(
-    session: Session, key: str, pairs: Sequence[tuple[str, str]]
-) -> set[tuple[str, str]]:
-    """Which (user, source) pairs have entered a campaign already."""
-    users = sorted({u for u, _ in pairs})
-    found: set[tuple[str, str]] = set()
-    for start in range(0, len(users), CHUNK):
-        stmt = select(Enrollment.user_id, Enrollment.source).where(
-            Enrollment.campaign_key == key, Enrollment.user_id.in_(users[start : start + CHUNK])
-        )
-        found.update((u, s) for u, s in session.execute(stmt))
-    return found & set(pairs)
-
-
-def active_users(session: Session, key: str) -> set[str]:
-    """Users in the middle of a campaign's journey."""
-    stmt = select(Enrollment.user_id).where(
-        Enrollment.campaign_key == key, Enrollment.state == "active"
-    )
-    return set(session.scalars(stmt))
+def entry_history(session: Session, key: str, user_ids: Sequence[str]) -> EntryHistory:
+    """The campaign's entries for these users, read in one pass for a large audience."""
+    e = _table(Enrollment).c
+    columns = (e.user_id, e.entry_no, e.entered_at, e.source, e.state)
+    if len(user_ids) > 20 * CHUNK:
+        wanted = set(user_ids)
+        rows = [
+            r
+            for r in session.execute(select(*columns).where(e.campaign_key == key))
+            if r[0] in wanted
+        ]
+    else:
+        rows = []
+        for start in range(0, len(user_ids), CHUNK):
+            chunk = list(user_ids[start : start + CHUNK])
+            stmt = select(*columns).where(e.campaign_key == key, e.user_id.in_(chunk))
+            rows.extend(session.execute(stmt))
+    active: set[str] = set()
+    last: dict[str, tuple[int, datetime]] = {}
+    sources: set[tuple[str, str]] = set()
+    for user, number, at, source, state in rows:
+        sources.add((user, source))
+        if state == "active":
+            active.add(user)
+        if user not in last or number > last[user][0]:
+            last[user] = (number, as_utc(at))
+    return EntryHistory(active, last, sources)
 
 
 def insert_enrollments(
@@ -216,10 +219,9 @@ def entries(session: Session, key: str) -> list[tuple[str, str, datetime]]:
 # ---- the outbox ---------------------------------------------------------------------------
 
 
-def insert_messages(session: Session, rows: list[dict[str, Any]]) -> None:
+def insert_messages(session: Session, rows: list[dict[str, Any]] | Columns) -> None:
     """Bulk insert of outbox rows (ids are idempotent; callers insert each once)."""
-    for start in range(0, len(rows), CHUNK):
-        insert_rows(session, _table(Message), rows[start : start + CHUNK])
+    insert_rows(session, _table(Message), rows)
 
 
 def existing_messages(session: Session, ids: Sequence[str]) -> set[str]:
@@ -347,10 +349,9 @@ def set_message(session: Session, message_id: str, worker: str | None, **values:
 # ---- decisions ----------------------------------------------------------------------------
 
 
-def insert_decisions(session: Session, rows: list[dict[str, Any]]) -> None:
+def insert_decisions(session: Session, rows: list[dict[str, Any]] | Columns) -> None:
     """Bulk insert of decision rows."""
-    for start in range(0, len(rows), CHUNK):
-        insert_rows(session, _table(Decision), rows[start : start + CHUNK])
+    insert_rows(session, _table(Decision), rows)
 
 
 def decisions_of(session: Session, user_id: str, limit: int = 500) -> list[Decision]:

@@ -180,7 +180,7 @@ class Scanner:
 
     def _everyone(self) -> list[str]:
         with self.warehouse.reader() as con:
-            return sorted(str(u) for u in con.table("users").user_id.execute().dropna())
+            return [str(u) for u in con.table("users").user_id.execute().dropna().tolist()]
 
     def _in_audience(self, campaign: Campaign, arrivals: list[Arrival]) -> list[Arrival]:
         audience = campaign.audience

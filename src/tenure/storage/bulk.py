@@ -18,25 +18,34 @@ from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.compiler import SQLCompiler
 
+Columns = dict[str, list[Any]]
 
-def insert_rows(session: Session, table: Table, rows: Sequence[dict[str, Any]]) -> None:
-    """INSERT the rows (all with the same keys) in one driver executemany."""
-    if not rows:
+
+def insert_rows(session: Session, table: Table, rows: Sequence[dict[str, Any]] | Columns) -> None:
+    """INSERT rows (dicts with the same keys, or a dict of equal-length columns) in one
+    driver executemany."""
+    columns = rows if isinstance(rows, dict) else _by_column(rows)
+    if not columns or not next(iter(columns.values())):
         return
-    names = list(rows[0])
+    names = list(columns)
     connection = session.connection()
     dialect = connection.dialect
     compiled = _compiled(table, tuple(names), dialect)
-    convert: dict[str, Callable[[Any], Any] | None] = {
-        n: table.c[n].type._cached_bind_processor(dialect) for n in names
-    }
     positional = compiled.positiontup
     order = [compiled.binds[p].key for p in positional] if positional is not None else names
-    columns = [_column([row[name] for row in rows], convert[name]) for name in order]
-    params: list[Any] = list(zip(*columns, strict=True))
+    converted = [
+        _column(columns[name], table.c[name].type._cached_bind_processor(dialect)) for name in order
+    ]
+    params: list[Any] = list(zip(*converted, strict=True))
     if positional is None:
         params = [dict(zip(order, values, strict=True)) for values in params]
     connection.exec_driver_sql(compiled.string, params)
+
+
+def _by_column(rows: Sequence[dict[str, Any]]) -> Columns:
+    if not rows:
+        return {}
+    return {name: [row[name] for row in rows] for name in rows[0]}
 
 
 @lru_cache(maxsize=64)

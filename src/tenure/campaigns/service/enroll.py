@@ -63,12 +63,8 @@ def admissible(
     One entry per user per run; a user already in the journey, one whose re-entry time has not
     come, and one already entered for the same source are left out.
     """
-    users = list(dict.fromkeys(a.user_id for a in arrivals))
-    active = repository.active_users(session, campaign.key)
-    last = repository.last_entries(session, campaign.key, users)
-    seen = repository.entered_sources(
-        session, campaign.key, [(a.user_id, a.source) for a in arrivals]
-    )
+    history = repository.entry_history(session, campaign.key, [a.user_id for a in arrivals])
+    active, last, seen = history.active, history.last, history.sources
     after = campaign.reentry.after_days
     allowed: list[Arrival] = []
     numbers: dict[str, int] = {}

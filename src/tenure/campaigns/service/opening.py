@@ -21,6 +21,7 @@ from sqlalchemy.orm import Session
 from tenure.campaigns import repository
 from tenure.campaigns.service.journeys import ADDRESS, message_id
 from tenure.campaigns.spec import EXIT, Campaign, Send, Wait, parse_duration
+from tenure.storage.bulk import Columns
 
 
 @dataclass(frozen=True)
@@ -117,21 +118,23 @@ def open_journeys(
     frame["arm"] = [r["arm"] for r in due]
     frame = frame[~quitting.to_numpy()]
     suppressed = repository.suppressions(session)
-    messages: list[dict[str, Any]] = []
-    decisions: list[dict[str, Any]] = []
+    messages: list[Columns] = []
+    decisions: list[Columns] = []
     version = int(due[0]["version"])
     for step in plan.sends:
         _send_step(frame, campaign, version, step, suppressed, now, messages, decisions)
-    for row in due:  # as `journeys._finish`: the end of a journey is a decision too
-        if row["state"] != "active":
-            action = "exited" if row["state"] == "exited" else "completed"
-            decisions.append({
-                "at": now, "campaign_key": campaign.key, "step_id": None,
-                "user_id": row["user_id"], "message_id": None, "action": action,
-                "reason": row["reason"], "until": None,
-            })  # fmt: skip
-    repository.insert_messages(session, messages)
-    repository.insert_decisions(session, decisions)
+    ended = [r for r in due if r["state"] != "active"]  # as `journeys._finish`: a decision too
+    n = len(ended)
+    decisions.append({
+        "at": [now] * n, "campaign_key": [campaign.key] * n, "step_id": [None] * n,
+        "user_id": [r["user_id"] for r in ended], "message_id": [None] * n,
+        "action": ["exited" if r["state"] == "exited" else "completed" for r in ended],
+        "reason": [r["reason"] for r in ended], "until": [None] * n,
+    })  # fmt: skip
+    for columns in messages:
+        repository.insert_messages(session, columns)
+    for columns in decisions:
+        repository.insert_decisions(session, columns)
 
 
 def _send_step(
@@ -141,30 +144,45 @@ def _send_step(
     step: Send,
     suppressed: set[tuple[str, str]],
     now: datetime,
-    messages: list[dict[str, Any]],
-    decisions: list[dict[str, Any]],
+    messages: list[Columns],
+    decisions: list[Columns],
 ) -> None:
+    """The step's outbox rows and decisions, as columns (no per-row dicts for a big audience)."""
     reason = _reach(frame, campaign, step.channel, suppressed)
-    expires = now + parse_duration(step.expires_after) if step.expires_after else None
     address = frame.user_id if step.channel == "inbox" else frame[ADDRESS[step.channel]]
-    base = {"at": now, "campaign_key": campaign.key, "step_id": step.id, "until": None}
-    columns = (frame.user_id, frame.enrollment_id, frame.arm, reason, address, frame.locale)
-    for user, enrollment, arm, why, to, locale in zip(*(c.tolist() for c in columns), strict=True):
-        if arm != "treatment":
-            decisions.append(
-                {**base, "user_id": user, "message_id": None, "action": "held_out", "reason": arm}
-            )
-            continue
-        mid = message_id(int(enrollment), step.id)
-        if why is not None:
-            decisions.append(
-                {**base, "user_id": user, "message_id": mid, "action": "skipped", "reason": why}
-            )
-            continue
-        messages.append({
-            "id": mid, "enrollment_id": int(enrollment), "campaign_key": campaign.key,
-            "version": version, "step_id": step.id, "user_id": user, "channel": step.channel,
-            "priority": campaign.priority, "status": "queued", "due_at": now,
-            "expires_at": expires, "transactional": step.transactional, "attempts": 0,
-            "address": to, "locale": None if pd.isna(locale) else locale, "created_at": now,
-        })  # fmt: skip
+    treated = (frame.arm == "treatment").to_numpy()
+    skipped = treated & reason.notna().to_numpy()
+    sending = treated & ~skipped
+    held = frame[~treated]
+    decisions.append(_decisions(campaign, step, now, held.user_id.tolist(), [None] * len(held),
+                                "held_out", held.arm.tolist()))  # fmt: skip
+    out = frame[skipped]
+    ids: list[str | None] = [message_id(int(e), step.id) for e in out.enrollment_id.tolist()]
+    decisions.append(_decisions(campaign, step, now, out.user_id.tolist(), ids, "skipped",
+                                reason[skipped].tolist()))  # fmt: skip
+    go = frame[sending]
+    enrollments = [int(e) for e in go.enrollment_id.tolist()]
+    n = len(go)
+    expires = now + parse_duration(step.expires_after) if step.expires_after else None
+    locales = go.locale.astype(object).where(go.locale.notna(), None).tolist()
+    messages.append({
+        "id": [message_id(e, step.id) for e in enrollments], "enrollment_id": enrollments,
+        "campaign_key": [campaign.key] * n, "version": [version] * n, "step_id": [step.id] * n,
+        "user_id": go.user_id.tolist(), "channel": [step.channel] * n,
+        "priority": [campaign.priority] * n, "status": ["queued"] * n, "due_at": [now] * n,
+        "expires_at": [expires] * n, "transactional": [step.transactional] * n,
+        "attempts": [0] * n, "address": address[sending].tolist(), "locale": locales,
+        "created_at": [now] * n,
+    })  # fmt: skip
+
+
+def _decisions(
+    campaign: Campaign, step: Send, now: datetime, users: list[str], ids: list[str | None],
+    action: str, reasons: list[Any],
+) -> Columns:  # fmt: skip
+    n = len(users)
+    return {
+        "at": [now] * n, "campaign_key": [campaign.key] * n, "step_id": [step.id] * n,
+        "user_id": users, "message_id": ids, "action": [action] * n, "reason": reasons,
+        "until": [None] * n,
+    }  # fmt: skip
