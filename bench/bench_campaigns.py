@@ -108,10 +108,23 @@ def _serve(port: int, channel: Any) -> None:
     controller.stop()
 
 
+def _schema(url: str | None, name: str) -> str | None:
+    """On PostgreSQL, a fresh schema of its own for each part (dropped and made again)."""
+    if url is None or not url.startswith("postgresql"):
+        return url
+    import psycopg
+
+    with psycopg.connect(url.replace("postgresql+psycopg", "postgresql"), autocommit=True) as con:
+        con.execute(f'DROP SCHEMA IF EXISTS "{name}" CASCADE')
+        con.execute(f'CREATE SCHEMA "{name}"')
+    return f"{url}{'&' if '?' in url else '?'}options=-csearch_path%3D{name}"
+
+
 def shop(
     home: Path, url: str | None, users: int
 ) -> tuple[Settings, Database, Warehouse, list[str]]:
     """A warehouse of `users` users with first names, all with an address and e-mail consent."""
+    url = _schema(url, f"bench_{home.name}")
     settings = Settings(home=home, database_url=url, timezone="Asia/Shanghai")
     database = Database(settings.sqlalchemy_url)
     database.upgrade()

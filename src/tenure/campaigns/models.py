@@ -46,9 +46,9 @@ class Enrollment(Base):
 
     __tablename__ = "campaign_enrollments"
     __table_args__ = (
-        UniqueConstraint("campaign_key", "user_id", "entry_no", name="uq_campaign_enrollment"),
         # What brought the user in (an event id, a transition, a date, an audience run): the
-        # same cause never enters the same user twice, however often the scan overlaps.
+        # same cause never enters the same user twice, however often the scan overlaps. Entry
+        # numbers are given under the campaign's row lock.
         UniqueConstraint("campaign_key", "user_id", "source", name="uq_campaign_enrollment_source"),
         Index("ix_campaign_enrollments_due", "state", "next_at"),
         Index("ix_campaign_enrollments_user", "user_id", "campaign_key"),
@@ -71,11 +71,11 @@ class Enrollment(Base):
 
 
 class Message(Base):
-    """The outbox: one row per (enrolment, send step); its id is the idempotent message id."""
+    """The outbox: one row per (enrolment, send step); its id, a hash of the two, is the
+    idempotent message id, so the primary key is what keeps a step from queueing twice."""
 
     __tablename__ = "campaign_messages"
     __table_args__ = (
-        UniqueConstraint("enrollment_id", "step_id", name="uq_campaign_message_step"),
         Index("ix_campaign_messages_due", "status", "due_at"),
         Index("ix_campaign_messages_user", "user_id", "sent_at"),
         Index("ix_campaign_messages_campaign", "campaign_key", "step_id", "status"),

@@ -98,17 +98,14 @@ def entry_history(session: Session, key: str, user_ids: Sequence[str]) -> EntryH
     columns = (e.user_id, e.entry_no, e.entered_at, e.source, e.state)
     if len(user_ids) > 20 * CHUNK:
         wanted = set(user_ids)
-        rows = [
-            r
-            for r in session.execute(select(*columns).where(e.campaign_key == key))
-            if r[0] in wanted
-        ]
+        every = session.execute(select(*columns).where(e.campaign_key == key)).all()
+        rows = [r for r in every if r[0] in wanted]
     else:
         rows = []
         for start in range(0, len(user_ids), CHUNK):
             chunk = list(user_ids[start : start + CHUNK])
             stmt = select(*columns).where(e.campaign_key == key, e.user_id.in_(chunk))
-            rows.extend(session.execute(stmt))
+            rows.extend(session.execute(stmt).all())
     active: set[str] = set()
     last: dict[str, tuple[int, datetime]] = {}
     sources: set[tuple[str, str]] = set()
@@ -139,7 +136,7 @@ def insert_enrollments(
         Enrollment.campaign_key == rows[0]["campaign_key"],
         Enrollment.entered_at == rows[0]["entered_at"],
     )
-    found = {(u, n): int(i) for u, n, i in session.execute(stmt)}
+    found = {(u, n): int(i) for u, n, i in session.execute(stmt).all()}
     return [found[(r["user_id"], r["entry_no"])] for r in rows]
 
 
@@ -403,7 +400,7 @@ def _rows_for(
     # A large audience reads the whole table once: cheaper than hundreds of IN lists.
     if len(user_ids) > 20 * CHUNK:
         wanted = set(user_ids)
-        return [tuple(r) for r in session.execute(select(*columns)) if r[0] in wanted]
+        return [tuple(r) for r in session.execute(select(*columns)).all() if r[0] in wanted]
     out: list[tuple[Any, ...]] = []
     for start in range(0, len(user_ids), CHUNK):
         stmt = select(*columns).where(key.in_(list(user_ids[start : start + CHUNK])))

@@ -13,7 +13,7 @@ from collections.abc import Callable, Sequence
 from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import Table, insert
+from sqlalchemy import Connection, Table, insert
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.compiler import SQLCompiler
@@ -30,6 +30,9 @@ def insert_rows(session: Session, table: Table, rows: Sequence[dict[str, Any]] |
     names = list(columns)
     connection = session.connection()
     dialect = connection.dialect
+    if dialect.name == "postgresql":
+        _copy(connection, table, columns)
+        return
     compiled = _compiled(table, tuple(names), dialect)
     positional = compiled.positiontup
     order = [compiled.binds[p].key for p in positional] if positional is not None else names
@@ -40,6 +43,25 @@ def insert_rows(session: Session, table: Table, rows: Sequence[dict[str, Any]] |
     if positional is None:
         params = [dict(zip(order, values, strict=True)) for values in params]
     connection.exec_driver_sql(compiled.string, params)
+
+
+def _copy(connection: Connection, table: Table, columns: Columns) -> None:
+    """PostgreSQL: COPY FROM STDIN, about ten times faster than an executemany of INSERTs.
+
+    The values go through the columns' own bind processing first (UtcDateTime makes UTC), and
+    psycopg adapts them as it would for an INSERT."""
+    dialect = connection.dialect
+    names = list(columns)
+    converted = [
+        _column(columns[n], table.c[n].type._cached_bind_processor(dialect)) for n in names
+    ]
+    quoted = ", ".join(dialect.identifier_preparer.quote(n) for n in names)
+    target = dialect.identifier_preparer.format_table(table)
+    raw = connection.connection.driver_connection
+    assert raw is not None
+    with raw.cursor() as cursor, cursor.copy(f"COPY {target} ({quoted}) FROM STDIN") as copy:
+        for row in zip(*converted, strict=True):
+            copy.write_row(row)
 
 
 def _by_column(rows: Sequence[dict[str, Any]]) -> Columns:

@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import NamedTuple
 
 import numpy as np
 from sqlalchemy.orm import Session
@@ -45,8 +46,7 @@ def arms(campaign: Campaign, user_ids: Sequence[str], control_share: float) -> l
     return [str(a) for a in out]
 
 
-@dataclass(frozen=True)
-class Arrival:
+class Arrival(NamedTuple):
     """A user arriving at a campaign: why (the source, unique per user and campaign) and when
     their first step is due."""
 

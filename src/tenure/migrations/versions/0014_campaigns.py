@@ -71,7 +71,6 @@ def upgrade() -> None:
         sa.Column("reason", sa.String(length=64), nullable=True),
         sa.Column("coupon_code", sa.String(length=64), nullable=True),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_campaign_enrollments")),
-        sa.UniqueConstraint("campaign_key", "user_id", "entry_no", name="uq_campaign_enrollment"),
         sa.UniqueConstraint(
             "campaign_key", "user_id", "source", name="uq_campaign_enrollment_source"
         ),
@@ -119,7 +118,6 @@ def upgrade() -> None:
         sa.Column("reason", sa.String(length=300), nullable=True),
         sa.Column("created_at", TS, nullable=False),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_campaign_messages")),
-        sa.UniqueConstraint("enrollment_id", "step_id", name="uq_campaign_message_step"),
     )
     op.create_index(
         "ix_campaign_messages_campaign",
