@@ -17,9 +17,12 @@ from __future__ import annotations
 
 import argparse
 import multiprocessing
+import os
 import shutil
+import signal
 import smtplib
 import sqlite3
+import subprocess
 import sys
 import tempfile
 import time
@@ -28,6 +31,7 @@ from email.message import EmailMessage
 from pathlib import Path
 from typing import Any
 
+import httpx
 import numpy as np
 import pandas as pd
 import pyarrow as pa
@@ -249,6 +253,57 @@ def bench_delivery(args: argparse.Namespace, root: Path) -> dict[str, Any]:
     }  # fmt: skip
 
 
+def bench_latency(args: argparse.Namespace, root: Path) -> dict[str, Any]:
+    """Trigger latency: a tracked event through `tenure serve` (and its flusher) to the queued
+    message of an event-triggered campaign, with `tenure worker` running."""
+    from bench_checkout import Server, percentiles
+
+    from tenure.apikeys.service import create_key
+    from tenure.kit.time import utc_now
+
+    home = root / "latency"
+    settings, database, _, _ = shop(home, args.database, 10)
+    doc = dict(DOC, key="added", holdout=0.0, global_control=False,
+               trigger={"type": "event", "event": "Product Added"},
+               steps=[{"id": "note", "type": "send", "channel": "inbox",
+                       "content": {"title": "In your cart", "text": "Still there"}}])  # fmt: skip
+    database.write(lambda s: campaigns.create(s, doc, utc_now()))
+    database.write(lambda s: campaigns.transition(s, "added", "start", utc_now()))
+    key = database.write(lambda s: create_key(s, "bench", ["write"])).secret
+    env = {**os.environ, "TENURE_HOME": str(home), "TENURE_INBOX_FLUSH_SECONDS": "0.5"}
+    if settings.database_url:
+        env["TENURE_DATABASE_URL"] = settings.database_url
+    env.pop("TENURE_WAREHOUSE", None)
+    server = Server(home, env)
+    worker = subprocess.Popen([sys.executable, "-m", "tenure", "worker", "--poll", "3600",
+                               "--dispatch-every", "0.2"], env=env, stdout=subprocess.DEVNULL,
+                              stderr=subprocess.DEVNULL)  # fmt: skip
+    sent: dict[str, float] = {}
+    try:
+        time.sleep(5)  # the worker's first pass
+        with httpx.Client(base_url=server.url, auth=(key, "")) as client:
+            for i in range(args.events):
+                user = f"late-{i:05d}"
+                sent[user] = time.time()
+                body = {"userId": user, "event": "Product Added", "properties": {"sku": "MUG-01"}}
+                client.post("/v1/track", json=body).raise_for_status()
+                time.sleep(1 / args.rate)
+        deadline = time.monotonic() + 60
+        queued: dict[str, float] = {}
+        while time.monotonic() < deadline and len(queued) < len(sent):
+            rows = database.read(
+                lambda s: list(s.execute(select(Message.user_id, Message.created_at)))
+            )
+            queued = {u: at.timestamp() for u, at in rows}
+            time.sleep(0.5)
+    finally:
+        worker.send_signal(signal.SIGTERM)
+        worker.wait(30)
+        server.stop()
+    latencies = [queued[u] - t for u, t in sent.items() if u in queued]
+    return {"events": len(sent), "queued": len(queued), **percentiles(latencies)}
+
+
 def _plain(user: str) -> EmailMessage:
     message = EmailMessage()
     message["From"], message["To"], message["Subject"] = (
@@ -270,7 +325,9 @@ def main() -> None:
     parser.add_argument(
         "--database", default=None, help="SQLAlchemy URL (default: SQLite in the home)"
     )
-    parser.add_argument("--only", choices=("audience", "delivery"))
+    parser.add_argument("--only", choices=("audience", "delivery", "latency"))
+    parser.add_argument("--events", type=int, default=300, help="tracked events (latency)")
+    parser.add_argument("--rate", type=float, default=20.0, help="events a second (latency)")
     parser.add_argument(
         "--threads", type=int, default=4, help="send threads (TENURE_CAMPAIGN_SEND_THREADS)"
     )
@@ -323,6 +380,12 @@ def main() -> None:
                     ],
                 )
             )
+        if args.only in (None, "latency"):
+            lat = results["latency"] = bench_latency(args, root)
+            heads = ["event → queued message", "events", "queued", "p50 ms", "p99 ms", "max ms"]
+            print(table(heads, [
+                ["tenure serve + worker", lat["events"], lat["queued"], f"{lat['p50_ms']:.0f}",
+                 f"{lat['p99_ms']:.0f}", f"{lat['max_ms']:.0f}"]]))  # fmt: skip
     finally:
         shutil.rmtree(root, ignore_errors=True)
     print(write_results("campaigns", results))
