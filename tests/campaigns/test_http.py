@@ -13,11 +13,11 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
-from tenure.campaigns import engine
 from tenure.campaigns.channels.email import SmtpSender
 from tenure.campaigns.dispatch import Dispatcher
 from tenure.campaigns.models import Decision
 from tenure.campaigns.router_tracking import PIXEL
+from tenure.campaigns.service import links as campaign_links
 from tenure.campaigns.service.links import Links
 from tenure.config import Settings
 from tenure.storage.database import Database
@@ -83,7 +83,7 @@ def _decisions(database: Database, action: str) -> list[Decision]:
 
 def _engine(shop: Settings, database: Database, warehouse: Warehouse, **senders: Any) -> Dispatcher:
     """The engine with the installation's own signed links, as `tenure worker` builds it."""
-    return Dispatcher(shop, database, warehouse, senders, engine.links(shop), "w1")
+    return Dispatcher(shop, database, warehouse, senders, campaign_links.links(shop), "w1")
 
 
 def _path(shop: Settings, url: str) -> str:

@@ -27,7 +27,7 @@ from tenure.campaigns.service import campaigns as docs
 from tenure.campaigns.service import delivery, enroll, journeys, render
 from tenure.campaigns.service.links import Links
 from tenure.campaigns.settler import Settler
-from tenure.campaigns.spec import Branch, Campaign, Send
+from tenure.campaigns.spec import Branch, Campaign, Send, parse_duration
 from tenure.campaigns.triggers import Scan, Scanner
 from tenure.config import Settings
 from tenure.kit.time import utc_now
@@ -228,7 +228,7 @@ class Dispatcher:
             outcome = Outcome("failed", reason=f"template: {exc.message}")
             return self._settle(settler, message, outcome)
         if message.channel == "inbox":
-            expires = now + docs_duration(step) if step.expires_after else None
+            expires = now + parse_duration(step.expires_after) if step.expires_after else None
             item = delivery.InboxContent(envelope.title, envelope.text, envelope.url, expires)
             self.database.write(
                 lambda s: delivery.deliver_inbox(s, message, item, utc_now(), self.worker)
@@ -328,14 +328,6 @@ def loop(dispatcher: Dispatcher, stop: threading.Event, every: float) -> None:
             stop.wait(every)
     for sender in dispatcher.senders.values():
         sender.close()
-
-
-def docs_duration(step: Send) -> timedelta:
-    """How long an in-app message stays in the inbox."""
-    from tenure.campaigns.spec import parse_duration
-
-    assert step.expires_after is not None
-    return parse_duration(step.expires_after)
 
 
 def _due_scans(session: Session, now: datetime) -> list[tuple[str, int, str | None, datetime]]:

@@ -4,23 +4,10 @@ from __future__ import annotations
 
 from tenure.campaigns.channels.config import senders_from
 from tenure.campaigns.dispatch import Dispatcher
-from tenure.campaigns.service.links import Links
+from tenure.campaigns.service.links import links
 from tenure.config import Settings
-from tenure.kit.signing import load_or_create_key
 from tenure.storage.database import Database
 from tenure.storage.warehouse import Warehouse
-
-
-def secret_key(settings: Settings) -> bytes:
-    """TENURE_SECRET_KEY, or a random key kept in the home (created on first use)."""
-    if settings.secret_key:
-        return settings.secret_key.encode("utf-8")
-    return load_or_create_key(settings.home / "secret.key")
-
-
-def links(settings: Settings) -> Links:
-    """The tracking links of this installation."""
-    return Links(secret_key(settings), settings.public_url)
 
 
 def dispatcher(

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any, cast
 
 from sqlalchemy import Table, and_, func, or_, select, text, update
@@ -484,6 +484,11 @@ def inbox_item(session: Session, user_id: str, item_id: str) -> InboxItem | None
 def holidays(session: Session) -> list[Holiday]:
     """The shop calendar, by day."""
     return list(session.scalars(select(Holiday).order_by(Holiday.day, Holiday.key)))
+
+
+def holiday(session: Session, key: str, day: date) -> Holiday | None:
+    """One day of the shop calendar."""
+    return session.get(Holiday, (key, day))
 
 
 def policy(session: Session) -> ShopPolicy | None:

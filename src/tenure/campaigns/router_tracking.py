@@ -1,7 +1,7 @@
 """Links in messages (no API key; each carries a signed token): the open pixel, click
 redirects and one-click unsubscribe (RFC 8058).
 
-A token is signed for one purpose with the installation's secret (`engine.secret_key`), so
+A token is signed for one purpose with the installation's secret (`links.secret_key`), so
 a link cannot be pointed at another target or turned into another kind of link. Mounted under
 /v1/t by router.py, matching the URLs `service.links.Links` builds.
 """
@@ -15,7 +15,6 @@ from urllib.parse import quote
 from fastapi import APIRouter, Request, Response
 from fastapi.responses import HTMLResponse, RedirectResponse
 
-from tenure.campaigns import engine
 from tenure.campaigns.errors import TokenInvalid
 from tenure.campaigns.service import contacts, links
 from tenure.kit.time import utc_now
@@ -45,7 +44,7 @@ def _database(request: Request) -> Database:
 
 def _payload(request: Request, purpose: str, token: str) -> dict[str, Any]:
     """The token's payload, or TokenInvalid (forged, altered, another purpose, no message id)."""
-    payload = links.read(engine.secret_key(request.app.state.settings), purpose, token, utc_now())
+    payload = links.read(links.secret_key(request.app.state.settings), purpose, token, utc_now())
     if not isinstance(payload.get("m"), str):
         raise TokenInvalid()
     return payload

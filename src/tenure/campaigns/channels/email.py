@@ -132,7 +132,7 @@ def _one_line(text: str) -> str:
 
 class SmtpSender:
     """E-mail through one SMTP server (see the module docstring). Safe to share between
-    threads: sends go through the one connection one at a time."""
+    threads: each send takes an idle session from a pool of at most `connections`."""
 
     channel = "email"
 

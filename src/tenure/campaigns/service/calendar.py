@@ -34,7 +34,7 @@ def holiday_days(session: Session, key: str) -> set[date]:
 def set_day(session: Session, key: str, day: date, name_en: str, name_zh: str) -> Holiday:
     """Add a day to the calendar (a shop's own member day, a moved sale)."""
     days(session)
-    row = session.get(Holiday, (key, day))
+    row = repository.holiday(session, key, day)
     if row is None:
         row = Holiday(key=key, day=day, name_en=name_en, name_zh=name_zh)
         repository.add(session, row)

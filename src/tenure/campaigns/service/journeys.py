@@ -79,12 +79,17 @@ class Batch:
     def zone_of(self, user_id: str) -> ZoneInfo:
         """The user's own zone when known, else the shop's."""
         contact = self.contacts.get(user_id)
-        if contact is not None and contact.timezone:
-            try:
-                return ZoneInfo(contact.timezone)
-            except (KeyError, ValueError):
-                return self.zone
-        return self.zone
+        return user_zone(contact.timezone if contact is not None else None, self.zone)
+
+
+def user_zone(name: str | None, shop: ZoneInfo) -> ZoneInfo:
+    """A contact's zone, or the shop's when it has none (or one this machine does not know)."""
+    if not name:
+        return shop
+    try:
+        return ZoneInfo(name)
+    except (KeyError, ValueError):
+        return shop
 
 
 def reachability(

@@ -12,7 +12,8 @@ from typing import Any
 from urllib.parse import quote
 
 from tenure.campaigns.errors import TokenInvalid
-from tenure.kit.signing import SignatureInvalid, sign, verify
+from tenure.config import Settings
+from tenure.kit.signing import SignatureInvalid, load_or_create_key, sign, verify
 
 PURPOSES = ("open", "click", "unsubscribe")
 
@@ -49,3 +50,15 @@ def read(key: bytes, purpose: str, token: str, now: datetime) -> dict[str, Any]:
         return verify(key, f"campaign:{purpose}", token, now)
     except SignatureInvalid:
         raise TokenInvalid() from None
+
+
+def secret_key(settings: Settings) -> bytes:
+    """TENURE_SECRET_KEY, or a random key kept in the home (created on first use)."""
+    if settings.secret_key:
+        return settings.secret_key.encode("utf-8")
+    return load_or_create_key(settings.home / "secret.key")
+
+
+def links(settings: Settings) -> Links:
+    """The tracking links of this installation."""
+    return Links(secret_key(settings), settings.public_url)

@@ -14,6 +14,7 @@ from tenure.campaigns.channels.base import Envelope
 from tenure.campaigns.service import campaigns as docs
 from tenure.campaigns.service import content
 from tenure.campaigns.service.delivery import Claimed
+from tenure.campaigns.service.journeys import user_zone
 from tenure.campaigns.service.links import Links
 from tenure.campaigns.spec import Campaign, Send
 from tenure.loyalty.service import members_of
@@ -35,22 +36,13 @@ def gather(session: Session, claimed: list[Claimed], shop_zone: ZoneInfo) -> Fac
     versions = {(c.campaign_key, c.version) for c in claimed}
     zones = {}
     for user, contact in repository.contacts(session, users).items():
-        zones[user] = _zone(contact.timezone, shop_zone)
+        zones[user] = user_zone(contact.timezone, shop_zone)
     return Facts(
         documents={kv: docs.document_of(session, *kv) for kv in versions},
         coupons=repository.coupons_of(session, [c.enrollment_id for c in claimed]),
         members=members_of(session, users),
         zones=zones,
     )
-
-
-def _zone(name: str | None, fallback: ZoneInfo) -> ZoneInfo:
-    if not name:
-        return fallback
-    try:
-        return ZoneInfo(name)
-    except (KeyError, ValueError):
-        return fallback
 
 
 def envelope(
