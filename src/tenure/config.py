@@ -47,6 +47,10 @@ class Settings(BaseSettings):
     sms_provider: str = "generic"
     push_webhook_url: str | None = None
     push_provider: str = "generic"
+    # Provider rate limits, messages a second per worker (none: as fast as they answer).
+    email_rate_per_second: float | None = Field(default=None, gt=0)
+    sms_rate_per_second: float | None = Field(default=None, gt=0)
+    push_rate_per_second: float | None = Field(default=None, gt=0)
     # Where tracking links point: the public address of `tenure serve`.
     public_url: str = "http://127.0.0.1:8000"
     # How long a worker holds a message it is sending; a worker killed mid-send leaves its

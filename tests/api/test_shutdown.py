@@ -26,6 +26,10 @@ from tenure.storage.database import Database
 from tenure.storage.warehouse import Warehouse
 from tests.serving import free_port, tenure_env, wait_until_healthy
 
+# One after another on one xdist worker: these start many interpreters each, and a stop
+# measured against a deadline should not share two cores with its own siblings.
+pytestmark = pytest.mark.xdist_group("processes")
+
 STOP_SECONDS = 10
 
 

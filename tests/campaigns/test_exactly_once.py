@@ -30,7 +30,9 @@ from tests.serving import tenure_env
 
 USERS = 1500
 THREADS = 4
-pytestmark = pytest.mark.postgres
+# One after another on one xdist worker: these start many interpreters each, and a stop
+# measured against a deadline should not share two cores with its own siblings.
+pytestmark = [pytest.mark.postgres, pytest.mark.xdist_group("processes")]
 
 
 def _worker(home: Path, pg_url: str, sink: SmtpSink, log: Path) -> subprocess.Popen[bytes]:

@@ -7,9 +7,9 @@ from datetime import UTC, datetime, timedelta
 import numpy as np
 import pytest
 from scipy import stats
-from sqlalchemy import update
+from sqlalchemy import select, update
 
-from tenure.campaigns.models import Enrollment
+from tenure.campaigns.models import Decision, Enrollment
 from tenure.campaigns.results import results, welch
 from tenure.config import Settings
 from tenure.storage.database import Database
@@ -59,3 +59,31 @@ def test_orders_count_only_inside_the_window_after_entry(
     conversion = next(lift for lift in found.lifts if lift.metric == "conversion")
     assert conversion.difference == 0.0 and found.incremental_conversions == 0.0
     assert found.currency == "CNY"
+
+
+def test_coupons_used_and_points_granted_are_the_cost_set_against_the_revenue(
+    settings: Settings, database: Database, warehouse: Warehouse
+) -> None:
+    from tenure.promotions.service import reservations
+    from tests.promotions.builders import reserve_body, stored
+
+    ids = user_ids(2)
+    add_users(warehouse, ids, orders={"u000": NOW + timedelta(days=1)})
+    offer = database.write(lambda s: stored(
+        s, kind="coupon", benefit={"type": "amount_off", "amount_minor": 500})).id  # fmt: skip
+    steps = [{"id": "gift", "type": "coupon", "offer": offer},
+             {"id": "bonus", "type": "points", "points": 300}]  # fmt: skip
+    start(database, campaign_doc(steps=steps, holdout=0.0, global_control=False))
+    dispatcher(settings, database, warehouse, {}).run_once(NOW)
+    given = select(Decision.reason).where(Decision.action == "coupon", Decision.user_id == "u000")
+    code = database.read(lambda s: str(s.scalars(given).one()))
+    held = database.write(lambda s: reservations.reserve(
+        s, reserve_body(user_id="u000", codes=[code]), "k1", "USD", NOW))  # fmt: skip
+    database.write(lambda s: reservations.confirm(s, held.id, "order-1", NOW))
+
+    costs = results(database, warehouse, "welcome", datetime(2026, 7, 1, tzinfo=UTC)).costs
+
+    assert (costs.coupons_given, costs.coupons_used, costs.coupon_discount) == (2, 1, 5.0)
+    # The default program: 100 points are worth 1 USD; two users got 300 each.
+    assert (costs.points_granted, costs.points_value) == (600, 6.0)
+    assert costs.roi is None and costs.reason is not None  # no holdout, nothing to measure

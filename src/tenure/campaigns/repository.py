@@ -368,6 +368,21 @@ def engaged(session: Session, key: str, step_id: str, user_id: str, action: str)
     return session.scalars(stmt.limit(1)).first() is not None
 
 
+def rewards_given(session: Session, key: str) -> tuple[list[str], int]:
+    """The coupon codes a campaign gave and the points it granted (held-out users get none)."""
+    stmt = select(Decision.action, Decision.reason).where(
+        Decision.campaign_key == key, Decision.action.in_(("coupon", "points"))
+    )
+    codes: list[str] = []
+    points = 0
+    for action, reason in session.execute(stmt):
+        if action == "coupon" and reason:
+            codes.append(reason)
+        elif action == "points" and reason:
+            points += int(reason)
+    return codes, points
+
+
 def decision_counts(session: Session, key: str) -> dict[tuple[str | None, str], int]:
     """(step, action) → decisions."""
     stmt = (

@@ -16,10 +16,14 @@ import ibis
 import numpy as np
 import pandas as pd
 from pydantic import BaseModel
+from sqlalchemy.orm import Session
 
 from tenure.analytics.currency import currency_scope
 from tenure.campaigns import repository
 from tenure.campaigns.service import campaigns as docs
+from tenure.kit.money import exponent
+from tenure.loyalty.service import points_value
+from tenure.promotions.coupons.service import redeemed_value
 from tenure.storage.database import Database
 from tenure.storage.warehouse import Warehouse
 
@@ -63,6 +67,19 @@ class StepResult(BaseModel):
     engaged: dict[str, int]
 
 
+class Costs(BaseModel):
+    """What the campaign gave away, and its return against the incremental revenue."""
+
+    coupons_given: int
+    coupons_used: int
+    coupon_discount: float  # major units of `currency`
+    points_granted: int
+    points_value: float  # what the points are worth when redeemed, major units
+    currency: str | None
+    roi: float | None  # (incremental revenue − cost) / cost, when both are in one currency
+    reason: str | None = None  # why there is no ROI
+
+
 class CampaignResults(BaseModel):
     """The campaign's results."""
 
@@ -75,6 +92,7 @@ class CampaignResults(BaseModel):
     incremental_conversions: float | None  # treated users × conversion-rate lift over holdout
     incremental_orders: float | None
     incremental_revenue: float | None
+    costs: Costs
     steps: list[StepResult]
 
 
@@ -177,10 +195,39 @@ def results(database: Database, warehouse: Warehouse, key: str, now: datetime) -
         for step in campaign.steps
         if step.type in ("send", "webhook")
     ]
+    incremental = None if rev is None else rev * len(treated)
+    costs = database.read(lambda s: _costs(s, key, currency, incremental))
     return CampaignResults(
         key=key, status=row.status, attribution_days=campaign.attribution_days,
         currency=currency, arms=arms, lifts=lifts,
         incremental_conversions=None if conv is None else conv * len(treated),
         incremental_orders=None if per_user is None else per_user * len(treated),
-        incremental_revenue=None if rev is None else rev * len(treated), steps=steps,
+        incremental_revenue=incremental, costs=costs, steps=steps,
+    )  # fmt: skip
+
+
+def _costs(session: Session, key: str, currency: str | None, incremental: float | None) -> Costs:
+    codes, points = repository.rewards_given(session, key)
+    used = redeemed_value(session, codes)
+    value_minor, points_currency = points_value(session, points)
+    spent = {c: v for c, _, v in used}
+    if points:
+        spent[points_currency] = spent.get(points_currency, 0) + value_minor
+    in_one = currency is not None and set(spent) <= {currency}
+    cost = sum(spent.values()) / 10 ** exponent(currency) if in_one and currency else None
+    roi, reason = None, None
+    if incremental is None:
+        reason = "no holdout to measure the incremental revenue against"
+    elif not in_one:
+        reason = "costs and revenue are in different currencies"
+    elif not cost:
+        reason = "nothing was given away"
+    else:
+        roi = (incremental - cost) / cost
+    scale = 10 ** exponent(currency) if currency else 100
+    return Costs(
+        coupons_given=len(codes), coupons_used=sum(n for _, n, _ in used),
+        coupon_discount=sum(v for _, _, v in used) / scale, points_granted=points,
+        points_value=value_minor / scale if points else 0.0, currency=currency, roi=roi,
+        reason=reason,
     )  # fmt: skip

@@ -240,6 +240,14 @@ def results(key: str, as_json: bool = JSON) -> None:
             "–" if lift.p_value is None else f"{lift.p_value:.3g}",
         )
     console.print(lifts)
+    c = found.costs
+    roi = "–" if c.roi is None else f"{c.roi:.2f}"
+    line = translate(
+        "cli.campaigns.costs", given=c.coupons_given, used=c.coupons_used,
+        discount=f"{c.coupon_discount:,.2f}", points=c.points_granted,
+        value=f"{c.points_value:,.2f}", currency=c.currency or "", roi=roi,
+    )  # fmt: skip
+    console.print(line)
     steps = Table(
         "step",
         "sent",

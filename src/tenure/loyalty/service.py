@@ -212,3 +212,9 @@ def members_of(session: Session, user_ids: Sequence[str]) -> dict[str, tuple[int
         u: (points.get(u, 0), tiers.effective_tier(program, stored[u]) if u in stored else None)
         for u in user_ids
     }
+
+
+def points_value(session: Session, points: int) -> tuple[int, str]:
+    """What `points` are worth when redeemed, in minor units of the program's currency."""
+    _, program = current_program(session)
+    return points * program.scale // program.redeem_points_per_unit, program.currency

@@ -288,3 +288,24 @@ def count_order(session: Session, user_id: str, now: datetime) -> None:
             set_={"confirmed_orders": table.c.confirmed_orders + 1, "last_order_at": now},
         )
     session.execute(query)
+
+
+def redeemed_value_of_codes(session: Session, texts: Iterable[str]) -> list[tuple[str, int, int]]:
+    """(currency, redemptions, value in minor units) of the used redemptions of these codes."""
+    wanted = sorted(set(texts))
+    out: dict[str, list[int]] = {}
+    for start in range(0, len(wanted), 5000):
+        stmt = (
+            select(PromoReservation.currency, func.count(), func.sum(PromoRedemption.value_minor))
+            .join(PromoCode, PromoCode.id == PromoRedemption.code_id)
+            .join(PromoReservation, PromoReservation.id == PromoRedemption.reservation_id)
+            .where(
+                PromoCode.code.in_(wanted[start : start + 5000]), PromoRedemption.status == "used"
+            )
+            .group_by(PromoReservation.currency)
+        )
+        for currency, count, value in session.execute(stmt):
+            total = out.setdefault(str(currency), [0, 0])
+            total[0] += int(count)
+            total[1] += int(value or 0)
+    return [(c, n, v) for c, (n, v) in sorted(out.items())]

@@ -25,14 +25,19 @@ def senders_from(settings: Settings) -> dict[str, Sender]:
     if settings.smtp_url:
         smtp_url = settings.smtp_url
         wanted["email"] = lambda: SmtpSender(
-            smtp_url, settings.email_from, connections=settings.campaign_send_threads
-        )
+            smtp_url, settings.email_from, connections=settings.campaign_send_threads,
+            rate_per_second=settings.email_rate_per_second,
+        )  # fmt: skip
     if settings.sms_webhook_url:
         sms_url = settings.sms_webhook_url
-        wanted["sms"] = lambda: WebhookSender("sms", sms_url, settings.sms_provider)
+        wanted["sms"] = lambda: WebhookSender(
+            "sms", sms_url, settings.sms_provider, rate_per_second=settings.sms_rate_per_second
+        )
     if settings.push_webhook_url:
         push_url = settings.push_webhook_url
-        wanted["push"] = lambda: WebhookSender("push", push_url, settings.push_provider)
+        wanted["push"] = lambda: WebhookSender(
+            "push", push_url, settings.push_provider, rate_per_second=settings.push_rate_per_second
+        )
     senders: dict[str, Sender] = {}
     for channel, make in wanted.items():
         try:

@@ -158,3 +158,9 @@ def revoke_code(session: Session, text: str) -> str:
     code.status = "revoked"
     session.flush()
     return outcome
+
+
+def redeemed_value(session: Session, codes: list[str]) -> list[tuple[str, int, int]]:
+    """(currency, redemptions, discount given in minor units) of coupons used at checkout,
+    e.g. those a campaign handed out (for its cost against what it brought in)."""
+    return repository.redeemed_value_of_codes(session, codes)
