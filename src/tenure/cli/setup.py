@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from contextlib import nullcontext
 
 import typer
 from rich.table import Table
@@ -57,20 +57,18 @@ def serve(
     svc.database.upgrade()
     console.print(translate("cli.serve.open", url=f"http://{host}:{port}"), soft_wrap=True)
     # Ctrl-C reaches uvicorn's supervisor, which stops its workers (see children_deaf_to_ctrl_c).
-    options: dict[str, Any] = {
-        "factory": True, "host": host, "port": port, "workers": workers,
-        "log_level": "warning",
-        # A stop (SIGTERM, Ctrl-C) gives requests in flight this long, then the flusher its
-        # last flush (STOP_SECONDS): every process is gone within 10 s.
-        "timeout_graceful_shutdown": GRACEFUL_SHUTDOWN_SECONDS,
-    }  # fmt: skip
-    if workers == 1:
-        uvicorn.run("tenure.api.app:create_app", **options)
-        return
-    from tenure.cli.supervisor import run_workers
-
-    with children_deaf_to_ctrl_c():
-        run_workers("tenure.api.app:create_app", **options)
+    with children_deaf_to_ctrl_c() if workers > 1 else nullcontext():
+        uvicorn.run(
+            "tenure.api.app:create_app",
+            factory=True,
+            host=host,
+            port=port,
+            workers=workers,
+            log_level="warning",
+            # A stop (SIGTERM, Ctrl-C) gives requests in flight this long, then the flusher its
+            # last flush (STOP_SECONDS): every process is gone within 10 s.
+            timeout_graceful_shutdown=GRACEFUL_SHUTDOWN_SECONDS,
+        )
 
 
 @friendly
