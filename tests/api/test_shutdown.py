@@ -266,6 +266,17 @@ def _until_started(proc: subprocess.Popen[bytes], program: str, log: Path) -> No
         time.sleep(0.005)
 
 
+def _deadline(workers: int, moment: float | str) -> float:
+    """10 s, except for Ctrl-C while uvicorn's supervisor is starting its second worker.
+
+    There the supervisor is in its health-check round, which waits up to 5 s for each worker
+    that does not answer yet, and handles the queued SIGINT only after it: on a loaded 2-core
+    machine (the full suite) that took over 10 s in three runs out of three. uvicorn 0.55
+    decides this; the stop still has to come, within 20 s.
+    """
+    return 2 * STOP_SECONDS if (workers, moment) == (2, "spawn_main") else STOP_SECONDS
+
+
 @pytest.mark.parametrize(
     ("workers", "moment"),
     [
@@ -304,14 +315,14 @@ def test_ctrl_c_at_any_moment_stops_every_process_without_a_traceback(
         else:
             time.sleep(moment)
         os.killpg(proc.pid, signal.SIGINT)
-        _, left = _gone_within(proc, STOP_SECONDS)
+        _, left = _gone_within(proc, _deadline(workers, moment))
     finally:
         for pid in [int(p.split()[0]) for p in _session_processes(proc.pid)]:
             with suppress(ProcessLookupError):
                 os.kill(pid, signal.SIGKILL)
         proc.wait()
     output = log.read_text()
-    assert not left, f"still running after {STOP_SECONDS} s: {left}\n{output}"
+    assert not left, f"still running after {_deadline(workers, moment)} s: {left}\n{output}"
     assert "Traceback" not in output and "KeyboardInterrupt" not in output, output
     # 130 as a command stopped by Ctrl-C (or killed by SIGINT before Python handles it, which a
     # shell reports as 130 too); 0 when uvicorn stopped the server.
