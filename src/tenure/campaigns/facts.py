@@ -14,6 +14,7 @@ from ibis.backends import BaseBackend
 
 from tenure.analytics.features import data_end
 from tenure.campaigns.spec import Audience
+from tenure.kit.time import as_utc
 from tenure.segments.service import all_members, member_ids, parse_rule
 from tenure.storage.database import Database
 from tenure.storage.warehouse import Warehouse
@@ -61,15 +62,9 @@ def ordered_since(con: BaseBackend, entries: Sequence[tuple[int, str, datetime]]
     out = set()
     for enrollment, user, at in entries:
         seen = last.get(user)
-        if seen is not None and _aware(seen) >= at:
+        if seen is not None and as_utc(seen) >= at:
             out.add(enrollment)
     return out
-
-
-def _aware(value: datetime) -> datetime:
-    from datetime import UTC
-
-    return value if value.tzinfo is not None else value.replace(tzinfo=UTC)
 
 
 def profiles(con: BaseBackend, user_ids: Sequence[str]) -> dict[str, dict[str, Any]]:

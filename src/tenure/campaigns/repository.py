@@ -62,17 +62,6 @@ def versions(session: Session, key: str) -> list[CampaignVersion]:
     return list(session.scalars(stmt.order_by(CampaignVersion.version)))
 
 
-def due_campaigns(session: Session, now: datetime) -> list[CampaignRow]:
-    """Active campaigns whose audience run or trigger scan is due, row-locked, skipping taken."""
-    stmt = (
-        select(CampaignRow)
-        .where(CampaignRow.status == "active", CampaignRow.next_run_at <= now)
-        .order_by(CampaignRow.next_run_at)
-        .with_for_update(skip_locked=True)
-    )
-    return list(session.scalars(stmt))
-
-
 def add(session: Session, *rows: Any) -> None:
     """Stage rows and flush."""
     session.add_all(rows)
@@ -195,16 +184,6 @@ def coupons_of(session: Session, ids: Sequence[int]) -> dict[int, str | None]:
     return out
 
 
-def arm_counts(session: Session, key: str) -> dict[str, int]:
-    """Users entered per arm."""
-    stmt = (
-        select(Enrollment.arm, func.count())
-        .where(Enrollment.campaign_key == key)
-        .group_by(Enrollment.arm)
-    )
-    return {arm: int(n) for arm, n in session.execute(stmt)}
-
-
 def entries(session: Session, key: str) -> list[tuple[str, str, datetime]]:
     """(user, arm, entered_at) of every entry into a campaign."""
     stmt = select(Enrollment.user_id, Enrollment.arm, Enrollment.entered_at).where(
@@ -293,12 +272,6 @@ def messages_locked(session: Session, ids: Sequence[str]) -> dict[str, Message]:
     return out
 
 
-def user_messages(session: Session, user_id: str, limit: int = 200) -> list[Message]:
-    """A user's messages, newest first."""
-    stmt = select(Message).where(Message.user_id == user_id).order_by(Message.created_at.desc())
-    return list(session.scalars(stmt.limit(limit)))
-
-
 def message_counts(session: Session, key: str) -> dict[tuple[str, str], int]:
     """(step, status) → messages."""
     stmt = (
@@ -307,12 +280,6 @@ def message_counts(session: Session, key: str) -> dict[tuple[str, str], int]:
         .group_by(Message.step_id, Message.status)
     )
     return {(s, st): int(n) for s, st, n in session.execute(stmt)}
-
-
-def outbox_counts(session: Session) -> dict[str, int]:
-    """Messages per status, all campaigns."""
-    stmt = select(Message.status, func.count()).group_by(Message.status)
-    return {status: int(n) for status, n in session.execute(stmt)}
 
 
 def renew_leases(session: Session, ids: Sequence[str], worker: str, until: datetime) -> set[str]:
@@ -332,15 +299,6 @@ def renew_leases(session: Session, ids: Sequence[str], worker: str, until: datet
         )
         kept.update(session.scalars(stmt))
     return kept
-
-
-def set_message(session: Session, message_id: str, worker: str | None, **values: Any) -> bool:
-    """Update a message; with `worker`, only while that worker still holds its lease."""
-    stmt = update(Message).where(Message.id == message_id)
-    if worker is not None:
-        stmt = stmt.where(Message.status == "leased", Message.leased_by == worker)
-    result = session.execute(stmt.values(**values).execution_options(synchronize_session=False))
-    return bool(getattr(result, "rowcount", 0) == 1)
 
 
 # ---- decisions ----------------------------------------------------------------------------

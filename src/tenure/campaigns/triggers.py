@@ -10,6 +10,7 @@ history does not send last year's welcome e-mails).
 
 from __future__ import annotations
 
+import calendar
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
@@ -22,6 +23,7 @@ from tenure.campaigns import facts
 from tenure.campaigns.service.calendar import holiday_days
 from tenure.campaigns.service.enroll import Arrival
 from tenure.campaigns.spec import (
+    Audience,
     Campaign,
     DateEntry,
     EventEntry,
@@ -179,8 +181,7 @@ class Scanner:
         return [(u, f"{trigger.attribute}:{target}") for u in users]
 
     def _everyone(self) -> list[str]:
-        with self.warehouse.reader() as con:
-            return [str(u) for u in con.table("users").user_id.execute().dropna().tolist()]
+        return facts.audience(self.database, self.warehouse, Audience(), self.zone)
 
     def _in_audience(self, campaign: Campaign, arrivals: list[Arrival]) -> list[Arrival]:
         audience = campaign.audience
@@ -240,13 +241,9 @@ def _dated_users(con: BaseBackend, attribute: str, target: date, zone: ZoneInfo)
     if attribute != "birthday":
         when = when.dt.tz_convert(zone.key)
     month, day = when.dt.month, when.dt.day
-    leap_moved = (month == 2) & (day == 29) & (not _leap(target.year))
+    leap_moved = (month == 2) & (day == 29) & (not calendar.isleap(target.year))
     day = day.where(~leap_moved, 28)
     hit = (month == target.month) & (day == target.day)
     if attribute == "signup_anniversary":
         hit &= when.dt.year < target.year
     return sorted(str(u) for u in frame.loc[hit.to_numpy(), "user_id"])
-
-
-def _leap(year: int) -> bool:
-    return year % 4 == 0 and (year % 100 != 0 or year % 400 == 0)
