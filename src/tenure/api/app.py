@@ -17,6 +17,7 @@ from tenure.api import errors
 from tenure.api.flusher import Flusher
 from tenure.api.limits import BodyLimit
 from tenure.campaigns.router import router as campaigns_router
+from tenure.experiments.router import router as experiments_router
 from tenure.config import Settings, get_settings
 from tenure.ingest.tracking.router import router as tracking_router
 from tenure.ingest.warnings.router import router as ingestion_warnings_router
@@ -89,4 +90,5 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(profiles_router)
     app.include_router(segments_router)
     app.include_router(campaigns_router)
+    app.include_router(experiments_router, prefix="/v1/experiments")
     return app

@@ -7,6 +7,7 @@ def import_all_models() -> None:
     """Import each domain's models module (they register themselves on Base.metadata)."""
     import tenure.apikeys.models
     import tenure.campaigns.models
+    import tenure.experiments.models
     import tenure.ingest.tracking.models
     import tenure.ingest.warnings.models
     import tenure.jobs.models

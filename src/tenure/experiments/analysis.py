@@ -1,0 +1,193 @@
+"""An experiment's results: exposures and metrics from the warehouse, statistics per variant.
+
+Every variant is compared with the first (the control) on every metric: a Welch t-test on the
+lift (or its always-valid sequential version when the document asks), a Bayesian posterior
+(chance to win, risk), CUPED when the metric has a pre-exposure value, and Holm or
+Benjamini–Hochberg across the goal metrics × variants. A sample-ratio mismatch flags the
+whole result. The verdict says, in the reader's language, what an operator can conclude.
+"""
+
+from __future__ import annotations
+
+import math
+from datetime import datetime
+
+import ibis
+import pyarrow as pa
+from ibis.backends import BaseBackend
+
+from tenure.analytics.currency import currency_scope
+from tenure.experiments import metrics as warehouse_metrics
+from tenure.experiments.errors import NoExposures, UnknownEvent
+from tenure.experiments.schemas import ExperimentResults, MetricResult, VariantMetric
+from tenure.experiments.spec import Experiment, Metric
+from tenure.experiments.stats.bayesian import Prior, bayesian_test
+from tenure.experiments.stats.corrections import CORRECTIONS
+from tenure.experiments.stats.frequentist import sequential_ttest, ttest
+from tenure.experiments.stats.srm import SRM_THRESHOLD, srm_p_value
+from tenure.experiments.stats.summaries import (
+    Adjusted,
+    Proportion,
+    Ratio,
+    SampleMean,
+    Statistic,
+    stddev,
+)
+from tenure.experiments.verdict import verdict
+from tenure.storage.warehouse import Warehouse
+
+
+def statistic(metric: Metric, sums: warehouse_metrics.Sums) -> Statistic:
+    """The sums as the statistic the tests take."""
+    n = sums.users
+    binary = metric.kind in ("conversion", "retention")
+
+    def moments(total: float, squares: float) -> Proportion | SampleMean:
+        return Proportion(n, total) if binary else SampleMean(n, total, squares)
+
+    main = moments(sums.main_sum, sums.main_sum_squares)
+    if sums.denominator_sum is not None:
+        assert sums.denominator_sum_squares is not None
+        assert sums.main_denominator_sum_product is not None
+        denominator = SampleMean(n, sums.denominator_sum, sums.denominator_sum_squares)
+        return Ratio(n, SampleMean(n, sums.main_sum, sums.main_sum_squares), denominator,
+                     sums.main_denominator_sum_product)  # fmt: skip
+    if sums.covariate_sum is not None:
+        assert sums.covariate_sum_squares is not None
+        assert sums.main_covariate_sum_product is not None
+        pre = moments(sums.covariate_sum, sums.covariate_sum_squares)
+        return Adjusted(n, main, pre, sums.main_covariate_sum_product)
+    return main
+
+
+def _unit_table(con: BaseBackend, experiment: Experiment, since: datetime | None,
+                until: datetime | None) -> tuple[pa.Table, int]:  # fmt: skip
+    exposed = warehouse_metrics.exposures(con, experiment.key, since, until).to_pyarrow()
+    variants = exposed.column("variants").to_numpy()
+    single = exposed.filter(pa.array(variants == 1))
+    known = {v.key for v in experiment.variants}
+    keep = pa.array([v in known for v in single.column("variant").to_pylist()])
+    return single.filter(keep).select(["unit", "variant", "first_us"]), int((variants > 1).sum())
+
+
+def _check_events(con: BaseBackend, experiment: Experiment) -> None:
+    wanted = [
+        m.event
+        for m in (*experiment.resolved_metrics(), *experiment.resolved_guardrails())
+        if m.event is not None
+    ]
+    missing = sorted(set(wanted) - warehouse_metrics.event_names(con, wanted))
+    if missing:
+        raise UnknownEvent(key=experiment.key, event=missing[0])
+
+
+def check_events(warehouse: Warehouse, experiment: Experiment) -> None:
+    """UnknownEvent when a metric counts an event the warehouse has never seen."""
+    with warehouse.reader() as con:
+        _check_events(con, experiment)
+
+
+def _compare(
+    experiment: Experiment, metric: Metric, stats: dict[str, Statistic], units: dict[str, int]
+) -> list[VariantMetric]:
+    settings = experiment.analysis
+    relative = settings.difference == "relative"
+    prior = (
+        Prior(settings.prior_mean, settings.prior_stddev**2, proper=True)
+        if settings.prior_stddev is not None
+        else Prior()
+    )
+    control_key = experiment.variants[0].key
+    control = stats.get(control_key) or SampleMean(0, 0.0, 0.0)
+    rows: list[VariantMetric] = []
+    for variant in experiment.variants:
+        mine = stats.get(variant.key) or SampleMean(0, 0.0, 0.0)
+        row = VariantMetric(variant=variant.key, units=units.get(variant.key, 0),
+                            mean=_unadjusted(mine), stddev=stddev(_plain(mine)))  # fmt: skip
+        if variant.key != control_key:
+            if settings.sequential:
+                test = sequential_ttest(control, mine, alpha=settings.alpha, relative=relative,
+                                        tuning=settings.sequential_tuning)  # fmt: skip
+            else:
+                test = ttest(control, mine, alpha=settings.alpha, relative=relative)
+            post = bayesian_test(control, mine, alpha=settings.alpha, relative=relative,
+                                 prior=prior, inverse=metric.inverse)  # fmt: skip
+            if test.reason is not None:
+                row.reason = test.reason
+            else:
+                row.lift, row.ci_low, row.ci_high = test.estimate, test.ci_low, test.ci_high
+                row.p_value = test.p_value
+                row.chance_to_win = post.chance_to_win
+                row.risk = post.risk_variant
+        rows.append(row)
+    return rows
+
+
+def _plain(statistic: Statistic) -> Statistic:
+    return statistic.post if isinstance(statistic, Adjusted) else statistic
+
+
+def _unadjusted(statistic: Statistic) -> float:
+    return float(statistic.unadjusted_mean)
+
+
+def _correct(results: list[MetricResult], method: str, alpha: float) -> None:
+    goal = [v for m in results if not m.guardrail for v in m.variants if v.p_value is not None]
+    if method != "none" and goal:
+        adjusted = CORRECTIONS[method]([v.p_value for v in goal if v.p_value is not None])
+        for row, p in zip(goal, adjusted, strict=True):
+            row.adjusted_p_value = p
+    for m in results:
+        for v in m.variants:
+            if v.p_value is None:
+                continue
+            p = v.adjusted_p_value if v.adjusted_p_value is not None else v.p_value
+            v.significant = p < alpha
+
+
+def analyse(
+    warehouse: Warehouse,
+    experiment: Experiment,
+    status: str,
+    since: datetime | None,
+    until: datetime | None,
+    locale: str | None = None,
+) -> ExperimentResults:
+    """The results of `experiment` over exposures in [since, until)."""
+    settings = experiment.analysis
+    with warehouse.reader() as con:
+        _check_events(con, experiment)
+        table, multiple = _unit_table(con, experiment, since, until)
+        if table.num_rows == 0:
+            raise NoExposures(key=experiment.key)
+        scope = currency_scope(con, None)
+        units_expr = ibis.memtable(table)
+        computed: list[MetricResult] = []
+        goals = [(m, False) for m in experiment.resolved_metrics()]
+        guards = [(m, True) for m in experiment.resolved_guardrails()]
+        for metric, guardrail in (*goals, *guards):
+            sums = warehouse_metrics.statistics(
+                con, units_expr, metric, scope.currency, settings.cuped_days
+            )
+            stats = {s.variant: statistic(metric, s) for s in sums}
+            counts = {s.variant: s.users for s in sums}
+            computed.append(MetricResult(
+                key=metric.key, kind=metric.kind, guardrail=guardrail, inverse=metric.inverse,
+                cuped=any(isinstance(s, Adjusted) for s in stats.values()),
+                variants=_compare(experiment, metric, stats, counts),
+            ))  # fmt: skip
+    variant_units = {v.key: 0 for v in experiment.variants}
+    for name in table.column("variant").to_pylist():
+        variant_units[name] += 1
+    weights = [v.weight for v in experiment.variants]
+    srm = srm_p_value(list(variant_units.values()), weights)
+    _correct(computed, settings.correction, settings.alpha)
+    code, text = verdict(experiment, computed, srm < SRM_THRESHOLD, srm, locale)
+    return ExperimentResults(
+        key=experiment.key, status=status,
+        engine="sequential" if settings.sequential else "frequentist",
+        difference=settings.difference, alpha=settings.alpha, correction=settings.correction,
+        currency=scope.currency, units=variant_units, multiple_exposures=multiple,
+        srm_p_value=srm if math.isfinite(srm) else 1.0, srm_flag=srm < SRM_THRESHOLD,
+        metrics=computed, verdict=text, verdict_code=code,
+    )  # fmt: skip

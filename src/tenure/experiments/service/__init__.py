@@ -1,0 +1,1 @@
+"""Experiment services: documents and their lifecycle, assignment, results."""

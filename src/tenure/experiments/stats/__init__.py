@@ -1,0 +1,1 @@
+"""Experiment statistics as pure functions over per-variant sufficient statistics."""
