@@ -10,6 +10,7 @@ import typer
 from tenure.cli import (
     campaigns,
     demo,
+    experiments,
     funnels,
     imports,
     jobs,
@@ -61,6 +62,7 @@ app.add_typer(promotions.coupons_app, name="coupons")
 app.add_typer(promotions.promotions_app, name="promotions")
 app.add_typer(referrals.app, name="referrals")
 app.add_typer(campaigns.app, name="campaigns")
+app.add_typer(experiments.app, name="experiments")
 
 
 @app.callback()

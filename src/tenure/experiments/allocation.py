@@ -61,14 +61,11 @@ def reweight(current: Allocation, weights: Sequence[float]) -> Allocation:
     if len(weights) < len(current):
         raise ValueError("variants cannot be removed; give a variant weight 0 instead")
     lists = [list(x) for x in current] + [[] for _ in range(len(weights) - len(current))]
-    free: list[Interval] = []
     for index, weight in enumerate(weights):
         if _length(lists[index]) > weight + _EPS:
-            lists[index], released = _prefix(lists[index], weight)
-            free.extend(released)
-    # Buckets no variant owned (the weights summed to less than 1 before) are free too.
-    free.extend(_gaps(lists))
-    free.sort()
+            lists[index] = _prefix(lists[index], weight)[0]
+    # What shrinking released, and anything no variant owned, in bucket order.
+    free = _gaps(lists)
     for index, weight in enumerate(weights):
         need = weight - _length(lists[index])
         if need > _EPS:

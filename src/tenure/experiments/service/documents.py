@@ -89,11 +89,11 @@ def create(session: Session, document: Any, now: datetime) -> ExperimentRow:
 def _running_change(before: Experiment, after: Experiment) -> None:
     for field in FROZEN_WHILE_RUNNING:
         if getattr(before, field) != getattr(after, field):
-            raise ExperimentStateConflict(key=before.key, status="running", action=f"change {field}")
+            raise ExperimentStateConflict(key=before.key, state="running", action=f"change {field}")
     old = [v.key for v in before.variants]
     if [v.key for v in after.variants][: len(old)] != old:
         raise ExperimentStateConflict(
-            key=before.key, status="running", action="remove or reorder variants"
+            key=before.key, state="running", action="remove or reorder variants"
         )
 
 
@@ -105,7 +105,7 @@ def update(
     if expected is not None and expected != current.version:
         raise ExperimentVersionConflict(key=key, current=current.version, expected=expected)
     if current.status == "stopped":
-        raise ExperimentStateConflict(key=key, status=current.status, action="update")
+        raise ExperimentStateConflict(key=key, state=current.status, action="update")
     experiment = validate(session, document)
     if experiment.key != key:
         raise ExperimentInvalid(path="$.key", reason=f"the key is `{key}` and cannot change")
@@ -144,7 +144,7 @@ def start(session: Session, key: str, now: datetime) -> ExperimentRow:
     """Start assigning units (a stopped experiment cannot start again: make a new one)."""
     current = row(session, key, lock=True)
     if current.status != "draft":
-        raise ExperimentStateConflict(key=key, status=current.status, action="start")
+        raise ExperimentStateConflict(key=key, state=current.status, action="start")
     _check_namespace(session, spec_of(current), exclude=key)
     current.status = "running"
     current.started_at = now
@@ -157,7 +157,7 @@ def stop(session: Session, key: str, now: datetime) -> ExperimentRow:
     """Stop assigning: every unit gets no variant from now on; results stay."""
     current = row(session, key, lock=True)
     if current.status != "running":
-        raise ExperimentStateConflict(key=key, status=current.status, action="stop")
+        raise ExperimentStateConflict(key=key, state=current.status, action="stop")
     current.status = "stopped"
     current.stopped_at = now
     current.updated_at = now
