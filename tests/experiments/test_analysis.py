@@ -89,7 +89,8 @@ class TestAgainstIndependentFigures:
             a.var(ddof=1) * b.mean() ** 2 / (a.mean() ** 4 * a.size)
         )
         dof = (b.var(ddof=1) / b.size + a.var(ddof=1) / a.size) ** 2 / (
-            (b.var(ddof=1) / b.size) ** 2 / (b.size - 1) + (a.var(ddof=1) / a.size) ** 2 / (a.size - 1)
+            (b.var(ddof=1) / b.size) ** 2 / (b.size - 1)
+            + (a.var(ddof=1) / a.size) ** 2 / (a.size - 1)
         )
         half = stats.t.ppf(0.975, dof) * np.sqrt(variance)
         assert row.lift == pytest.approx(lift, rel=1e-9)

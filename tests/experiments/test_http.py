@@ -3,7 +3,6 @@ every refusal a problem+json with a stable code. On SQLite and PostgreSQL."""
 
 from __future__ import annotations
 
-from datetime import timedelta
 from typing import Any
 
 import pytest
@@ -71,7 +70,9 @@ class TestDocuments:
         assert "sum to 1.1" in body["detail"]
 
     def test_a_metric_on_an_event_never_seen_is_refused(self, api: dict[str, Any]) -> None:
-        doc = experiment_doc(metrics=[{"key": "carts", "kind": "conversion", "event": "Cart Addded"}])
+        doc = experiment_doc(
+            metrics=[{"key": "carts", "kind": "conversion", "event": "Cart Addded"}]
+        )
         body = _problem(
             _call(api, "POST", "/v1/experiments", json=doc), 400, "experiment_unknown_event"
         )
@@ -84,7 +85,9 @@ class TestDocuments:
 
     def test_a_used_key_and_an_unknown_key_are_refused(self, api: dict[str, Any]) -> None:
         _ok(_call(api, "POST", "/v1/experiments", json=experiment_doc()), 201)
-        _problem(_call(api, "POST", "/v1/experiments", json=experiment_doc()), 409, "experiment_exists")
+        _problem(
+            _call(api, "POST", "/v1/experiments", json=experiment_doc()), 409, "experiment_exists"
+        )
         _problem(_call(api, "GET", "/v1/experiments/nope"), 404, "experiment_not_found")
 
     def test_a_running_experiment_keeps_its_seed_and_variants(self, api: dict[str, Any]) -> None:
@@ -238,5 +241,3 @@ class TestPower:
         body = {"baseline_mean": 0.95, "lift": 0.1}
         _problem(_call(api, "POST", "/v1/experiments/power", json=body), 400,
                  "experiment_power_invalid")  # fmt: skip
-
-

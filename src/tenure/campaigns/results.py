@@ -9,7 +9,6 @@ entry logic, so the comparison is between like groups.
 
 from __future__ import annotations
 
-import math
 from datetime import datetime, timedelta
 
 import ibis
@@ -21,6 +20,8 @@ from sqlalchemy.orm import Session
 from tenure.analytics.currency import currency_scope
 from tenure.campaigns import repository
 from tenure.campaigns.service import campaigns as docs
+from tenure.experiments.stats.frequentist import ttest
+from tenure.experiments.stats.summaries import SampleMean
 from tenure.kit.money import exponent
 from tenure.loyalty.service import points_value
 from tenure.promotions.coupons.service import redeemed_value
@@ -97,24 +98,21 @@ class CampaignResults(BaseModel):
 
 
 def welch(a: np.ndarray, b: np.ndarray, against: str, metric: str) -> Lift:
-    """mean(a) − mean(b), its 95 % interval and two-sided p-value by Welch's t."""
+    """mean(a) − mean(b), its 95 % interval and two-sided p-value: the experiments' Welch test
+    (`tenure.experiments.stats.frequentist.ttest`, on absolute differences), so a campaign's
+    holdout is read exactly as an A/B experiment is."""
     if len(a) < 2 or len(b) < 2:
         return Lift(against=against, metric=metric, difference=None, ci_low=None, ci_high=None,
                     p_value=None, reason="fewer than 2 users in an arm")  # fmt: skip
-    diff = float(a.mean() - b.mean())
-    va, vb = a.var(ddof=1) / len(a), b.var(ddof=1) / len(b)
-    se = math.sqrt(va + vb)
-    if se == 0:
+    treated = SampleMean(len(a), float(a.sum()), float(np.square(a).sum()))
+    compared = SampleMean(len(b), float(b.sum()), float(np.square(b).sum()))
+    test = ttest(compared, treated, alpha=0.05, relative=False)
+    if test.reason is not None:
+        diff = float(a.mean() - b.mean())
         return Lift(against=against, metric=metric, difference=diff, ci_low=diff, ci_high=diff,
-                    p_value=None, reason="zero variance")  # fmt: skip
-    # Imported here: scipy.stats adds half a second to the start of every server worker.
-    from scipy import stats
-
-    dof = (va + vb) ** 2 / (va**2 / (len(a) - 1) + vb**2 / (len(b) - 1))
-    half = float(stats.t.ppf(0.975, dof)) * se
-    p = float(2 * stats.t.sf(abs(diff) / se, dof))
-    return Lift(against=against, metric=metric, difference=diff, ci_low=diff - half,
-                ci_high=diff + half, p_value=p)  # fmt: skip
+                    p_value=None, reason=test.reason.replace("_", " "))  # fmt: skip
+    return Lift(against=against, metric=metric, difference=test.estimate, ci_low=test.ci_low,
+                ci_high=test.ci_high, p_value=test.p_value)  # fmt: skip
 
 
 def outcomes(

@@ -69,7 +69,7 @@ def listing(
 ) -> None:
     """Experiments, newest first."""
     if status is not None and status not in ("draft", "running", "stopped"):
-        raise BadRequest(code="cli_experiment_status", status=status)
+        raise BadRequest(code="cli_experiment_status", given=status)
     rows = [_summary(r) for r in services().database.read(lambda s: documents.listing(s, status))]
     if as_json:
         emit_json(rows)
@@ -140,7 +140,11 @@ def _table(result: ExperimentResults) -> Table:
     table = Table("metric", "variant", "units", "mean", "lift", "95 % interval", "p", "p adj.",
                   "chance to win", "")  # fmt: skip
     for metric in result.metrics:
-        name = metric.key + (" (guardrail)" if metric.guardrail else "") + (" ↓" if metric.inverse else "")
+        name = (
+            metric.key
+            + (" (guardrail)" if metric.guardrail else "")
+            + (" ↓" if metric.inverse else "")
+        )
         for row in metric.variants:
             interval = (
                 f"{_percent(row.ci_low, relative)} … {_percent(row.ci_high, relative)}"
@@ -195,8 +199,10 @@ def power(
 ) -> None:
     """Units per variant needed to detect `--lift` (and days, with `--daily`)."""
     try:
-        request = PowerRequest(baseline_mean=baseline, baseline_stddev=stddev, lift=lift,
-                               power=target, alpha=alpha, variants=variants, daily_units=daily)  # fmt: skip
+        request = PowerRequest(
+            baseline_mean=baseline, baseline_stddev=stddev, lift=lift, power=target,
+            alpha=alpha, variants=variants, daily_units=daily,
+        )  # fmt: skip
         answer = plan(request)
     except ValueError as exc:  # pydantic's ValidationError is one too
         reason = str(exc).splitlines()[-1].strip() if "validation error" in str(exc) else str(exc)
@@ -204,7 +210,9 @@ def power(
     if as_json:
         emit_json(answer.model_dump())
         return
-    console.print(translate("cli.experiments.power", per=f"{answer.units_per_variant:,}",
-                            total=f"{answer.total_units:,}", power=f"{answer.power:.0%}"))  # fmt: skip
+    per, total = f"{answer.units_per_variant:,}", f"{answer.total_units:,}"
+    console.print(
+        translate("cli.experiments.power", per=per, total=total, power=f"{answer.power:.0%}")
+    )
     if answer.days is not None:
         console.print(translate("cli.experiments.days", days=answer.days))

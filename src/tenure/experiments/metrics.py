@@ -17,6 +17,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 import ibis
 import ibis.expr.types as ir
@@ -95,7 +96,9 @@ def _activity(con: BaseBackend, currency: str | None) -> ir.Table:
     return _events(con, None).union(orders)
 
 
-def _source(con: BaseBackend, metric: Metric, currency: str | None) -> tuple[ir.Table, dict[str, str]]:
+def _source(
+    con: BaseBackend, metric: Metric, currency: str | None
+) -> tuple[ir.Table, dict[str, str]]:
     """The rows a metric sums, and which column is its value (and denominator)."""
     if metric.kind == "retention":
         return _activity(con, currency), {"value": "one"}
@@ -127,9 +130,7 @@ def _per_unit(
 ) -> ir.Table:
     """Per unit, the sums of the source's columns in [first_us + lo, first_us + hi)."""
     joined = units.select("unit", "first_us").join(rows, "unit")
-    joined = joined.filter(
-        (joined.us >= joined.first_us + lo) & (joined.us < joined.first_us + hi)
-    )
+    joined = joined.filter((joined.us >= joined.first_us + lo) & (joined.us < joined.first_us + hi))
     sums = {f"{prefix}{name}": joined[col].sum().cast("float64") for name, col in columns.items()}
     return joined.group_by("unit").aggregate(**sums)
 
@@ -183,13 +184,13 @@ def statistics(
     return [_sums(record) for record in frame.to_dict("records")]
 
 
-def _sums(record: dict[str, object]) -> Sums:
+def _sums(record: dict[str, Any]) -> Sums:
     values = {
-        name: float(value)  # type: ignore[arg-type]
+        name: float(value)
         for name, value in record.items()
         if name not in ("variant", "users") and value is not None
     }
-    return Sums(variant=str(record["variant"]), users=int(record["users"]), **values)  # type: ignore[arg-type]
+    return Sums(variant=str(record["variant"]), users=int(record["users"]), **values)
 
 
 def event_names(con: BaseBackend, names: list[str]) -> set[str]:

@@ -48,7 +48,7 @@ def carried(session: Session, key: str, unit_ids: Sequence[str]) -> dict[str, st
     query = select(CarriedAssignment.unit_id, CarriedAssignment.variant).where(
         CarriedAssignment.experiment_key == key, CarriedAssignment.unit_id.in_(unit_ids)
     )
-    return {unit: variant for unit, variant in session.execute(query).all()}
+    return dict(session.execute(query).tuples().all())
 
 
 def carry(

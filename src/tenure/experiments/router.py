@@ -100,8 +100,9 @@ def evaluate(request: Request, body: EvaluateRequest) -> list[AssignmentOut]:
     recording an exposure for each it is in unless `record` is false."""
     now = utc_now()
     found = _database(request).write(
-        lambda s: assign_units(s, body.keys or None, body.user_id, body.anonymous_id,
-                               body.attributes, now, body.record)  # fmt: skip
+        lambda s: assign_units(
+            s, body.keys or None, body.user_id, body.anonymous_id, body.attributes, now, body.record
+        )
     )
     return [assignment_out(a) for a in found]
 
@@ -149,9 +150,7 @@ def update(
     """Save the document; while running only weights, new variants, traffic, metrics and
     analysis settings may change (409 otherwise), and a weight change moves the fewest units."""
     now = utc_now()
-    expected = (
-        int(if_match.strip().removeprefix("W/").strip('"')) if if_match else expected_version
-    )
+    expected = int(if_match.strip().removeprefix("W/").strip('"')) if if_match else expected_version
     database = _database(request)
     check_events(_warehouse(request), database.read(lambda s: documents.validate(s, document)))
     row = database.write(lambda s: documents.update(s, key, document, now, expected))
@@ -178,8 +177,9 @@ def assign(request: Request, key: ExperimentKey, body: AssignRequest) -> Assignm
     false. A user who was assigned as an anonymous id keeps that variant after signing in."""
     now = utc_now()
     found = _database(request).write(
-        lambda s: assign_units(s, [key], body.user_id, body.anonymous_id, body.attributes,
-                               now, body.record)  # fmt: skip
+        lambda s: assign_units(
+            s, [key], body.user_id, body.anonymous_id, body.attributes, now, body.record
+        )
     )
     return assignment_out(found[0])
 

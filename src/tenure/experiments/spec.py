@@ -218,7 +218,7 @@ def _unknown_metric(data: dict[str, Any]) -> None:
 
 
 def parse(document: Any) -> Experiment:
-    """An experiment from a mapping or JSON/YAML text; ExperimentInvalid names the first bad path."""
+    """An experiment from a mapping or JSON/YAML text; ExperimentInvalid names the bad path."""
     try:
         data = json_or_yaml(document) if isinstance(document, str) else document
     except ValueError as exc:

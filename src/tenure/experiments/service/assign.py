@@ -66,7 +66,12 @@ def _one(
         if before.variant is not None:
             repository.carry(session, experiment.key, user_id, before.variant, anonymous_id, now)
             return Assignment(
-                experiment.key, user_id, before.variant, before.variant_index, CARRIED, before.bucket
+                experiment.key,
+                user_id,
+                before.variant,
+                before.variant_index,
+                CARRIED,
+                before.bucket,
             )
     return assign(experiment, allocated, user_id, attributes, member_of)
 
