@@ -4,7 +4,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: install demo test lint format bench clean
+.PHONY: install demo test reference lint format bench clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -20,8 +20,13 @@ demo: $(STAMP)
 
 # Two workers: most tests wait on fsync, PostgreSQL, subprocesses or servers; Spark tests share one.
 TEST_WORKERS ?= 2
-test: $(STAMP)
+test: $(STAMP) reference
 	$(PY) -m pytest -n $(TEST_WORKERS) --dist loadgroup
+
+# gbstats 0.8 (numpy<2), the reference the experiment statistics are checked against, in a venv
+# of its own; a no-op once built, rebuilt when its requirements change.
+reference:
+	PYTHON=$(PYTHON) bash tests/experiments/reference/make_venv.sh
 
 lint: $(STAMP)
 	$(PY) -m ruff check src tests bench

@@ -22,7 +22,7 @@ from tenure.experiments.stats.summaries import Statistic, with_theta
 
 @dataclass(frozen=True)
 class Prior:
-    """A Gaussian prior on the effect (relative lift when `relative`); improper (flat) by default."""
+    """A Gaussian prior on the effect (relative lift when `relative`); flat unless `proper`."""
 
     mean: float = 0.0
     variance: float = 1.0

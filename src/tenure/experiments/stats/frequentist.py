@@ -71,9 +71,7 @@ def _unusable(a: Statistic, b: Statistic, relative: bool) -> str | None:
     return None
 
 
-def ttest(
-    a: Statistic, b: Statistic, *, alpha: float = 0.05, relative: bool = True
-) -> Comparison:
+def ttest(a: Statistic, b: Statistic, *, alpha: float = 0.05, relative: bool = True) -> Comparison:
     """Two-sided Welch t-test of b against a, with a 1 − alpha interval."""
     from scipy import stats  # imported late: scipy.stats costs each server worker half a second
 

@@ -1,0 +1,1 @@
+"""Behaviour of the experiment statistics, beyond their parity with gbstats."""
