@@ -17,8 +17,8 @@ from tenure.api import errors
 from tenure.api.flusher import Flusher
 from tenure.api.limits import BodyLimit
 from tenure.campaigns.router import router as campaigns_router
-from tenure.experiments.router import router as experiments_router
 from tenure.config import Settings, get_settings
+from tenure.experiments.router import router as experiments_router
 from tenure.ingest.tracking.router import router as tracking_router
 from tenure.ingest.warnings.router import router as ingestion_warnings_router
 from tenure.loyalty.router import router as loyalty_router

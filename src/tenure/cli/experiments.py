@@ -6,8 +6,9 @@ from pathlib import Path
 from typing import Any
 
 import typer
-from rich.table import Table
+from rich.table import Column, Table
 
+from tenure.cli import uplift
 from tenure.cli.context import console, emit_json, friendly, services
 from tenure.cli.files import read_json_or_yaml
 from tenure.errors import BadRequest
@@ -23,6 +24,7 @@ from tenure.kit.time import utc_now
 app = typer.Typer(help="A/B experiments: save, start, stop, results, power; uplift targeting.")
 JSON = typer.Option(False, "--json", help="Print JSON.")
 FILE = typer.Argument(..., help="The experiment document (JSON or YAML).", readable=False)
+app.add_typer(uplift.app, name="uplift")
 
 
 def _summary(row: Any) -> dict[str, Any]:
@@ -132,31 +134,29 @@ def assign(
 def _percent(value: float | None, relative: bool) -> str:
     if value is None:
         return ""
-    return f"{value:+.2%}" if relative else f"{value:+.4g}"
+    return f"{value:+.1%}" if relative else f"{value:+.3g}"
 
 
 def _table(result: ExperimentResults) -> Table:
+    """Narrow enough for 80 columns: p is the corrected one where a correction applies, and a
+    star marks a significant lift."""
     relative = result.difference == "relative"
-    table = Table("metric", "variant", "units", "mean", "lift", "95 % interval", "p", "p adj.",
-                  "chance to win", "")  # fmt: skip
+    table = Table("metric", "variant", "units", "mean", "lift", "p", "P(win)")
+    table.columns.insert(5, Column("interval", no_wrap=True, min_width=13))
     for metric in result.metrics:
-        name = (
-            metric.key
-            + (" (guardrail)" if metric.guardrail else "")
-            + (" ↓" if metric.inverse else "")
-        )
+        name = metric.key + (" ↓" if metric.inverse else "") + (" (g)" if metric.guardrail else "")
         for row in metric.variants:
             interval = (
-                f"{_percent(row.ci_low, relative)} … {_percent(row.ci_high, relative)}"
-                if row.ci_low is not None else (row.reason or "")
-            )  # fmt: skip
-            mark = "★" if row.significant else ""
+                f"{_percent(row.ci_low, relative)}…{_percent(row.ci_high, relative)}"
+                if row.ci_low is not None
+                else (row.reason or "").replace("_", " ")
+            )
+            p = row.adjusted_p_value if row.adjusted_p_value is not None else row.p_value
             table.add_row(
                 name, row.variant, f"{row.units:,}", f"{row.mean:.4g}",
-                _percent(row.lift, relative), interval,
-                "" if row.p_value is None else f"{row.p_value:.3g}",
-                "" if row.adjusted_p_value is None else f"{row.adjusted_p_value:.3g}",
-                "" if row.chance_to_win is None else f"{row.chance_to_win:.1%}", mark,
+                _percent(row.lift, relative) + (" ★" if row.significant else ""), interval,
+                "" if p is None else f"{p:.3g}",
+                "" if row.chance_to_win is None else f"{row.chance_to_win:.0%}",
             )  # fmt: skip
             name = ""
     return table

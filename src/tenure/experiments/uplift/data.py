@@ -91,7 +91,9 @@ def units_from_records(records: Iterable[Mapping[str, Any]], source: str = "unit
     return units_from_rows(rows, source)
 
 
-def units_from_rows(rows: Iterable[tuple[str, bool, datetime]], source: str = "units") -> pd.DataFrame:
+def units_from_rows(
+    rows: Iterable[tuple[str, bool, datetime]], source: str = "units"
+) -> pd.DataFrame:
     """Units from (user_id, treated, at) tuples (a campaign's enrolments)."""
     frame = pd.DataFrame(list(rows), columns=list(UNIT_COLUMNS))
     frame["user_id"] = frame["user_id"].astype(str)

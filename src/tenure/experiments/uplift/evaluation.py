@@ -5,12 +5,14 @@ N_T(φ), N_C(φ) the treated and control units in that part and Y_T(φ), Y_C(φ)
 outcomes:
 
 * Qini curve (Radcliffe 2007, "Using control groups to target on predicted lift: building
-  and assessing uplift models", Direct Marketing Analytics Journal): Q(φ) = Y_T(φ) − Y_C(φ) · N_T(φ) / N_C(φ), the incremental
-  outcome of the targeted treated units over what their like controls did.
+  and assessing uplift models", Direct Marketing Analytics Journal):
+  Q(φ) = Y_T(φ) − Y_C(φ) · N_T(φ) / N_C(φ), the incremental outcome of the targeted treated
+  units over what their like controls did.
 * Uplift curve (Rzepakowski and Jaroszewicz 2012, "Decision trees for uplift modeling with
-  single and multiple treatments", Knowledge and Information Systems 32): U(φ) = (Ȳ_T(φ) − Ȳ_C(φ)) · (N_T(φ) + N_C(φ)),
-  the incremental outcome had every targeted unit been treated. AUUC is the area under
-  U(φ) / N over φ ∈ [0, 1]: a per-unit figure; random targeting scores half the average effect.
+  single and multiple treatments", Knowledge and Information Systems 32):
+  U(φ) = (Ȳ_T(φ) − Ȳ_C(φ)) · (N_T(φ) + N_C(φ)), the incremental outcome had every targeted
+  unit been treated. AUUC is the area under U(φ) / N over φ ∈ [0, 1]: a per-unit figure;
+  random targeting scores half the average effect.
 * Qini coefficient: the area between the Qini curve and the random line φ · Q(1), as a share of
   the total lift |Q(1)| (the normalised Qini score of causalml). 0 is random targeting, 0.5 is
   every bit of lift in the first units; more than that means the model also finds the units

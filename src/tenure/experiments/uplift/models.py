@@ -108,7 +108,11 @@ class Propensity:
         """g(x) per row, clipped to [0.01, 0.99] so neither arm's effect model is ignored."""
         if self.share is not None:
             return np.full(len(x), self.share)
-        values = x[self.columns].astype("float64").fillna(dict(zip(self.columns, self.fill)))
+        values = (
+            x[self.columns]
+            .astype("float64")
+            .fillna(dict(zip(self.columns, self.fill, strict=True)))
+        )
         z = ((values.to_numpy() - self.centre) / self.scale) @ np.asarray(self.coef)
         return np.clip(_logit_inverse(z + self.intercept), 0.01, 0.99)
 
@@ -267,7 +271,9 @@ class XLearner(_Learner):
 UpliftLearner = TwoModel | XLearner
 
 
-def learner(kind: Kind, numeric: tuple[str, ...], categorical: tuple[str, ...] = ()) -> UpliftLearner:
+def learner(
+    kind: Kind, numeric: tuple[str, ...], categorical: tuple[str, ...] = ()
+) -> UpliftLearner:
     """A new, unfitted learner of that kind."""
     if kind == "two_model":
         return TwoModel(numeric, categorical)

@@ -98,8 +98,9 @@ def split(frame: pd.DataFrame, share: float, seed: int) -> tuple[pd.DataFrame, p
     train, held = train_test_split(
         rows.index.to_numpy(), test_size=share, random_state=seed, stratify=rows["treated"]
     )
-    return rows.loc[np.sort(train)].reset_index(drop=True), rows.loc[np.sort(held)].reset_index(
-        drop=True
+    return (
+        rows.loc[np.sort(train)].reset_index(drop=True),
+        rows.loc[np.sort(held)].reset_index(drop=True),
     )
 
 
@@ -175,23 +176,30 @@ def uplift_values(uplift: Any, users: Any) -> pd.DataFrame:
     return frame
 
 
+@dataclass(frozen=True)
+class Scores:
+    """Every customer's uplift scores as of a day, from one model version."""
+
+    version: str
+    as_of: date
+    values: pd.DataFrame = field(repr=False)
+
+
 def score(
     con: BaseBackend,
     zone: ZoneInfo,
     home: Path,
     as_of: date | None = None,
     version: str | None = None,
-) -> tuple[str, pd.DataFrame]:
+) -> Scores:
     """Predicted uplift of every customer at the end of `as_of` (default: the last order day)."""
     model, meta = registry.load(home, version)
     if as_of is None:
         as_of = order_days(con, zone)[1]
     columns = ["user_id", *NUMERIC_FEATURES, *CATEGORICAL_FEATURES]
     frame = customer_features(con, cutoff_instant(as_of, zone), zone).select(*columns).execute()
-    if frame.empty:
-        empty = uplift_values(np.zeros(0), np.zeros(0, dtype=str))
-        return str(meta["version"]), empty
-    return str(meta["version"]), uplift_values(model.predict_uplift(frame), frame["user_id"])
+    uplift = model.predict_uplift(frame) if len(frame) else np.zeros(0)
+    return Scores(str(meta["version"]), as_of, uplift_values(uplift, frame["user_id"]))
 
 
 def segment_rule(share: float) -> dict[str, Any]:
@@ -214,11 +222,11 @@ def score_customers(
     as_of: date | None = None,
     version: str | None = None,
     write: bool = True,
-) -> tuple[str, pd.DataFrame]:
+) -> Scores:
     """Score every customer with a stored uplift model; write `uplift` rows unless told not to."""
     with warehouse.reader() as con:
-        version, values = score(con, settings.zone, settings.home, as_of, version)
-    if write and not values.empty:
+        scores = score(con, settings.zone, settings.home, as_of, version)
+    if write and not scores.values.empty:
         with warehouse.writer() as writer:
-            write_scores(writer, MODEL_NAME, version, frame_values(values))
-    return version, values
+            write_scores(writer, MODEL_NAME, scores.version, frame_values(scores.values))
+    return scores
