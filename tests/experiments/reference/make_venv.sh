@@ -29,6 +29,6 @@ rm -rf "$venv"
 "$python" -m venv "$venv" || fail "$python -m venv failed"
 "$venv/bin/python" -m pip install --quiet --disable-pip-version-check -r "$requirements" \
     || fail "pip install -r $requirements failed (see above)"
-imports="import gbstats.frequentist.tests, gbstats.bayesian.tests, statsmodels.stats.multitest"
+imports="import gbstats.frequentist.tests, gbstats.bayesian.tests, statsmodels.stats.multitest, growthbook"
 "$venv/bin/python" -c "$imports" || fail "gbstats or statsmodels do not import"
 printf '%s' "$wanted" >"$stamp"
