@@ -241,3 +241,50 @@ class TestPower:
         body = {"baseline_mean": 0.95, "lift": 0.1}
         _problem(_call(api, "POST", "/v1/experiments/power", json=body), 400,
                  "experiment_power_invalid")  # fmt: skip
+
+
+class TestSignIn:
+    def _pair(self) -> tuple[str, str]:
+        """An anonymous id and a user id that the hash alone would put in different variants."""
+        experiment = parse(experiment_doc())
+        return next(
+            (f"anon-{i}", f"user-{i}")
+            for i in range(200)
+            if (bucket(experiment, f"anon-{i}") < 0.5) != (bucket(experiment, f"user-{i}") < 0.5)
+        )
+
+    def test_a_segment_identify_call_carries_the_variant_over(self, api: dict[str, Any]) -> None:
+        _running(api)
+        anon, user = self._pair()
+        path = "/v1/experiments/gift/assign"
+        before = _ok(_call(api, "POST", path, scope="server", json={"anonymous_id": anon}))
+        identify = {"anonymousId": anon, "userId": user, "traits": {"plan": "free"}}
+        _ok(_call(api, "POST", "/v1/identify", scope="write", json=identify))
+        after = _ok(_call(api, "POST", path, scope="server", json={"user_id": user}))
+        assert (after["variant"], after["reason"]) == (before["variant"], "carried")
+
+    def test_an_alias_call_carries_it_too_and_a_second_visit_keeps_it(
+        self, api: dict[str, Any]
+    ) -> None:
+        _running(api)
+        anon, user = self._pair()
+        path = "/v1/experiments/gift/assign"
+        before = _ok(_call(api, "POST", path, scope="server", json={"anonymous_id": anon}))
+        again = _ok(_call(api, "POST", path, scope="server", json={"anonymous_id": anon}))
+        assert again["variant"] == before["variant"]
+        _ok(
+            _call(
+                api, "POST", "/v1/alias", scope="write", json={"previousId": anon, "userId": user}
+            )
+        )
+        after = _ok(_call(api, "POST", path, scope="server", json={"user_id": user}))
+        assert after["variant"] == before["variant"]
+
+    def test_a_user_without_an_anonymous_past_keeps_the_hash(self, api: dict[str, Any]) -> None:
+        _running(api)
+        _, user = self._pair()
+        _ok(_call(api, "POST", "/v1/identify", scope="write", json={"userId": user}))
+        after = _ok(_call(api, "POST", "/v1/experiments/gift/assign", scope="server",
+                          json={"user_id": user}))  # fmt: skip
+        expected = "control" if bucket(parse(experiment_doc()), user) < 0.5 else "gift"
+        assert (after["variant"], after["reason"]) == (expected, "assigned")

@@ -19,6 +19,7 @@ from tenure.api.limits import BodyLimit
 from tenure.campaigns.router import router as campaigns_router
 from tenure.config import Settings, get_settings
 from tenure.experiments.router import router as experiments_router
+from tenure.experiments.service.assign import carry_identified
 from tenure.ingest.tracking.router import router as tracking_router
 from tenure.ingest.warnings.router import router as ingestion_warnings_router
 from tenure.loyalty.router import router as loyalty_router
@@ -63,6 +64,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.database = database
     app.state.warehouse = warehouse
     app.state.coupon_issuer = issue_one  # loyalty's coupon rewards (loyalty sits below promotions)
+    app.state.identity_hook = carry_identified  # a visitor keeps their variants on sign-in
     errors.install(app)
     app.add_middleware(BodyLimit, limit=settings.max_request_bytes, per_path=_body_limits(settings))
 

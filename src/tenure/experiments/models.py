@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import JSON, Integer, String
+from sqlalchemy import JSON, Index, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from tenure.storage.database import Base
@@ -31,9 +31,11 @@ class ExperimentRow(Base):
 
 
 class CarriedAssignment(Base):
-    """A variant a user keeps because they saw it before they signed in (as an anonymous id)."""
+    """A remembered variant: an anonymous visitor's, and the one a user keeps because they saw
+    it before signing in (`from_unit` is the anonymous id it came from)."""
 
     __tablename__ = "experiment_assignments"
+    __table_args__ = (Index("ix_experiment_assignments_unit", "unit_id"),)
 
     experiment_key: Mapped[str] = mapped_column(String(64), primary_key=True)
     unit_id: Mapped[str] = mapped_column(String(200), primary_key=True)

@@ -51,6 +51,14 @@ def carried(session: Session, key: str, unit_ids: Sequence[str]) -> dict[str, st
     return dict(session.execute(query).tuples().all())
 
 
+def assignments_of(session: Session, unit_id: str) -> dict[str, str]:
+    """experiment key → the variant remembered for the unit."""
+    query = select(CarriedAssignment.experiment_key, CarriedAssignment.variant).where(
+        CarriedAssignment.unit_id == unit_id
+    )
+    return dict(session.execute(query).tuples().all())
+
+
 def carry(
     session: Session, key: str, unit_id: str, variant: str, from_unit: str, at: datetime
 ) -> None:

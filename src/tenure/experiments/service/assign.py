@@ -1,12 +1,15 @@
 """Assigning units to variants at request time, and recording the exposure.
 
 A unit is the shop's user id when the caller knows it, otherwise the anonymous id. A visitor
-assigned as an anonymous id keeps that variant after signing in: the first request that
-carries both ids records the anonymous id's variant for the user (`experiment_assignments`),
-and later requests read it. Every assignment into a variant is recorded as an
-`Experiment Viewed` event (properties `experiment_id`, `variation_id`: the Segment / GrowthBook
-convention) through the tracking inbox, once per unit and variant, so analyses read exposures
-from the warehouse whether the server or a client-side SDK recorded them.
+assigned as an anonymous id keeps that variant after signing in: anonymous assignments are
+remembered (`experiment_assignments`), and the variant passes to the user id either on the
+first assignment request that carries both ids, or when the tracking API receives an identify
+or alias call linking them (`carry_identified`); later requests with the user id read it.
+
+Every assignment into a variant is recorded as an `Experiment Viewed` event (properties
+`experiment_id`, `variation_id`: the Segment / GrowthBook convention) through the tracking
+inbox, once per unit and variant, so analyses read exposures from the warehouse whether the
+server or a client-side SDK recorded them.
 """
 
 from __future__ import annotations
@@ -19,7 +22,7 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from tenure.experiments import repository
-from tenure.experiments.assignment import CARRIED, NOT_RUNNING, Assignment, assign
+from tenure.experiments.assignment import ASSIGNED, CARRIED, NOT_RUNNING, Assignment, assign
 from tenure.experiments.models import ExperimentRow
 from tenure.experiments.service.documents import owned, row, spec_of
 from tenure.experiments.spec import EXPOSURE_EVENT
@@ -50,30 +53,47 @@ def _one(
     now: datetime,
 ) -> Assignment:
     experiment = spec_of(experiment_row)
+    key = experiment.key
     unit = user_id or anonymous_id or ""
     if experiment_row.status != "running":
-        return Assignment(experiment.key, unit, None, None, NOT_RUNNING)
+        return Assignment(key, unit, None, None, NOT_RUNNING)
     member_of = segments.get() if experiment.targeting.segment else set()
     allocated = owned(experiment_row)
+    variants = [v.key for v in experiment.variants]
+    kept = {
+        u: v
+        for u, v in repository.carried(
+            session, key, [u for u in (user_id, anonymous_id) if u]
+        ).items()
+        if v in variants
+    }
+    if user_id and user_id in kept:
+        return Assignment(key, user_id, kept[user_id], variants.index(kept[user_id]), CARRIED)
+    if user_id and not anonymous_id:
+        return assign(experiment, allocated, user_id, attributes, member_of)
+    assert anonymous_id is not None
+    if anonymous_id in kept:
+        found = Assignment(key, anonymous_id, kept[anonymous_id],
+                           variants.index(kept[anonymous_id]), ASSIGNED)  # fmt: skip
+    else:
+        found = assign(experiment, allocated, anonymous_id, attributes, member_of)
+        if found.variant is not None:
+            # Remembered, so the variant can follow the visitor when they sign in.
+            repository.carry(session, key, anonymous_id, found.variant, anonymous_id, now)
     if user_id is None:
-        return assign(experiment, allocated, unit, attributes, member_of)
-    keys = [v.key for v in experiment.variants]
-    kept = repository.carried(session, experiment.key, [user_id]).get(user_id)
-    if kept is not None and kept in keys:
-        return Assignment(experiment.key, user_id, kept, keys.index(kept), CARRIED)
-    if anonymous_id:
-        before = assign(experiment, allocated, anonymous_id, attributes, member_of)
-        if before.variant is not None:
-            repository.carry(session, experiment.key, user_id, before.variant, anonymous_id, now)
-            return Assignment(
-                experiment.key,
-                user_id,
-                before.variant,
-                before.variant_index,
-                CARRIED,
-                before.bucket,
-            )
-    return assign(experiment, allocated, user_id, attributes, member_of)
+        return found
+    if found.variant is None:
+        return assign(experiment, allocated, user_id, attributes, member_of)
+    repository.carry(session, key, user_id, found.variant, anonymous_id, now)
+    return Assignment(key, user_id, found.variant, found.variant_index, CARRIED, found.bucket)
+
+
+def carry_identified(session: Session, links: list[tuple[str, str]], at: datetime) -> None:
+    """Give each user the variants their anonymous (or aliased) id was assigned, in every
+    experiment where the user has none yet: the tracking API calls this on identify and alias."""
+    for anonymous_id, user_id in links:
+        for key, variant in repository.assignments_of(session, anonymous_id).items():
+            repository.carry(session, key, user_id, variant, anonymous_id, at)
 
 
 def exposure(

@@ -6,6 +6,7 @@ from typing import Any
 
 from fastapi import APIRouter, Request
 from fastapi.concurrency import run_in_threadpool
+from sqlalchemy.orm import Session
 
 from tenure.apikeys.auth import principal
 from tenure.config import Settings
@@ -30,8 +31,16 @@ def _store(request: Request, kind: str | None, sent: bytes) -> dict[str, Any]:
         result = service.validate_one(settings, kind, body)
     # The inbox commit happens before we answer: a 2xx means the data is on disk. Validation
     # runs outside the lock, so only the insert and the commit are serialised on SQLite.
+    hook: service.IdentityHook | None = getattr(request.app.state, "identity_hook", None)
+    links = service.identity_links(result) if hook is not None else []
+
+    def work(session: Session) -> None:
+        service.store(session, result)
+        if hook is not None and links:
+            hook(session, links, result.received_at)
+
     if result.lines or result.decisions:
-        database.write(lambda s: service.store(s, result))
+        database.write(work)
     service.raise_for_rejects(result)
     return {"success": True, "accepted": result.accepted}
 

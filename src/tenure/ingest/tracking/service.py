@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import zlib
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -29,6 +30,11 @@ from tenure.ingest.warnings import service as warnings
 from tenure.ingest.warnings.service import Decision
 from tenure.kit.time import utc_now
 from tenure.storage.plausible import TimeWindow
+
+# Called in the unit of work that stores the lines, with the (anonymous or previous id, user id)
+# pairs they link: experiments hand in theirs so a visitor keeps their variant on sign-in
+# (experiments sit above ingest, so the application passes the function in).
+IdentityHook = Callable[[Session, list[tuple[str, str]], datetime], None]
 
 
 @dataclass
@@ -151,6 +157,21 @@ def store(session: Session, result: Accepted) -> None:
         repository.add(session, result.received_at, len(result.lines), encode(result.lines))
     if result.decisions:
         warnings.record(session, warnings.tally(result.decisions), result.received_at)
+
+
+def identity_links(result: Accepted) -> list[tuple[str, str]]:
+    """The ids the lines link, as the warehouse's identities do (`lines.identities`): alias
+    previousId → userId, and any message carrying both an anonymous id and a user id."""
+    pairs: dict[tuple[str, str], None] = {}
+    for line in result.lines:
+        user = line.get("user_id")
+        if not user:
+            continue
+        other = line.get("previous_id") if line.get("type") == "alias" else None
+        other = other or line.get("anonymous_id")
+        if other and other != user:
+            pairs[(str(other), str(user))] = None
+    return list(pairs)
 
 
 def raise_for_rejects(result: Accepted) -> None:

@@ -44,9 +44,11 @@ def upgrade() -> None:
             "experiment_key", "unit_id", name=op.f("pk_experiment_assignments")
         ),
     )
+    op.create_index("ix_experiment_assignments_unit", "experiment_assignments", ["unit_id"])
 
 
 def downgrade() -> None:
     """Drop the experiment tables."""
+    op.drop_index("ix_experiment_assignments_unit", table_name="experiment_assignments")
     op.drop_table("experiment_assignments")
     op.drop_table("experiments")
