@@ -13,8 +13,7 @@ import math
 from datetime import datetime
 
 import ibis
-import pyarrow as pa
-import pyarrow.compute as pc
+import ibis.expr.types as ir
 from ibis.backends import BaseBackend
 
 from tenure.analytics.currency import currency_scope
@@ -61,14 +60,35 @@ def statistic(metric: Metric, sums: warehouse_metrics.Sums) -> Statistic:
     return main
 
 
-def _unit_table(con: BaseBackend, experiment: Experiment, since: datetime | None,
-                until: datetime | None) -> tuple[pa.Table, int]:  # fmt: skip
-    exposed = warehouse_metrics.exposures(con, experiment.key, since, until).to_pyarrow()
-    single = pc.equal(exposed.column("variants"), 1)
-    known = pa.array([v.key for v in experiment.variants], pa.string())
-    keep = pc.and_(single, pc.is_in(exposed.column("variant"), value_set=known))
-    multiple = exposed.num_rows - int(pc.sum(single).as_py() or 0)
-    return exposed.filter(keep).select(["unit", "variant", "first_us"]), multiple
+def _exposed(
+    con: BaseBackend, experiment: Experiment, since: datetime | None, until: datetime | None
+) -> tuple[ir.Table, dict[str, int], int]:
+    """The exposed units (cached on the backend: `release()` it), the units per variant, and
+    how many units were seen in more than one variant."""
+    exposed = warehouse_metrics.exposures(con, experiment.key, since, until).cache()
+    mixed = exposed.variant != exposed.last_variant
+    known = [v.key for v in experiment.variants]
+    counts = (
+        exposed.group_by(variant=ibis.ifelse(mixed, ibis.null("string"), exposed.variant))
+        .aggregate(n=exposed.count())
+        .to_pandas()
+    )
+    per_variant = dict.fromkeys(known, 0)
+    multiple = 0
+    for name, n in zip(counts["variant"], counts["n"], strict=True):
+        if name is None or name != name:  # null: the mixed units (NaN in pandas)
+            multiple = int(n)
+        elif name in per_variant:
+            per_variant[name] = int(n)
+    return exposed, per_variant, multiple
+
+
+def _single(exposed: ir.Table, experiment: Experiment) -> ir.Table:
+    """The units seen in one known variant only."""
+    keep = (exposed.variant == exposed.last_variant) & exposed.variant.isin(
+        [v.key for v in experiment.variants]
+    )
+    return exposed.filter(keep).select("unit", "variant", "first_us")
 
 
 def _events_named(experiment: Experiment) -> list[str]:
@@ -161,18 +181,22 @@ def analyse(
     settings = experiment.analysis
     with warehouse.reader() as con:
         _check_events(con, experiment)
-        table, multiple = _unit_table(con, experiment, since, until)
-        if table.num_rows == 0:
-            raise NoExposures(key=experiment.key)
-        scope = currency_scope(con, None)
-        units_expr = ibis.memtable(table)
+        cached, variant_units, multiple = _exposed(con, experiment, since, until)
+        try:
+            if sum(variant_units.values()) == 0:
+                raise NoExposures(key=experiment.key)
+            scope = currency_scope(con, None)
+            every = [*experiment.resolved_metrics(), *experiment.resolved_guardrails()]
+            units = _single(cached, experiment)
+            all_sums = warehouse_metrics.statistics(
+                con, units, every, scope.currency, settings.cuped_days
+            )
+        finally:
+            cached.release()  # the backend's temporary table, while its connection is open
         computed: list[MetricResult] = []
         goals = [(m, False) for m in experiment.resolved_metrics()]
         guards = [(m, True) for m in experiment.resolved_guardrails()]
-        for metric, guardrail in (*goals, *guards):
-            sums = warehouse_metrics.statistics(
-                con, units_expr, metric, scope.currency, settings.cuped_days
-            )
+        for (metric, guardrail), sums in zip((*goals, *guards), all_sums, strict=True):
             stats = {s.variant: statistic(metric, s) for s in sums}
             counts = {s.variant: s.users for s in sums}
             computed.append(MetricResult(
@@ -180,9 +204,6 @@ def analyse(
                 cuped=any(isinstance(s, Adjusted) for s in stats.values()),
                 variants=_compare(experiment, metric, stats, counts),
             ))  # fmt: skip
-    variant_units = {v.key: 0 for v in experiment.variants}
-    for name in table.column("variant").to_pylist():
-        variant_units[name] += 1
     weights = [v.weight for v in experiment.variants]
     srm = srm_p_value(list(variant_units.values()), weights)
     _correct(computed, settings.correction, settings.alpha)

@@ -48,7 +48,8 @@ class Sums:
 def exposures(
     con: BaseBackend, key: str, since: datetime | None, until: datetime | None
 ) -> ir.Table:
-    """(unit, variant, first_us, variants) per exposed unit; `variants` > 1 means mixed."""
+    """(unit, variant, last_variant, first_us) per exposed unit; a unit whose `variant` and
+    `last_variant` differ was seen in more than one."""
     backend = con.name
     events = person_events(con, [EXPOSURE_EVENT])
     events = events.filter(json_value(events.properties, "$.experiment_id", backend) == key)
@@ -61,10 +62,11 @@ def exposures(
         variant=json_value(events.properties, "$.variation_id", backend),
         us=events.us,
     ).filter(lambda t: t.variant.notnull())
+    # min ≠ max tells a unit seen in two variants, far cheaper than counting distinct ones.
     return events.group_by("unit").aggregate(
         variant=events.variant.min(),
+        last_variant=events.variant.max(),
         first_us=events.us.min(),
-        variants=events.variant.nunique(),
     )
 
 
@@ -81,6 +83,7 @@ def _orders(con: BaseBackend, currency: str | None) -> ir.Table:
         paid=paid.cast("int64"),
         refunded=(~paid).cast("int64"),
         revenue=ibis.ifelse(paid, orders.amount.cast("float64"), 0.0),
+        placed=ibis.literal(1, "int64"),
     )
 
 
@@ -110,10 +113,7 @@ def _source(
     if metric.kind == "aov":
         return orders, {"value": "revenue", "denominator": "paid"}
     if metric.kind == "refund_rate":
-        return orders.mutate(orders_=orders.paid + orders.refunded), {
-            "value": "refunded",
-            "denominator": "orders_",
-        }
+        return orders, {"value": "refunded", "denominator": "placed"}
     return orders, {"value": "paid"}
 
 
@@ -125,70 +125,119 @@ def _window(metric: Metric) -> tuple[int, int]:
     return 0, metric.window_days * DAY_US
 
 
-def _per_unit(
-    units: ir.Table, rows: ir.Table, columns: dict[str, str], lo: int, hi: int, prefix: str
-) -> ir.Table:
-    """Per unit, the sums of the source's columns in [first_us + lo, first_us + hi)."""
-    joined = units.select("unit", "first_us").join(rows, "unit")
-    joined = joined.filter((joined.us >= joined.first_us + lo) & (joined.us < joined.first_us + hi))
-    sums = {f"{prefix}{name}": joined[col].sum().cast("float64") for name, col in columns.items()}
-    return joined.group_by("unit").aggregate(**sums)
-
-
 def _binary(metric: Metric) -> bool:
     return metric.kind in ("conversion", "retention")
 
 
-def statistics(
-    con: BaseBackend, units: ir.Table, metric: Metric, currency: str | None, cuped_days: int
-) -> list[Sums]:
-    """The metric's sums per variant over the (single-variant) exposed `units`."""
-    rows, columns = _source(con, metric, currency)
+def _source_key(metric: Metric) -> str:
+    """Metrics with one source share one join: orders, one event name, or all activity."""
+    if metric.kind == "retention":
+        return "activity"
+    if metric.kind in ("conversion", "count") and metric.event is not None:
+        return "event:" + metric.event
+    return "orders"
+
+
+def _unit_sums(
+    units: ir.Table, rows: ir.Table, wanted: dict[str, tuple[str, int, int]]
+) -> ir.Table:
+    """Per unit, for each name in `wanted`, the sum of its column over [first_us + lo, + hi)."""
+    joined = units.select("unit", "first_us").join(rows, "unit")
+    rel = joined.us - joined.first_us
+    lowest = min(lo for _, lo, _ in wanted.values())
+    highest = max(hi for _, _, hi in wanted.values())
+    joined = joined.mutate(rel=rel).filter(lambda t: (t.rel >= lowest) & (t.rel < highest))
+    sums = {
+        name: ibis.ifelse((joined.rel >= lo) & (joined.rel < hi), joined[column], 0)
+        .sum()
+        .cast("float64")
+        for name, (column, lo, hi) in wanted.items()
+    }
+    return joined.group_by("unit").aggregate(**sums)
+
+
+def _fields(
+    metric: Metric, index: int, columns: dict[str, str], cuped_days: int
+) -> tuple[dict[str, tuple[str, int, int]], bool]:
+    """The per-unit sums a metric needs (x, maybe d, maybe c), named by its position."""
     lo, hi = _window(metric)
-    post = _per_unit(units, rows, columns, lo, hi, "m_")
-    table = units.select("unit", "variant").left_join(post, "unit").drop("unit_right")
-    value = table["m_value"].fill_null(0.0)
-    if _binary(metric):
-        value = (value > 0).cast("float64")
-    fields: dict[str, ir.Value] = {"x": value}
+    wanted = {f"x{index}": (columns["value"], lo, hi)}
     if "denominator" in columns:
-        fields["d"] = table["m_denominator"].fill_null(0.0)
+        wanted[f"d{index}"] = (columns["denominator"], lo, hi)
     adjusted = cuped_days > 0 and "denominator" not in columns
     if adjusted:
-        pre_columns = {"value": columns["value"]}
-        pre = _per_unit(units, rows, pre_columns, -cuped_days * DAY_US, 0, "p_")
-        table = table.left_join(pre, "unit").drop("unit_right")
-        covariate = table["p_value"].fill_null(0.0)
-        if metric.kind == "retention" or _binary(metric):
-            covariate = (covariate > 0).cast("float64")
-        fields["c"] = covariate
-    per_unit = table.select("variant", **fields)
-    aggregates: dict[str, ir.Value] = {
-        "users": per_unit.count(),
-        "main_sum": per_unit.x.sum(),
-        "main_sum_squares": (per_unit.x * per_unit.x).sum(),
+        wanted[f"c{index}"] = (columns["value"], -cuped_days * DAY_US, 0)
+    return wanted, adjusted
+
+
+def _aggregates(table: ir.Table, index: int, metric: Metric, adjusted: bool) -> dict[str, ir.Value]:
+    x = table[f"x{index}"].fill_null(0.0)
+    if _binary(metric):
+        x = (x > 0).cast("float64")
+    out: dict[str, ir.Value] = {
+        f"main_sum{index}": x.sum(),
+        f"main_sum_squares{index}": (x * x).sum(),
     }
-    if "d" in fields:
-        aggregates |= {
-            "denominator_sum": per_unit.d.sum(),
-            "denominator_sum_squares": (per_unit.d * per_unit.d).sum(),
-            "main_denominator_sum_product": (per_unit.x * per_unit.d).sum(),
+    if f"d{index}" in table.columns:
+        d = table[f"d{index}"].fill_null(0.0)
+        out |= {
+            f"denominator_sum{index}": d.sum(),
+            f"denominator_sum_squares{index}": (d * d).sum(),
+            f"main_denominator_sum_product{index}": (x * d).sum(),
         }
     if adjusted:
-        aggregates |= {
-            "covariate_sum": per_unit.c.sum(),
-            "covariate_sum_squares": (per_unit.c * per_unit.c).sum(),
-            "main_covariate_sum_product": (per_unit.x * per_unit.c).sum(),
+        c = table[f"c{index}"].fill_null(0.0)
+        if _binary(metric):
+            c = (c > 0).cast("float64")
+        out |= {
+            f"covariate_sum{index}": c.sum(),
+            f"covariate_sum_squares{index}": (c * c).sum(),
+            f"main_covariate_sum_product{index}": (x * c).sum(),
         }
-    frame = per_unit.group_by("variant").aggregate(**aggregates).to_pandas()
-    return [_sums(record) for record in frame.to_dict("records")]
+    return out
 
 
-def _sums(record: dict[str, Any]) -> Sums:
+def statistics(
+    con: BaseBackend,
+    units: ir.Table,
+    metrics: list[Metric],
+    currency: str | None,
+    cuped_days: int,
+) -> list[list[Sums]]:
+    """Each metric's sums per variant over the (single-variant) exposed `units`.
+
+    Metrics with one source (orders, an event, activity) are computed together: one join of
+    the units with that source, one pass of conditional sums per unit, one aggregate per
+    variant, whatever their windows."""
+    out: dict[int, list[Sums]] = {}
+    groups: dict[str, list[int]] = {}
+    for index, metric in enumerate(metrics):
+        groups.setdefault(_source_key(metric), []).append(index)
+    for members in groups.values():
+        rows, _ = _source(con, metrics[members[0]], currency)
+        wanted: dict[str, tuple[str, int, int]] = {}
+        adjusted: dict[int, bool] = {}
+        for index in members:
+            _, source_columns = _source(con, metrics[index], currency)
+            fields, adjusted[index] = _fields(metrics[index], index, source_columns, cuped_days)
+            wanted |= fields
+        per_unit = _unit_sums(units, rows, wanted)
+        table = units.select("unit", "variant").left_join(per_unit, "unit").drop("unit_right")
+        aggregates: dict[str, ir.Value] = {"users": table.count()}
+        for index in members:
+            aggregates |= _aggregates(table, index, metrics[index], adjusted[index])
+        frame = table.group_by("variant").aggregate(**aggregates).to_pandas()
+        for index in members:
+            out[index] = [_sums(record, index) for record in frame.to_dict("records")]
+    return [out[index] for index in range(len(metrics))]
+
+
+def _sums(record: dict[str, Any], index: int) -> Sums:
+    suffix = str(index)
     values = {
-        name: float(value)
+        name.removesuffix(suffix): float(value)
         for name, value in record.items()
-        if name not in ("variant", "users") and value is not None
+        if name.endswith(suffix) and not name[: -len(suffix)][-1:].isdigit() and value is not None
     }
     return Sums(variant=str(record["variant"]), users=int(record["users"]), **values)
 
