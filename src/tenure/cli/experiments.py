@@ -173,8 +173,15 @@ def results(
     verdict."""
     svc = services()
     row = svc.database.read(lambda s: documents.row(s, key))
-    result = analyse(svc.warehouse, documents.spec_of(row), row.status, row.started_at,
-                     row.stopped_at, locale)  # fmt: skip
+    result = analyse(
+        svc.warehouse,
+        documents.spec_of(row),
+        row.status,
+        row.started_at,
+        row.stopped_at,
+        locale,
+        svc.database,
+    )
     if as_json:
         emit_json(result.model_dump(mode="json"))
         return

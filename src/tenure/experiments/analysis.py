@@ -18,9 +18,10 @@ from ibis.backends import BaseBackend
 
 from tenure.analytics.currency import currency_scope
 from tenure.experiments import metrics as warehouse_metrics
+from tenure.experiments import operational
 from tenure.experiments.errors import NoExposures, UnknownEvent
 from tenure.experiments.schemas import ExperimentResults, MetricResult, VariantMetric
-from tenure.experiments.spec import Experiment, Metric
+from tenure.experiments.spec import OPERATIONAL, Experiment, Metric
 from tenure.experiments.stats.bayesian import Prior, bayesian_test
 from tenure.experiments.stats.corrections import CORRECTIONS
 from tenure.experiments.stats.frequentist import sequential_ttest, ttest
@@ -34,6 +35,7 @@ from tenure.experiments.stats.summaries import (
     stddev,
 )
 from tenure.experiments.verdict import verdict
+from tenure.storage.database import Database
 from tenure.storage.warehouse import Warehouse
 
 
@@ -169,6 +171,36 @@ def _correct(results: list[MetricResult], method: str, alpha: float) -> None:
             v.significant = p < alpha
 
 
+def _sums(
+    con: BaseBackend,
+    units: ir.Table,
+    every: list[Metric],
+    currency: str | None,
+    cuped_days: int,
+    database: Database | None,
+) -> list[list[warehouse_metrics.Sums]]:
+    """Every metric's per-variant sums: the warehouse's in one pass per source, the operational
+    database's from the units brought over once."""
+    in_warehouse = [m for m in every if m.kind not in OPERATIONAL]
+    found = dict(
+        zip(
+            (m.key for m in in_warehouse),
+            warehouse_metrics.statistics(con, units, in_warehouse, currency, cuped_days),
+            strict=True,
+        )
+    )
+    elsewhere = [m for m in every if m.kind in OPERATIONAL]
+    if elsewhere:
+        if database is None:
+            raise ValueError("points and coupon metrics need the operational database")
+        frame = units.to_pandas()
+        for metric in elsewhere:
+            found[metric.key] = operational.statistics(
+                database, frame, metric, currency, cuped_days
+            )
+    return [found[m.key] for m in every]
+
+
 def analyse(
     warehouse: Warehouse,
     experiment: Experiment,
@@ -176,8 +208,10 @@ def analyse(
     since: datetime | None,
     until: datetime | None,
     locale: str | None = None,
+    database: Database | None = None,
 ) -> ExperimentResults:
-    """The results of `experiment` over exposures in [since, until)."""
+    """The results of `experiment` over exposures in [since, until); `database` is needed
+    for the metrics kept there (points redeemed, coupon cost)."""
     settings = experiment.analysis
     with warehouse.reader() as con:
         _check_events(con, experiment)
@@ -188,9 +222,7 @@ def analyse(
             scope = currency_scope(con, None)
             every = [*experiment.resolved_metrics(), *experiment.resolved_guardrails()]
             units = _single(cached, experiment)
-            all_sums = warehouse_metrics.statistics(
-                con, units, every, scope.currency, settings.cuped_days
-            )
+            all_sums = _sums(con, units, every, scope.currency, settings.cuped_days, database)
         finally:
             cached.release()  # the backend's temporary table, while its connection is open
         computed: list[MetricResult] = []

@@ -196,7 +196,7 @@ def results(
     row = _database(request).read(lambda s: documents.row(s, key))
     return analyse(
         _warehouse(request), documents.spec_of(row), row.status, row.started_at,
-        row.stopped_at, locale or _first_language(accept_language),
+        row.stopped_at, locale or _first_language(accept_language), _database(request),
     )  # fmt: skip
 
 

@@ -75,7 +75,10 @@ MetricKind = Literal[
     "aov",  # average order value: revenue / paid orders (a ratio metric)
     "retention",  # 0/1: was the unit active on day `day` after exposure (± `window_days`)
     "refund_rate",  # refunded orders / orders (ratio; lower is better)
+    "points_redeemed",  # loyalty points spent or redeemed at checkout per unit
+    "coupon_cost",  # discount given by offers used at checkout per unit (lower is better)
 ]
+OPERATIONAL = ("points_redeemed", "coupon_cost")  # read from the operational database
 
 
 class Metric(_Strict):
@@ -111,6 +114,8 @@ STANDARD: dict[str, Metric] = {
         Metric(key="retention_d30", kind="retention", day=30, window_days=1),
         Metric(key="refund_rate", kind="refund_rate", inverse=True),
         Metric(key="unsubscribe_rate", kind="conversion", event="Unsubscribed", inverse=True),
+        Metric(key="points_redeemed", kind="points_redeemed"),
+        Metric(key="coupon_cost", kind="coupon_cost", inverse=True),
     )
 }
 

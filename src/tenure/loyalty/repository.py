@@ -234,6 +234,23 @@ def outflow_by_kind(session: Session, since: datetime, until: datetime) -> dict[
     return out
 
 
+def points_spent_between(
+    session: Session, since: datetime, until: datetime
+) -> list[tuple[str, datetime, int]]:
+    """(user, when, points) of every spend and checkout redemption in [since, until)."""
+    columns = (Transaction.available_delta, Transaction.reserved_delta)
+    spent = select(Transaction.user_id, Transaction.created_at, Transaction.kind, *columns).where(
+        Transaction.kind.in_(("spend", "redeem")),
+        Transaction.created_at >= since,
+        Transaction.created_at < until,
+    )
+    out = []
+    for user, at, kind, available, reserved in session.execute(spent):
+        points = -int(reserved) if kind == "redeem" else -int(available)
+        out.append((str(user), at, points))
+    return out
+
+
 def expiring_between(session: Session, start: datetime, end: datetime) -> int:
     """Available points in lots expiring in [start, end)."""
     inner = (

@@ -214,6 +214,14 @@ def members_of(session: Session, user_ids: Sequence[str]) -> dict[str, tuple[int
     }
 
 
+def points_spent(
+    session: Session, since: datetime, until: datetime
+) -> list[tuple[str, datetime, int]]:
+    """(user, when, points) of the points members spent or redeemed at checkout in a window
+    (what an experiment's `points_redeemed` metric sums per user)."""
+    return repository.points_spent_between(session, since, until)
+
+
 def points_value(session: Session, points: int) -> tuple[int, str]:
     """What `points` are worth when redeemed, in minor units of the program's currency."""
     _, program = current_program(session)

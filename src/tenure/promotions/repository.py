@@ -290,6 +290,24 @@ def count_order(session: Session, user_id: str, now: datetime) -> None:
     session.execute(query)
 
 
+def discounts_between(
+    session: Session, since: datetime, until: datetime, currency: str
+) -> list[tuple[str, datetime, int]]:
+    """(user, when, discount in minor units) of every used redemption in one currency."""
+    stmt = (
+        select(PromoRedemption.user_id, PromoRedemption.created_at, PromoRedemption.value_minor)
+        .join(PromoReservation, PromoReservation.id == PromoRedemption.reservation_id)
+        .where(
+            PromoRedemption.status.in_(("used", "refunded")),
+            PromoRedemption.user_id.is_not(None),
+            PromoRedemption.created_at >= since,
+            PromoRedemption.created_at < until,
+            PromoReservation.currency == currency,
+        )
+    )
+    return [(str(u), at, int(v)) for u, at, v in session.execute(stmt)]
+
+
 def redeemed_value_of_codes(session: Session, texts: Iterable[str]) -> list[tuple[str, int, int]]:
     """(currency, redemptions, value in minor units) of the used redemptions of these codes."""
     wanted = sorted(set(texts))

@@ -160,6 +160,15 @@ def revoke_code(session: Session, text: str) -> str:
     return outcome
 
 
+def discounts_given(
+    session: Session, since: datetime, until: datetime, currency: str
+) -> list[tuple[str, datetime, int]]:
+    """(user, when, discount in minor units) of every offer used at checkout in a window, in
+    one currency (what an experiment's `coupon_cost` metric sums per user); a refund that
+    kept the redemption used still counts."""
+    return repository.discounts_between(session, since, until, currency)
+
+
 def redeemed_value(session: Session, codes: list[str]) -> list[tuple[str, int, int]]:
     """(currency, redemptions, discount given in minor units) of coupons used at checkout,
     e.g. those a campaign handed out (for its cost against what it brought in)."""
