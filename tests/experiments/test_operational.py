@@ -8,6 +8,7 @@ from datetime import timedelta
 
 import numpy as np
 import pytest
+from sqlalchemy.orm import Session
 
 from tenure.config import Settings
 from tenure.experiments.analysis import analyse
@@ -31,25 +32,25 @@ def shop(settings: Settings, database: Database) -> Warehouse:
     orders = order_rows(["someone"], [START - timedelta(days=90)], [5.0], currency="USD")
     write(warehouse, exposure_rows("gift", UNITS, VARIANTS, [START] * 40), orders)
 
-    def loyalty(session: object) -> None:
+    def loyalty(session: Session) -> None:
         for i, (unit, variant) in enumerate(zip(UNITS, VARIANTS, strict=True)):
-            award_points(session, unit, 1000, "welcome", f"w{unit}", START - timedelta(days=30))  # type: ignore[arg-type]
+            award_points(session, unit, 1000, "welcome", f"w{unit}", START - timedelta(days=30))
             before = START - timedelta(days=3)
-            ledger.spend(session, unit, 10 + i, "pre", f"pre{unit}", before)  # type: ignore[arg-type]
+            ledger.spend(session, unit, 10 + i, "pre", f"pre{unit}", before)
             spent = 200 if variant == "gift" else 100
-            ledger.spend(session, unit, spent, "gift", f"in{unit}", START + timedelta(days=1))  # type: ignore[arg-type]
-            ledger.spend(session, unit, 500, "late", f"late{unit}", START + timedelta(days=20))  # type: ignore[arg-type]
+            ledger.spend(session, unit, spent, "gift", f"in{unit}", START + timedelta(days=1))
+            ledger.spend(session, unit, 500, "late", f"late{unit}", START + timedelta(days=20))
 
     database.write(loyalty)
 
-    def coupons(session: object) -> None:
-        stored(session, benefit={"type": "amount_off", "amount_minor": 1000})  # type: ignore[arg-type]
+    def coupons(session: Session) -> None:
+        stored(session, benefit={"type": "amount_off", "amount_minor": 1000})
         at = START + timedelta(days=2)
         for unit, variant in zip(UNITS, VARIANTS, strict=True):
             if variant != "gift":
                 continue
-            held = reservations.reserve(session, reserve_body(user_id=unit), f"r{unit}", "USD", at)  # type: ignore[arg-type]
-            reservations.confirm(session, held.id, f"order-{unit}", at)  # type: ignore[arg-type]
+            held = reservations.reserve(session, reserve_body(user_id=unit), f"r{unit}", "USD", at)
+            reservations.confirm(session, held.id, f"order-{unit}", at)
 
     database.write(coupons)
     return warehouse
