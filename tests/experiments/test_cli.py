@@ -38,6 +38,12 @@ def test_an_operator_creates_runs_and_reads_an_experiment(home: Path, tmp_path: 
     assert set(results["units"]) == {"control", "gift"}
     table = _ok(home, "results", "gift", "--locale", "zh-CN")
     assert "胜出" in table
+    fitted = json.loads(_ok(home, "uplift", "fit", "--experiment", "gift", "--format", "json"))
+    assert fitted["units"] == sum(results["units"].values())
+    assert fitted["treated"] > 50 and fitted["control"] > 50
+    assert "has no treatment variant `control`" in _fails(
+        home, "uplift", "fit", "--experiment", "gift", "--variant", "control"
+    )
     assert "running" in _ok(home, "start", "gift")
     listed = json.loads(_ok(home, "list", "--json"))
     assert [(e["key"], e["status"]) for e in listed] == [("gift", "running")]

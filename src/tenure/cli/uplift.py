@@ -90,6 +90,12 @@ def fit(
     units: Path | None = typer.Option(
         None, "--units", help="Units: a CSV file of user_id, treated, at.", readable=False
     ),
+    experiment: str | None = typer.Option(
+        None, "--experiment", help="Units: this experiment's control and one variant."
+    ),
+    variant: str | None = typer.Option(
+        None, "--variant", help="With --experiment: the treated variant (default: the second)."
+    ),
     outcome: str = typer.Option("orders", help="orders or revenue."),
     days: int | None = typer.Option(
         None,
@@ -109,12 +115,21 @@ def fit(
         raise typer.BadParameter("use orders or revenue", param_hint="--outcome")
     if learner not in LEARNERS:
         raise typer.BadParameter("use x or two", param_hint="--learner")
-    if (campaign is None) == (units is None):
+    if sum(x is not None for x in (campaign, units, experiment)) != 1:
         raise UpliftUnitsSource()
     window = days
     if units is not None:
         frame = _units_file(units)
         svc = services()
+    elif experiment is not None:
+        from tenure.experiments.analysis import exposed_units
+        from tenure.experiments.service import documents
+
+        svc = services()
+        row = svc.database.read(lambda s: documents.row(s, experiment))
+        rows = exposed_units(svc.warehouse, documents.spec_of(row), row.started_at,
+                             row.stopped_at, variant)  # fmt: skip
+        frame = units_from_rows(rows, f"experiment {experiment}")
     else:
         from tenure.campaigns.service.arms import treatment_and_holdout
 

@@ -10,7 +10,7 @@ whole result. The verdict says, in the reader's language, what an operator can c
 from __future__ import annotations
 
 import math
-from datetime import datetime
+from datetime import UTC, datetime
 
 import ibis
 import ibis.expr.types as ir
@@ -19,7 +19,7 @@ from ibis.backends import BaseBackend
 from tenure.analytics.currency import currency_scope
 from tenure.experiments import metrics as warehouse_metrics
 from tenure.experiments import operational
-from tenure.experiments.errors import NoExposures, UnknownEvent
+from tenure.experiments.errors import NoExposures, UnknownEvent, UnknownVariant
 from tenure.experiments.schemas import ExperimentResults, MetricResult, VariantMetric
 from tenure.experiments.spec import OPERATIONAL, Experiment, Metric
 from tenure.experiments.stats.bayesian import Prior, bayesian_test
@@ -248,3 +248,29 @@ def analyse(
         srm_p_value=srm if math.isfinite(srm) else 1.0, srm_flag=srm < SRM_THRESHOLD,
         metrics=computed, verdict=text, verdict_code=code,
     )  # fmt: skip
+
+
+def exposed_units(
+    warehouse: Warehouse,
+    experiment: Experiment,
+    since: datetime | None,
+    until: datetime | None,
+    variant: str | None = None,
+) -> list[tuple[str, bool, datetime]]:
+    """(unit, treated, first exposure) of the units seen in the control or in `variant` (the
+    second variant when None): what an uplift model learns from."""
+    keys = [v.key for v in experiment.variants]
+    chosen = variant or keys[1]
+    if chosen not in keys[1:]:
+        raise UnknownVariant(key=experiment.key, variant=chosen, variants=", ".join(keys[1:]))
+    with warehouse.reader() as con:
+        cached, _, _ = _exposed(con, experiment, since, until)
+        try:
+            units = _single(cached, experiment)
+            frame = units.filter(units.variant.isin([keys[0], chosen])).to_pandas()
+        finally:
+            cached.release()
+    return [
+        (str(u), v == chosen, datetime.fromtimestamp(us / 1e6, tz=UTC))
+        for u, v, us in zip(frame["unit"], frame["variant"], frame["first_us"], strict=True)
+    ]

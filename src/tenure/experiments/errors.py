@@ -57,3 +57,9 @@ class InvalidPowerInput(BadRequest):
     """The power calculator's inputs cannot give a sample size."""
 
     code = "experiment_power_invalid"
+
+
+class UnknownVariant(BadRequest):
+    """A variant the experiment does not have (or its control where a treatment is wanted)."""
+
+    code = "experiment_unknown_variant"
