@@ -64,15 +64,15 @@ def statistic(metric: Metric, sums: warehouse_metrics.Sums) -> Statistic:
 
 def _exposed(
     con: BaseBackend, experiment: Experiment, since: datetime | None, until: datetime | None
-) -> tuple[ir.Table, dict[str, int], int]:
-    """The exposed units (cached on the backend: `release()` it), the units per variant, and
-    how many units were seen in more than one variant."""
+) -> tuple[ir.Table, dict[str, int], int, tuple[int, int] | None]:
+    """The exposed units (cached on the backend: `release()` it), the units per variant, how
+    many units were seen in more than one variant, and the first and last first exposure."""
     exposed = warehouse_metrics.exposures(con, experiment.key, since, until).cache()
     mixed = exposed.variant != exposed.last_variant
     known = [v.key for v in experiment.variants]
     counts = (
         exposed.group_by(variant=ibis.ifelse(mixed, ibis.null("string"), exposed.variant))
-        .aggregate(n=exposed.count())
+        .aggregate(n=exposed.count(), lo=exposed.first_us.min(), hi=exposed.first_us.max())
         .to_pandas()
     )
     per_variant = dict.fromkeys(known, 0)
@@ -82,7 +82,8 @@ def _exposed(
             multiple = int(n)
         elif name in per_variant:
             per_variant[name] = int(n)
-    return exposed, per_variant, multiple
+    span = (int(counts["lo"].min()), int(counts["hi"].max())) if len(counts) else None
+    return exposed, per_variant, multiple, span
 
 
 def _single(exposed: ir.Table, experiment: Experiment) -> ir.Table:
@@ -178,6 +179,7 @@ def _sums(
     currency: str | None,
     cuped_days: int,
     database: Database | None,
+    span: tuple[int, int] | None,
 ) -> list[list[warehouse_metrics.Sums]]:
     """Every metric's per-variant sums: the warehouse's in one pass per source, the operational
     database's from the units brought over once."""
@@ -185,7 +187,7 @@ def _sums(
     found = dict(
         zip(
             (m.key for m in in_warehouse),
-            warehouse_metrics.statistics(con, units, in_warehouse, currency, cuped_days),
+            warehouse_metrics.statistics(con, units, in_warehouse, currency, cuped_days, span),
             strict=True,
         )
     )
@@ -215,14 +217,14 @@ def analyse(
     settings = experiment.analysis
     with warehouse.reader() as con:
         _check_events(con, experiment)
-        cached, variant_units, multiple = _exposed(con, experiment, since, until)
+        cached, variant_units, multiple, span = _exposed(con, experiment, since, until)
         try:
             if sum(variant_units.values()) == 0:
                 raise NoExposures(key=experiment.key)
             scope = currency_scope(con, None)
             every = [*experiment.resolved_metrics(), *experiment.resolved_guardrails()]
             units = _single(cached, experiment)
-            all_sums = _sums(con, units, every, scope.currency, settings.cuped_days, database)
+            all_sums = _sums(con, units, every, scope.currency, settings.cuped_days, database, span)
         finally:
             cached.release()  # the backend's temporary table, while its connection is open
         computed: list[MetricResult] = []
@@ -264,7 +266,7 @@ def exposed_units(
     if chosen not in keys[1:]:
         raise UnknownVariant(key=experiment.key, variant=chosen, variants=", ".join(keys[1:]))
     with warehouse.reader() as con:
-        cached, _, _ = _exposed(con, experiment, since, until)
+        cached, _, _, _ = _exposed(con, experiment, since, until)
         try:
             units = _single(cached, experiment)
             frame = units.filter(units.variant.isin([keys[0], chosen])).to_pandas()

@@ -139,13 +139,21 @@ def _source_key(metric: Metric) -> str:
 
 
 def _unit_sums(
-    units: ir.Table, rows: ir.Table, wanted: dict[str, tuple[str, int, int]]
+    units: ir.Table,
+    rows: ir.Table,
+    wanted: dict[str, tuple[str, int, int]],
+    span: tuple[int, int] | None,
 ) -> ir.Table:
-    """Per unit, for each name in `wanted`, the sum of its column over [first_us + lo, + hi)."""
-    joined = units.select("unit", "first_us").join(rows, "unit")
-    rel = joined.us - joined.first_us
+    """Per unit, for each name in `wanted`, the sum of its column over [first_us + lo, + hi).
+
+    `span` (the first and last exposure) bounds the rows read before the join, so years of
+    orders outside every window are not joined at all."""
     lowest = min(lo for _, lo, _ in wanted.values())
     highest = max(hi for _, _, hi in wanted.values())
+    if span is not None:
+        rows = rows.filter((rows.us >= span[0] + lowest) & (rows.us < span[1] + highest))
+    joined = units.select("unit", "first_us").join(rows, "unit")
+    rel = joined.us - joined.first_us
     joined = joined.mutate(rel=rel).filter(lambda t: (t.rel >= lowest) & (t.rel < highest))
     sums = {
         name: ibis.ifelse((joined.rel >= lo) & (joined.rel < hi), joined[column], 0)
@@ -203,8 +211,10 @@ def statistics(
     metrics: list[Metric],
     currency: str | None,
     cuped_days: int,
+    span: tuple[int, int] | None = None,
 ) -> list[list[Sums]]:
-    """Each metric's sums per variant over the (single-variant) exposed `units`.
+    """Each metric's sums per variant over the (single-variant) exposed `units`, whose first
+    exposures lie in `span` (µs, inclusive) when given.
 
     Metrics with one source (orders, an event, activity) are computed together: one join of
     the units with that source, one pass of conditional sums per unit, one aggregate per
@@ -221,7 +231,7 @@ def statistics(
             _, source_columns = _source(con, metrics[index], currency)
             fields, adjusted[index] = _fields(metrics[index], index, source_columns, cuped_days)
             wanted |= fields
-        per_unit = _unit_sums(units, rows, wanted)
+        per_unit = _unit_sums(units, rows, wanted, span)
         table = units.select("unit", "variant").left_join(per_unit, "unit").drop("unit_right")
         aggregates: dict[str, ir.Value] = {"users": table.count()}
         for index in members:
