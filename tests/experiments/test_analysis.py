@@ -8,6 +8,8 @@ delta method, CUPED and the ratio metric.
 
 from __future__ import annotations
 
+import json
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -22,7 +24,14 @@ from tenure.experiments.errors import NoExposures
 from tenure.experiments.schemas import ExperimentResults, MetricResult
 from tenure.experiments.spec import parse
 from tenure.storage.warehouse import Warehouse
-from tests.experiments.builders import START, experiment_doc, exposure_rows, random_shop, write
+from tests.experiments.builders import (
+    START,
+    experiment_doc,
+    exposure_rows,
+    order_rows,
+    random_shop,
+    write,
+)
 
 
 def _warehouse(root: Path, kind: str | None = None) -> Warehouse:
@@ -171,3 +180,49 @@ def test_spark_gives_the_same_results_as_duckdb(tmp_path: Path, spark_session: o
             assert {k: a[k] for k in b if k not in numbers} == {
                 k: b[k] for k in b if k not in numbers
             }
+
+
+class TestExposureConventions:
+    def test_growthbook_sdk_indexes_name_the_variants_at_those_positions(
+        self, tmp_path: Path
+    ) -> None:
+        warehouse = _warehouse(tmp_path)
+        units = [f"u{i}" for i in range(100)]
+        indexes = ["0" if i % 2 else "1" for i in range(100)]
+        write(warehouse, exposure_rows("gift", units, indexes, [START] * 100))
+        result = _run(warehouse)
+        assert result.units == {"control": 50, "gift": 50}
+        assert result.multiple_exposures == 0
+
+    def test_orders_in_another_currency_count_as_orders_but_not_as_revenue(
+        self, tmp_path: Path
+    ) -> None:
+        warehouse = _warehouse(tmp_path)
+        units = [f"u{i}" for i in range(40)]
+        variants = ["control" if i % 2 else "gift" for i in range(40)]
+        at = START + timedelta(days=1)
+        usd = order_rows(units, [at] * 40, [10.0] * 40, currency="USD")
+        gbp = order_rows(units[:4], [at] * 4, [99.0] * 4, currency="GBP")
+        gbp["order_id"] = [f"gbp-{u}" for u in units[:4]]
+        write(
+            warehouse, exposure_rows("gift", units, variants, [START] * 40), pd.concat([usd, gbp])
+        )
+        result = _run(warehouse, cuped_days=0)
+        orders = {v.variant: v.mean for v in _metric(result, "orders").variants}
+        revenue = {v.variant: v.mean for v in _metric(result, "revenue").variants}
+        assert orders == {"control": 1.1, "gift": 1.1}  # u0..u3: two each, one of them GBP
+        assert revenue == {"control": 10.0, "gift": 10.0}
+        assert result.currency == "USD"
+
+    def test_server_only_counts_the_exposures_the_assign_api_recorded(self, tmp_path: Path) -> None:
+        warehouse = _warehouse(tmp_path)
+        sdk = exposure_rows("gift", ["s1", "s2"], ["control", "gift"], [START] * 2)
+        server = exposure_rows("gift", ["t1", "t2", "t3"], ["control", "gift", "gift"], [START] * 3)
+        server["properties"] = [
+            json.dumps({"experiment_id": "gift", "variation_id": v, "source": "tenure"})
+            for v in ("control", "gift", "gift")
+        ]
+        server["event_id"] = ["t-1", "t-2", "t-3"]
+        write(warehouse, pd.concat([sdk, server]))
+        assert sum(_run(warehouse).units.values()) == 5
+        assert _run(warehouse, exposures="server").units == {"control": 1, "gift": 2}

@@ -288,3 +288,73 @@ class TestSignIn:
                           json={"user_id": user}))  # fmt: skip
         expected = "control" if bucket(parse(experiment_doc()), user) < 0.5 else "gift"
         assert (after["variant"], after["reason"]) == (expected, "assigned")
+
+
+class TestReviewedEdges:
+    def _pair(self) -> tuple[str, str]:
+        experiment = parse(experiment_doc())
+        return next(
+            (f"anon-{i}", f"user-{i}")
+            for i in range(200)
+            if (bucket(experiment, f"anon-{i}") < 0.5) != (bucket(experiment, f"user-{i}") < 0.5)
+        )
+
+    def test_a_user_assigned_by_their_own_id_keeps_it_after_signing_in_elsewhere(
+        self, api: dict[str, Any]
+    ) -> None:
+        _running(api)
+        anon, user = self._pair()
+        path = "/v1/experiments/gift/assign"
+        own = _ok(_call(api, "POST", path, scope="server", json={"user_id": user}))
+        _ok(_call(api, "POST", path, scope="server", json={"anonymous_id": anon}))
+        both = _ok(_call(api, "POST", path, scope="server",
+                         json={"user_id": user, "anonymous_id": anon}))  # fmt: skip
+        _ok(_call(api, "POST", "/v1/identify", scope="write",
+                  json={"anonymousId": anon, "userId": user}))  # fmt: skip
+        later = _ok(_call(api, "POST", path, scope="server", json={"user_id": user}))
+        assert own["variant"] == both["variant"] == later["variant"]
+        assert later["reason"] == "assigned"
+
+    def test_an_identify_with_an_id_the_table_cannot_hold_is_still_accepted(
+        self, api: dict[str, Any]
+    ) -> None:
+        _running(api)
+        for anon in ("a\x00b", "x" * 200):
+            body = {"anonymousId": anon, "userId": "u-nul"}
+            assert _call(api, "POST", "/v1/identify", scope="write", json=body).status_code == 200
+
+    def test_a_weight_change_starts_a_phase_whose_split_the_results_check(
+        self, api: dict[str, Any], settings: Settings, database: Database
+    ) -> None:
+        _running(api)
+        path = "/v1/experiments/gift/assign"
+        for i in range(150):
+            _ok(_call(api, "POST", path, scope="server", json={"user_id": f"early-{i}"}))
+        doc = experiment_doc(
+            variants=[{"key": "control", "weight": 0.2}, {"key": "gift", "weight": 0.8}]
+        )
+        changed = _ok(_call(api, "PUT", "/v1/experiments/gift", json=doc))
+        assert changed["phase"] == 2
+        late = {}
+        for i in range(300):
+            answer = _call(api, "POST", path, scope="server", json={"user_id": f"late-{i}"})
+            late[f"late-{i}"] = _ok(answer)["variant"]
+        flush_inbox(settings, database, Warehouse(settings))
+        result = _ok(_call(api, "GET", "/v1/experiments/gift/results"))
+        assert result["phase"] == 2
+        assert sum(result["units"].values()) == 300  # the first phase's exposures are not read
+        assert result["units"]["gift"] == sum(v == "gift" for v in late.values())
+        assert not result["srm_flag"]
+
+    def test_evaluate_refuses_a_key_that_is_not_one(self, api: dict[str, Any]) -> None:
+        body = {"user_id": "u1", "keys": ["a\x00b"]}
+        response = _call(api, "POST", "/v1/experiments/evaluate", scope="server", json=body)
+        assert response.status_code == 422
+
+    def test_infinite_or_nan_settings_are_refused(self, api: dict[str, Any]) -> None:
+        for analysis in ({"prior_stddev": 1e-300}, {"sequential_tuning": 1e300}):
+            doc = experiment_doc(analysis=analysis)
+            _problem(_call(api, "POST", "/v1/experiments", json=doc), 400, "experiment_invalid")
+        yaml_doc = "key: g\nname: G\nvariants: [{key: a, weight: .5}, {key: b, weight: .5}]\n"
+        with pytest.raises(Exception, match="finite"):
+            parse(yaml_doc + "analysis: {prior_mean: .nan}\n")

@@ -174,14 +174,9 @@ def results(
     svc = services()
     row = svc.database.read(lambda s: documents.row(s, key))
     result = analyse(
-        svc.warehouse,
-        documents.spec_of(row),
-        row.status,
-        row.started_at,
-        row.stopped_at,
-        locale,
-        svc.database,
-    )
+        svc.warehouse, documents.spec_of(row), row.status, row.phase_started_at,
+        row.stopped_at, locale, svc.database,
+    ).model_copy(update={"phase": row.phase})  # fmt: skip
     if as_json:
         emit_json(result.model_dump(mode="json"))
         return

@@ -67,9 +67,12 @@ def _exposed(
 ) -> tuple[ir.Table, dict[str, int], int, tuple[int, int] | None]:
     """The exposed units (cached on the backend: `release()` it), the units per variant, how
     many units were seen in more than one variant, and the first and last first exposure."""
-    exposed = warehouse_metrics.exposures(con, experiment.key, since, until).cache()
-    mixed = exposed.variant != exposed.last_variant
     known = [v.key for v in experiment.variants]
+    server_only = experiment.analysis.exposures == "server"
+    exposed = warehouse_metrics.exposures(
+        con, experiment.key, since, until, known, server_only
+    ).cache()
+    mixed = exposed.variant != exposed.last_variant
     counts = (
         exposed.group_by(variant=ibis.ifelse(mixed, ibis.null("string"), exposed.variant))
         .aggregate(n=exposed.count(), lo=exposed.first_us.min(), hi=exposed.first_us.max())

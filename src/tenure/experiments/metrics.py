@@ -46,24 +46,34 @@ class Sums:
 
 
 def exposures(
-    con: BaseBackend, key: str, since: datetime | None, until: datetime | None
+    con: BaseBackend,
+    key: str,
+    since: datetime | None,
+    until: datetime | None,
+    variants: list[str] | None = None,
+    server_only: bool = False,
 ) -> ir.Table:
     """(unit, variant, last_variant, first_us) per exposed unit; a unit whose `variant` and
     `last_variant` differ was seen in more than one."""
     backend = con.name
     events = person_events(con, [EXPOSURE_EVENT])
     events = events.filter(json_value(events.properties, "$.experiment_id", backend) == key)
+    if server_only:
+        events = events.filter(json_value(events.properties, "$.source", backend) == "tenure")
     if since is not None:
         events = events.filter(events.ts >= since)
     if until is not None:
         events = events.filter(events.ts < until)
     # No `variant IS NOT NULL` filter: DuckDB would parse the JSON once more for it. min and
     # max skip nulls, and a unit with no variant at all is dropped as unknown later.
-    events = events.select(
-        unit=events.person,
-        variant=json_value(events.properties, "$.variation_id", backend),
-        us=events.us,
-    )
+    variant = json_value(events.properties, "$.variation_id", backend)
+    if variants:
+        # GrowthBook SDKs send the variation's index ("0", "1" …) unless it has a key: an
+        # index that is not itself a variant key names the variant at that position.
+        indexes = {str(i): k for i, k in enumerate(variants) if str(i) not in variants}
+        if indexes:
+            variant = variant.substitute(indexes)
+    events = events.select(unit=events.person, variant=variant, us=events.us)
     # min ≠ max tells a unit seen in two variants, far cheaper than counting distinct ones.
     return events.group_by("unit").aggregate(
         variant=events.variant.min(),
@@ -73,19 +83,20 @@ def exposures(
 
 
 def _orders(con: BaseBackend, currency: str | None) -> ir.Table:
+    """Paid and refunded orders. Counts take every currency; revenue (and the paid orders an
+    average order value divides by) only the scope's, since amounts in two currencies never add."""
     orders = con.table("orders")
-    keep = orders.status.isin(("paid", "refunded")) & orders.user_id.notnull()
-    if currency is not None:
-        keep &= orders.currency == currency
-    orders = orders.filter(keep)
+    orders = orders.filter(orders.status.isin(("paid", "refunded")) & orders.user_id.notnull())
     paid = orders.status == "paid"
+    priced = paid if currency is None else paid & (orders.currency == currency)
     return orders.select(
         unit=orders.user_id,
         us=micros(orders.ts, con.name),
         paid=paid.cast("int64"),
         refunded=(~paid).cast("int64"),
-        revenue=ibis.ifelse(paid, orders.amount.cast("float64"), 0.0),
         placed=ibis.literal(1, "int64"),
+        priced=priced.cast("int64"),
+        revenue=ibis.ifelse(priced, orders.amount.cast("float64"), 0.0),
     )
 
 
@@ -113,7 +124,7 @@ def _source(
     if metric.kind == "revenue":
         return orders, {"value": "revenue"}
     if metric.kind == "aov":
-        return orders, {"value": "revenue", "denominator": "paid"}
+        return orders, {"value": "revenue", "denominator": "priced"}
     if metric.kind == "refund_rate":
         return orders, {"value": "refunded", "denominator": "placed"}
     return orders, {"value": "paid"}

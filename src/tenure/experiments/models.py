@@ -27,12 +27,17 @@ class ExperimentRow(Base):
     created_at: Mapped[datetime] = mapped_column(UtcDateTime())
     updated_at: Mapped[datetime] = mapped_column(UtcDateTime())
     started_at: Mapped[datetime | None] = mapped_column(UtcDateTime(), nullable=True)
+    # A change of weights, traffic or targeting while running starts a new phase: results read
+    # the exposures of the current phase, whose split the SRM check expects.
+    phase: Mapped[int] = mapped_column(Integer, default=1)
+    phase_started_at: Mapped[datetime | None] = mapped_column(UtcDateTime(), nullable=True)
     stopped_at: Mapped[datetime | None] = mapped_column(UtcDateTime(), nullable=True)
 
 
 class CarriedAssignment(Base):
-    """A remembered variant: an anonymous visitor's, and the one a user keeps because they saw
-    it before signing in (`from_unit` is the anonymous id it came from)."""
+    """A unit's first assignment. `from_unit` = `unit_id`: the unit was assigned by its own
+    hash (which stays authoritative); another id: the variant was carried over from that
+    anonymous id on sign-in, and is kept."""
 
     __tablename__ = "experiment_assignments"
     __table_args__ = (Index("ix_experiment_assignments_unit", "unit_id"),)

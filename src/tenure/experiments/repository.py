@@ -29,11 +29,17 @@ def experiments(session: Session, status: str | None = None) -> Sequence[Experim
     return session.scalars(query).all()
 
 
-def running_in_namespace(session: Session, namespace: str) -> Sequence[ExperimentRow]:
-    """The running experiments of one namespace."""
-    query = select(ExperimentRow).where(
-        ExperimentRow.namespace == namespace, ExperimentRow.status == "running"
+def in_namespace(
+    session: Session, namespace: str, *, lock: bool = False
+) -> Sequence[ExperimentRow]:
+    """The experiments of one namespace, in key order; `lock` holds their rows."""
+    query = (
+        select(ExperimentRow)
+        .where(ExperimentRow.namespace == namespace)
+        .order_by(ExperimentRow.key)
     )
+    if lock:
+        query = query.with_for_update()
     return session.scalars(query).all()
 
 
@@ -43,20 +49,20 @@ def add(session: Session, row: ExperimentRow) -> None:
     session.flush()
 
 
-def carried(session: Session, key: str, unit_ids: Sequence[str]) -> dict[str, str]:
-    """unit id → the variant it carries in the experiment, for those of `unit_ids` that do."""
-    query = select(CarriedAssignment.unit_id, CarriedAssignment.variant).where(
-        CarriedAssignment.experiment_key == key, CarriedAssignment.unit_id.in_(unit_ids)
-    )
-    return dict(session.execute(query).tuples().all())
+def remembered(session: Session, key: str, unit_ids: Sequence[str]) -> dict[str, tuple[str, str]]:
+    """unit id → (variant, from unit) remembered in the experiment for those of `unit_ids`."""
+    query = select(
+        CarriedAssignment.unit_id, CarriedAssignment.variant, CarriedAssignment.from_unit
+    ).where(CarriedAssignment.experiment_key == key, CarriedAssignment.unit_id.in_(unit_ids))
+    return {unit: (variant, source) for unit, variant, source in session.execute(query)}
 
 
-def assignments_of(session: Session, unit_id: str) -> dict[str, str]:
-    """experiment key → the variant remembered for the unit."""
-    query = select(CarriedAssignment.experiment_key, CarriedAssignment.variant).where(
-        CarriedAssignment.unit_id == unit_id
-    )
-    return dict(session.execute(query).tuples().all())
+def assignments_of(session: Session, unit_ids: Sequence[str]) -> list[tuple[str, str, str]]:
+    """(unit, experiment key, variant) of every assignment remembered for these units."""
+    query = select(
+        CarriedAssignment.unit_id, CarriedAssignment.experiment_key, CarriedAssignment.variant
+    ).where(CarriedAssignment.unit_id.in_(unit_ids))
+    return [(unit, key, variant) for unit, key, variant in session.execute(query)]
 
 
 def carry(

@@ -61,7 +61,8 @@ def out(response: Response | None, row: ExperimentRow) -> ExperimentOut:
     return ExperimentOut(
         key=row.key, name=row.name, status=row.status, version=row.version,
         document=row.document, created_at=row.created_at, updated_at=row.updated_at,
-        started_at=row.started_at, stopped_at=row.stopped_at,
+        started_at=row.started_at, stopped_at=row.stopped_at, phase=row.phase,
+        phase_started_at=row.phase_started_at,
     )  # fmt: skip
 
 
@@ -194,10 +195,11 @@ def results(
     """Every metric's lift, interval, chance to win and significance per variant, the SRM
     check and a verdict in `locale` (or the Accept-Language), 409 with no exposures."""
     row = _database(request).read(lambda s: documents.row(s, key))
-    return analyse(
-        _warehouse(request), documents.spec_of(row), row.status, row.started_at,
+    found = analyse(
+        _warehouse(request), documents.spec_of(row), row.status, row.phase_started_at,
         row.stopped_at, locale or _first_language(accept_language), _database(request),
     )  # fmt: skip
+    return found.model_copy(update={"phase": row.phase})
 
 
 def _first_language(header: str | None) -> str | None:

@@ -7,6 +7,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from tenure.experiments.spec import Key
 from tenure.kit.bounds import UserId
 
 
@@ -22,12 +23,14 @@ class ExperimentOut(BaseModel):
     updated_at: datetime
     started_at: datetime | None
     stopped_at: datetime | None
+    phase: int  # a change of weights, traffic or targeting while running starts a new one
+    phase_started_at: datetime | None
 
 
 class AssignRequest(BaseModel):
     """Who to assign: the user id, the anonymous id, or both (right after sign-in)."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
 
     user_id: UserId | None = None
     anonymous_id: UserId | None = None
@@ -44,7 +47,7 @@ class AssignRequest(BaseModel):
 class EvaluateRequest(AssignRequest):
     """Assign one unit in several experiments (every running one when `keys` is empty)."""
 
-    keys: list[str] = Field(default=[], max_length=100)
+    keys: list[Key] = Field(default=[], max_length=100)
 
 
 class AssignmentOut(BaseModel):
@@ -61,15 +64,15 @@ class AssignmentOut(BaseModel):
 class PowerRequest(BaseModel):
     """Sample size for a minimum detectable relative lift, from a baseline."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
 
-    baseline_mean: float = Field(gt=0)
-    baseline_stddev: float | None = Field(default=None, gt=0)  # none: a proportion
-    lift: float = Field(description="relative lift to detect, 0.05 for +5 %")
-    power: float = Field(default=0.8, gt=0, lt=1)
-    alpha: float = Field(default=0.05, gt=0, lt=0.5)
+    baseline_mean: float = Field(gt=0, le=1e12)
+    baseline_stddev: float | None = Field(default=None, gt=0, le=1e12)  # none: a proportion
+    lift: float = Field(ge=-0.99, le=100, description="relative lift to detect, 0.05 for +5 %")
+    power: float = Field(default=0.8, ge=0.01, le=0.999)
+    alpha: float = Field(default=0.05, ge=1e-6, lt=0.5)
     variants: int = Field(default=2, ge=2, le=20)
-    daily_units: float | None = Field(default=None, gt=0)
+    daily_units: float | None = Field(default=None, ge=1, le=1e12)
 
 
 class PowerOut(BaseModel):
@@ -115,6 +118,7 @@ class ExperimentResults(BaseModel):
 
     key: str
     status: str
+    phase: int = 1  # the results read the exposures of this phase only
     engine: str  # frequentist / sequential
     difference: str
     alpha: float

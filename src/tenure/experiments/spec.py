@@ -34,7 +34,8 @@ AttributeValue = str | int | float | bool
 
 
 class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    # No NaN or infinity: YAML's .inf and JSON's NaN would reach the statistics.
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
 
 class Variant(_Strict):
@@ -136,11 +137,14 @@ class Analysis(_Strict):
     alpha: float = Field(default=0.05, gt=0, lt=0.5)
     difference: Literal["relative", "absolute"] = "relative"
     sequential: bool = False  # always-valid intervals: safe to look every day
-    sequential_tuning: float = Field(default=5000, gt=0)  # units the sequence is tuned for
+    sequential_tuning: float = Field(default=5000, ge=1, le=1e9)  # units it is tuned for
     cuped_days: int = Field(default=14, ge=0, le=365)  # pre-exposure days; 0 turns CUPED off
     correction: Literal["none", "holm", "bh"] = "holm"
-    prior_mean: float = 0.0  # a Gaussian prior on the lift; flat when `prior_stddev` is none
-    prior_stddev: float | None = Field(default=None, gt=0)
+    # "server": only the exposures Tenure's assign API recorded; "any" also counts those a
+    # client-side SDK sent through /v1/track (which anyone with the write key can send).
+    exposures: Literal["any", "server"] = "any"
+    prior_mean: float = Field(default=0.0, ge=-1e6, le=1e6)  # a Gaussian prior on the lift
+    prior_stddev: float | None = Field(default=None, ge=1e-6, le=1e6)  # none: a flat prior
 
 
 class Experiment(_Strict):

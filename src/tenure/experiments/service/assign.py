@@ -2,9 +2,10 @@
 
 A unit is the shop's user id when the caller knows it, otherwise the anonymous id. A visitor
 assigned as an anonymous id keeps that variant after signing in: anonymous assignments are
-remembered (`experiment_assignments`), and the variant passes to the user id either on the
-first assignment request that carries both ids, or when the tracking API receives an identify
-or alias call linking them (`carry_identified`); later requests with the user id read it.
+remembered (`experiment_assignments`), and the variant passes to a user id that has none yet,
+either on the first assignment request that carries both ids or when the tracking API receives
+an identify or alias call linking them (`carry_identified`); later requests with the user id
+read it. A user assigned by their own id first keeps their own variant.
 
 Every assignment into a variant is recorded as an `Experiment Viewed` event (properties
 `experiment_id`, `variation_id`: the Segment / GrowthBook convention) through the tracking
@@ -15,6 +16,7 @@ server or a client-side SDK recorded them.
 from __future__ import annotations
 
 import hashlib
+import re
 from collections.abc import Iterable, Mapping
 from datetime import datetime
 from typing import Any
@@ -22,11 +24,12 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from tenure.experiments import repository
-from tenure.experiments.assignment import ASSIGNED, CARRIED, NOT_RUNNING, Assignment, assign
+from tenure.experiments.assignment import CARRIED, NOT_RUNNING, Assignment, assign
 from tenure.experiments.models import ExperimentRow
 from tenure.experiments.service.documents import owned, row, spec_of
 from tenure.experiments.spec import EXPOSURE_EVENT
 from tenure.ingest.tracking.service import store_own_events
+from tenure.kit.bounds import ONE_LINE, USER_ID_LENGTH
 from tenure.segments.service import segments_of
 
 
@@ -52,6 +55,10 @@ def _one(
     segments: _Segments,
     now: datetime,
 ) -> Assignment:
+    """The rules: a user's carried-over variant is kept; otherwise a unit's own hash decides
+    (so weight changes apply), and its first assignment is remembered. A user first seen with
+    an anonymous id that was assigned takes that id's variant (carried); a user assigned
+    before by their own id keeps their own."""
     experiment = spec_of(experiment_row)
     key = experiment.key
     unit = user_id or anonymous_id or ""
@@ -60,39 +67,44 @@ def _one(
     member_of = segments.get() if experiment.targeting.segment else set()
     allocated = owned(experiment_row)
     variants = [v.key for v in experiment.variants]
-    kept = {
-        u: v
-        for u, v in repository.carried(
-            session, key, [u for u in (user_id, anonymous_id) if u]
-        ).items()
-        if v in variants
-    }
-    if user_id and user_id in kept:
-        return Assignment(key, user_id, kept[user_id], variants.index(kept[user_id]), CARRIED)
-    if user_id and not anonymous_id:
-        return assign(experiment, allocated, user_id, attributes, member_of)
-    assert anonymous_id is not None
-    if anonymous_id in kept:
-        found = Assignment(key, anonymous_id, kept[anonymous_id],
-                           variants.index(kept[anonymous_id]), ASSIGNED)  # fmt: skip
-    else:
-        found = assign(experiment, allocated, anonymous_id, attributes, member_of)
-        if found.variant is not None:
-            # Remembered, so the variant can follow the visitor when they sign in.
-            repository.carry(session, key, anonymous_id, found.variant, anonymous_id, now)
-    if user_id is None:
+    known = repository.remembered(session, key, [u for u in (user_id, anonymous_id) if u])
+
+    def hashed(unit_id: str) -> Assignment:
+        found = assign(experiment, allocated, unit_id, attributes, member_of)
+        if found.variant is not None and unit_id not in known:
+            repository.carry(session, key, unit_id, found.variant, unit_id, now)
         return found
-    if found.variant is None:
-        return assign(experiment, allocated, user_id, attributes, member_of)
-    repository.carry(session, key, user_id, found.variant, anonymous_id, now)
-    return Assignment(key, user_id, found.variant, found.variant_index, CARRIED, found.bucket)
+
+    if user_id:
+        mine = known.get(user_id)
+        if mine is not None and mine[1] != user_id and mine[0] in variants:
+            return Assignment(key, user_id, mine[0], variants.index(mine[0]), CARRIED)
+        before = known.get(anonymous_id) if anonymous_id else None
+        if mine is None and before is not None and before[0] in variants:
+            repository.carry(session, key, user_id, before[0], str(anonymous_id), now)
+            return Assignment(key, user_id, before[0], variants.index(before[0]), CARRIED)
+        return hashed(user_id)
+    assert anonymous_id is not None
+    return hashed(anonymous_id)
+
+
+def _usable(unit_id: str) -> bool:
+    """An id the assignments table can hold (tracking ids are checked more loosely)."""
+    return 0 < len(unit_id) <= USER_ID_LENGTH and re.fullmatch(ONE_LINE, unit_id) is not None
 
 
 def carry_identified(session: Session, links: list[tuple[str, str]], at: datetime) -> None:
     """Give each user the variants their anonymous (or aliased) id was assigned, in every
     experiment where the user has none yet: the tracking API calls this on identify and alias."""
-    for anonymous_id, user_id in links:
-        for key, variant in repository.assignments_of(session, anonymous_id).items():
+    pairs = [(a, u) for a, u in links if _usable(a) and _usable(u)]
+    if not pairs:
+        return
+    found = repository.assignments_of(session, sorted({a for a, _ in pairs}))
+    by_unit: dict[str, list[tuple[str, str]]] = {}
+    for unit_id, key, variant in found:
+        by_unit.setdefault(unit_id, []).append((key, variant))
+    for anonymous_id, user_id in pairs:
+        for key, variant in by_unit.get(anonymous_id, []):
             repository.carry(session, key, user_id, variant, anonymous_id, at)
 
 

@@ -1,9 +1,11 @@
 """Saving experiments and moving them through draft → running → stopped.
 
-While an experiment runs, its variants may gain weight or new arms and its traffic may change,
-but its seed, hash version, namespace and existing variants stay: changing them would move
-units between variants mid-test. Weight changes go through `allocation.reweight`, so only the
-units the new weights force to move do.
+While an experiment runs, its variants may gain weight or new arms and its traffic and
+targeting may change, but its seed, hash version, namespace and existing variants stay:
+changing them would move units between variants mid-test. Weight changes go through
+`allocation.reweight`, so only the units the new weights force to move do. A change of
+weights, traffic or targeting starts a new *phase*: results read the current phase's
+exposures, whose split matches the weights the SRM check expects.
 """
 
 from __future__ import annotations
@@ -80,7 +82,8 @@ def create(session: Session, document: Any, now: datetime) -> ExperimentRow:
         key=experiment.key, name=experiment.name, status="draft", version=1,
         document=_dump(experiment), allocation=_stored(allocation.initial(weights)),
         namespace=experiment.namespace.name if experiment.namespace else None,
-        created_at=now, updated_at=now, started_at=None, stopped_at=None,
+        created_at=now, updated_at=now, started_at=None, stopped_at=None, phase=1,
+        phase_started_at=None,
     )  # fmt: skip
     repository.add(session, created)
     return created
@@ -111,9 +114,13 @@ def update(
         raise ExperimentInvalid(path="$.key", reason=f"the key is `{key}` and cannot change")
     weights = [v.weight for v in experiment.variants]
     if current.status == "running":
-        _running_change(spec_of(current), experiment)
+        before = spec_of(current)
+        _running_change(before, experiment)
         current.allocation = _stored(allocation.reweight(owned(current), weights))
         _check_namespace(session, experiment, exclude=key)
+        if _split_changed(before, experiment):
+            current.phase += 1
+            current.phase_started_at = now
     else:
         current.allocation = _stored(allocation.initial(weights))
     current.document = _dump(experiment)
@@ -125,12 +132,23 @@ def update(
     return current
 
 
+def _split_changed(before: Experiment, after: Experiment) -> bool:
+    """Whether the change alters who is in which variant from now on."""
+    return (
+        [(v.key, v.weight) for v in before.variants] != [(v.key, v.weight) for v in after.variants]
+        or before.traffic != after.traffic
+        or before.targeting != after.targeting
+    )
+
+
 def _check_namespace(session: Session, experiment: Experiment, exclude: str) -> None:
     space = experiment.namespace
     if space is None:
         return
-    for other in repository.running_in_namespace(session, space.name):
-        if other.key == exclude:
+    # Every experiment of the namespace is locked (in key order) before the check, so two
+    # overlapping experiments started at once on PostgreSQL cannot both pass it.
+    for other in repository.in_namespace(session, space.name, lock=True):
+        if other.key == exclude or other.status != "running":
             continue
         theirs = spec_of(other).namespace
         if theirs is not None and theirs.start < space.end and space.start < theirs.end:
@@ -148,6 +166,7 @@ def start(session: Session, key: str, now: datetime) -> ExperimentRow:
     _check_namespace(session, spec_of(current), exclude=key)
     current.status = "running"
     current.started_at = now
+    current.phase_started_at = now
     current.updated_at = now
     session.flush()
     return current

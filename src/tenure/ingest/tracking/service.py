@@ -160,12 +160,12 @@ def store(session: Session, result: Accepted) -> None:
 
 
 def identity_links(result: Accepted) -> list[tuple[str, str]]:
-    """The ids the lines link, as the warehouse's identities do (`lines.identities`): alias
-    previousId → userId, and any message carrying both an anonymous id and a user id."""
+    """The ids the identify and alias calls among the lines link: alias previousId → userId,
+    identify anonymousId → userId (the calls that say two ids are one person)."""
     pairs: dict[tuple[str, str], None] = {}
     for line in result.lines:
         user = line.get("user_id")
-        if not user:
+        if not user or line.get("type") not in ("identify", "alias"):
             continue
         other = line.get("previous_id") if line.get("type") == "alias" else None
         other = other or line.get("anonymous_id")

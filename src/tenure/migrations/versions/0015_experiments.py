@@ -30,6 +30,8 @@ def upgrade() -> None:
         sa.Column("created_at", TS, nullable=False),
         sa.Column("updated_at", TS, nullable=False),
         sa.Column("started_at", TS, nullable=True),
+        sa.Column("phase", sa.Integer(), nullable=False),
+        sa.Column("phase_started_at", TS, nullable=True),
         sa.Column("stopped_at", TS, nullable=True),
         sa.PrimaryKeyConstraint("key", name=op.f("pk_experiments")),
     )
