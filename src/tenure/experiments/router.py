@@ -148,8 +148,9 @@ def update(
     if_match: str | None = Header(None, alias="If-Match", pattern=r'^\s*(W/)?"?[0-9]{1,9}"?\s*$'),
     expected_version: int | None = Query(None, ge=1, le=INT32_MAX),
 ) -> ExperimentOut:
-    """Save the document; while running only weights, new variants, traffic, metrics and
-    analysis settings may change (409 otherwise), and a weight change moves the fewest units."""
+    """Save the document; while running only weights, new variants, traffic, targeting,
+    metrics and analysis settings may change (409 otherwise). A weight change moves the fewest
+    units, and a change of weights, traffic or targeting starts a new phase."""
     now = utc_now()
     expected = int(if_match.strip().removeprefix("W/").strip('"')) if if_match else expected_version
     database = _database(request)

@@ -66,8 +66,8 @@ class PowerRequest(BaseModel):
 
     model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
 
-    baseline_mean: float = Field(gt=0, le=1e12)
-    baseline_stddev: float | None = Field(default=None, gt=0, le=1e12)  # none: a proportion
+    baseline_mean: float = Field(ge=1e-9, le=1e12)
+    baseline_stddev: float | None = Field(default=None, ge=1e-9, le=1e12)  # none: a proportion
     lift: float = Field(ge=-0.99, le=100, description="relative lift to detect, 0.05 for +5 %")
     power: float = Field(default=0.8, ge=0.01, le=0.999)
     alpha: float = Field(default=0.05, ge=1e-6, lt=0.5)

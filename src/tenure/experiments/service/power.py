@@ -22,9 +22,14 @@ def plan(request: PowerRequest) -> PowerOut:
         if request.baseline_stddev is None
         else request.baseline_stddev**2
     )
+    if not math.isfinite(variance / request.baseline_mean**2) or variance == 0:
+        raise ValueError("the standard deviation is too small or too large for the mean")
     baseline = Baseline(request.baseline_mean, variance, proportion)
     # Each variant is compared with the control: the test's alpha is per comparison.
-    n = units_needed(baseline, request.lift, request.power, request.alpha)
+    try:
+        n = units_needed(baseline, request.lift, request.power, request.alpha)
+    except (ZeroDivisionError, OverflowError, FloatingPointError):
+        raise ValueError("the inputs are too extreme to compute a sample size") from None
     total = n * request.variants
     days = math.ceil(total / request.daily_units) if request.daily_units else None
     return PowerOut(
