@@ -8,9 +8,11 @@ from typing import Any
 
 import pandas as pd
 import pyarrow as pa
+from sqlalchemy import insert
 
 from tenure.campaigns.channels.base import Sender
 from tenure.campaigns.dispatch import Dispatcher
+from tenure.campaigns.models import Enrollment
 from tenure.campaigns.service import campaigns, contacts
 from tenure.campaigns.service.links import Links
 from tenure.config import Settings
@@ -116,3 +118,32 @@ def add_orders(warehouse: Warehouse, rows: list[tuple[str, str, datetime]]) -> N
     })  # fmt: skip
     with warehouse.writer() as writer:
         writer.upsert("orders", pa.Table.from_pandas(frame, preserve_index=False))
+
+
+def enter_treated(
+    database: Database, key: str, truth: pd.DataFrame, at: datetime, attribution_days: int
+) -> None:
+    """A finished campaign whose treatment arm is the simulator's treated users and whose
+    holdout is the rest (`truth`: user_id, treated), all entered at `at`."""
+    doc = {"key": key, "name": key.title(), "attribution_days": attribution_days,
+           "steps": [{"id": "done", "type": "exit"}]}  # fmt: skip
+    database.write(lambda s: campaigns.create(s, doc, at))
+    rows = [
+        {
+            "campaign_key": key,
+            "version": 1,
+            "user_id": str(u),
+            "entry_no": 1,
+            "source": "run:once",
+            "arm": "treatment" if t else "holdout",
+            "state": "done",
+            "step_id": "exit",
+            "next_at": at,
+            "entered_at": at,
+            "finished_at": at,
+            "reason": "completed",
+            "coupon_code": None,
+        }
+        for u, t in zip(truth["user_id"], truth["treated"], strict=True)
+    ]
+    database.write(lambda s: s.execute(insert(Enrollment), rows))

@@ -14,17 +14,15 @@ from datetime import UTC, date, datetime
 
 import pandas as pd
 import pytest
-from sqlalchemy import insert
 
-from tenure.campaigns.models import Enrollment
 from tenure.campaigns.results import results
-from tenure.campaigns.service import campaigns
 from tenure.cli.simulate import import_simulation
 from tenure.config import Settings
 from tenure.simulate import SimulationConfig, simulate_shop
 from tenure.simulate.config import CampaignSpec
 from tenure.storage.database import Database
 from tenure.storage.warehouse import Warehouse
+from tests.campaigns.builders import enter_treated
 
 DAY = datetime(2024, 7, 1, tzinfo=UTC)
 SPEC = CampaignSpec(day=date(2024, 7, 1), treated_share=0.5, duration_days=28, base_lift=1.0)
@@ -47,28 +45,7 @@ def test_the_measured_incremental_orders_contain_the_true_effect(
     settings, eligible = shop
     database = Database(settings.sqlalchemy_url)
     database.upgrade()
-    doc = {"key": "summer", "name": "Summer", "attribution_days": SPEC.duration_days,
-           "steps": [{"id": "done", "type": "exit"}]}  # fmt: skip
-    database.write(lambda s: campaigns.create(s, doc, DAY))
-    rows = [
-        {
-            "campaign_key": "summer",
-            "version": 1,
-            "user_id": str(u),
-            "entry_no": 1,
-            "source": "run:once",
-            "arm": "treatment" if t else "holdout",
-            "state": "done",
-            "step_id": "exit",
-            "next_at": DAY,
-            "entered_at": DAY,
-            "finished_at": DAY,
-            "reason": "completed",
-            "coupon_code": None,
-        }
-        for u, t in zip(eligible["user_id"], eligible["treated"], strict=True)
-    ]
-    database.write(lambda s: s.execute(insert(Enrollment), rows))
+    enter_treated(database, "summer", eligible, DAY, SPEC.duration_days)
 
     found = results(database, Warehouse(settings), "summer", datetime(2024, 9, 1, tzinfo=UTC))
 

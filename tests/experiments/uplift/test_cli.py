@@ -11,11 +11,8 @@ from typing import Any
 
 import pandas as pd
 import pytest
-from sqlalchemy import insert
 from typer.testing import CliRunner
 
-from tenure.campaigns.models import Enrollment
-from tenure.campaigns.service import campaigns
 from tenure.cli.main import app as main_app
 from tenure.cli.simulate import import_simulation
 from tenure.cli.uplift import app
@@ -24,6 +21,7 @@ from tenure.simulate import SimulationConfig, simulate_shop
 from tenure.simulate.config import CampaignSpec
 from tenure.storage.database import Database
 from tenure.storage.warehouse import Warehouse
+from tests.campaigns.builders import enter_treated
 
 DAY = datetime(2024, 7, 1, tzinfo=UTC)
 SPEC = CampaignSpec(day=DAY.date(), treated_share=0.5, duration_days=28, base_lift=1.0)
@@ -112,28 +110,7 @@ def test_fit_from_a_campaigns_treatment_and_holdout_entries(
     home, truth = shop
     database = Database(Settings(home=home).sqlalchemy_url)
     database.upgrade()
-    doc = {"key": "summer", "name": "Summer", "attribution_days": 21,
-           "steps": [{"id": "done", "type": "exit"}]}  # fmt: skip
-    database.write(lambda s: campaigns.create(s, doc, DAY))
-    rows = [
-        {
-            "campaign_key": "summer",
-            "version": 1,
-            "user_id": str(u),
-            "entry_no": 1,
-            "source": "run:once",
-            "arm": "treatment" if t else "holdout",
-            "state": "done",
-            "step_id": "exit",
-            "next_at": DAY,
-            "entered_at": DAY,
-            "finished_at": DAY,
-            "reason": "completed",
-            "coupon_code": None,
-        }
-        for u, t in zip(truth["user_id"], truth["treated"], strict=True)
-    ]
-    database.write(lambda s: s.execute(insert(Enrollment), rows))
+    enter_treated(database, "summer", truth, DAY, 21)
     meta = json.loads(cli("fit", "--campaign", "summer", "--format", "json").stdout)
     assert meta["units"] == len(truth) and meta["outcome_days"] == 21
     _one_error_line(cli("fit", "--campaign", "winter", ok=False), "campaign_not_found")

@@ -29,23 +29,11 @@ import lightgbm as lgb
 import numpy as np
 import pandas as pd
 
+from tenure.predict.churn.model import PARAMS as CHURN_PARAMS
 from tenure.predict.clv.inputs import FloatArray
 
-PARAMS: dict[str, Any] = {
-    "objective": "regression",
-    "learning_rate": 0.05,
-    "num_leaves": 15,
-    "min_data_in_leaf": 40,
-    "feature_fraction": 0.8,
-    "bagging_fraction": 0.8,
-    "bagging_freq": 1,
-    "lambda_l2": 1.0,
-    "verbosity": -1,
-    "num_threads": 1,
-    "seed": 7,
-    "deterministic": True,
-    "force_row_wise": True,
-}
+# The churn model's LightGBM settings (one thread, fixed seed, deterministic), as regressors.
+PARAMS: dict[str, Any] = {**CHURN_PARAMS, "objective": "regression", "learning_rate": 0.05}
 ROUNDS = 150
 STATE_FILE = "learner.json"
 Kind = Literal["two_model", "x_learner"]
