@@ -9,7 +9,7 @@ GrowthBook's `getBucketRanges`: a GrowthBook SDK given the same seed assigns the
 When the weights change, a variant that shrinks gives up the end of its list and one that grows
 takes the freed intervals; every other unit keeps its variant. Only the share of units that the
 new weights force to move (the total variation distance between the old and new weights) moves,
-where re-laying the ranges side by side moves more once there are three variants or more
+where re-laying the ranges side by side can move more once there are three variants or more
 (25/25/50 → 50/30/20: 30 % against 55 %).
 """
 
