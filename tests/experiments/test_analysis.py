@@ -226,3 +226,14 @@ class TestExposureConventions:
         write(warehouse, pd.concat([sdk, server]))
         assert sum(_run(warehouse).units.values()) == 5
         assert _run(warehouse, exposures="server").units == {"control": 1, "gift": 2}
+
+    def test_growthbooks_documented_segment_callback_names_count_too(self, tmp_path: Path) -> None:
+        warehouse = _warehouse(tmp_path)
+        rows = exposure_rows("gift", ["g1", "g2", "c1"], ["gift", "gift", "control"], [START] * 3)
+        rows["properties"] = [
+            json.dumps({"experimentId": "gift", "variationId": "gift"}),
+            json.dumps({"experiment_id": "gift", "variant_id": "gift"}),
+            json.dumps({"experimentId": "gift", "variationId": "0"}),
+        ]
+        write(warehouse, rows)
+        assert _run(warehouse).units == {"control": 1, "gift": 2}

@@ -27,6 +27,11 @@ from tenure.analytics.funnels.source import json_value, micros, person_events
 from tenure.experiments.spec import EXPOSURE_EVENT, Metric
 
 DAY_US = 86_400_000_000
+# The names exposure events use for the experiment and the variation: Segment's A/B testing
+# spec (snake case, as Tenure records them), GrowthBook's documented Segment callback
+# (`experimentId`, `variationId`) and Customer.io's spec (`variant_id`).
+EXPERIMENT_FIELDS = ("experiment_id", "experimentId")
+VARIATION_FIELDS = ("variation_id", "variationId", "variant_id")
 
 
 @dataclass(frozen=True)
@@ -45,6 +50,11 @@ class Sums:
     main_covariate_sum_product: float | None = None
 
 
+def _first_of(properties: ir.StringValue, names: tuple[str, ...], backend: str) -> ir.StringValue:
+    """The first of the named JSON fields present (later names are read only where it is not)."""
+    return ibis.coalesce(*(json_value(properties, f"$.{name}", backend) for name in names))
+
+
 def exposures(
     con: BaseBackend,
     key: str,
@@ -57,7 +67,7 @@ def exposures(
     `last_variant` differ was seen in more than one."""
     backend = con.name
     events = person_events(con, [EXPOSURE_EVENT])
-    events = events.filter(json_value(events.properties, "$.experiment_id", backend) == key)
+    events = events.filter(_first_of(events.properties, EXPERIMENT_FIELDS, backend) == key)
     if server_only:
         events = events.filter(json_value(events.properties, "$.source", backend) == "tenure")
     if since is not None:
@@ -66,7 +76,7 @@ def exposures(
         events = events.filter(events.ts < until)
     # No `variant IS NOT NULL` filter: DuckDB would parse the JSON once more for it. min and
     # max skip nulls, and a unit with no variant at all is dropped as unknown later.
-    variant = json_value(events.properties, "$.variation_id", backend)
+    variant = _first_of(events.properties, VARIATION_FIELDS, backend)
     if variants:
         # GrowthBook SDKs send the variation's index ("0", "1" …) unless it has a key: an
         # index that is not itself a variant key names the variant at that position.
