@@ -50,6 +50,16 @@ def _running(api: dict[str, Any], **extra: Any) -> dict[str, Any]:
     return doc
 
 
+def _split_pair() -> tuple[str, str]:
+    """An anonymous id and a user id that the hash alone would put in different variants."""
+    experiment = parse(experiment_doc())
+    return next(
+        (f"anon-{i}", f"user-{i}")
+        for i in range(200)
+        if (bucket(experiment, f"anon-{i}") < 0.5) != (bucket(experiment, f"user-{i}") < 0.5)
+    )
+
+
 class TestDocuments:
     def test_an_experiment_is_created_started_and_stopped(self, api: dict[str, Any]) -> None:
         created = _call(api, "POST", "/v1/experiments", json=experiment_doc())
@@ -144,13 +154,7 @@ class TestAssignment:
     ) -> None:
         _running(api)
         path = "/v1/experiments/gift/assign"
-        # Find a visitor whose anonymous id and user id hash to different variants.
-        experiment = parse(experiment_doc())
-        anon, user = next(
-            (f"anon-{i}", f"user-{i}")
-            for i in range(200)
-            if (bucket(experiment, f"anon-{i}") < 0.5) != (bucket(experiment, f"user-{i}") < 0.5)
-        )
+        anon, user = _split_pair()
         before = _ok(_call(api, "POST", path, scope="server", json={"anonymous_id": anon}))
         signed_in = _ok(_call(api, "POST", path, scope="server",
                               json={"user_id": user, "anonymous_id": anon}))  # fmt: skip
@@ -244,18 +248,9 @@ class TestPower:
 
 
 class TestSignIn:
-    def _pair(self) -> tuple[str, str]:
-        """An anonymous id and a user id that the hash alone would put in different variants."""
-        experiment = parse(experiment_doc())
-        return next(
-            (f"anon-{i}", f"user-{i}")
-            for i in range(200)
-            if (bucket(experiment, f"anon-{i}") < 0.5) != (bucket(experiment, f"user-{i}") < 0.5)
-        )
-
     def test_a_segment_identify_call_carries_the_variant_over(self, api: dict[str, Any]) -> None:
         _running(api)
-        anon, user = self._pair()
+        anon, user = _split_pair()
         path = "/v1/experiments/gift/assign"
         before = _ok(_call(api, "POST", path, scope="server", json={"anonymous_id": anon}))
         identify = {"anonymousId": anon, "userId": user, "traits": {"plan": "free"}}
@@ -267,7 +262,7 @@ class TestSignIn:
         self, api: dict[str, Any]
     ) -> None:
         _running(api)
-        anon, user = self._pair()
+        anon, user = _split_pair()
         path = "/v1/experiments/gift/assign"
         before = _ok(_call(api, "POST", path, scope="server", json={"anonymous_id": anon}))
         again = _ok(_call(api, "POST", path, scope="server", json={"anonymous_id": anon}))
@@ -282,7 +277,7 @@ class TestSignIn:
 
     def test_a_user_without_an_anonymous_past_keeps_the_hash(self, api: dict[str, Any]) -> None:
         _running(api)
-        _, user = self._pair()
+        _, user = _split_pair()
         _ok(_call(api, "POST", "/v1/identify", scope="write", json={"userId": user}))
         after = _ok(_call(api, "POST", "/v1/experiments/gift/assign", scope="server",
                           json={"user_id": user}))  # fmt: skip
@@ -291,19 +286,11 @@ class TestSignIn:
 
 
 class TestReviewedEdges:
-    def _pair(self) -> tuple[str, str]:
-        experiment = parse(experiment_doc())
-        return next(
-            (f"anon-{i}", f"user-{i}")
-            for i in range(200)
-            if (bucket(experiment, f"anon-{i}") < 0.5) != (bucket(experiment, f"user-{i}") < 0.5)
-        )
-
     def test_a_user_assigned_by_their_own_id_keeps_it_after_signing_in_elsewhere(
         self, api: dict[str, Any]
     ) -> None:
         _running(api)
-        anon, user = self._pair()
+        anon, user = _split_pair()
         path = "/v1/experiments/gift/assign"
         own = _ok(_call(api, "POST", path, scope="server", json={"user_id": user}))
         _ok(_call(api, "POST", path, scope="server", json={"anonymous_id": anon}))

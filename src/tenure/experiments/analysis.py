@@ -42,18 +42,16 @@ from tenure.storage.warehouse import Warehouse
 def statistic(metric: Metric, sums: warehouse_metrics.Sums) -> Statistic:
     """The sums as the statistic the tests take."""
     n = sums.users
-    binary = metric.kind in ("conversion", "retention")
 
     def moments(total: float, squares: float) -> Proportion | SampleMean:
-        return Proportion(n, total) if binary else SampleMean(n, total, squares)
+        return Proportion(n, total) if metric.binary else SampleMean(n, total, squares)
 
     main = moments(sums.main_sum, sums.main_sum_squares)
-    if sums.denominator_sum is not None:
+    if sums.denominator_sum is not None:  # ratio metrics are never binary: main is a mean
         assert sums.denominator_sum_squares is not None
         assert sums.main_denominator_sum_product is not None
         denominator = SampleMean(n, sums.denominator_sum, sums.denominator_sum_squares)
-        return Ratio(n, SampleMean(n, sums.main_sum, sums.main_sum_squares), denominator,
-                     sums.main_denominator_sum_product)  # fmt: skip
+        return Ratio(n, main, denominator, sums.main_denominator_sum_product)
     if sums.covariate_sum is not None:
         assert sums.covariate_sum_squares is not None
         assert sums.main_covariate_sum_product is not None
@@ -62,16 +60,22 @@ def statistic(metric: Metric, sums: warehouse_metrics.Sums) -> Statistic:
     return main
 
 
+def _exposures(
+    con: BaseBackend, experiment: Experiment, since: datetime | None, until: datetime | None
+) -> ir.Table:
+    """The experiment's exposures per unit, as its analysis settings count them."""
+    known = [v.key for v in experiment.variants]
+    server_only = experiment.analysis.exposures == "server"
+    return warehouse_metrics.exposures(con, experiment.key, since, until, known, server_only)
+
+
 def _exposed(
     con: BaseBackend, experiment: Experiment, since: datetime | None, until: datetime | None
 ) -> tuple[ir.Table, dict[str, int], int, tuple[int, int] | None]:
     """The exposed units (cached on the backend: `release()` it), the units per variant, how
     many units were seen in more than one variant, and the first and last first exposure."""
     known = [v.key for v in experiment.variants]
-    server_only = experiment.analysis.exposures == "server"
-    exposed = warehouse_metrics.exposures(
-        con, experiment.key, since, until, known, server_only
-    ).cache()
+    exposed = _exposures(con, experiment, since, until).cache()
     mixed = exposed.variant != exposed.last_variant
     counts = (
         exposed.group_by(variant=ibis.ifelse(mixed, ibis.null("string"), exposed.variant))
@@ -132,8 +136,9 @@ def _compare(
     rows: list[VariantMetric] = []
     for variant in experiment.variants:
         mine = stats.get(variant.key) or SampleMean(0, 0.0, 0.0)
+        plain = mine.post if isinstance(mine, Adjusted) else mine
         row = VariantMetric(variant=variant.key, units=units.get(variant.key, 0),
-                            mean=_unadjusted(mine), stddev=stddev(_plain(mine)))  # fmt: skip
+                            mean=float(mine.unadjusted_mean), stddev=stddev(plain))  # fmt: skip
         if variant.key != control_key:
             if settings.sequential:
                 test = sequential_ttest(control, mine, alpha=settings.alpha, relative=relative,
@@ -151,14 +156,6 @@ def _compare(
                 row.risk = post.risk_variant
         rows.append(row)
     return rows
-
-
-def _plain(statistic: Statistic) -> Statistic:
-    return statistic.post if isinstance(statistic, Adjusted) else statistic
-
-
-def _unadjusted(statistic: Statistic) -> float:
-    return float(statistic.unadjusted_mean)
 
 
 def _correct(results: list[MetricResult], method: str, alpha: float) -> None:
@@ -218,6 +215,8 @@ def analyse(
     """The results of `experiment` over exposures in [since, until); `database` is needed
     for the metrics kept there (points redeemed, coupon cost)."""
     settings = experiment.analysis
+    tagged = [(m, False) for m in experiment.resolved_metrics()]
+    tagged += [(m, True) for m in experiment.resolved_guardrails()]
     with warehouse.reader() as con:
         _check_events(con, experiment)
         cached, variant_units, multiple, span = _exposed(con, experiment, since, until)
@@ -225,22 +224,20 @@ def analyse(
             if sum(variant_units.values()) == 0:
                 raise NoExposures(key=experiment.key)
             scope = currency_scope(con, None)
-            every = [*experiment.resolved_metrics(), *experiment.resolved_guardrails()]
+            every = [m for m, _ in tagged]
             units = _single(cached, experiment)
             all_sums = _sums(con, units, every, scope.currency, settings.cuped_days, database, span)
         finally:
             cached.release()  # the backend's temporary table, while its connection is open
-        computed: list[MetricResult] = []
-        goals = [(m, False) for m in experiment.resolved_metrics()]
-        guards = [(m, True) for m in experiment.resolved_guardrails()]
-        for (metric, guardrail), sums in zip((*goals, *guards), all_sums, strict=True):
-            stats = {s.variant: statistic(metric, s) for s in sums}
-            counts = {s.variant: s.users for s in sums}
-            computed.append(MetricResult(
-                key=metric.key, kind=metric.kind, guardrail=guardrail, inverse=metric.inverse,
-                cuped=any(isinstance(s, Adjusted) for s in stats.values()),
-                variants=_compare(experiment, metric, stats, counts),
-            ))  # fmt: skip
+    computed: list[MetricResult] = []
+    for (metric, guardrail), sums in zip(tagged, all_sums, strict=True):
+        stats = {s.variant: statistic(metric, s) for s in sums}
+        counts = {s.variant: s.users for s in sums}
+        computed.append(MetricResult(
+            key=metric.key, kind=metric.kind, guardrail=guardrail, inverse=metric.inverse,
+            cuped=any(isinstance(s, Adjusted) for s in stats.values()),
+            variants=_compare(experiment, metric, stats, counts),
+        ))  # fmt: skip
     weights = [v.weight for v in experiment.variants]
     srm = srm_p_value(list(variant_units.values()), weights)
     _correct(computed, settings.correction, settings.alpha)
@@ -269,12 +266,8 @@ def exposed_units(
     if chosen not in keys[1:]:
         raise UnknownVariant(key=experiment.key, variant=chosen, variants=", ".join(keys[1:]))
     with warehouse.reader() as con:
-        cached, _, _, _ = _exposed(con, experiment, since, until)
-        try:
-            units = _single(cached, experiment)
-            frame = units.filter(units.variant.isin([keys[0], chosen])).to_pandas()
-        finally:
-            cached.release()
+        units = _single(_exposures(con, experiment, since, until), experiment)
+        frame = units.filter(units.variant.isin([keys[0], chosen])).to_pandas()
     return [
         (str(u), v == chosen, datetime.fromtimestamp(us / 1e6, tz=UTC))
         for u, v, us in zip(frame["unit"], frame["variant"], frame["first_us"], strict=True)

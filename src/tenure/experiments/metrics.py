@@ -122,22 +122,35 @@ def _activity(con: BaseBackend, currency: str | None) -> ir.Table:
     return _events(con, None).union(orders)
 
 
-def _source(
-    con: BaseBackend, metric: Metric, currency: str | None
-) -> tuple[ir.Table, dict[str, str]]:
-    """The rows a metric sums, and which column is its value (and denominator)."""
+def _source_key(metric: Metric) -> str:
+    """Metrics with one source share one join: orders, one event name, or all activity."""
     if metric.kind == "retention":
-        return _activity(con, currency), {"value": "one"}
+        return "activity"
     if metric.kind in ("conversion", "count") and metric.event is not None:
-        return _events(con, metric.event), {"value": "one"}
-    orders = _orders(con, currency)
+        return "event:" + metric.event
+    return "orders"
+
+
+def _rows(con: BaseBackend, source: str, currency: str | None) -> ir.Table:
+    """The rows of a source (`_source_key`)."""
+    if source == "activity":
+        return _activity(con, currency)
+    if source.startswith("event:"):
+        return _events(con, source.removeprefix("event:"))
+    return _orders(con, currency)
+
+
+def _columns(metric: Metric) -> dict[str, str]:
+    """Which column of its source a metric sums as its value (and as its denominator)."""
+    if _source_key(metric) != "orders":  # events or activity: a row is one
+        return {"value": "one"}
     if metric.kind == "revenue":
-        return orders, {"value": "revenue"}
+        return {"value": "revenue"}
     if metric.kind == "aov":
-        return orders, {"value": "revenue", "denominator": "priced"}
+        return {"value": "revenue", "denominator": "priced"}
     if metric.kind == "refund_rate":
-        return orders, {"value": "refunded", "denominator": "placed"}
-    return orders, {"value": "paid"}
+        return {"value": "refunded", "denominator": "placed"}
+    return {"value": "paid"}
 
 
 def _window(metric: Metric) -> tuple[int, int]:
@@ -146,19 +159,6 @@ def _window(metric: Metric) -> tuple[int, int]:
         assert metric.day is not None
         return metric.day * DAY_US, (metric.day + metric.window_days) * DAY_US
     return 0, metric.window_days * DAY_US
-
-
-def _binary(metric: Metric) -> bool:
-    return metric.kind in ("conversion", "retention")
-
-
-def _source_key(metric: Metric) -> str:
-    """Metrics with one source share one join: orders, one event name, or all activity."""
-    if metric.kind == "retention":
-        return "activity"
-    if metric.kind in ("conversion", "count") and metric.event is not None:
-        return "event:" + metric.event
-    return "orders"
 
 
 def _unit_sums(
@@ -187,45 +187,43 @@ def _unit_sums(
     return joined.group_by("unit").aggregate(**sums)
 
 
-def _fields(
-    metric: Metric, index: int, columns: dict[str, str], cuped_days: int
-) -> tuple[dict[str, tuple[str, int, int]], bool]:
-    """The per-unit sums a metric needs (x, maybe d, maybe c), named by its position."""
+def _fields(metric: Metric, index: int, cuped_days: int) -> dict[str, tuple[str, int, int]]:
+    """The per-unit sums a metric needs, named by its position: x (value), d (denominator of
+    a ratio) or c (the value before exposure, CUPED's covariate; ratios have none)."""
+    columns = _columns(metric)
     lo, hi = _window(metric)
     wanted = {f"x{index}": (columns["value"], lo, hi)}
     if "denominator" in columns:
         wanted[f"d{index}"] = (columns["denominator"], lo, hi)
-    adjusted = cuped_days > 0 and "denominator" not in columns
-    if adjusted:
+    elif cuped_days > 0:
         wanted[f"c{index}"] = (columns["value"], -cuped_days * DAY_US, 0)
-    return wanted, adjusted
+    return wanted
 
 
-def _aggregates(table: ir.Table, index: int, metric: Metric, adjusted: bool) -> dict[str, ir.Value]:
-    x = table[f"x{index}"].fill_null(0.0)
-    if _binary(metric):
-        x = (x > 0).cast("float64")
-    out: dict[str, ir.Value] = {
-        f"main_sum{index}": x.sum(),
-        f"main_sum_squares{index}": (x * x).sum(),
-    }
+def _aggregates(table: ir.Table, index: int, metric: Metric) -> dict[str, ir.Value]:
+    """The per-variant sums of one metric, named `m<index>_<Sums field>`."""
+
+    def unit_value(name: str) -> ir.FloatingValue:
+        value = table[f"{name}{index}"].fill_null(0.0)
+        return (value > 0).cast("float64") if metric.binary and name != "d" else value
+
+    x = unit_value("x")
+    out: dict[str, ir.Value] = {"main_sum": x.sum(), "main_sum_squares": (x * x).sum()}
     if f"d{index}" in table.columns:
-        d = table[f"d{index}"].fill_null(0.0)
+        d = unit_value("d")
         out |= {
-            f"denominator_sum{index}": d.sum(),
-            f"denominator_sum_squares{index}": (d * d).sum(),
-            f"main_denominator_sum_product{index}": (x * d).sum(),
+            "denominator_sum": d.sum(),
+            "denominator_sum_squares": (d * d).sum(),
+            "main_denominator_sum_product": (x * d).sum(),
         }
-    if adjusted:
-        c = table[f"c{index}"].fill_null(0.0)
-        if _binary(metric):
-            c = (c > 0).cast("float64")
+    if f"c{index}" in table.columns:
+        c = unit_value("c")
         out |= {
-            f"covariate_sum{index}": c.sum(),
-            f"covariate_sum_squares{index}": (c * c).sum(),
-            f"main_covariate_sum_product{index}": (x * c).sum(),
+            "covariate_sum": c.sum(),
+            "covariate_sum_squares": (c * c).sum(),
+            "main_covariate_sum_product": (x * c).sum(),
         }
-    return out
+    return {f"m{index}_{name}": value for name, value in out.items()}
 
 
 def statistics(
@@ -246,19 +244,15 @@ def statistics(
     groups: dict[str, list[int]] = {}
     for index, metric in enumerate(metrics):
         groups.setdefault(_source_key(metric), []).append(index)
-    for members in groups.values():
-        rows, _ = _source(con, metrics[members[0]], currency)
+    for source, members in groups.items():
         wanted: dict[str, tuple[str, int, int]] = {}
-        adjusted: dict[int, bool] = {}
         for index in members:
-            _, source_columns = _source(con, metrics[index], currency)
-            fields, adjusted[index] = _fields(metrics[index], index, source_columns, cuped_days)
-            wanted |= fields
-        per_unit = _unit_sums(units, rows, wanted, span)
+            wanted |= _fields(metrics[index], index, cuped_days)
+        per_unit = _unit_sums(units, _rows(con, source, currency), wanted, span)
         table = units.select("unit", "variant").left_join(per_unit, "unit").drop("unit_right")
         aggregates: dict[str, ir.Value] = {"users": table.count()}
         for index in members:
-            aggregates |= _aggregates(table, index, metrics[index], adjusted[index])
+            aggregates |= _aggregates(table, index, metrics[index])
         frame = table.group_by("variant").aggregate(**aggregates).to_pandas()
         for index in members:
             out[index] = [_sums(record, index) for record in frame.to_dict("records")]
@@ -266,11 +260,11 @@ def statistics(
 
 
 def _sums(record: dict[str, Any], index: int) -> Sums:
-    suffix = str(index)
+    prefix = f"m{index}_"
     values = {
-        name.removesuffix(suffix): float(value)
+        name.removeprefix(prefix): float(value)
         for name, value in record.items()
-        if name.endswith(suffix) and not name[: -len(suffix)][-1:].isdigit() and value is not None
+        if name.startswith(prefix) and value is not None
     }
     return Sums(variant=str(record["variant"]), users=int(record["users"]), **values)
 

@@ -72,15 +72,14 @@ def statistics(
     out = []
     for variant, index in units.groupby("variant").indices.items():
         xs = x[index]
-        sums = Sums(variant=str(variant), users=len(index), main_sum=float(xs.sum()),
-                    main_sum_squares=float(np.square(xs).sum()))  # fmt: skip
+        covariate: dict[str, float] = {}
         if c is not None:
             cs = c[index]
-            sums = Sums(
-                variant=sums.variant, users=sums.users, main_sum=sums.main_sum,
-                main_sum_squares=sums.main_sum_squares, covariate_sum=float(cs.sum()),
-                covariate_sum_squares=float(np.square(cs).sum()),
-                main_covariate_sum_product=float((xs * cs).sum()),
-            )  # fmt: skip
-        out.append(sums)
+            covariate = {
+                "covariate_sum": float(cs.sum()),
+                "covariate_sum_squares": float(np.square(cs).sum()),
+                "main_covariate_sum_product": float((xs * cs).sum()),
+            }
+        out.append(Sums(variant=str(variant), users=len(index), main_sum=float(xs.sum()),
+                        main_sum_squares=float(np.square(xs).sum()), **covariate))  # fmt: skip
     return out

@@ -92,6 +92,11 @@ class Metric(_Strict):
     day: int | None = Field(default=None, ge=1, le=365)  # retention: which day after exposure
     inverse: bool = False  # lower is better (refund rate, unsubscribes)
 
+    @property
+    def binary(self) -> bool:
+        """A 0/1 metric per unit (a proportion), whatever the count behind it."""
+        return self.kind in ("conversion", "retention")
+
     @model_validator(mode="after")
     def _fits(self) -> Metric:
         if self.kind == "retention" and self.day is None:

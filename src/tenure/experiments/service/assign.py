@@ -16,11 +16,11 @@ server or a client-side SDK recorded them.
 from __future__ import annotations
 
 import hashlib
-import re
 from collections.abc import Iterable, Mapping
 from datetime import datetime
 from typing import Any
 
+from pydantic import TypeAdapter, ValidationError
 from sqlalchemy.orm import Session
 
 from tenure.experiments import repository
@@ -29,7 +29,7 @@ from tenure.experiments.models import ExperimentRow
 from tenure.experiments.service.documents import owned, row, spec_of
 from tenure.experiments.spec import EXPOSURE_EVENT
 from tenure.ingest.tracking.service import store_own_events
-from tenure.kit.bounds import ONE_LINE, USER_ID_LENGTH
+from tenure.kit.bounds import UserId
 from tenure.segments.service import segments_of
 
 
@@ -88,9 +88,17 @@ def _one(
     return hashed(anonymous_id)
 
 
+_USER_ID: TypeAdapter[str] = TypeAdapter(UserId)
+
+
 def _usable(unit_id: str) -> bool:
-    """An id the assignments table can hold (tracking ids are checked more loosely)."""
-    return 0 < len(unit_id) <= USER_ID_LENGTH and re.fullmatch(ONE_LINE, unit_id) is not None
+    """An id the assignments table can hold: the API's `UserId` rule (tracking ids are
+    checked more loosely)."""
+    try:
+        _USER_ID.validate_python(unit_id)
+    except ValidationError:
+        return False
+    return True
 
 
 def carry_identified(session: Session, links: list[tuple[str, str]], at: datetime) -> None:
