@@ -6,7 +6,6 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
-from fastapi.responses import RedirectResponse
 
 from tenure import __version__
 from tenure.analytics.funnels.router import router as funnels_router
@@ -31,6 +30,7 @@ from tenure.referrals.router import router as referrals_router
 from tenure.segments.router import router as segments_router
 from tenure.storage.database import Database
 from tenure.storage.warehouse import Warehouse
+from tenure.web.router import install as install_console
 
 # What gzip framing may add on the wire to a body that inflates to the tracking batch limit.
 _GZIP_ALLOWANCE = 1024
@@ -68,11 +68,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     errors.install(app)
     app.add_middleware(BodyLimit, limit=settings.max_request_bytes, per_path=_body_limits(settings))
 
-    @app.get("/", include_in_schema=False)
-    def root() -> RedirectResponse:
-        """The address `serve` prints: the API documentation (the console, once it exists)."""
-        return RedirectResponse("/docs")
-
     @app.get("/healthz", tags=["ops"])
     def healthz() -> dict[str, str]:
         """Liveness: the process answers and the database is reachable."""
@@ -93,4 +88,5 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(segments_router)
     app.include_router(campaigns_router)
     app.include_router(experiments_router, prefix="/v1/experiments")
+    install_console(app)  # the operator's console at /: pages, static files, sign-in
     return app

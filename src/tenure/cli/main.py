@@ -27,6 +27,7 @@ from tenure.cli import (
     segments,
     setup,
     simulate,
+    users,
 )
 
 app = typer.Typer(
@@ -63,6 +64,7 @@ app.add_typer(promotions.promotions_app, name="promotions")
 app.add_typer(referrals.app, name="referrals")
 app.add_typer(campaigns.app, name="campaigns")
 app.add_typer(experiments.app, name="experiments")
+app.add_typer(users.app, name="users")
 
 
 @app.callback()

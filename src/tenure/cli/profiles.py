@@ -30,7 +30,7 @@ def _text(value: Any, zone: ZoneInfo) -> str:
     if value is None or (isinstance(value, float) and math.isnan(value)):
         return "–"
     if isinstance(value, bool):
-        return translate("cli.profile.yes" if value else "cli.profile.no")
+        return translate("cli.profile.yes") if value else translate("cli.profile.no")
     if isinstance(value, datetime):
         return value.astimezone(zone).strftime("%Y-%m-%d %H:%M")
     if isinstance(value, str) and len(value) > 19 and value[4] == "-" and value[10] in "T ":

@@ -14,4 +14,5 @@ def import_all_models() -> None:
     import tenure.loyalty.models
     import tenure.promotions.models
     import tenure.referrals.models
-    import tenure.segments.models  # noqa: F401
+    import tenure.segments.models
+    import tenure.web.auth.models  # noqa: F401

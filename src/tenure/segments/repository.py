@@ -271,6 +271,21 @@ def transitions(
     return list(session.scalars(query))
 
 
+def flows(session: Session, since: date) -> list[tuple[str | None, str, int]]:
+    """Users per (from stage, to stage) among the transitions recorded from `since`."""
+    query = (
+        select(
+            LifecycleTransition.from_stage,
+            LifecycleTransition.to_stage,
+            func.count(func.distinct(LifecycleTransition.user_id)),
+        )
+        .where(LifecycleTransition.day >= since)
+        .group_by(LifecycleTransition.from_stage, LifecycleTransition.to_stage)
+        .order_by(func.count(func.distinct(LifecycleTransition.user_id)).desc())
+    )
+    return [(f, t, int(n)) for f, t, n in session.execute(query)]
+
+
 def joined_after(
     session: Session, segment_id: int, after_snapshot: int, limit: int
 ) -> list[tuple[int, str]]:

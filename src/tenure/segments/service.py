@@ -331,6 +331,11 @@ def transitions(
     return repository.transitions(session, to_stage, since, user_id, limit, after_id)
 
 
+def flows(session: Session, since: date) -> list[tuple[str | None, str, int]]:
+    """How many users moved between lifecycle stages since a day, largest flows first."""
+    return repository.flows(session, since)
+
+
 def last_transition(session: Session) -> int:
     """The id of the newest stage change (a starting point for polling `transitions`)."""
     return repository.last_transition_id(session)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import html
+from dataclasses import dataclass
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -127,21 +128,47 @@ def _money(minor: float, currency: str) -> str:
     return f"{minor / 10 ** exponent(currency):,.2f} {currency}"
 
 
-def _band_figure(churn: pd.DataFrame, value: pd.Series | None, currency: str) -> go.Figure:
-    """Customers (and 12-month CLV) per churn-risk band."""
-    labels, counts, at_stake = [], [], []
+@dataclass(frozen=True)
+class RiskBand:
+    """Customers in one churn-probability band and their 12-month CLV (minor units)."""
+
+    low: float
+    high: float
+    customers: int
+    clv_minor: float | None
+
+    @property
+    def label(self) -> str:
+        return f"{self.low:.0%}–{min(self.high, 1.0):.0%}"
+
+
+def risk_bands(churn: pd.DataFrame, value: pd.Series | None) -> list[RiskBand]:
+    """The latest churn scores counted per band, with the CLV at stake in each."""
+    bands = []
     for low, high in RISK_BANDS:
         mask = (churn["churn_probability"] >= low) & (churn["churn_probability"] < high)
-        labels.append(f"{low:.0%}–{min(high, 1.0):.0%}")
-        counts.append(int(mask.sum()))
-        if value is not None:
-            at_stake.append(float(value.reindex(churn.index[mask]).fillna(0).sum()))
-    fig = go.Figure(go.Bar(x=labels, y=counts, name=translate("report.risk.bands")))
+        at_stake = (
+            float(value.reindex(churn.index[mask]).fillna(0).sum()) if value is not None else None
+        )
+        bands.append(RiskBand(low, high, int(mask.sum()), at_stake))
+    return bands
+
+
+def _band_figure(churn: pd.DataFrame, value: pd.Series | None, currency: str) -> go.Figure:
+    """Customers (and 12-month CLV) per churn-risk band."""
+    bands = risk_bands(churn, value)
+    labels = [b.label for b in bands]
+    fig = go.Figure(
+        go.Bar(x=labels, y=[b.customers for b in bands], name=translate("report.risk.bands"))
+    )
     if value is not None:
         scale = 10 ** exponent(currency)
         fig.add_trace(
             go.Scatter(
-                x=labels, y=[v / scale for v in at_stake], yaxis="y2", name=f"CLV ({currency})"
+                x=labels,
+                y=[(b.clv_minor or 0) / scale for b in bands],
+                yaxis="y2",
+                name=f"CLV ({currency})",
             )
         )
         fig.update_layout(yaxis2={"overlaying": "y", "side": "right"})

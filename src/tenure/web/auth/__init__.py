@@ -1,0 +1,1 @@
+"""Operator accounts, their sign-in sessions and CSRF tokens."""

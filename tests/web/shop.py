@@ -1,0 +1,53 @@
+"""A small simulated shop for the console tests: imported, scored, with two operators."""
+
+from __future__ import annotations
+
+from datetime import date
+from pathlib import Path
+
+from fastapi.testclient import TestClient
+
+from tenure.config import Settings
+
+ADMIN, ANALYST, PASSWORD = "ada", "alan", "correct horse battery"
+XSS = "<script>alert(1)</script>"
+
+
+def build_shop(home: Path, database_url: str | None = None) -> Settings:
+    """Simulate, import and score a 400-customer shop under `home`, and create the operators."""
+    from tenure.cli.simulate import import_simulation
+    from tenure.kit.time import utc_now
+    from tenure.predict.service import retrain_churn, score_clv
+    from tenure.simulate import SimulationConfig, simulate_shop
+    from tenure.storage.database import Database
+    from tenure.storage.warehouse import Warehouse
+    from tenure.web.auth.service import create_operator
+
+    settings = Settings(home=home, database_url=database_url, inbox_flush_seconds=0)
+    warehouse = Warehouse(settings)
+    out = home / "sim"
+    simulate_shop(SimulationConfig(users=400, seed=11, start=date(2024, 1, 1), days=240), out)
+    import_simulation(out, settings, warehouse)
+    retrain_churn(settings, warehouse)
+    score_clv(warehouse, settings.zone)
+    database = Database(settings.sqlalchemy_url)
+    database.upgrade()
+    database.write(
+        lambda s: (
+            create_operator(s, ADMIN, PASSWORD, "admin", utc_now()),
+            create_operator(s, ANALYST, PASSWORD, "analyst", utc_now(), locale="zh-CN"),
+        )
+    )
+    return settings
+
+
+def signed_in(client: TestClient, username: str = ADMIN) -> str:
+    """Sign `client` in; returns the page's CSRF token."""
+    response = client.post(
+        "/login", data={"username": username, "password": PASSWORD}, follow_redirects=False
+    )
+    assert response.status_code == 303, response.text
+    page = client.get("/")
+    marker = 'name="csrf_token" value="'
+    start = page.text.index(marker) + len(marker)
+    return page.text[start : page.text.index('"', start)]
