@@ -17,11 +17,11 @@ def build_shop(home: Path, database_url: str | None = None) -> Settings:
     """Simulate, import and score a 400-customer shop under `home`, and create the operators."""
     from tenure.cli.simulate import import_simulation
     from tenure.kit.time import utc_now
+    from tenure.operators.service import create_operator
     from tenure.predict.service import retrain_churn, score_clv
     from tenure.simulate import SimulationConfig, simulate_shop
     from tenure.storage.database import Database
     from tenure.storage.warehouse import Warehouse
-    from tenure.web.auth.service import create_operator
 
     settings = Settings(home=home, database_url=database_url, inbox_flush_seconds=0)
     warehouse = Warehouse(settings)

@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 from tenure.cli.context import console, friendly, services
 from tenure.i18n import translate
 from tenure.kit.time import utc_now
-from tenure.web.auth import service
+from tenure.operators import service
 
 app = typer.Typer(help="Operator accounts for the web console: admins change, analysts read.")
 

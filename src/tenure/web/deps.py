@@ -7,8 +7,8 @@ import hmac
 from fastapi import Request
 
 from tenure.kit.time import utc_now
+from tenure.operators.service import Who, who
 from tenure.storage.database import Database
-from tenure.web.auth.service import Who, who
 
 COOKIE = "tenure_session"
 CSRF_HEADER = "x-csrf-token"

@@ -16,7 +16,7 @@ from markupsafe import Markup
 from tenure import __version__
 from tenure.config import Settings
 from tenure.i18n import available, normalise, translate
-from tenure.web.auth.service import Who
+from tenure.operators.service import Who
 from tenure.web.formats import Formats
 
 # Scripts only from the console itself: a value that slipped through escaping still cannot run.

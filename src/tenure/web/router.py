@@ -13,9 +13,9 @@ from fastapi.staticfiles import StaticFiles
 
 from tenure.i18n import normalise
 from tenure.kit.time import utc_now
+from tenure.operators import service as auth
+from tenure.operators.service import Who
 from tenure.web import render
-from tenure.web.auth import service as auth
-from tenure.web.auth.service import Who
 from tenure.web.deps import (
     COOKIE,
     AdminRequired,

@@ -4,6 +4,32 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from tenure.web.pages import overview
+from tenure.web.pages import (
+    campaigns,
+    customers,
+    experiments,
+    funnels,
+    loyalty,
+    offers,
+    overview,
+    predictions,
+    referrals,
+    retention,
+    review,
+    segments,
+)
 
-PAGE_ROUTERS: tuple[APIRouter, ...] = (overview.router,)
+PAGE_ROUTERS: tuple[APIRouter, ...] = (
+    overview.router,
+    retention.router,
+    funnels.router,
+    customers.router,
+    segments.router,
+    predictions.router,
+    loyalty.router,
+    offers.router,
+    referrals.router,
+    campaigns.router,
+    experiments.router,
+    review.router,
+)

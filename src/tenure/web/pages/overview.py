@@ -16,12 +16,12 @@ from tenure.i18n import use_locale
 from tenure.kit.time import utc_now
 from tenure.loyalty.liability import liability
 from tenure.loyalty.program import current_program
+from tenure.operators.service import Who
 from tenure.predict.churn.report import risk_bands
 from tenure.predict.scores import model_scores
 from tenure.segments import service as segments
 from tenure.segments.lifecycle import LifecycleQuery, LifecycleRunner
 from tenure.web import render
-from tenure.web.auth.service import Who
 from tenure.web.deps import database, reader
 from tenure.web.sparkline import sparkline
 

@@ -11,10 +11,10 @@ from datetime import datetime, timedelta
 from sqlalchemy.orm import Session
 
 from tenure.i18n import available, normalise
-from tenure.web.auth import repository
-from tenure.web.auth.errors import OperatorExists, OperatorInvalid, OperatorNotFound
-from tenure.web.auth.models import Operator, OperatorSession
-from tenure.web.auth.passwords import dummy_hash, hash_password, verify_password
+from tenure.operators import repository
+from tenure.operators.errors import OperatorExists, OperatorInvalid, OperatorNotFound
+from tenure.operators.models import Operator, OperatorSession
+from tenure.operators.passwords import dummy_hash, hash_password, verify_password
 
 ROLES = ("admin", "analyst")
 SESSION_LIFETIME = timedelta(hours=12)

@@ -7,7 +7,7 @@ from datetime import datetime
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
-from tenure.web.auth.models import Operator, OperatorSession
+from tenure.operators.models import Operator, OperatorSession
 
 
 def by_username(session: Session, username: str) -> Operator | None:

@@ -1,1 +1,0 @@
-"""Operator accounts, their sign-in sessions and CSRF tokens."""
