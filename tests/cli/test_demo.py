@@ -3,6 +3,7 @@ root URL it prints answers, and the report it writes has every section filled.""
 
 from __future__ import annotations
 
+import re
 import signal
 import socket
 import subprocess
@@ -81,8 +82,16 @@ def test_the_demo_reads_well_serves_its_root_and_reports_every_section(home: Pat
     try:
         wait_until_healthy(proc, url, log, 240)
         root = httpx.get(f"{url}/", follow_redirects=False)
-        assert root.status_code in (302, 307) and root.headers["location"] == "/docs"
-        assert httpx.get(f"{url}/", follow_redirects=True).status_code == 200
+        assert root.status_code == 303 and root.headers["location"] == "/login?next=/"
+        # The printed account signs in to the console, which opens on the simulated shop.
+        sign_in = re.search(r"console sign-in: (\S+) / (\S+)", log.read_text())
+        assert sign_in is not None
+        with httpx.Client(base_url=url) as browser:
+            form = {"username": sign_in[1], "password": sign_in[2]}
+            assert browser.post("/login", data=form).status_code == 303
+            overview = browser.get("/")
+            assert overview.status_code == 200 and 'data-testid="kpi-tiles"' in overview.text
+        assert httpx.get(f"{url}/docs").status_code == 200
     finally:
         proc.send_signal(signal.SIGINT)
         proc.wait(timeout=30)

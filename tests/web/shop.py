@@ -32,6 +32,7 @@ def build_shop(home: Path, database_url: str | None = None) -> Settings:
     score_clv(warehouse, settings.zone)
     database = Database(settings.sqlalchemy_url)
     database.upgrade()
+    _hostile_customer(settings, database, warehouse)
     database.write(
         lambda s: (
             create_operator(s, ADMIN, PASSWORD, "admin", utc_now()),
@@ -39,6 +40,33 @@ def build_shop(home: Path, database_url: str | None = None) -> Settings:
         )
     )
     return settings
+
+
+def _hostile_customer(settings: Settings, database: object, warehouse: object) -> None:
+    """A customer whose id, name and viewed product are markup: every page must show it as text."""
+    from tenure.ingest.tracking.flush import flush_inbox
+    from tenure.ingest.tracking.service import store_own_events
+
+    when = "2024-08-20T10:00:00Z"
+    messages = [
+        {
+            "type": "identify",
+            "userId": XSS,
+            "traits": {"name": XSS, "email": "x@example.com"},
+            "messageId": "xss-identify",
+            "timestamp": when,
+        },
+        {
+            "type": "track",
+            "userId": XSS,
+            "event": "Product Viewed",
+            "properties": {"name": XSS, "sku": XSS, "category": XSS},
+            "messageId": "xss-view",
+            "timestamp": when,
+        },
+    ]
+    database.write(lambda s: store_own_events(s, messages))  # type: ignore[attr-defined]
+    flush_inbox(settings, database, warehouse)  # type: ignore[arg-type]
 
 
 def signed_in(client: TestClient, username: str = ADMIN) -> str:

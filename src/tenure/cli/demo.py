@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import secrets
 from datetime import date
 from pathlib import Path
 
 import typer
+from sqlalchemy.orm import Session
 
 from tenure.apikeys import service as keys
 from tenure.cli import setup
@@ -14,8 +16,12 @@ from tenure.cli.ports import first_free_port, require_port
 from tenure.cli.report import write_report
 from tenure.cli.simulate import import_simulation
 from tenure.i18n import translate
+from tenure.kit.time import utc_now
+from tenure.operators import service as operators
+from tenure.operators.errors import OperatorExists
 
 HOST = "127.0.0.1"
+DEMO_OPERATOR = "admin"
 DEFAULT_PORT = 8000
 
 
@@ -65,11 +71,13 @@ def demo(
     report_path = write_report(svc.settings.home / "report.html")
     console.print(translate("cli.demo.report", path=report_path), highlight=False, soft_wrap=True)
     console.rule(translate("cli.demo.step.keys"))
+    password = secrets.token_urlsafe(12)
     write, admin = svc.database.write(
         lambda s: (
             keys.create_key(s, "demo write key", ["write"]),
             keys.create_key(s, "demo admin key", ["admin"]),
-        )
+            _demo_operator(s, password),
+        )[:2]
     )
     # Keys and commands are printed unwrapped: a line break inside them breaks the copy-paste.
     console.print(
@@ -78,9 +86,22 @@ def demo(
     console.print(
         translate("cli.demo.admin_key", secret=admin.secret), highlight=False, soft_wrap=True
     )
+    console.print(
+        translate("cli.demo.operator", username=DEMO_OPERATOR, password=password),
+        highlight=False,
+        soft_wrap=True,
+    )
     _print_next_steps(port, write.secret, out)
     if serve:
         setup.serve(host=HOST, port=port, workers=1)
+
+
+def _demo_operator(session: Session, password: str) -> None:
+    """The console's admin account for the demo; a rerun gives it a new password."""
+    try:
+        operators.create_operator(session, DEMO_OPERATOR, password, "admin", utc_now())
+    except OperatorExists:
+        operators.set_password(session, DEMO_OPERATOR, password)
 
 
 def curl_example(url: str, write_key: str) -> str:
