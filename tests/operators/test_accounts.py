@@ -100,3 +100,18 @@ def test_weekly_review_needs_an_email(database: Database) -> None:
     assert subscribed == ["b"]
     with pytest.raises(OperatorInvalid):
         database.write(lambda s: service.create_operator(s, "c", PASSWORD, "admin", now, email="x"))
+
+
+def test_guessing_locks_the_account_for_a_while(database: Database) -> None:
+    now = utc_now()
+    database.write(lambda s: service.create_operator(s, "eve", PASSWORD, "admin", now))
+    for _ in range(service.MAX_FAILED_SIGN_INS):
+        assert database.write(lambda s: service.sign_in(s, "eve", "guess guess", now)) is None
+    # Locked: even the right password is refused, until the lockout has passed.
+    assert database.write(lambda s: service.sign_in(s, "eve", PASSWORD, now)) is None
+    later = now + service.LOCKOUT + timedelta(seconds=1)
+    assert database.write(lambda s: service.sign_in(s, "eve", PASSWORD, later)) is not None
+    # A success starts the count again.
+    for _ in range(service.MAX_FAILED_SIGN_INS - 1):
+        database.write(lambda s: service.sign_in(s, "eve", "guess guess", later))
+    assert database.write(lambda s: service.sign_in(s, "eve", PASSWORD, later)) is not None

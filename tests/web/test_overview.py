@@ -22,3 +22,10 @@ def test_an_operator_reading_chinese_gets_chinese(client: TestClient) -> None:
     page = client.get("/")
     assert "概览" in page.text and "生命周期阶段" in page.text
     assert 'lang="zh-CN"' in page.text
+
+
+def test_pages_say_their_server_time_and_the_api_does_not(client: TestClient) -> None:
+    signed_in(client)
+    timing = client.get("/").headers["server-timing"]
+    assert timing.startswith("app;dur=") and float(timing.split("=")[1]) > 0
+    assert "server-timing" not in client.get("/healthz").headers

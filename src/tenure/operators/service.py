@@ -18,6 +18,10 @@ from tenure.operators.passwords import dummy_hash, hash_password, verify_passwor
 
 ROLES = ("admin", "analyst")
 SESSION_LIFETIME = timedelta(hours=12)
+# Password guessing: after this many wrong passwords in a row the account waits LOCKOUT, right
+# password or not (the answer stays the same, so it tells nothing).
+MAX_FAILED_SIGN_INS = 10
+LOCKOUT = timedelta(minutes=15)
 MIN_PASSWORD = 10
 _USERNAME = re.compile(r"[A-Za-z0-9_.@-]{1,64}")
 _EMAIL = re.compile(r"[^@\s]{1,64}@[^@\s]{1,189}\.[^@\s]{1,63}")
@@ -88,6 +92,7 @@ def create_operator(
         email=email,
         weekly_review=weekly_review and email is not None,
         created_at=now,
+        failed_sign_ins=0,
     )
     session.add(operator)
     session.flush()
@@ -99,6 +104,7 @@ def set_password(session: Session, username: str, password: str) -> None:
     operator = _get(session, username)
     _check(operator.username, password, operator.role, operator.locale, None)
     operator.password_hash = hash_password(password)
+    operator.failed_sign_ins, operator.locked_until = 0, None
     repository.end_sessions_of(session, operator.id)
 
 
@@ -143,8 +149,16 @@ def sign_in(session: Session, username: str, password: str, now: datetime) -> Si
     same time either way)."""
     operator = repository.by_username(session, username[:64])
     matched = verify_password(password[:1024], operator.password_hash if operator else dummy_hash())
-    if operator is None or not matched or operator.disabled_at is not None:
+    if operator is None or operator.disabled_at is not None:
         return None
+    if operator.locked_until is not None and operator.locked_until > now:
+        return None
+    if not matched:
+        operator.failed_sign_ins += 1
+        if operator.failed_sign_ins >= MAX_FAILED_SIGN_INS:
+            operator.locked_until, operator.failed_sign_ins = now + LOCKOUT, 0
+        return None
+    operator.failed_sign_ins, operator.locked_until = 0, None
     repository.purge_expired(session, now)
     token, csrf = secrets.token_urlsafe(32), secrets.token_urlsafe(32)
     expires = now + SESSION_LIFETIME

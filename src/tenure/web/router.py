@@ -26,6 +26,7 @@ from tenure.web.deps import (
     reader,
 )
 from tenure.web.pages import PAGE_ROUTERS
+from tenure.web.timing import ServerTiming
 
 STATIC = Path(__file__).parent / "static"
 PLOTLY_JS = Path(plotly.__file__).parent / "package_data" / "plotly.min.js"
@@ -103,6 +104,8 @@ def install(app: FastAPI) -> None:
     for page_router in PAGE_ROUTERS:
         app.include_router(page_router)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
+
+    app.add_middleware(ServerTiming)
 
     @app.exception_handler(LoginRequired)
     async def _login(request: Request, _exc: LoginRequired) -> Response:

@@ -29,6 +29,8 @@ def upgrade() -> None:
         sa.Column("weekly_review", sa.Boolean(), nullable=False),
         sa.Column("created_at", TS, nullable=False),
         sa.Column("disabled_at", TS, nullable=True),
+        sa.Column("failed_sign_ins", sa.Integer(), nullable=False),
+        sa.Column("locked_until", TS, nullable=True),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_operators")),
         sa.UniqueConstraint("username", name=op.f("uq_operators_username")),
     )
