@@ -79,7 +79,9 @@ def test_bad_accounts_are_refused_with_the_field(
 
 def test_usernames_are_unique_and_locales_normalised(database: Database) -> None:
     now = utc_now()
-    database.write(lambda s: service.create_operator(s, "li", PASSWORD, "analyst", now, locale="zh-cn"))
+    database.write(
+        lambda s: service.create_operator(s, "li", PASSWORD, "analyst", now, locale="zh-cn")
+    )
     with pytest.raises(OperatorExists):
         database.write(lambda s: service.create_operator(s, "li", PASSWORD, "admin", now))
     row = database.read(lambda s: s.query(Operator).filter_by(username="li").one())

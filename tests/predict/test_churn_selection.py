@@ -16,7 +16,13 @@ from tenure.config import Settings
 from tenure.predict.churn import registry
 from tenure.predict.churn.baselines import BASELINES, CalibratedBaseline, compare
 from tenure.predict.churn.metrics import RankingMetrics
-from tenure.predict.churn.service import ChurnConfig, evaluate, feature_frame, order_days
+from tenure.predict.churn.service import (
+    ChurnConfig,
+    evaluate,
+    feature_frame,
+    order_days,
+    stored_evaluation,
+)
 from tenure.predict.scores import model_scores
 from tenure.predict.service import retrain_churn, score_churn, train_churn
 from tenure.storage.warehouse import Warehouse
@@ -137,6 +143,12 @@ class TestWhereBgnbdWins:
             evaluated["rankings"]["model"]["roc_auc"], abs=1e-4
         )
         assert meta["baseline"]["name"] == ranker
+        # The whole evaluation is kept with the version, for the console.
+        kept = stored_evaluation(home)
+        assert kept is not None and kept.evaluation is not None
+        assert kept.evaluation == selection["evaluation"]
+        assert kept.evaluation["cutoff"] == evaluated["cutoff"]
+        assert kept.evaluation["comparison"]["ranker"] == ranker
 
         _, values = score_churn(settings, warehouse)
         expected = CalibratedBaseline.from_dict(meta["baseline"]).predict_proba(frame)

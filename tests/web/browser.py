@@ -40,9 +40,11 @@ class Watched:
         page.on("pageerror", lambda error: self.problems.append(f"script error: {error}"))
         page.on(
             "console",
-            lambda message: self.problems.append(f"console: {message.text}")
-            if message.type == "error"
-            else None,
+            lambda message: (
+                self.problems.append(f"console: {message.text}")
+                if message.type == "error"
+                else None
+            ),
         )
 
     def screenshot(self, locale: str, name: str) -> Path:

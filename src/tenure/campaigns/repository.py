@@ -51,6 +51,40 @@ def campaigns(session: Session, status: str | None = None) -> list[CampaignRow]:
     return list(session.scalars(stmt))
 
 
+def campaigns_with_documents(
+    session: Session,
+    statuses: Sequence[str] | None = None,
+    offset: int = 0,
+    limit: int | None = None,
+) -> list[tuple[CampaignRow, dict[str, object]]]:
+    """Campaigns with their current version's document, newest first (one query)."""
+    stmt = (
+        select(CampaignRow, CampaignVersion.document)
+        .join(
+            CampaignVersion,
+            and_(
+                CampaignVersion.campaign_key == CampaignRow.key,
+                CampaignVersion.version == CampaignRow.version,
+            ),
+        )
+        .order_by(CampaignRow.created_at.desc(), CampaignRow.key)
+    )
+    if statuses is not None:
+        stmt = stmt.where(CampaignRow.status.in_(list(statuses)))
+    stmt = stmt.offset(offset)
+    if limit is not None:
+        stmt = stmt.limit(limit)
+    return [(row, document) for row, document in session.execute(stmt).all()]
+
+
+def campaign_count(session: Session, status: str | None = None) -> int:
+    """How many campaigns there are (of one status)."""
+    stmt = select(func.count()).select_from(CampaignRow)
+    if status is not None:
+        stmt = stmt.where(CampaignRow.status == status)
+    return int(session.scalar(stmt) or 0)
+
+
 def version(session: Session, key: str, number: int) -> CampaignVersion | None:
     """One saved version."""
     return session.get(CampaignVersion, (key, number))

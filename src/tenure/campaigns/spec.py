@@ -37,7 +37,8 @@ MAX_WAIT = timedelta(days=366)
 
 
 Stage = Literal[STAGES]  # type: ignore[valid-type]
-RESERVED = {"policy", "validate", "users"}  # path words of the HTTP API next to /{key}
+# Path words of the HTTP API and the console next to /{key}.
+RESERVED = {"policy", "validate", "users", "calendar"}
 
 
 def parse_duration(text: str | int) -> timedelta:

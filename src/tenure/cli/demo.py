@@ -72,13 +72,15 @@ def demo(
     console.print(translate("cli.demo.report", path=report_path), highlight=False, soft_wrap=True)
     console.rule(translate("cli.demo.step.keys"))
     password = secrets.token_urlsafe(12)
-    write, admin = svc.database.write(
-        lambda s: (
-            keys.create_key(s, "demo write key", ["write"]),
-            keys.create_key(s, "demo admin key", ["admin"]),
-            _demo_operator(s, password),
-        )[:2]
-    )
+
+    def credentials(session: Session) -> tuple[keys.CreatedKey, keys.CreatedKey]:
+        _demo_operator(session, password)
+        return (
+            keys.create_key(session, "demo write key", ["write"]),
+            keys.create_key(session, "demo admin key", ["admin"]),
+        )
+
+    write, admin = svc.database.write(credentials)
     # Keys and commands are printed unwrapped: a line break inside them breaks the copy-paste.
     console.print(
         translate("cli.demo.write_key", secret=write.secret), highlight=False, soft_wrap=True

@@ -24,6 +24,7 @@ from tenure.cli import (
     referrals,
     report,
     retention,
+    review,
     segments,
     setup,
     simulate,
@@ -65,6 +66,7 @@ app.add_typer(referrals.app, name="referrals")
 app.add_typer(campaigns.app, name="campaigns")
 app.add_typer(experiments.app, name="experiments")
 app.add_typer(users.app, name="users")
+app.command("review")(review.review)
 
 
 @app.callback()

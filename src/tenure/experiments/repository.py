@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
@@ -27,6 +27,19 @@ def experiments(session: Session, status: str | None = None) -> Sequence[Experim
     if status is not None:
         query = query.where(ExperimentRow.status == status)
     return session.scalars(query).all()
+
+
+def experiments_page(
+    session: Session, status: str | None, offset: int, limit: int
+) -> tuple[Sequence[ExperimentRow], int]:
+    """One page of experiments (newest first, as `experiments`) and how many there are."""
+    query = select(ExperimentRow).order_by(ExperimentRow.created_at.desc(), ExperimentRow.key)
+    count = select(func.count()).select_from(ExperimentRow)
+    if status is not None:
+        query = query.where(ExperimentRow.status == status)
+        count = count.where(ExperimentRow.status == status)
+    rows = session.scalars(query.offset(offset).limit(limit)).all()
+    return rows, int(session.scalar(count) or 0)
 
 
 def in_namespace(

@@ -66,6 +66,13 @@ def segments_lifecycle(ctx: JobContext) -> dict[str, Any]:
     return score_lifecycle(ctx.database, ctx.warehouse, ctx.settings.zone)
 
 
+def weekly_review(ctx: JobContext) -> dict[str, Any]:
+    """E-mail the last complete week's review to every subscribed operator, once per week each."""
+    from tenure.reports.weekly.jobs import send_reviews  # Jinja, Babel: only when it runs
+
+    return send_reviews(ctx.settings, ctx.database, ctx.warehouse, utc_now())
+
+
 def default_registry() -> JobRegistry:
     """Every built-in job with its default interval."""
     return JobRegistry(
@@ -79,5 +86,7 @@ def default_registry() -> JobRegistry:
             JobSpec("segments.refresh", 5 * 60, segments_refresh, "Refresh due segments, tags."),
             JobSpec("segments.rfm", DAY, segments_rfm, "Write RFM scores."),
             JobSpec("segments.lifecycle", DAY, segments_lifecycle, "Stages and stage transitions."),
+            # Hourly, so it goes out soon after the week ends; a (operator, week) is sent once.
+            JobSpec("weekly_review", HOUR, weekly_review, "Weekly review e-mail to subscribers."),
         ]
     )

@@ -398,3 +398,9 @@ def tiers_of(session: Session, user_ids: Sequence[str]) -> dict[str, str | None]
     """The stored tier of each of the users that has an account."""
     stmt = select(Account.user_id, Account.tier).where(Account.user_id.in_(list(user_ids)))
     return {str(u): t for u, t in session.execute(stmt)}
+
+
+def accounts_per_tier(session: Session) -> dict[str | None, int]:
+    """How many accounts store each tier code (None: no tier recorded yet)."""
+    stmt = select(Account.tier, func.count()).group_by(Account.tier)
+    return {tier: int(n) for tier, n in session.execute(stmt)}

@@ -70,3 +70,14 @@ class Profile(BaseModel):
     segments: list[str] = Field(default_factory=list)
     tags: list[str] = Field(default_factory=list)
     timeline: list[TimelineItem] = Field(default_factory=list)
+
+
+class CustomerHit(BaseModel):
+    """One user found by a search: the id and what identifies them to an operator."""
+
+    user_id: str
+    email: str | None = None
+    name: str | None = None
+    country: str | None = None
+    channel: str | None = None
+    signup_at: datetime | None = None

@@ -9,20 +9,33 @@ from decimal import Decimal
 from typing import Any
 from zoneinfo import ZoneInfo
 
+import ibis
+import ibis.selectors as s
 import pandas as pd
 from ibis.backends import BaseBackend
 from sqlalchemy.orm import Session
 
 from tenure.analytics.currency import currency_scope
-from tenure.analytics.features import data_end, favourite_categories, order_features
+from tenure.analytics.features import data_end, favourite_categories, order_features, people
 from tenure.kit.money import Money
 from tenure.kit.time import as_utc
 from tenure.profiles.errors import UserNotFound
-from tenure.profiles.schemas import Amount, Features, Lifecycle, Profile, Score, TimelineItem
+from tenure.profiles.schemas import (
+    Amount,
+    CustomerHit,
+    Features,
+    Lifecycle,
+    Profile,
+    Score,
+    TimelineItem,
+)
 from tenure.segments import service as segments
 from tenure.segments import tags
+from tenure.segments.scores import json_get
 
 _USER_COLUMNS = ("first_seen", "signup_at", "channel", "country", "birthday")
+# Attribute keys a search looks in, besides the user id (when the shop sends them).
+SEARCH_ATTRIBUTES = ("email", "name", "first_name", "last_name", "phone")
 
 
 def _clean(value: Any) -> Any:
@@ -149,6 +162,16 @@ def timeline(con: BaseBackend, user_id: str, limit: int = 50) -> list[TimelineIt
     return sorted(items, key=lambda i: i.ts, reverse=True)[:limit]
 
 
+def user_exists(con: BaseBackend, user_id: str) -> bool:
+    """Whether the warehouse knows a user id: a users row, or an order or an event under it
+    (what `build_profile` needs to answer rather than raise UserNotFound)."""
+    for name in ("users", "orders", "events"):
+        table = con.table(name)
+        if int(table.filter(table.user_id == user_id).limit(1).count().execute()):
+            return True
+    return False
+
+
 def build_profile(
     con: BaseBackend,
     session: Session,
@@ -180,4 +203,53 @@ def build_profile(
         segments=segments.segments_of(session, user_id),
         tags=tags.tags_of(session, user_id),
         timeline=items,
+    )
+
+
+def search_users(
+    con: BaseBackend, zone: ZoneInfo, query: str, limit: int = 50, offset: int = 0
+) -> tuple[list[CustomerHit], bool]:
+    """Known users whose id, or e-mail, name or phone attribute, contains `query` (ignoring
+    case); exact id first, then ids that start with it, then by id. One page, and whether more
+    follow. An empty query lists everyone by id."""
+    users = con.table("users")
+    table = people(con, zone).left_join(
+        users.select("user_id", "country", "channel", "signup_at", "attributes"), "user_id"
+    )
+    table = table.select(~s.endswith("_right"))
+    text = query.strip()
+    needle = text.lower()
+    if needle:
+        hit = table.user_id.lower().contains(needle)
+        for key in SEARCH_ATTRIBUTES:
+            found = json_get(table.attributes, key, con.name).lower().contains(needle)
+            hit = hit | found.fill_null(False)
+        table = table.filter(hit)
+        rank = ibis.cases(
+            (table.user_id == text, 0),
+            (table.user_id.lower().startswith(needle), 1),
+            else_=2,
+        )
+    else:
+        rank = ibis.literal(0)
+    page = table.mutate(_rank=rank).order_by(["_rank", "user_id"]).limit(limit + 1, offset=offset)
+    # The attributes are read out only for the page's rows.
+    page = page.mutate(
+        **{f"_a_{key}": json_get(page.attributes, key, con.name) for key in SEARCH_ATTRIBUTES}
+    )
+    frame = page.order_by(["_rank", "user_id"]).execute()
+    hits = [_hit(rec) for rec in frame.head(limit).to_dict("records")]
+    return hits, len(frame) > limit
+
+
+def _hit(rec: dict[str, Any]) -> CustomerHit:
+    first, last = _clean(rec["_a_first_name"]), _clean(rec["_a_last_name"])
+    joined = " ".join(str(part) for part in (first, last) if part) or None
+    return CustomerHit(
+        user_id=str(rec["user_id"]),
+        email=_clean(rec["_a_email"]),
+        name=_clean(rec["_a_name"]) or joined,
+        country=_clean(rec["country"]),
+        channel=_clean(rec["channel"]),
+        signup_at=_clean(rec["signup_at"]),
     )

@@ -46,6 +46,54 @@ def offers(
     return list(session.scalars(query))
 
 
+def offers_page(
+    session: Session, status: str | None, kind: str | None, limit: int, offset: int
+) -> list[PromoOffer]:
+    """One page of offers, newest first, optionally by status and kind."""
+    query = select(PromoOffer).order_by(PromoOffer.created_at.desc(), PromoOffer.id)
+    if status:
+        query = query.where(PromoOffer.status == status)
+    if kind:
+        query = query.where(PromoOffer.kind == kind)
+    return list(session.scalars(query.limit(limit).offset(offset)))
+
+
+def redemption_totals(
+    session: Session, offer_ids: Iterable[str]
+) -> dict[str, dict[str, tuple[int, int]]]:
+    """Per offer and redemption status: (redemptions, value in minor units)."""
+    wanted = sorted(set(offer_ids))
+    if not wanted:
+        return {}
+    query = (
+        select(
+            PromoRedemption.offer_id,
+            PromoRedemption.status,
+            func.count(),
+            func.coalesce(func.sum(PromoRedemption.value_minor), 0),
+        )
+        .where(PromoRedemption.offer_id.in_(wanted))
+        .group_by(PromoRedemption.offer_id, PromoRedemption.status)
+    )
+    out: dict[str, dict[str, tuple[int, int]]] = {}
+    for offer_id, status, count, value in session.execute(query):
+        out.setdefault(str(offer_id), {})[str(status)] = (int(count), int(value))
+    return out
+
+
+def code_counts(session: Session, offer_ids: Iterable[str]) -> dict[str, int]:
+    """Codes issued per offer."""
+    wanted = sorted(set(offer_ids))
+    if not wanted:
+        return {}
+    query = (
+        select(PromoCode.offer_id, func.count())
+        .where(PromoCode.offer_id.in_(wanted))
+        .group_by(PromoCode.offer_id)
+    )
+    return {str(offer_id): int(n) for offer_id, n in session.execute(query)}
+
+
 # The checkout's read queries are built once: building a SQLAlchemy expression per request costs
 # about as much as running it on a warm database.
 _LIVE = select(PromoOffer).where(
@@ -327,3 +375,26 @@ def redeemed_value_of_codes(session: Session, texts: Iterable[str]) -> list[tupl
             total[0] += int(count)
             total[1] += int(value or 0)
     return [(c, n, v) for c, (n, v) in sorted(out.items())]
+
+
+def redemptions_by_offer(
+    session: Session, since: datetime, until: datetime
+) -> list[tuple[str, str, int, int]]:
+    """(offer id, currency, redemptions, discount in minor units) of the redemptions made in
+    [since, until) that were used (a refund that kept one used still counts)."""
+    stmt = (
+        select(
+            PromoRedemption.offer_id,
+            PromoReservation.currency,
+            func.count(),
+            func.sum(PromoRedemption.value_minor),
+        )
+        .join(PromoReservation, PromoReservation.id == PromoRedemption.reservation_id)
+        .where(
+            PromoRedemption.status.in_(("used", "refunded")),
+            PromoRedemption.created_at >= since,
+            PromoRedemption.created_at < until,
+        )
+        .group_by(PromoRedemption.offer_id, PromoReservation.currency)
+    )
+    return [(str(o), str(c), int(n), int(v or 0)) for o, c, n, v in session.execute(stmt)]

@@ -173,3 +173,28 @@ def referrer_rewards(session: Session, referrer_id: str) -> list[Reward]:
     """Every referrer-side reward the user was given, oldest first."""
     stmt = select(Reward).where(Reward.user_id == referrer_id, Reward.side == "referrer")
     return list(session.scalars(stmt.order_by(Reward.id)))
+
+
+def totals_by_status(session: Session) -> dict[str, int]:
+    """How many referrals are in each status, program-wide."""
+    stmt = select(Referral.status, func.count()).group_by(Referral.status)
+    return {str(status): int(n) for status, n in session.execute(stmt)}
+
+
+def reward_totals(session: Session) -> dict[str, tuple[int, int, int]]:
+    """Per reward status: (reward rows, points, coupons), program-wide."""
+    stmt = select(
+        Reward.status,
+        func.count(),
+        func.coalesce(func.sum(Reward.points), 0),
+        func.count(Reward.coupon_code),
+    ).group_by(Reward.status)
+    return {str(st): (int(n), int(p), int(c)) for st, n, p, c in session.execute(stmt)}
+
+
+def decision_totals(session: Session) -> dict[tuple[str, str], int]:
+    """How many times each (rule, action) fired, program-wide."""
+    stmt = select(Decision.rule, Decision.action, func.count()).group_by(
+        Decision.rule, Decision.action
+    )
+    return {(str(rule), str(action)): int(n) for rule, action, n in session.execute(stmt)}

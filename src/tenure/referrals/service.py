@@ -325,3 +325,35 @@ def list_referrals(
 def decisions(session: Session, referral_id: str | None = None, limit: int = 200) -> list[Decision]:
     """Abuse decisions, newest first (all, or one referral's)."""
     return repository.decisions(session, referral_id, limit)
+
+
+@dataclass(frozen=True)
+class ProgramStats:
+    """The program at a glance: referrals per status, rewards per status with their points and
+    coupons, and how often each abuse rule fired with which action."""
+
+    referrals: int
+    by_status: dict[str, int]
+    rewards: dict[str, tuple[int, int, int]]
+    rules: dict[tuple[str, str], int]
+
+    @property
+    def points_granted(self) -> int:
+        """Points of the rewards that stand (granted, not cancelled or reversed)."""
+        return self.rewards.get("granted", (0, 0, 0))[1]
+
+    @property
+    def coupons_granted(self) -> int:
+        """Coupons of the rewards that stand."""
+        return self.rewards.get("granted", (0, 0, 0))[2]
+
+
+def program_stats(session: Session) -> ProgramStats:
+    """Counts over every referral, reward and abuse decision (three grouped queries)."""
+    by_status = repository.totals_by_status(session)
+    return ProgramStats(
+        referrals=sum(by_status.values()),
+        by_status=by_status,
+        rewards=repository.reward_totals(session),
+        rules=repository.decision_totals(session),
+    )

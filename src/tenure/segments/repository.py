@@ -313,3 +313,36 @@ def last_snapshot_id(session: Session, segment_id: int) -> int:
 def last_transition_id(session: Session) -> int:
     """The newest lifecycle transition's id (0 when none)."""
     return int(session.scalar(select(func.max(LifecycleTransition.id))) or 0)
+
+
+def flows_between(session: Session, since: date, until: date) -> list[tuple[str | None, str, int]]:
+    """Users per (from stage, to stage) among the transitions dated `since`..`until` (inclusive)."""
+    users = func.count(func.distinct(LifecycleTransition.user_id))
+    query = (
+        select(LifecycleTransition.from_stage, LifecycleTransition.to_stage, users)
+        .where(LifecycleTransition.day >= since, LifecycleTransition.day <= until)
+        .group_by(LifecycleTransition.from_stage, LifecycleTransition.to_stage)
+        .order_by(users.desc(), LifecycleTransition.from_stage, LifecycleTransition.to_stage)
+    )
+    return [(f, t, int(n)) for f, t, n in session.execute(query)]
+
+
+def member_counts_at(session: Session, at: datetime) -> dict[int, int]:
+    """Segment id -> members after its last refresh taken before `at` (segments refreshed
+    only later are left out)."""
+    newest = (
+        select(
+            SegmentSnapshot.segment_id,
+            SegmentSnapshot.members,
+            func.row_number()
+            .over(
+                partition_by=SegmentSnapshot.segment_id,
+                order_by=(SegmentSnapshot.taken_at.desc(), SegmentSnapshot.id.desc()),
+            )
+            .label("rank"),
+        )
+        .where(SegmentSnapshot.taken_at < at)
+        .subquery()
+    )
+    query = select(newest.c.segment_id, newest.c.members).where(newest.c.rank == 1)
+    return {int(s): int(m) for s, m in session.execute(query)}

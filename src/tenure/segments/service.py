@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
@@ -17,6 +18,7 @@ import pandas as pd
 from ibis.backends import BaseBackend
 from sqlalchemy.orm import Session
 
+from tenure.analytics.features import FEATURES, USER_COLUMNS
 from tenure.kit.time import utc_now
 from tenure.segments import repository
 from tenure.segments.compile import Compiler
@@ -28,7 +30,15 @@ from tenure.segments.errors import (
 )
 from tenure.segments.lifecycle import STAGES
 from tenure.segments.models import Segment
-from tenure.segments.rules import Node, parse, tags_used
+from tenure.segments.rules import (
+    LIFECYCLE_FIELDS,
+    OPS,
+    RFM_FIELDS,
+    Node,
+    parse,
+    resolve,
+    tags_used,
+)
 
 KEY = re.compile(r"^[a-z0-9][a-z0-9_\-]{0,99}$")
 
@@ -60,6 +70,73 @@ def parse_rule(rule: Any) -> tuple[Node, str]:
         data = load(rule)
     node = parse(data)
     return node, json.dumps(data, sort_keys=True, default=str)
+
+
+def rule_fields() -> list[str]:
+    """The field names a rule condition may use, for a picker; attributes and other scores
+    take a key too (`user.attributes.KEY`, `score.MODEL.KEY`)."""
+    return [
+        *(f"user.{c}" for c in USER_COLUMNS),
+        *(f"feature.{c}" for c in FEATURES),
+        *(f"rfm.{c}" for c in RFM_FIELDS),
+        *(f"lifecycle.{c}" for c in LIFECYCLE_FIELDS),
+    ]
+
+
+def rule_operators() -> list[str]:
+    """The operators of a condition, in the order a picker shows them."""
+    order = ("eq", "ne", "gt", "gte", "lt", "lte", "between", "in", "not_in")
+    return [*order, *sorted(OPS - set(order))]
+
+
+_LISTS = {"in", "not_in", "between"}
+_NO_VALUE = {"is_null", "is_not_null"}
+_INTEGER = re.compile(r"^-?\d+$")
+_NUMBER = re.compile(r"^-?(\d+(\.\d*)?|\.\d+)([eE][-+]?\d+)?$")
+
+
+def rule_from_rows(combine: str, rows: Sequence[tuple[str, str, str]]) -> dict[str, Any]:
+    """A rule document from a form's flat conditions, all or any of them (`combine`).
+
+    Each row is (field, operator, value as typed); rows with no field are skipped. The field
+    `tag` means "carries the tag named in value". Values of in, not_in and between are
+    comma-separated; a number typed for a numeric field (or for an attribute or score, whose
+    kind is unknown) becomes a number, anything else stays text, so `parse_rule` checks the
+    result and names the wrong part (`$.all[1].value`).
+    """
+    if combine not in ("all", "any"):
+        raise RuleError(path="$", reason=f"combine with all or any, not {combine[:20]!r}")
+    conditions: list[dict[str, Any]] = []
+    for field, op, text in rows:
+        field, op, text = field.strip(), op.strip(), text.strip()
+        if not field:
+            continue
+        if field == "tag":
+            conditions.append({"tag": text})
+            continue
+        condition: dict[str, Any] = {"field": field, "op": op or "eq"}
+        if condition["op"] not in _NO_VALUE:
+            condition["value"] = _typed_value(field, condition["op"], text)
+        conditions.append(condition)
+    if not conditions:
+        raise RuleError(path=f"$.{combine}", reason="add at least one condition")
+    return {combine: conditions}
+
+
+def _typed_value(field: str, op: str, text: str) -> Any:
+    try:
+        kind = resolve(field, "$").kind
+    except RuleError:
+        kind = "string"  # parse_rule reports the unknown field
+    if op in _LISTS:
+        return [_typed(kind, part.strip()) for part in text.split(",") if part.strip()]
+    return _typed(kind, text)
+
+
+def _typed(kind: str, text: str) -> Any:
+    if kind in ("number", "any") and _NUMBER.match(text):
+        return int(text) if _INTEGER.match(text) else float(text)
+    return text
 
 
 def tag_members(session: Session, keys: set[str]) -> dict[str, list[str]]:
@@ -345,3 +422,46 @@ def stage_of(session: Session, user_id: str) -> tuple[str, date] | None:
     """A user's stored stage and since."""
     state = repository.lifecycle_state(session, user_id)
     return None if state is None else (state.stage, state.since)
+
+
+def flows_between(session: Session, since: date, until: date) -> list[tuple[str | None, str, int]]:
+    """How many users moved between lifecycle stages on the days `since`..`until` (inclusive),
+    largest flows first: a week's moves for the weekly review."""
+    return repository.flows_between(session, since, until)
+
+
+@dataclass(frozen=True)
+class SegmentMove:
+    """A saved segment's size at two instants, from its refresh snapshots."""
+
+    key: str
+    name: str
+    before: int | None  # None: not refreshed yet at the start
+    after: int
+
+    @property
+    def change(self) -> int:
+        return self.after - (self.before or 0)
+
+    @property
+    def change_rate(self) -> float | None:
+        """change / before; None for a segment that was empty or not there at the start."""
+        return self.change / self.before if self.before else None
+
+
+def segment_movers(
+    session: Session, start: datetime, end: datetime, limit: int = 10
+) -> list[SegmentMove]:
+    """The saved segments whose member count changed most between `start` and `end` (each
+    count is the one of the segment's last refresh before that instant), largest absolute
+    change first; segments not refreshed before `end`, and those that did not change, are left
+    out."""
+    before = repository.member_counts_at(session, start)
+    after = repository.member_counts_at(session, end)
+    moves = [
+        SegmentMove(segment.key, segment.name, before.get(segment.id), after[segment.id])
+        for segment in repository.all_segments(session)
+        if segment.id in after and after[segment.id] != before.get(segment.id)
+    ]
+    moves.sort(key=lambda m: (-abs(m.change), m.key))
+    return moves[: max(0, limit)]

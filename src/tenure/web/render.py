@@ -16,8 +16,8 @@ from markupsafe import Markup
 from tenure import __version__
 from tenure.config import Settings
 from tenure.i18n import available, normalise, translate
+from tenure.kit.formats import Formats
 from tenure.operators.service import Who
-from tenure.web.formats import Formats
 
 # Scripts only from the console itself: a value that slipped through escaping still cannot run.
 # Plotly sets inline styles, hence 'unsafe-inline' for styles only.
@@ -63,12 +63,10 @@ def environment() -> Environment:
 
 
 def chart(figure: go.Figure) -> Markup:
-    """A figure as HTML-safe JSON inside a data block that static/console.js draws."""
+    """A figure as JSON in an attribute that static/console.js draws: an attribute, not a script
+    block, because htmx drops every `<script>` from what it swaps in (allowScriptTags is off)."""
     text = pio.to_json(figure, validate=False, engine="json")
-    safe = text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
-    return Markup('<div class="chart"><script type="application/json">{}</script></div>').format(
-        Markup(safe)
-    )
+    return Markup('<div class="chart" data-figure="{}"></div>').format(text)
 
 
 def context(request: Request, who: Who | None, locale: str | None = None) -> dict[str, Any]:
@@ -77,7 +75,7 @@ def context(request: Request, who: Who | None, locale: str | None = None) -> dic
     chosen = normalise(locale or (who.locale if who else _accepted(request, settings)))
     return {
         "_": partial(translate, locale=chosen),
-        "fmt": Formats(chosen, settings.zone, settings.currency),
+        "fmt": Formats(chosen, settings.currency, settings.zone),
         "locale": chosen,
         "locales": available(),
         "who": who,

@@ -105,3 +105,18 @@ def epoch_micros(moment: datetime) -> int:
     """µs since 1970-01-01 UTC of an aware datetime, computed exactly in Python."""
     delta = moment - datetime(1970, 1, 1, tzinfo=UTC)
     return (delta.days * 86400 + delta.seconds) * 1_000_000 + delta.microseconds
+
+
+def event_names(con: BaseBackend, limit: int = 500) -> list[str]:
+    """The names of the behavioural events the warehouse holds, alphabetically.
+
+    Only track/page/screen events of someone (what funnels and paths read); when there are more
+    than `limit` names, the `limit` most frequent ones.
+    """
+    events = con.table("events")
+    keep = events.type.isin(EVENT_TYPES) & events.name.notnull()
+    keep &= events.user_id.notnull() | events.anonymous_id.notnull()
+    events = events.filter(keep)
+    counts = events.group_by("name").aggregate(n=events.count())
+    top = counts.order_by([ibis.desc("n"), ibis.asc("name")]).limit(limit).execute()
+    return sorted(str(name) for name in top["name"])

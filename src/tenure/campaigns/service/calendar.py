@@ -7,6 +7,7 @@ from datetime import date
 from sqlalchemy.orm import Session
 
 from tenure.campaigns import repository
+from tenure.campaigns.calendar import Holiday as Day
 from tenure.campaigns.calendar import seed_holidays
 from tenure.campaigns.models import Holiday
 
@@ -41,3 +42,15 @@ def set_day(session: Session, key: str, day: date, name_en: str, name_zh: str) -
     else:
         row.name_en, row.name_zh = name_en, name_zh
     return row
+
+
+def between(session: Session, first: date, last: date) -> list[Day]:
+    """The calendar's days from `first` to `last` (inclusive), by day then key, as saved, or the
+    seed when nothing is saved yet. Unlike `days`, it never writes: pages read it."""
+    rows = repository.holidays(session)
+    found = (
+        [Day(key=r.key, day=r.day, name_en=r.name_en, name_zh=r.name_zh) for r in rows]
+        if rows
+        else seed_holidays()
+    )
+    return [d for d in found if first <= d.day <= last]

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import json
 from collections.abc import Collection, Iterator
-from datetime import datetime
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
 from functools import lru_cache
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from sqlalchemy.orm import Session
 
@@ -21,8 +23,19 @@ from tenure.campaigns.errors import (
     ChannelUnconfigured,
 )
 from tenure.campaigns.models import CampaignRow, CampaignVersion, Decision, Enrollment
+from tenure.campaigns.schedule import next_cron
 from tenure.campaigns.service import calendar
-from tenure.campaigns.spec import Branch, Campaign, Coupon, HolidayEntry, SegmentEntry, Send
+from tenure.campaigns.spec import (
+    Branch,
+    Campaign,
+    Coupon,
+    DateEntry,
+    HolidayEntry,
+    Once,
+    Recurring,
+    SegmentEntry,
+    Send,
+)
 from tenure.campaigns.templates import compile_template
 from tenure.promotions.errors import OfferNotFound
 from tenure.promotions.service.offers import get_offer
@@ -202,3 +215,102 @@ def listing(session: Session, status: str | None = None) -> list[CampaignRow]:
 def history(session: Session, user_id: str) -> tuple[list[Enrollment], list[Decision]]:
     """A user's enrolments and every decision about them, newest first."""
     return repository.user_enrollments(session, user_id), repository.decisions_of(session, user_id)
+
+
+@dataclass(frozen=True)
+class Listed:
+    """A campaign as a list shows it: its row and the channels its current version sends on."""
+
+    row: CampaignRow
+    channels: tuple[str, ...]
+
+
+def listing_page(
+    session: Session, status: str | None = None, offset: int = 0, limit: int = 50
+) -> tuple[list[Listed], int]:
+    """One page of campaigns (newest first) with their channels, and how many there are."""
+    found = repository.campaigns_with_documents(
+        session, None if status is None else [status], offset, limit
+    )
+    listed = [
+        Listed(row, tuple(sorted(_parsed(row.key, row.version, _frozen(doc)).channels())))
+        for row, doc in found
+    ]
+    return listed, repository.campaign_count(session, status)
+
+
+@dataclass(frozen=True)
+class ScheduledDay:
+    """A day a campaign is planned to run on: a holiday (with its offset), its one-off `at`, a
+    day its cron names, or its member day. `holiday` is the calendar key for holiday triggers."""
+
+    day: date
+    key: str
+    name: str
+    status: str
+    trigger: str
+    holiday: str | None = None
+
+
+PLANNED = ("draft", "active", "paused")
+_MAX_CRON_DAYS = 400  # one run a day at most is listed, so a year fits
+
+
+def scheduled(session: Session, first: date, last: date, zone: ZoneInfo) -> list[ScheduledDay]:
+    """The days from `first` to `last` (inclusive, the shop's zone) on which unfinished
+    campaigns are planned to run, by day then key. Triggers that depend on each customer
+    (events, lifecycle moves, birthdays …) have no day of their own and are left out."""
+    if last < first:
+        return []
+    found: list[ScheduledDay] = []
+    holidays: list[calendar.Day] | None = None
+    for row, doc in repository.campaigns_with_documents(session, PLANNED):
+        campaign = _parsed(row.key, row.version, _frozen(doc))
+        trigger = campaign.trigger
+        days: list[tuple[date, str | None]] = []
+        if isinstance(trigger, HolidayEntry):
+            if holidays is None:
+                margin = timedelta(days=31)
+                holidays = calendar.between(session, first - margin, last + margin)
+            shift = timedelta(days=trigger.offset_days)
+            days = [(h.day + shift, h.key) for h in holidays if h.key == trigger.holiday]
+        elif isinstance(trigger, Once) and trigger.at is not None:
+            days = [(trigger.at.astimezone(zone).date(), None)]
+        elif isinstance(trigger, Recurring):
+            days = [(d, None) for d in _cron_days(trigger.cron, first, last, zone)]
+        elif isinstance(trigger, DateEntry) and trigger.attribute == "member_day":
+            days = [(d, None) for d in _member_days(trigger, first, last)]
+        found.extend(
+            ScheduledDay(day, row.key, row.name, row.status, trigger.type, holiday)
+            for day, holiday in days
+            if first <= day <= last
+        )
+    return sorted(found, key=lambda s: (s.day, s.key))
+
+
+def _cron_days(expression: str, first: date, last: date, zone: ZoneInfo) -> list[date]:
+    """The distinct local days in [first, last] on which a cron schedule fires."""
+    out: list[date] = []
+    after = datetime.combine(first, time(0), zone) - timedelta(microseconds=1)
+    for _ in range(_MAX_CRON_DAYS):
+        moment = next_cron(expression, after, zone)
+        if moment is None:
+            break
+        day = moment.astimezone(zone).date()
+        if day > last:
+            break
+        out.append(day)
+        after = datetime.combine(day + timedelta(days=1), time(0), zone) - timedelta(microseconds=1)
+    return out
+
+
+def _member_days(trigger: DateEntry, first: date, last: date) -> list[date]:
+    """The monthly member day in [first, last] (the trigger fires on `day_of_month` itself)."""
+    if trigger.day_of_month is None:
+        return []
+    out: list[date] = []
+    year, month = first.year, first.month
+    while date(year, month, 1) <= last:
+        out.append(date(year, month, trigger.day_of_month))
+        year, month = (year + 1, 1) if month == 12 else (year, month + 1)
+    return [d for d in out if first <= d <= last]

@@ -187,3 +187,11 @@ def stop(session: Session, key: str, now: datetime) -> ExperimentRow:
 def listing(session: Session, status: str | None = None) -> list[ExperimentRow]:
     """Experiments, newest first."""
     return list(repository.experiments(session, status))
+
+
+def listing_page(
+    session: Session, status: str | None = None, offset: int = 0, limit: int = 50
+) -> tuple[list[ExperimentRow], int]:
+    """One page of experiments, newest first, and how many there are (of that status)."""
+    rows, total = repository.experiments_page(session, status, offset, limit)
+    return list(rows), total

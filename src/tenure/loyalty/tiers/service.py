@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -128,3 +129,42 @@ def set_tier(
 def history(session: Session, user_id: str) -> list[TierEvent]:
     """A member's tier history, newest first."""
     return tier_repo.events(session, user_id)
+
+
+@dataclass(frozen=True)
+class TierCount:
+    """Members in one tier. `name` and `threshold` are None for a code the live program no
+    longer defines, `code` is None for members without any tier (no entry tier to fall into)."""
+
+    code: str | None
+    name: str | None
+    threshold: int | None
+    members: int
+    share: float
+
+
+def tier_distribution(session: Session, program: Program) -> list[TierCount]:
+    """Members per tier: the program's tiers lowest first (members with no recorded tier count in
+    its entry tier, as `effective_tier` says), then codes it no longer has, then no tier."""
+    counts: dict[str | None, int] = {}
+    for stored, members in repository.accounts_per_tier(session).items():
+        code = effective_tier(program, stored)
+        counts[code] = counts.get(code, 0) + members
+    total = sum(counts.values())
+    known = [t.code for t in program.tiers]
+    retired = sorted(c for c in counts if c is not None and c not in known)
+    order: list[str | None] = [*known, *retired, *([None] if None in counts else [])]
+    out = []
+    for code in order:
+        tier = program.tier(code)
+        members = counts.get(code, 0)
+        out.append(
+            TierCount(
+                code=code,
+                name=tier.name if tier else None,
+                threshold=tier.threshold if tier else None,
+                members=members,
+                share=members / total if total else 0.0,
+            )
+        )
+    return out

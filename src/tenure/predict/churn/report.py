@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import html
 from dataclasses import dataclass
+from itertools import pairwise
 from typing import Any
 from zoneinfo import ZoneInfo
 
+import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 from ibis.backends import BaseBackend
@@ -36,6 +38,23 @@ def model_beats(evaluation: dict[str, Any], name: str) -> str:
 def scores_use(evaluation: dict[str, Any], name: str) -> str:
     """A mark on the ranking the scores use."""
     return "✓" if evaluation["comparison"]["ranker"] == name else ""
+
+
+def verdict(evaluation: dict[str, Any]) -> str:
+    """The comparison's sentence in the current locale (the stored `message` is in the locale the
+    model was trained in)."""
+    comparison = evaluation["comparison"]
+    rankings = evaluation["rankings"]
+    best = comparison.get("best_baseline")
+    model = rankings.get("model", {}).get("roc_auc")
+    baseline = rankings.get(best, {}).get("roc_auc") if best else None
+    return translate(
+        comparison["code"],
+        model="–" if model is None else f"{model:.4f}",
+        baseline="–" if baseline is None else f"{baseline:.4f}",
+        baseline_name=translate(f"churn.ranking.{best}") if best else "–",
+        ranker=translate(f"churn.ranking.{comparison['ranker']}"),
+    )
 
 
 def metrics_table(evaluation: dict[str, Any]) -> str:
@@ -176,35 +195,159 @@ def _band_figure(churn: pd.DataFrame, value: pd.Series | None, currency: str) ->
     return fig
 
 
-def _at_risk_table(churn: pd.DataFrame, clv: pd.DataFrame | None) -> str:
-    """The customers whose expected loss (churn probability × CLV) is largest."""
+@dataclass(frozen=True)
+class AtRiskCustomer:
+    """One customer ranked by expected loss: churn probability × 12-month CLV (minor units)."""
+
+    user_id: str
+    churn_probability: float
+    clv_minor: int | None
+    currency: str | None
+    expected_loss_minor: int | None
+    next_order_date: str | None
+    driver: str | None
+
+
+def _present(value: Any) -> bool:
+    """Neither None nor a missing scalar (NaN, NA)."""
+    return value is not None and not (pd.api.types.is_scalar(value) and pd.isna(value))
+
+
+def at_risk(
+    churn: pd.DataFrame, clv: pd.DataFrame | None, limit: int = AT_RISK_ROWS
+) -> list[AtRiskCustomer]:
+    """The `limit` customers whose expected loss (churn probability × CLV) is largest; by churn
+    probability alone when there are no CLV scores. `churn` and `clv` are `model_scores` frames."""
+    if churn.empty or "churn_probability" not in churn:
+        return []
     frame = churn.copy()
-    if clv is not None and "clv_minor" in clv:
-        frame = frame.join(clv[["clv_minor", "currency"]], how="left")
-        frame["loss"] = frame["churn_probability"] * frame["clv_minor"].fillna(0)
+    has_value = clv is not None and not clv.empty and "clv_minor" in clv
+    if has_value:
+        assert clv is not None
+        columns = ["clv_minor", "currency"] if "currency" in clv else ["clv_minor"]
+        frame = frame.join(clv[columns], how="left")
+        amount = pd.to_numeric(frame["clv_minor"], errors="coerce")
+        frame["loss"] = frame["churn_probability"] * amount.fillna(0)
     else:
         frame["loss"] = frame["churn_probability"]
-    top = frame.sort_values("loss", ascending=False).head(AT_RISK_ROWS)
+    top = frame.sort_values("loss", ascending=False, kind="stable").head(limit)
     rows = []
     for user_id, row in top.iterrows():
-        drivers = row.get("drivers") or []
-        driver = drivers[0]["feature"] if drivers else ""
+        drivers = row.get("drivers")
+        driver = drivers[0].get("feature") if isinstance(drivers, list) and drivers else None
+        value: Any = row.get("clv_minor") if has_value else None
+        known = _present(value)
+        next_order = row.get("next_order_date")
+        currency = row.get("currency") if has_value else None
+        rows.append(
+            AtRiskCustomer(
+                user_id=str(user_id),
+                churn_probability=float(row["churn_probability"]),
+                clv_minor=int(value) if known else None,
+                currency=str(currency) if _present(currency) else None,
+                expected_loss_minor=round(float(row["loss"])) if known else None,
+                next_order_date=str(next_order) if _present(next_order) else None,
+                driver=str(driver) if driver else None,
+            )
+        )
+    return rows
+
+
+def _at_risk_table(churn: pd.DataFrame, clv: pd.DataFrame | None) -> str:
+    """The customers whose expected loss (churn probability × CLV) is largest."""
+    rows = []
+    for row in at_risk(churn, clv):
         value = (
-            _money(row["clv_minor"], row["currency"])
-            if "clv_minor" in row and pd.notna(row["clv_minor"])
+            _money(row.clv_minor, row.currency)
+            if row.clv_minor is not None and row.currency
             else "–"
         )
-        next_order = row.get("next_order_date")
-        next_text = "–" if next_order is None or pd.isna(next_order) else str(next_order)
         rows.append(
-            f"<tr><td>{html.escape(str(user_id))}</td><td>{row['churn_probability']:.0%}</td>"
-            f"<td>{value}</td><td>{html.escape(next_text)}</td>"
-            f"<td>{html.escape(driver)}</td></tr>"
+            f"<tr><td>{html.escape(row.user_id)}</td><td>{row.churn_probability:.0%}</td>"
+            f"<td>{value}</td><td>{html.escape(row.next_order_date or '–')}</td>"
+            f"<td>{html.escape(row.driver or '')}</td></tr>"
         )
     return (
         "<table><tr><th>user</th><th>churn</th><th>CLV 12 m</th><th>next order</th>"
         f"<th>top driver</th></tr>{''.join(rows)}</table>"
     )
+
+
+CLV_BINS = 30
+
+
+@dataclass(frozen=True)
+class ClvDistribution:
+    """The latest 12-month CLV scores summarised: totals and a histogram in major units (the
+    last bin holds everything from the 99th percentile up, so one whale does not flatten it)."""
+
+    customers: int
+    currency: str | None
+    as_of: str | None
+    total_minor: int
+    median_minor: int
+    top_decile_share: float | None
+    edges: tuple[float, ...]
+    counts: tuple[int, ...]
+
+
+def clv_distribution(clv: pd.DataFrame, bins: int = CLV_BINS) -> ClvDistribution | None:
+    """Summary and histogram of a `model_scores(con, "clv")` frame; None when it has no CLV."""
+    if clv.empty or "clv_minor" not in clv:
+        return None
+    values = pd.to_numeric(clv["clv_minor"], errors="coerce").dropna().to_numpy(dtype=float)
+    if not len(values):
+        return None
+    currency = str(clv["currency"].dropna().iloc[0]) if "currency" in clv else None
+    as_of = str(clv["as_of"].dropna().iloc[0]) if "as_of" in clv else None
+    scale = 10 ** exponent(currency) if currency else 100
+    major = values / scale
+    top = float(np.quantile(major, 0.99))
+    upper = top if top > 0 else 1.0  # every CLV zero (or below): one visible range still
+    counts, edges = np.histogram(np.clip(major, 0.0, upper), bins=bins, range=(0.0, upper))
+    total = float(values.sum())
+    ordered = np.sort(values)[::-1]
+    decile = ordered[: max(1, len(ordered) // 10)].sum()
+    return ClvDistribution(
+        customers=len(values),
+        currency=currency,
+        as_of=as_of,
+        total_minor=round(total),
+        median_minor=round(float(np.median(values))),
+        top_decile_share=float(decile / total) if total > 0 else None,
+        edges=tuple(round(float(e), 2) for e in edges),
+        counts=tuple(int(c) for c in counts),
+    )
+
+
+def clv_figure(distribution: ClvDistribution) -> go.Figure:
+    """Customers per 12-month CLV band."""
+    edges = distribution.edges
+    centers = [(a + b) / 2 for a, b in pairwise(edges)]
+    widths = [b - a for a, b in pairwise(edges)]
+    fig = go.Figure(go.Bar(x=centers, y=list(distribution.counts), width=widths))
+    fig.update_layout(
+        title=translate("report.clv.distribution"),
+        xaxis_title=translate("report.clv.axis", currency=distribution.currency or ""),
+        yaxis_title=translate("report.clv.customers"),
+        height=380,
+        bargap=0.02,
+    )
+    return fig
+
+
+def lift_figure(evaluation: dict[str, Any]) -> go.Figure:
+    """Top-decile lift of the model and of each baseline (1 = no better than chance)."""
+    names = [n for n, m in evaluation["rankings"].items() if m.get("top_decile_lift") is not None]
+    fig = go.Figure(
+        go.Bar(
+            x=[translate(f"churn.ranking.{n}") for n in names],
+            y=[evaluation["rankings"][n]["top_decile_lift"] for n in names],
+        )
+    )
+    fig.add_hline(y=1.0, line={"dash": "dot", "width": 1})
+    fig.update_layout(title=translate("churn.chart.lift"), height=420)
+    return fig
 
 
 def risk_sections(con: BaseBackend) -> list[Section]:

@@ -244,6 +244,9 @@ def select_ranker(
         "window_end": str(as_of),
         "roc_auc": {name: m.roc_auc for name, m in evaluation.rankings.items()},
         **{k: comparison[k] for k in ("best_baseline", "model_wins", "code", "message")},
+        # The whole evaluation (metrics, calibration bins, importance), kept with the version
+        # so the console can show it without training again (`stored_evaluation`).
+        "evaluation": evaluation.as_dict(),
     }
 
 
@@ -288,6 +291,27 @@ def train(
         meta["ranker"] = MODEL
     version = registry.save(home, fitted.model, meta)
     return {**meta, "version": version}
+
+
+@dataclass(frozen=True)
+class StoredModel:
+    """The newest stored churn version: its metadata and the evaluation that chose its ranker
+    (None for a version trained without one: too little history, or before it was kept)."""
+
+    version: str
+    meta: dict[str, Any]
+    evaluation: dict[str, Any] | None
+
+
+def stored_evaluation(home: Path) -> StoredModel | None:
+    """The newest churn model's metadata and evaluation, read from disk (nothing is trained);
+    None when no churn model was trained yet (`tenure predict churn`)."""
+    if not registry.versions(home):
+        return None
+    meta = registry.metadata(home)
+    selection = meta.get("selection") or {}
+    evaluation = selection.get("evaluation") if selection.get("evaluated") else None
+    return StoredModel(str(meta["version"]), meta, evaluation)
 
 
 def config_of_latest(home: Path) -> ChurnConfig:

@@ -1,7 +1,127 @@
-"""Console page: review (being built)."""
+"""Weekly review (复盘): one week's KPIs against the week before and a year before, the newest
+cohorts, lifecycle stages and moves, campaigns and offers, anomalies and segment movers. The
+body is the same document the e-mail and the PDF carry (`tenure.reports.weekly`); it is loaded
+by htmx, because it runs every section's query."""
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+from datetime import date
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Query, Request
+from fastapi.responses import HTMLResponse, Response
+
+from tenure.errors import TenureError
+from tenure.i18n import use_locale
+from tenure.kit.time import utc_now
+from tenure.operators.service import Who
+from tenure.reports.weekly.data import build_review, default_week
+from tenure.reports.weekly.pdf import html_to_pdf
+from tenure.reports.weekly.render import render_body, render_html
+from tenure.reports.weekly.weeks import Week
+from tenure.web import render
+from tenure.web.deps import reader
 
 router = APIRouter(include_in_schema=False)
+
+WeekText = Annotated[str | None, Query()]
+
+
+def pick_week(request: Request, text: str | None) -> Week:
+    """The week containing `text` (YYYY-MM-DD, from the earliest plausible day to today), or
+    the last complete week; a TenureError (400) for anything else."""
+    settings = request.app.state.settings
+    now = utc_now()
+    if not text:
+        return default_week(request.app.state.warehouse, settings, now)
+    earliest = settings.earliest_event_time.astimezone(settings.zone).date()
+    latest = now.astimezone(settings.zone).date()
+    try:
+        day = date.fromisoformat(text.strip())
+    except ValueError:
+        day = None
+    if day is None or not earliest <= day <= latest:
+        raise TenureError(
+            "review_week_invalid",
+            400,
+            value=text[:40],
+            earliest=earliest.isoformat(),
+            latest=latest.isoformat(),
+        )
+    return Week.of(day)
+
+
+def _neighbours(request: Request, week: Week) -> tuple[str | None, str | None]:
+    """The week before (unless before the plausible days) and after (unless not begun)."""
+    settings = request.app.state.settings
+    today = utc_now().astimezone(settings.zone).date()
+    earliest = settings.earliest_event_time.astimezone(settings.zone).date()
+    before = week.previous.start.isoformat() if week.previous.end >= earliest else None
+    after = week.next.start.isoformat() if week.next.start <= today else None
+    return before, after
+
+
+@router.get("/review", response_class=HTMLResponse)
+def review_page(
+    request: Request, who: Annotated[Who, Depends(reader)], week: WeekText = None
+) -> HTMLResponse:
+    with use_locale(who.locale):
+        try:
+            picked = pick_week(request, week)
+        except TenureError as exc:
+            return render.page(
+                request, who, "review.html", status_code=exc.status, error=exc.message, shown=None
+            )
+        before, after = _neighbours(request, picked)
+        return render.page(
+            request,
+            who,
+            "review.html",
+            error=None,
+            shown=picked,
+            week=picked.start.isoformat(),
+            previous=before,
+            next=after,
+        )
+
+
+@router.get("/review/body", response_class=HTMLResponse)
+def review_body(
+    request: Request, who: Annotated[Who, Depends(reader)], week: WeekText = None
+) -> HTMLResponse:
+    """The review itself, for the page's htmx placeholder."""
+    state = request.app.state
+    with use_locale(who.locale):
+        try:
+            picked = pick_week(request, week)
+        except TenureError as exc:
+            return render.page(
+                request, who, "_review_body.html", status_code=exc.status, error=exc.message
+            )
+        found = build_review(state.settings, state.database, state.warehouse, picked, utc_now())
+        return render.page(
+            request, who, "_review_body.html", error=None, body=render_body(found, who.locale)
+        )
+
+
+@router.get("/review.pdf", response_model=None)
+def review_pdf(
+    request: Request, who: Annotated[Who, Depends(reader)], week: WeekText = None
+) -> Response:
+    """The same review as a PDF download (printed by headless Chromium)."""
+    state = request.app.state
+    with use_locale(who.locale):
+        try:
+            picked = pick_week(request, week)
+            found = build_review(state.settings, state.database, state.warehouse, picked, utc_now())
+            pdf = html_to_pdf(render_html(found, who.locale), state.settings)
+        except TenureError as exc:
+            return render.page(
+                request, who, "review.html", status_code=exc.status, error=exc.message, shown=None
+            )
+    name = f"weekly-review-{picked.start.isoformat()}.pdf"
+    return Response(
+        pdf,
+        media_type="application/pdf",
+        headers={**render.HEADERS, "Content-Disposition": f'attachment; filename="{name}"'},
+    )

@@ -1,12 +1,11 @@
-// Draws the Plotly figures the server embeds as JSON data blocks (no inline scripts: see the CSP),
+// Draws the Plotly figures the server embeds as JSON in data-figure attributes (no inline scripts: see the CSP),
 // on first load and in every fragment htmx swaps in.
 (function () {
   function draw(root) {
     root.querySelectorAll("div.chart").forEach(function (box) {
       if (box.dataset.drawn) return;
-      var data = box.querySelector("script[type='application/json']");
-      if (!data || !window.Plotly) return;
-      var fig = JSON.parse(data.textContent);
+      if (!box.dataset.figure || !window.Plotly) return;
+      var fig = JSON.parse(box.dataset.figure);
       var target = document.createElement("div");
       box.appendChild(target);
       box.dataset.drawn = "1";
