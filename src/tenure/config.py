@@ -61,6 +61,9 @@ class Settings(BaseSettings):
     campaign_send_threads: int = Field(default=4, ge=1, le=64)
     # Signs tracking links and unsubscribe tokens; when unset, a random key is kept in the home.
     secret_key: str | None = None
+    # The console serves a warehouse answer computed before the last write for up to this long
+    # while it recomputes in the background (0: always wait for the new figures).
+    console_stale_seconds: float = Field(default=300.0, ge=0)
 
     @field_validator("timezone")
     @classmethod

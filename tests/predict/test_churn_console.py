@@ -142,3 +142,27 @@ def test_one_customer(bins: int) -> None:
 def test_negative_values_do_not_break_the_histogram() -> None:
     dist = clv_distribution(_clv(a=-500, b=-20))
     assert dist is not None and sum(dist.counts) == 2
+
+
+def test_band_counts_in_the_warehouse_equal_the_bands_counted_in_pandas(warehouse: Any) -> None:
+    """risk_band_counts (one grouped query) against risk_bands (every score decoded), with an
+    older churn version that must not count, a customer without CLV, and band edges exactly."""
+    from datetime import timedelta
+
+    from tenure.kit.time import utc_now
+    from tenure.predict.churn.report import risk_band_counts, risk_bands
+    from tenure.predict.scores import model_scores, write_scores
+
+    now = utc_now()
+    churn = {"a": 0.0, "b": 0.25, "c": 0.3, "d": 0.5, "e": 0.74, "f": 0.75, "g": 1.0}
+    clv = {u: 1000 * (i + 1) for i, u in enumerate(churn) if u != "c"}
+    with warehouse.writer() as writer:
+        write_scores(writer, "churn", "old", [(u, {"churn_probability": 0.99}) for u in churn],
+                     now - timedelta(days=3))  # fmt: skip
+        write_scores(writer, "churn", "new", [(u, {"churn_probability": p}) for u, p in churn.items()], now)  # fmt: skip
+        write_scores(writer, "clv", "v1", [(u, {"clv_minor": v}) for u, v in clv.items()], now)
+    with warehouse.reader() as con:
+        counted = risk_band_counts(con)
+        scores, values = model_scores(con, "churn"), model_scores(con, "clv")["clv_minor"]
+    assert counted == risk_bands(scores, values)
+    assert [b.customers for b in counted] == [1, 2, 2, 2]

@@ -23,7 +23,10 @@ def build_shop(home: Path, database_url: str | None = None) -> Settings:
     from tenure.storage.database import Database
     from tenure.storage.warehouse import Warehouse
 
-    settings = Settings(home=home, database_url=database_url, inbox_flush_seconds=0)
+    # Tests write and then read: never an answer from before the write.
+    settings = Settings(
+        home=home, database_url=database_url, inbox_flush_seconds=0, console_stale_seconds=0
+    )
     warehouse = Warehouse(settings)
     out = home / "sim"
     simulate_shop(SimulationConfig(users=400, seed=11, start=date(2024, 1, 1), days=240), out)
@@ -67,6 +70,38 @@ def _hostile_customer(settings: Settings, database: object, warehouse: object) -
     ]
     database.write(lambda s: store_own_events(s, messages))  # type: ignore[attr-defined]
     flush_inbox(settings, database, warehouse)  # type: ignore[arg-type]
+
+
+def held_referral(shop: Settings, invitee: str | None = None) -> str:
+    """A referral the abuse rules held: the invitee signed up on the referrer's device, paid a
+    first order, and the return window closed. Its id."""
+    import uuid
+    from datetime import timedelta
+
+    from tenure.kit.time import utc_now
+    from tenure.referrals import config, jobs, repository, service
+    from tenure.storage.database import Database
+
+    database = Database(shop.sqlalchemy_url)
+    tag = uuid.uuid4().hex[:8]
+    referrer, invitee = f"ref-{tag}", invitee or f"inv-{tag}"
+    device = f"device-{tag}"
+    paid = utc_now() - timedelta(days=30)
+
+    def work(session):  # type: ignore[no-untyped-def]
+        _, program = config.current_program(session)
+        code = service.code_for(session, referrer, paid, device=device).code
+        service.attribute(session, program, code, invitee, paid, device=device)
+        service.record_order(
+            session, program, shop.currency, f"order-{tag}", invitee, paid, 5000, shop.currency,
+            paid,
+        )  # fmt: skip
+
+    database.write(work)
+    jobs.run_due(database, shop.zone, utc_now())
+    found = database.read(lambda s: repository.of_invitee(s, invitee))
+    assert found is not None and found.status == "held"
+    return found.id
 
 
 def signed_in(client: TestClient, username: str = ADMIN) -> str:

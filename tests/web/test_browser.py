@@ -9,20 +9,26 @@ from typing import Any
 
 import pytest
 
+from tenure.config import Settings
 from tenure.web.render import NAV
 from tests.serving import running_server
 from tests.web.browser import Watched, chromium
-from tests.web.shop import ADMIN, PASSWORD, build_shop
+from tests.web.shop import ADMIN, PASSWORD, build_shop, held_referral
 
 pytestmark = pytest.mark.xdist_group("browser")
 
 
 @pytest.fixture(scope="module")
-def console(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Settings]]:
     home: Path = tmp_path_factory.mktemp("browser-shop")
-    build_shop(home)
+    settings = build_shop(home)
     with running_server(home, TENURE_INBOX_FLUSH_SECONDS="0") as url:
-        yield url
+        yield url, settings
+
+
+@pytest.fixture(scope="module")
+def console(served: tuple[str, Settings]) -> str:
+    return served[0]
 
 
 @pytest.fixture(scope="module")
@@ -61,5 +67,41 @@ def test_every_page_in_both_languages(console: str, browser: Any, locale: str) -
         assert page.locator("nav.main a.active").count() == 1, name
         shot = watched.screenshot(locale, name)
         assert shot.stat().st_size > 5_000
+    assert watched.problems == []
+    page.context.close()
+
+
+def test_an_admin_builds_a_segment_and_approves_a_referral(
+    served: tuple[str, Settings], browser: Any
+) -> None:
+    url, settings = served
+    referral_id = held_referral(settings)
+    watched = _sign_in(browser, url)
+    page = watched.page
+    page.goto(f"{url}/segments")
+    rows = page.locator("[data-testid=builder-rows] tr:has(input[name=field])")
+    rows.first.locator("input[name=field]").fill("feature.orders")
+    rows.first.locator("select[name=op]").select_option("gte")
+    rows.first.locator("input[name=value]").fill("2")
+    count = page.locator("[data-testid=preview-count]")
+    count.wait_for(timeout=15_000)  # the live count, fetched by htmx as the rule is typed
+    live = int(count.inner_text().replace(",", ""))
+    assert live > 0
+    page.fill("input[name=key]", "repeat-buyers")
+    page.fill("input[name=name]", "Repeat buyers")
+    watched.screenshot("en", "segment-builder")
+    page.click("[data-testid=save-segment]")
+    page.wait_for_url(f"{url}/segments/repeat-buyers")
+    assert "Repeat buyers" in page.content() and f"{live:,}" in page.content()
+    watched.screenshot("en", "segment-saved")
+
+    page.goto(f"{url}/referrals")
+    row = page.locator(f'[data-referral="{referral_id}"]')
+    row.locator("input[name=note]").fill("checked by phone")
+    row.locator("[data-testid=approve]").click()
+    page.wait_for_url(f"{url}/referrals?done=approved*")
+    assert page.locator("[data-testid=flash]").is_visible()
+    assert page.locator(f'[data-referral="{referral_id}"]').count() == 0
+    watched.screenshot("en", "referral-approved")
     assert watched.problems == []
     page.context.close()

@@ -4,41 +4,14 @@ recent decisions and program numbers, in both languages."""
 from __future__ import annotations
 
 import uuid
-from datetime import timedelta
 
 from fastapi.testclient import TestClient
 from markupsafe import escape
 
 from tenure.config import Settings
-from tenure.kit.time import utc_now
-from tenure.referrals import config, jobs, repository, service
+from tenure.referrals import service
 from tenure.storage.database import Database
-from tests.web.shop import ANALYST, XSS, signed_in
-
-
-def _held(shop: Settings, invitee: str | None = None) -> str:
-    """A referral the abuse rules held: the invitee signed up on the referrer's device, paid a
-    first order, and the return window closed. Its id."""
-    database = Database(shop.sqlalchemy_url)
-    tag = uuid.uuid4().hex[:8]
-    referrer, invitee = f"ref-{tag}", invitee or f"inv-{tag}"
-    device = f"device-{tag}"
-    paid = utc_now() - timedelta(days=30)
-
-    def work(session):  # type: ignore[no-untyped-def]
-        _, program = config.current_program(session)
-        code = service.code_for(session, referrer, paid, device=device).code
-        service.attribute(session, program, code, invitee, paid, device=device)
-        service.record_order(
-            session, program, shop.currency, f"order-{tag}", invitee, paid, 5000, shop.currency,
-            paid,
-        )  # fmt: skip
-
-    database.write(work)
-    jobs.run_due(database, shop.zone, utc_now())
-    found = database.read(lambda s: repository.of_invitee(s, invitee))
-    assert found is not None and found.status == "held"
-    return found.id
+from tests.web.shop import ANALYST, XSS, held_referral, signed_in
 
 
 def _status(shop: Settings, referral_id: str) -> str:
@@ -50,7 +23,7 @@ def _status(shop: Settings, referral_id: str) -> str:
 def test_an_admin_approves_a_held_referral_from_the_queue(
     client: TestClient, shop: Settings
 ) -> None:
-    referral_id = _held(shop)
+    referral_id = held_referral(shop)
     token = signed_in(client)
     page = client.get("/referrals")
     assert page.status_code == 200 and 'data-testid="review-queue"' in page.text
@@ -79,7 +52,7 @@ def test_an_admin_approves_a_held_referral_from_the_queue(
 
 
 def test_an_admin_rejects_and_names_are_escaped(client: TestClient, shop: Settings) -> None:
-    referral_id = _held(shop, invitee=XSS + uuid.uuid4().hex[:6])
+    referral_id = held_referral(shop, invitee=XSS + uuid.uuid4().hex[:6])
     token = signed_in(client)
     page = client.get("/referrals")
     assert XSS not in page.text and str(escape(XSS)) in page.text
@@ -94,7 +67,7 @@ def test_an_admin_rejects_and_names_are_escaped(client: TestClient, shop: Settin
 
 
 def test_the_analyst_and_a_missing_token_are_refused(client: TestClient, shop: Settings) -> None:
-    referral_id = _held(shop)
+    referral_id = held_referral(shop)
     signed_in(client)
     assert client.post(f"/referrals/{referral_id}/approve", data={}).status_code == 403
     bad = client.post(f"/referrals/{referral_id}/approve", data={"csrf_token": "forged"})
@@ -134,7 +107,7 @@ def test_unknown_ids_and_odd_input_give_a_message_not_a_500(client: TestClient) 
 
 
 def test_program_numbers_count_the_referrals(client: TestClient, shop: Settings) -> None:
-    _held(shop)
+    held_referral(shop)
     stats = Database(shop.sqlalchemy_url).read(service.program_stats)
     signed_in(client)
     card = client.get("/referrals").text.split('data-testid="referral-stats"')[1]

@@ -31,7 +31,7 @@ from tenure.profiles.schemas import (
 )
 from tenure.segments import service as segments
 from tenure.segments import tags
-from tenure.segments.scores import json_get
+from tenure.storage.jsonfields import json_get
 
 _USER_COLUMNS = ("first_seen", "signup_at", "channel", "country", "birthday")
 # Attribute keys a search looks in, besides the user id (when the shop sends them).

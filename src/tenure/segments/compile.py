@@ -16,7 +16,8 @@ from ibis.backends import BaseBackend
 from tenure.analytics.activity import Activity, daily
 from tenure.analytics.features import people, profile_table
 from tenure.segments.rules import Cond, Did, DidNotFollow, Group, Node, Not, TagIs, walk
-from tenure.segments.scores import current_scores, json_get
+from tenure.segments.scores import current_scores
+from tenure.storage.jsonfields import json_get
 
 _UTC = dt.Timestamp(timezone="UTC")
 

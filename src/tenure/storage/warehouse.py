@@ -64,6 +64,24 @@ class Warehouse:
         """The plausible times (storage/plausible.py) readers restrict the data to."""
         return TimeWindow.from_settings(self.settings)
 
+    def generation(self) -> tuple[int, ...]:
+        """A token that changes whenever a writer commits (the database file and its write-ahead
+        log, or the Spark tables' folders): what the console's page cache is keyed on."""
+        if self.is_spark:
+            root = self.spark_dir
+            paths = [root, *root.iterdir()] if root.exists() else []
+        else:
+            paths = [self.path, self.path.with_name(self.path.name + ".wal")]
+        token: list[int] = []
+        for path in paths:
+            try:
+                found = path.stat()
+            except FileNotFoundError:
+                token += [0, 0]
+                continue
+            token += [found.st_mtime_ns, found.st_size]
+        return tuple(token)
+
     @contextmanager
     def reader(self, raw: bool = False) -> Iterator[BaseBackend]:
         """An Ibis connection for reading, held only for the `with` block.

@@ -16,6 +16,7 @@ from tenure.kit.time import utc_now
 from tenure.operators import service as auth
 from tenure.operators.service import Who
 from tenure.web import render
+from tenure.web.cache import AnswerCache
 from tenure.web.deps import (
     COOKIE,
     AdminRequired,
@@ -100,6 +101,7 @@ def plotly_js() -> FileResponse:
 
 def install(app: FastAPI) -> None:
     """Mount the console on the app: its routes, static files and error pages."""
+    app.state.console_cache = AnswerCache(app.state.settings.console_stale_seconds)
     app.include_router(router)
     for page_router in PAGE_ROUTERS:
         app.include_router(page_router)

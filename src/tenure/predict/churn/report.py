@@ -9,6 +9,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import numpy as np
+import ibis
 import pandas as pd
 import plotly.graph_objects as go
 from ibis.backends import BaseBackend
@@ -17,7 +18,8 @@ from tenure.i18n import translate
 from tenure.kit.htmldoc import Section, render
 from tenure.kit.money import exponent
 from tenure.predict.churn.baselines import COMPARED_METRICS
-from tenure.predict.scores import model_scores
+from tenure.predict.scores import latest_expr, model_scores
+from tenure.storage.jsonfields import json_get
 
 METRICS = ("roc_auc", "pr_auc", "top_decile_lift", "brier", "calibration_error")
 
@@ -170,6 +172,40 @@ def risk_bands(churn: pd.DataFrame, value: pd.Series | None) -> list[RiskBand]:
             float(value.reindex(churn.index[mask]).fillna(0).sum()) if value is not None else None
         )
         bands.append(RiskBand(low, high, int(mask.sum()), at_stake))
+    return bands
+
+
+def risk_band_counts(con: BaseBackend) -> list[RiskBand]:
+    """`risk_bands` counted in the warehouse: the latest churn probability per customer, banded,
+    with the latest CLV summed per band; only one row per band leaves the warehouse."""
+    churn = latest_expr(con, "churn")
+    churn = churn.select(
+        "user_id", p=json_get(churn["values"], "churn_probability", con.name).cast("float64")
+    )
+    clv = latest_expr(con, "clv")
+    clv = clv.select(
+        clv_user=clv.user_id, clv=json_get(clv["values"], "clv_minor", con.name).cast("float64")
+    )
+    joined = churn.left_join(clv, churn.user_id == clv.clv_user)
+    band = ibis.cases(
+        *((joined.p < high, index) for index, (_, high) in enumerate(RISK_BANDS)),
+        else_=len(RISK_BANDS) - 1,
+    )
+    scored = joined.filter(joined.p.notnull()).mutate(band=band)
+    rows = (
+        scored.group_by("band")
+        .aggregate(customers=scored.count(), clv=scored.clv.sum(), valued=scored.clv.count())
+        .execute()
+    )
+    found = {int(r.band): r for r in rows.itertuples()}
+    bands = []
+    for index, (low, high) in enumerate(RISK_BANDS):
+        row = found.get(index)
+        customers = int(row.customers) if row is not None else 0
+        at_stake = float(row.clv) if row is not None and row.valued else None
+        bands.append(RiskBand(low, high, customers, at_stake))
+    if not any(b.customers for b in bands):
+        return []
     return bands
 
 

@@ -27,6 +27,7 @@ from tenure.segments import service as segments
 from tenure.segments import tags
 from tenure.segments.rfm import RfmQuery, RfmRunner
 from tenure.web import render
+from tenure.web.cache import run
 from tenure.web.deps import database, reader
 
 router = APIRouter(include_in_schema=False)
@@ -51,8 +52,7 @@ def customers(
     settings = request.app.state.settings
     with use_locale(who.locale):
         if part == "rfm":
-            with request.app.state.warehouse.reader() as con:
-                rfm = RfmRunner(RfmQuery(), settings.zone)(con)
+            rfm = run(request, RfmRunner(RfmQuery(), settings.zone))
             cells = {(c.r, c.f): c.users for c in rfm.grid}
             return render.page(
                 request,

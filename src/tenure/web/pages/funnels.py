@@ -16,7 +16,6 @@ from zoneinfo import ZoneInfo
 from babel.dates import format_timedelta
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
-from ibis.backends import BaseBackend
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from tenure.analytics.funnels import RUNNERS, FunnelQuery, FunnelResult, funnel_runner
@@ -31,6 +30,7 @@ from tenure.operators.service import Who
 from tenure.reports import charts
 from tenure.reports.html import MAIN_FUNNEL
 from tenure.web import render
+from tenure.web.cache import answer, run
 from tenure.web.deps import reader
 from tenure.web.pages.retention import is_fragment
 
@@ -187,26 +187,25 @@ def paths(
             if v is not None
         }
         values: dict[str, Any] = {"tab": "paths", "paths": None, "paths_figure": None}
-        with request.app.state.warehouse.reader() as con:
-            names = event_names(con)
-            chosen = _path_start(names) if start is None else (start.strip() or None)
-            errors: list[str] = []
-            if chosen is not None and chosen not in names:
-                errors.append(translate("web.funnels.unknown_event", event=chosen))
+        names = _names(request)
+        chosen = _path_start(names) if start is None else (start.strip() or None)
+        errors: list[str] = []
+        if chosen is not None and chosen not in names:
+            errors.append(translate("web.funnels.unknown_event", event=chosen))
+        try:
+            controls = PathControls.model_validate({**raw, "start": chosen})
+        except ValidationError as exc:
+            errors += _messages(exc, "web.funnels.invalid.path_", PATH_FIELDS)
+            controls = None
+        if controls is not None and not errors:
             try:
-                controls = PathControls.model_validate({**raw, "start": chosen})
-            except ValidationError as exc:
-                errors += _messages(exc, "web.funnels.invalid.path_", PATH_FIELDS)
-                controls = None
-            if controls is not None and not errors:
-                try:
-                    result = paths_runner(controls.query(), settings.zone)(con)
-                except TenureError as exc:
-                    errors.append(exc.message)
-                else:
-                    figure = charts.paths_sankey(result)
-                    figure.update_layout(title=_paths_title(result.start, result.direction))
-                    values.update(paths=result, paths_figure=figure)
+                result = run(request, paths_runner(controls.query(), settings.zone))
+            except TenureError as exc:
+                errors.append(exc.message)
+            else:
+                figure = charts.paths_sankey(result)
+                figure.update_layout(title=_paths_title(result.start, result.direction))
+                values.update(paths=result, paths_figure=figure)
         shown = PathControls()
         values.update(
             names=names,
@@ -239,15 +238,14 @@ def _builder(
     """The builder's state: the steps after an add or remove, messages, the funnel's result."""
     settings = request.app.state.settings
     result: FunnelResult | None = None
-    with request.app.state.warehouse.reader() as con:
-        names = event_names(con)
-        steps = [s.strip() for s in asked] if asked else _default_steps(names)
-        errors = _edit(steps, names, add, remove)
-        steps, controls, more = _controls(names, steps, window, mode)
-        errors += more
-        if controls is not None and not errors:
-            result, failed = _run(con, controls, settings.zone)
-            errors += failed
+    names = _names(request)
+    steps = [s.strip() for s in asked] if asked else _default_steps(names)
+    errors = _edit(steps, names, add, remove)
+    steps, controls, more = _controls(names, steps, window, mode)
+    errors += more
+    if controls is not None and not errors:
+        result, failed = _run(request, controls, settings.zone)
+        errors += failed
     figure = None
     if result is not None:
         figure = charts.funnel(result)
@@ -270,12 +268,22 @@ def _builder(
     }
 
 
+def _names(request: Request) -> list[str]:
+    """The shop's event names, through the console's cache."""
+
+    def compute() -> list[str]:
+        with request.app.state.warehouse.reader() as con:
+            return event_names(con)
+
+    return answer(request, ("event_names",), compute)
+
+
 def _run(
-    con: BaseBackend, controls: FunnelControls, zone: ZoneInfo
+    request: Request, controls: FunnelControls, zone: ZoneInfo
 ) -> tuple[FunnelResult | None, list[str]]:
     """The funnel, or the runner's refusal as a message."""
     try:
-        return funnel_runner(controls.query(), zone)(con), []
+        return run(request, funnel_runner(controls.query(), zone)), []
     except TenureError as exc:
         return None, [exc.message]
 

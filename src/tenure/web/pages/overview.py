@@ -17,11 +17,11 @@ from tenure.kit.time import utc_now
 from tenure.loyalty.liability import liability
 from tenure.loyalty.program import current_program
 from tenure.operators.service import Who
-from tenure.predict.churn.report import risk_bands
-from tenure.predict.scores import model_scores
+from tenure.predict.churn.report import RiskBand, risk_band_counts
 from tenure.segments import service as segments
-from tenure.segments.lifecycle import LifecycleQuery, LifecycleRunner
+from tenure.segments.lifecycle import LifecycleQuery, LifecycleResult, LifecycleRunner
 from tenure.web import render
+from tenure.web.cache import answer
 from tenure.web.deps import database, reader
 from tenure.web.sparkline import sparkline
 
@@ -63,21 +63,30 @@ def kpi_tiles(request: Request) -> tuple[list[Tile], str | None]:
     return tiles, week
 
 
+@dataclass(frozen=True)
+class Warehouse:
+    """The overview's warehouse figures, computed once per warehouse generation."""
+
+    tiles: list[Tile]
+    week: str | None
+    stages: LifecycleResult
+    bands: list[RiskBand]
+
+
+def warehouse_figures(request: Request) -> Warehouse:
+    settings = request.app.state.settings
+    tiles, week = kpi_tiles(request)
+    with request.app.state.warehouse.reader() as con:
+        stages = LifecycleRunner(LifecycleQuery(), settings.zone)(con)
+        bands = risk_band_counts(con)
+    return Warehouse(tiles, week, stages, bands)
+
+
 @router.get("/", response_class=HTMLResponse)
 def overview(request: Request, who: Annotated[Who, Depends(reader)]) -> HTMLResponse:
-    settings = request.app.state.settings
     now = utc_now()
     with use_locale(who.locale):
-        tiles, week = kpi_tiles(request)
-        with request.app.state.warehouse.reader() as con:
-            stages = LifecycleRunner(LifecycleQuery(), settings.zone)(con)
-            churn = model_scores(con, "churn")
-            clv = model_scores(con, "clv")
-        bands = (
-            risk_bands(churn, clv.get("clv_minor") if not clv.empty else None)
-            if not churn.empty
-            else []
-        )
+        figures = answer(request, ("overview",), lambda: warehouse_figures(request))
 
         def operational(session):  # type: ignore[no-untyped-def]
             _, program = current_program(session)
@@ -92,12 +101,12 @@ def overview(request: Request, who: Annotated[Who, Depends(reader)]) -> HTMLResp
             request,
             who,
             "overview.html",
-            tiles=tiles,
-            week=week,
+            tiles=figures.tiles,
+            week=figures.week,
             money=MONEY,
             rates=RATES,
-            stages=stages,
-            bands=bands,
+            stages=figures.stages,
+            bands=figures.bands,
             liability=owed,
             running=running,
             flows=flows[:12],

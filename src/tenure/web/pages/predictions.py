@@ -13,6 +13,8 @@ from tenure.i18n import use_locale
 from tenure.operators.service import Who
 from tenure.predict.churn.report import (
     METRICS,
+    AtRiskCustomer,
+    ClvDistribution,
     at_risk,
     calibration_figure,
     clv_distribution,
@@ -26,6 +28,7 @@ from tenure.predict.churn.report import (
 from tenure.predict.churn.service import stored_evaluation
 from tenure.predict.scores import model_scores
 from tenure.web import render
+from tenure.web.cache import answer
 from tenure.web.deps import reader
 
 router = APIRouter(include_in_schema=False)
@@ -77,17 +80,21 @@ def predictions(request: Request, who: Annotated[Who, Depends(reader)]) -> HTMLR
 @router.get("/predictions/scores", response_class=HTMLResponse)
 def prediction_scores(request: Request, who: Annotated[Who, Depends(reader)]) -> HTMLResponse:
     """The part that reads every customer's scores: loaded by htmx once the page is shown."""
-    with use_locale(who.locale):
+
+    def compute() -> tuple[ClvDistribution | None, list[AtRiskCustomer]]:
         with request.app.state.warehouse.reader() as con:
             churn = model_scores(con, "churn")
             clv = model_scores(con, "clv")
-        distribution = clv_distribution(clv)
+        return clv_distribution(clv), at_risk(churn, clv, AT_RISK_ROWS)
+
+    with use_locale(who.locale):
+        distribution, customers = answer(request, ("prediction_scores",), compute)
         return render.page(
             request,
             who,
             "_predictions_scores.html",
             distribution=distribution,
             clv_chart=clv_figure(distribution) if distribution else None,
-            at_risk=at_risk(churn, clv, AT_RISK_ROWS),
+            at_risk=customers,
             has_clv=distribution is not None,
         )

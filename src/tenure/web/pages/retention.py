@@ -25,6 +25,7 @@ from tenure.kit.formats import Formats
 from tenure.operators.service import Who
 from tenure.reports import charts
 from tenure.web import render
+from tenure.web.cache import run
 from tenure.web.deps import reader
 
 router = APIRouter(include_in_schema=False)
@@ -202,8 +203,7 @@ def _view(request: Request, raw: dict[str, str]) -> dict[str, Any]:
         values["errors"] = [exc.message]
         return values
     try:
-        with request.app.state.warehouse.reader() as con:
-            result = RetentionRunner(query, request.app.state.settings.zone)(con)
+        result = run(request, RetentionRunner(query, request.app.state.settings.zone))
     except TenureError as exc:
         values["errors"] = [exc.message]
         return values
