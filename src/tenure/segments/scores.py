@@ -11,7 +11,6 @@ import pyarrow as pa
 from ibis.backends import BaseBackend
 
 from tenure.kit.time import utc_now
-from tenure.storage.jsonfields import json_get
 from tenure.storage.warehouse import Warehouse
 
 

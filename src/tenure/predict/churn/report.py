@@ -8,8 +8,8 @@ from itertools import pairwise
 from typing import Any
 from zoneinfo import ZoneInfo
 
-import numpy as np
 import ibis
+import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 from ibis.backends import BaseBackend
