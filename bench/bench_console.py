@@ -6,7 +6,9 @@ For each size: simulate a shop (cached in $TENURE_BENCH_DIR), import it, score c
 create an operator, start `tenure serve`, sign in, and request every page of the console
 (navigation and detail pages) `--requests` times after two warm-up requests. The figure is the
 server's own time from the `Server-Timing` header (what the page costs, without the client), with
-the client's wall time beside it. Targets: p95 ≤ 300 ms at 1M events, ≤ 1 s at 10M.
+the client's wall time beside it. Targets: p95 ≤ 300 ms at 1M events, ≤ 1 s at 10M. The first
+view of each page is reported apart: the console caches warehouse answers until the warehouse
+changes (web/cache.py), so it is what a page costs right after an import.
 
 The peer is what an analyst would otherwise do for the overview's KPI tiles: pandas on the
 simulator's Parquet files (read orders and events, weekly revenue, orders, buyers, AOV, new and
@@ -129,13 +131,22 @@ def serve(home: Path, port: int) -> subprocess.Popen[bytes]:
 
 
 def pages(customer: str) -> list[tuple[str, str]]:
+    """Every page of the navigation, then the detail pages and the parts htmx loads after them."""
     from urllib.parse import quote
 
     from tenure.web.render import NAV
 
+    user = quote(customer, safe="")
     return [
         *NAV,
-        ("customer 360", f"/customers/{quote(customer, safe='')}"),
+        ("  part: RFM grid", "/customers?part=rfm"),
+        ("  part: scores", "/predictions/scores"),
+        ("  part: review body", "/review/body"),
+        ("funnel paths", "/funnels/paths"),
+        ("retention by month", "/retention?period=month&periods=12"),
+        ("customer 360", f"/customers/{user}"),
+        ("  part: 360 profile", f"/customers/{user}?part=profile"),
+        ("segment preview", "/segments/preview?combine=all&field=feature.orders&op=gte&value=2"),
         ("campaign calendar", "/campaigns/calendar"),
     ]
 
@@ -182,9 +193,12 @@ def main() -> None:
         proc = serve(home, args.port)
         rows, measured = [], []
         try:
-            for name, path in pages(shop["customer"]):
-                figures = measure(f"http://127.0.0.1:{args.port}", path, args.requests)
-                measured.append({"page": name, "path": path, **figures})
+            with httpx.Client(base_url=f"http://127.0.0.1:{args.port}", timeout=300) as client:
+                signed = client.post("/login", data={"username": "bench", "password": PASSWORD})
+                assert signed.status_code == 303
+                for name, path in pages(shop["customer"]):
+                    figures = measure(client, path, args.requests)
+                    measured.append({"page": name, "path": path, **figures})
         finally:
             proc.terminate()
             proc.wait(timeout=30)
@@ -195,6 +209,7 @@ def main() -> None:
                 (
                     m["page"],
                     m["status"],
+                    m["first_ms"],
                     m["p50_ms"],
                     m["p95_ms"],
                     m["max_ms"],
@@ -205,7 +220,19 @@ def main() -> None:
         head = f"{shop['events']:,} events, {shop['users']:,} customers"
         print(f"\n{head} (target p95 ≤ {target:.0f} ms)")
         print(
-            table(("page", "status", "p50 ms", "p95 ms", "max ms", "client p50 ms", "meets"), rows)
+            table(
+                (
+                    "page",
+                    "status",
+                    "first view ms",
+                    "p50 ms",
+                    "p95 ms",
+                    "max ms",
+                    "client p50 ms",
+                    "meets",
+                ),
+                rows,
+            )
         )
         print(
             f"pandas by hand, the overview's KPI tiles from Parquet: {peer_s * 1000:.0f} ms "
