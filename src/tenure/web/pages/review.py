@@ -20,6 +20,7 @@ from tenure.reports.weekly.pdf import html_to_pdf
 from tenure.reports.weekly.render import render_body, render_html
 from tenure.reports.weekly.weeks import Week
 from tenure.web import render
+from tenure.web.cache import answer
 from tenure.web.deps import reader
 
 router = APIRouter(include_in_schema=False)
@@ -33,7 +34,12 @@ def pick_week(request: Request, text: str | None) -> Week:
     settings = request.app.state.settings
     now = utc_now()
     if not text:
-        return default_week(request.app.state.warehouse, settings, now)
+        day = now.astimezone(settings.zone).date()
+        return answer(
+            request,
+            ("review_default_week", day),
+            lambda: default_week(request.app.state.warehouse, settings, now),
+        )
     earliest = settings.earliest_event_time.astimezone(settings.zone).date()
     latest = now.astimezone(settings.zone).date()
     try:
@@ -98,7 +104,15 @@ def review_body(
             return render.page(
                 request, who, "_review_body.html", status_code=exc.status, error=exc.message
             )
-        found = build_review(state.settings, state.database, state.warehouse, picked, utc_now())
+        # Keyed on the warehouse: the review's operational parts (campaigns, offers, segment
+        # sizes) are of a past week, and sends and redemptions reach the warehouse as events.
+        found = answer(
+            request,
+            ("review", picked.start),
+            lambda: build_review(
+                state.settings, state.database, state.warehouse, picked, utc_now()
+            ),
+        )
         return render.page(
             request, who, "_review_body.html", error=None, body=render_body(found, who.locale)
         )
