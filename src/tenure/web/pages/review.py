@@ -34,10 +34,9 @@ def pick_week(request: Request, text: str | None) -> Week:
     settings = request.app.state.settings
     now = utc_now()
     if not text:
-        day = now.astimezone(settings.zone).date()
         return answer(
             request,
-            ("review_default_week", day),
+            ("review_default_week", now.astimezone(settings.zone).date()),
             lambda: default_week(request.app.state.warehouse, settings, now),
         )
     earliest = settings.earliest_event_time.astimezone(settings.zone).date()
