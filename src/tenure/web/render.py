@@ -15,6 +15,7 @@ from markupsafe import Markup
 
 from tenure import __version__
 from tenure.config import Settings
+from tenure.errors import TenureError
 from tenure.i18n import available, normalise, translate
 from tenure.kit.formats import Formats
 from tenure.operators.service import Who
@@ -103,3 +104,20 @@ def page(
     """A whole page, or, for an htmx request naming a fragment template, just that."""
     html = environment().get_template(template).render(**context(request, who), **values)
     return HTMLResponse(html, status_code=status_code, headers=HEADERS)
+
+
+def missing(
+    request: Request, who: Who, error: TenureError, *, title: str, back: str, back_label: str
+) -> HTMLResponse:
+    """The page for something that is not there (or not any more): the service's message, a
+    way back, and the error's status (404, or 409 for a key already used)."""
+    return page(
+        request,
+        who,
+        "missing.html",
+        status_code=error.status,
+        title=title,
+        error=error.message,
+        back=back,
+        back_label=back_label,
+    )

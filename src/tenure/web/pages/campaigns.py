@@ -231,7 +231,7 @@ def campaign_calendar(
         return render.page(
             request,
             who,
-            "_campaigns_calendar.html",
+            "calendar.html",
             year=shown,
             months=_months(holidays, planned, shown, who.locale),
             holidays=holidays,
@@ -243,8 +243,18 @@ def campaign_calendar(
 def _missing(
     request: Request, who: Who, error: TenureError, fragment: bool = False
 ) -> HTMLResponse:
-    template = "_campaigns_gone.html" if fragment else "_campaigns_missing.html"
-    return render.page(request, who, template, status_code=error.status, error=error.message)
+    if fragment:
+        return render.page(
+            request, who, "_campaigns_gone.html", status_code=error.status, error=error.message
+        )
+    return render.missing(
+        request,
+        who,
+        error,
+        title="web.campaigns.missing_title",
+        back="/campaigns",
+        back_label="web.campaigns.back",
+    )
 
 
 def _detail(

@@ -103,8 +103,18 @@ def create_experiment(
 def _missing(
     request: Request, who: Who, error: TenureError, fragment: bool = False
 ) -> HTMLResponse:
-    template = "_experiments_gone.html" if fragment else "_experiments_missing.html"
-    return render.page(request, who, template, status_code=error.status, error=error.message)
+    if fragment:
+        return render.page(
+            request, who, "_experiments_gone.html", status_code=error.status, error=error.message
+        )
+    return render.missing(
+        request,
+        who,
+        error,
+        title="web.experiments.missing_title",
+        back="/experiments",
+        back_label="web.experiments.back",
+    )
 
 
 def _detail(
