@@ -234,9 +234,10 @@ def main() -> None:
             )
         )
         print(
-            f"pandas by hand, the overview's KPI tiles from Parquet: {peer_s * 1000:.0f} ms "
-            f"(overview p50 {overview['p50_ms']:.0f} ms: "
-            f"{peer_s * 1000 / overview['p50_ms']:.1f}x faster)"
+            f"pandas by hand, only the overview's KPI tiles, from Parquet: {peer_s * 1000:.0f} ms; "
+            f"the overview's first view {overview['first_ms']:.0f} ms "
+            f"({overview['first_ms'] / (peer_s * 1000):.1f}x pandas; it also counts lifecycle "
+            f"stages and risk bands), a repeat view {overview['p50_ms']:.0f} ms"
         )
         results["sizes"].append(
             {

@@ -63,7 +63,7 @@ class Settings(BaseSettings):
     secret_key: str | None = None
     # The console serves a warehouse answer computed before the last write for up to this long
     # while it recomputes in the background (0: always wait for the new figures).
-    console_stale_seconds: float = Field(default=300.0, ge=0)
+    console_stale_seconds: float = Field(default=3600.0, ge=0)
 
     @field_validator("timezone")
     @classmethod
