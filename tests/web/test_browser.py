@@ -105,3 +105,22 @@ def test_an_admin_builds_a_segment_and_approves_a_referral(
     watched.screenshot("en", "referral-approved")
     assert watched.problems == []
     page.context.close()
+
+
+def test_controls_swap_the_result_in_place_with_its_charts(console: str, browser: Any) -> None:
+    """htmx swaps the retention and paths results in (figures ride in data attributes, which htmx
+    keeps) and the address follows, so a reload shows the same view."""
+    watched = _sign_in(browser, console)
+    page = watched.page
+    for path, form, field, value, result in (
+        ("/retention", "retention-form", "period", "month", "#retention-result"),
+        ("/funnels/paths", "paths-form", "start", "Product Viewed", "#paths-result"),
+    ):
+        page.goto(f"{console}{path}")
+        page.select_option(f"[data-testid={form}] select[name={field}]", value)
+        with page.expect_response(lambda r: r.request.headers.get("hx-request") == "true"):
+            page.click(f"[data-testid={form}] button[type=submit]")
+        page.locator(f"{result} div.chart .js-plotly-plot").first.wait_for(timeout=15_000)
+        assert f"{field}=" in page.url
+    assert watched.problems == []
+    page.context.close()
