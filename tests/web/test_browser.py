@@ -103,6 +103,19 @@ def test_an_admin_builds_a_segment_and_approves_a_referral(
     assert page.locator("[data-testid=flash]").is_visible()
     assert page.locator(f'[data-referral="{referral_id}"]').count() == 0
     watched.screenshot("en", "referral-approved")
+
+    # Rejecting asks first: dismissed, nothing happens; accepted, the referral leaves the queue.
+    other = held_referral(settings)
+    page.goto(f"{url}/referrals")
+    reject = page.locator(f'[data-referral="{other}"] [data-testid=reject]')
+    page.once("dialog", lambda dialog: dialog.dismiss())
+    reject.click()
+    page.wait_for_timeout(300)
+    assert page.locator(f'[data-referral="{other}"]').count() == 1
+    page.once("dialog", lambda dialog: dialog.accept())
+    reject.click()
+    page.wait_for_url(f"{url}/referrals?done=rejected*")
+    assert page.locator(f'[data-referral="{other}"]').count() == 0
     assert watched.problems == []
     page.context.close()
 

@@ -12,6 +12,13 @@
       window.Plotly.newPlot(target, fig.data, fig.layout, {displaylogo: false, responsive: true});
     });
   }
+  // A button with data-confirm asks before its form is sent (finishing a campaign, stopping an
+  // experiment, rejecting a referral): an inline onclick would break the CSP.
+  document.addEventListener("submit", function (event) {
+    var button = event.submitter;
+    var question = button && button.dataset.confirm;
+    if (question && !window.confirm(question)) event.preventDefault();
+  }, true);
   document.addEventListener("DOMContentLoaded", function () {
     draw(document);
     if (window.htmx) window.htmx.onLoad(draw);
