@@ -10,7 +10,7 @@ import pytest
 from babel.messages.extract import extract_from_dir
 from babel.messages.pofile import read_po
 
-from tenure.i18n import available, catalogue, normalise, translate
+from tenure.i18n import available, catalogue, label, normalise, translate
 
 LOCALES = Path(__file__).parents[1] / "src" / "tenure" / "locales"
 SOURCE = Path(__file__).parents[1] / "src" / "tenure"
@@ -65,3 +65,9 @@ def test_translate_falls_back_to_english_then_to_the_key() -> None:
     assert translate("error.not_found", locale="zh-CN") != translate("error.not_found")
     assert catalogue("fr") == catalogue("en")
     assert translate("no.such.key") == "no.such.key"
+
+
+def test_a_label_translates_known_names_and_keeps_the_shop_s_own() -> None:
+    assert label("rfm.segment.Champions", "Champions", locale="zh-CN") == "核心客户"
+    assert label("rfm.segment.Champions", "Champions", locale="en") == "Champions"
+    assert label("rfm.segment.VIP whales", "VIP whales", locale="zh-CN") == "VIP whales"

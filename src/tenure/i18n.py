@@ -83,6 +83,13 @@ def use_locale(locale: str) -> Iterator[None]:
         _ASKED.reset(token)
 
 
+def label(key: str, fallback: str, locale: str | None = None) -> str:
+    """The catalogue's name for a value that is also data (an RFM segment named `Champions`):
+    its translation when the catalogue has `key`, else the value itself (the shop's own name)."""
+    chosen = catalogue(normalise(locale or current_locale()))
+    return chosen.get(key) or catalogue(DEFAULT_LOCALE).get(key) or fallback
+
+
 def translate(key: str, /, locale: str | None = None, **values: Any) -> str:
     """The message for `key` in `locale`, falling back to English and then to the key."""
     template = catalogue(normalise(locale or current_locale())).get(key) or catalogue(

@@ -236,3 +236,10 @@ class TestCustomer360:
         signed_in(client, ANALYST)
         page = client.get("/customers/nobody-at-all")
         assert page.status_code == 404 and "未找到客户" in page.text
+
+
+def test_rfm_segment_names_read_in_the_operator_s_language(client: TestClient) -> None:
+    signed_in(client, ANALYST)
+    part = client.get("/customers", params={"part": "rfm"})
+    assert part.status_code == 200 and "核心客户" in part.text
+    assert "value=Champions" in part.text  # the builder link keeps the rule's value

@@ -16,7 +16,7 @@ from markupsafe import Markup
 from tenure import __version__
 from tenure.config import Settings
 from tenure.errors import TenureError
-from tenure.i18n import available, normalise, translate
+from tenure.i18n import available, label, normalise, translate
 from tenure.kit.formats import Formats
 from tenure.operators.service import Who
 
@@ -76,6 +76,7 @@ def context(request: Request, who: Who | None, locale: str | None = None) -> dic
     chosen = normalise(locale or (who.locale if who else _accepted(request, settings)))
     return {
         "_": partial(translate, locale=chosen),
+        "label": partial(label, locale=chosen),
         "fmt": Formats(chosen, settings.currency, settings.zone),
         "locale": chosen,
         "locales": available(),
