@@ -117,3 +117,27 @@ def test_guessing_locks_the_account_for_a_while(database: Database) -> None:
     for _ in range(service.MAX_FAILED_SIGN_INS - 1):
         database.write(lambda s: service.sign_in(s, "eve", "guess guess", later))
     assert database.write(lambda s: service.sign_in(s, "eve", PASSWORD, later)) is not None
+
+
+def test_an_operator_changes_their_own_settings_and_password(database: Database) -> None:
+    now = utc_now()
+    ada = database.write(lambda s: service.create_operator(s, "ada2", PASSWORD, "admin", now)).id
+    with pytest.raises(OperatorInvalid):  # the weekly review needs somewhere to go
+        database.write(lambda s: service.set_preferences(s, ada, weekly_review=True))
+    database.write(
+        lambda s: service.set_preferences(
+            s, ada, locale="zh", email="ada@example.com", weekly_review=True
+        )
+    )
+    row = database.read(lambda s: service.account(s, ada))
+    assert (row.locale, row.email, row.weekly_review) == ("zh_CN", "ada@example.com", True)
+    database.write(lambda s: service.set_preferences(s, ada, email=""))  # no address: no review
+    assert database.read(lambda s: service.account(s, ada)).weekly_review is False
+
+    signed = database.write(lambda s: service.sign_in(s, "ada2", PASSWORD, now))
+    assert signed is not None
+    assert not database.write(lambda s: service.change_own_password(s, ada, "wrong", "x" * 12))
+    assert database.read(lambda s: service.who(s, signed.token, now)) is not None
+    assert database.write(lambda s: service.change_own_password(s, ada, PASSWORD, "n" * 12))
+    assert database.read(lambda s: service.who(s, signed.token, now)) is None
+    assert database.write(lambda s: service.sign_in(s, "ada2", "n" * 12, now)) is not None

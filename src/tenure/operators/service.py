@@ -126,7 +126,29 @@ def set_preferences(
         operator.email = email or None
     _check(operator.username, None, operator.role, operator.locale, operator.email)
     if weekly_review is not None:
-        operator.weekly_review = weekly_review and operator.email is not None
+        if weekly_review and operator.email is None:
+            raise OperatorInvalid("email", "the weekly review needs an e-mail address")
+        operator.weekly_review = weekly_review
+    elif operator.email is None:
+        operator.weekly_review = False
+    return operator
+
+
+def change_own_password(session: Session, operator_id: int, current: str, new: str) -> bool:
+    """A new password when `current` is right (False otherwise); every session of the account
+    ends, this one too, so a stolen session cannot outlive the change."""
+    operator = repository.by_id(session, operator_id)
+    if operator is None or not verify_password(current[:1024], operator.password_hash):
+        return False
+    set_password(session, operator.username, new)
+    return True
+
+
+def account(session: Session, operator_id: int) -> Operator:
+    """One's own account, for the settings page."""
+    operator = repository.by_id(session, operator_id)
+    if operator is None:
+        raise OperatorNotFound(str(operator_id))
     return operator
 
 

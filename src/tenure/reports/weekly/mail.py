@@ -45,7 +45,11 @@ def compose(review: WeeklyReview, locale: str, settings: Settings) -> Mail:
         span = Formats(chosen, review.currency).week(review.week.start, review.week.end)
         lines = {
             "intro": translate("review.mail.intro", locale=chosen, range=span),
-            "outro": translate("review.mail.why", locale=chosen),
+            "outro": translate(
+                "review.mail.why",
+                locale=chosen,
+                account=f"{settings.public_url.rstrip('/')}/account",
+            ),
             "link": review_link(settings, review.week.start),
         }
         return Mail(

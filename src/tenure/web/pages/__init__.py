@@ -5,6 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter
 
 from tenure.web.pages import (
+    account,
     campaigns,
     customers,
     experiments,
@@ -32,4 +33,5 @@ PAGE_ROUTERS: tuple[APIRouter, ...] = (
     campaigns.router,
     experiments.router,
     review.router,
+    account.router,
 )
