@@ -67,6 +67,9 @@ def test_every_page_in_both_languages(console: str, browser: Any, locale: str) -
         assert page.locator("nav.main a.active").count() == 1, name
         shot = watched.screenshot(locale, name)
         assert shot.stat().st_size > 5_000
+    page.goto(f"{console}/account")
+    page.wait_for_load_state("networkidle")
+    watched.screenshot(locale, "account")
     assert watched.problems == []
     page.context.close()
 
