@@ -26,6 +26,7 @@ from tenure.analytics.kpis import (
     KpiRunner,
     KpiSeries,
 )
+from tenure.analytics.kpis.query import RATE_METRICS
 from tenure.cli.context import err_console, friendly, services
 from tenure.cli.funnels import parse_day
 from tenure.cli.output import (
@@ -43,7 +44,6 @@ from tenure.i18n import translate
 from tenure.ingest.tracking.flush import flush_inbox
 
 Q = TypeVar("Q", bound=AnalyticsQuery)
-RATES = {"stickiness", "repurchase_rate", "refund_rate", "conversion"}
 
 
 @contextmanager
@@ -84,7 +84,7 @@ def _query(query_type: type[Q], data: dict[str, Any]) -> Q:
 def _cell(metric: str, value: float | None) -> str:
     if value is None:
         return "–"
-    if metric in RATES:
+    if metric in RATE_METRICS:
         return f"{value:.1%}"
     return f"{value:,}" if isinstance(value, int) else f"{value:,.2f}"
 

@@ -35,21 +35,13 @@ def offer_by_id(session: Session, offer_id: str) -> PromoOffer | None:
 
 
 def offers(
-    session: Session, status: str | None = None, kind: str | None = None
+    session: Session,
+    status: str | None = None,
+    kind: str | None = None,
+    limit: int | None = None,
+    offset: int = 0,
 ) -> list[PromoOffer]:
-    """Offers, newest first, optionally by status and kind."""
-    query = select(PromoOffer).order_by(PromoOffer.created_at.desc(), PromoOffer.id)
-    if status:
-        query = query.where(PromoOffer.status == status)
-    if kind:
-        query = query.where(PromoOffer.kind == kind)
-    return list(session.scalars(query))
-
-
-def offers_page(
-    session: Session, status: str | None, kind: str | None, limit: int, offset: int
-) -> list[PromoOffer]:
-    """One page of offers, newest first, optionally by status and kind."""
+    """Offers, newest first, optionally by status and kind, optionally one page of them."""
     query = select(PromoOffer).order_by(PromoOffer.created_at.desc(), PromoOffer.id)
     if status:
         query = query.where(PromoOffer.status == status)

@@ -10,6 +10,7 @@ from ibis.backends import BaseBackend
 
 from tenure.analytics.funnels import FunnelQuery, funnel_runner
 from tenure.analytics.kpis import KpiQuery, KpiRunner
+from tenure.analytics.kpis.query import LOWER_IS_BETTER, RATE_METRICS
 from tenure.analytics.paths import PathsQuery, paths_runner
 from tenure.analytics.retention import RetentionQuery, RetentionRunner
 from tenure.i18n import translate
@@ -53,14 +54,12 @@ SUMMARY_METRICS = (
     "active_users",
     "conversion",
 )
-_RATES = {"repurchase_rate", "refund_rate", "conversion", "stickiness"}
-_LOWER_IS_BETTER = {"refund_rate"}
 
 
 def _fmt(metric: str, value: float | None) -> str:
     if value is None:
         return "–"
-    if metric in _RATES:
+    if metric in RATE_METRICS:
         return f"{value:.1%}"
     return (
         f"{value:,.2f}" if isinstance(value, float) and not value.is_integer() else f"{value:,.0f}"
@@ -77,7 +76,7 @@ def kpi_sections(con: BaseBackend, zone: ZoneInfo) -> list[Section]:
             continue
         last = points[-1]
         change = last.change_rate
-        better = change is not None and (change >= 0) != (series.metric in _LOWER_IS_BETTER)
+        better = change is not None and (change >= 0) != (series.metric in LOWER_IS_BETTER)
         arrow = "" if change is None else ("up" if better else "down")
         delta = "–" if change is None else f"{change:+.1%}"
         rows.append(

@@ -36,6 +36,10 @@ COMMERCE_METRICS = (
 )
 VISIT_METRICS = ("visitors", "conversion")
 MONEY_METRICS = ("revenue", "gross_revenue", "refunds", "aov")
+# Shares (shown as percentages; a change between two is in points) and the metrics where a rise
+# is bad news: what every report, page and review of these KPIs needs to present them.
+RATE_METRICS = frozenset({"repurchase_rate", "refund_rate", "conversion", "stickiness"})
+LOWER_IS_BETTER = frozenset({"refund_rate"})
 METRICS = (*USER_METRICS, *COMMERCE_METRICS, *VISIT_METRICS)
 Metric = Literal[
     "active_users",

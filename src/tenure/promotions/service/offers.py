@@ -145,7 +145,7 @@ def performance(
     offset: int = 0,
 ) -> list[OfferPerformance]:
     """One page of offers (newest first) with their redemptions, cost and budget."""
-    rows = repository.offers_page(session, status, kind, limit, offset)
+    rows = repository.offers(session, status, kind, limit, offset)
     ids = [row.id for row in rows]
     totals = repository.redemption_totals(session, ids)
     codes = repository.code_counts(session, ids)

@@ -22,6 +22,7 @@ from ibis.backends import BaseBackend
 from sqlalchemy.orm import Session
 
 from tenure.analytics.kpis import KpiQuery, KpiResult, KpiRunner
+from tenure.analytics.kpis.query import LOWER_IS_BETTER, RATE_METRICS
 from tenure.analytics.kpis.sources import data_bounds
 from tenure.analytics.retention import RetentionQuery, RetentionRunner
 from tenure.campaigns.models import CampaignRow
@@ -53,9 +54,7 @@ KPI_METRICS = (
     "active_users",
     "refund_rate",
 )
-RATES = frozenset({"repurchase_rate", "conversion", "refund_rate"})
 MONEY = frozenset({"revenue", "aov"})
-LOWER_IS_BETTER = frozenset({"refund_rate"})
 HISTORY_WEEKS = 12
 COHORTS = 4
 TOP_CAMPAIGNS = 10
@@ -88,7 +87,7 @@ class KpiLine:
 
     @property
     def is_rate(self) -> bool:
-        return self.metric in RATES
+        return self.metric in RATE_METRICS
 
     @property
     def is_money(self) -> bool:

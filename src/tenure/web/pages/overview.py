@@ -6,11 +6,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Annotated
+from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse
+from ibis.backends import BaseBackend
 
 from tenure.analytics.kpis import KpiQuery, KpiRunner
+from tenure.analytics.kpis.query import LOWER_IS_BETTER, MONEY_METRICS, RATE_METRICS
 from tenure.campaigns.service import campaigns
 from tenure.i18n import use_locale
 from tenure.kit.time import utc_now
@@ -28,9 +31,6 @@ from tenure.web.sparkline import sparkline
 router = APIRouter(include_in_schema=False)
 
 TILES = ("revenue", "orders", "buyers", "new_users", "aov", "repurchase_rate", "active_users")
-RATES = {"repurchase_rate", "refund_rate", "conversion"}
-MONEY = {"revenue", "aov"}
-LOWER_IS_BETTER = {"refund_rate"}
 TREND_WEEKS = 12
 
 
@@ -44,11 +44,9 @@ class Tile:
     trend: object
 
 
-def kpi_tiles(request: Request) -> tuple[list[Tile], str | None]:
+def kpi_tiles(con: BaseBackend, zone: ZoneInfo) -> tuple[list[Tile], str | None]:
     """The last complete week against the week before, with twelve weeks of trend."""
-    settings = request.app.state.settings
-    with request.app.state.warehouse.reader() as con:
-        result = KpiRunner(KpiQuery(period="week", metrics=TILES), settings.zone)(con)
+    result = KpiRunner(KpiQuery(period="week", metrics=TILES), zone)(con)
     tiles, week = [], None
     for series in result.series:
         points = [p for p in series.points if not p.partial] or series.points
@@ -75,8 +73,8 @@ class Warehouse:
 
 def warehouse_figures(request: Request) -> Warehouse:
     settings = request.app.state.settings
-    tiles, week = kpi_tiles(request)
     with request.app.state.warehouse.reader() as con:
+        tiles, week = kpi_tiles(con, settings.zone)
         stages = LifecycleRunner(LifecycleQuery(), settings.zone)(con)
         bands = risk_band_counts(con)
     return Warehouse(tiles, week, stages, bands)
@@ -103,8 +101,8 @@ def overview(request: Request, who: Annotated[Who, Depends(reader)]) -> HTMLResp
             "overview.html",
             tiles=figures.tiles,
             week=figures.week,
-            money=MONEY,
-            rates=RATES,
+            money=MONEY_METRICS,
+            rates=RATE_METRICS,
             stages=figures.stages,
             bands=figures.bands,
             liability=owed,

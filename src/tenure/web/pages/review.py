@@ -15,7 +15,7 @@ from tenure.errors import TenureError
 from tenure.i18n import use_locale
 from tenure.kit.time import utc_now
 from tenure.operators.service import Who
-from tenure.reports.weekly.data import build_review, default_week
+from tenure.reports.weekly.data import WeeklyReview, build_review, default_week
 from tenure.reports.weekly.pdf import html_to_pdf
 from tenure.reports.weekly.render import render_body, render_html
 from tenure.reports.weekly.weeks import Week
@@ -90,12 +90,23 @@ def review_page(
         )
 
 
+def _review(request: Request, picked: Week) -> WeeklyReview:
+    """The week's review through the console's cache (the page's body and its PDF share it).
+    Keyed on the warehouse: the operational parts (campaigns, offers, segment sizes) are of a past
+    week, and sends and redemptions reach the warehouse as events."""
+    state = request.app.state
+    return answer(
+        request,
+        ("review", picked.start),
+        lambda: build_review(state.settings, state.database, state.warehouse, picked, utc_now()),
+    )
+
+
 @router.get("/review/body", response_class=HTMLResponse)
 def review_body(
     request: Request, who: Annotated[Who, Depends(reader)], week: WeekText = None
 ) -> HTMLResponse:
     """The review itself, for the page's htmx placeholder."""
-    state = request.app.state
     with use_locale(who.locale):
         try:
             picked = pick_week(request, week)
@@ -103,15 +114,7 @@ def review_body(
             return render.page(
                 request, who, "_review_body.html", status_code=exc.status, error=exc.message
             )
-        # Keyed on the warehouse: the review's operational parts (campaigns, offers, segment
-        # sizes) are of a past week, and sends and redemptions reach the warehouse as events.
-        found = answer(
-            request,
-            ("review", picked.start),
-            lambda: build_review(
-                state.settings, state.database, state.warehouse, picked, utc_now()
-            ),
-        )
+        found = _review(request, picked)
         return render.page(
             request, who, "_review_body.html", error=None, body=render_body(found, who.locale)
         )
@@ -122,12 +125,11 @@ def review_pdf(
     request: Request, who: Annotated[Who, Depends(reader)], week: WeekText = None
 ) -> Response:
     """The same review as a PDF download (printed by headless Chromium)."""
-    state = request.app.state
     with use_locale(who.locale):
         try:
             picked = pick_week(request, week)
-            found = build_review(state.settings, state.database, state.warehouse, picked, utc_now())
-            pdf = html_to_pdf(render_html(found, who.locale), state.settings)
+            found = _review(request, picked)
+            pdf = html_to_pdf(render_html(found, who.locale), request.app.state.settings)
         except TenureError as exc:
             return render.page(
                 request, who, "review.html", status_code=exc.status, error=exc.message, shown=None

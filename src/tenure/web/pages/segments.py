@@ -106,12 +106,6 @@ def segments(
         return _listing(request, who, builder)
 
 
-def _builder(
-    combine: str, fields: list[str], ops: list[str], values: list[str], rule: str
-) -> Builder:
-    return Builder(combine=combine, fields=fields, ops=ops, values=values, rule=rule)
-
-
 BUILDER_PARAMS = ("combine", "field", "op", "value", "rule")
 
 
@@ -132,7 +126,7 @@ def preview(
         return segment(request, "preview", who, offset)
     settings = request.app.state.settings
     with use_locale(who.locale):
-        builder = _builder(combine, field_, op, value, rule)
+        builder = Builder(combine=combine, fields=field_, ops=op, values=value, rule=rule)
         count: int | None = None
         sample: list[str] = []
         as_of: date | None = None
@@ -177,7 +171,7 @@ def create(
     """Save the builder's rule as a segment, compute its members, show its page."""
     state = request.app.state
     with use_locale(who.locale):
-        builder = _builder(combine, field_, op, value, rule)
+        builder = Builder(combine=combine, fields=field_, ops=op, values=value, rule=rule)
         builder.key, builder.name, builder.description = key.strip(), name.strip(), description
         try:
             document = builder.document()
