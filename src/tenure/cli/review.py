@@ -80,7 +80,11 @@ def review(
                 if not target:
                     continue
                 path = _write(target, data if data is not None else html_to_pdf(document))
-                console.print(translate("review.cli.written", range=span, path=path))
+                console.print(
+                    translate("review.cli.written", range=span, path=path),
+                    highlight=False,
+                    soft_wrap=True,  # a path broken across lines cannot be copied
+                )
         if send:
             counts = send_reviews(
                 svc.settings, svc.database, svc.warehouse, now, week=picked, wait_for_data=False
