@@ -64,6 +64,11 @@ class Settings(BaseSettings):
     # The console serves a warehouse answer computed before the last write for up to this long
     # while it recomputes in the background (0: always wait for the new figures).
     console_stale_seconds: float = Field(default=3600.0, ge=0)
+    # Recommendations (docs/recommendations.md): SKU globs that are not products (postage, fees,
+    # gift cards: `POST,gift_*`), never learnt from or shown; and how many items of one category
+    # a list may hold (0: no cap).
+    recommend_exclude_skus: str = ""
+    recommend_max_per_category: int = Field(default=3, ge=0, le=1000)
 
     @field_validator("timezone")
     @classmethod

@@ -1,0 +1,1 @@
+"""The recommenders: each turns Interactions into scored item lists."""
