@@ -69,7 +69,9 @@ class Artefact:
         )
 
 
-def sorted_ids(ids: npt.NDArray[np.object_]) -> tuple[npt.NDArray[np.bytes_], npt.NDArray[np.int64]]:
+def sorted_ids(
+    ids: npt.NDArray[np.object_],
+) -> tuple[npt.NDArray[np.bytes_], npt.NDArray[np.int64]]:
     """Ids as a sorted fixed-width byte array, and the order that sorts them."""
     encoded = np.array([str(i).encode("utf-8") for i in ids], dtype=bytes)
     if encoded.size == 0:

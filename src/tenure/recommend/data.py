@@ -103,7 +103,9 @@ def _catalogue_flags(items: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
         if not isinstance(attrs, dict):
             continue
         stock = attrs.get("stock")
-        in_stock = not (isinstance(stock, int | float) and not isinstance(stock, bool) and stock <= 0)
+        in_stock = not (
+            isinstance(stock, int | float) and not isinstance(stock, bool) and stock <= 0
+        )
         active[i] = (
             _flag(attrs.get("active"), True) and _flag(attrs.get("in_stock"), True) and in_stock
         )
@@ -234,8 +236,10 @@ def _catalogue(raw: Raw, exclude: re.Pattern[str] | None) -> Catalogue:
 
 
 def _seconds(ts: pd.Series) -> npt.NDArray[np.int64]:
+    # Not astype("int64"): the unit of a datetime column varies (ns, us) with its source.
     values = pd.to_datetime(ts, utc=True)
-    return (values.astype("int64") // 1_000_000_000).to_numpy(dtype=np.int64)
+    epoch = pd.Timestamp(0, tz="UTC")
+    return ((values - epoch) // pd.Timedelta(seconds=1)).to_numpy(dtype=np.int64)
 
 
 def encode(raw: Raw, exclude: re.Pattern[str] | None = None) -> Interactions:

@@ -51,9 +51,7 @@ def for_user(
 ) -> dict[str, Any]:
     """A user's list: known users get their own, unknown ones the cold-start list."""
     rec = recommender(settings)
-    picks, known = rec.for_user(
-        user_id, n, context, category, settings.recommend_max_per_category
-    )
+    picks, known = rec.for_user(user_id, n, context, category, settings.recommend_max_per_category)
     return {
         "user_id": user_id,
         "model_version": rec.version,

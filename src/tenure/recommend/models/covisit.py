@@ -8,7 +8,6 @@ from dataclasses import dataclass
 
 import duckdb
 import numpy as np
-import numpy.typing as npt
 import pandas as pd
 from scipy import sparse
 
