@@ -26,6 +26,7 @@ from tenure.predict.router import router as predict_router
 from tenure.profiles.router import router as profiles_router
 from tenure.promotions.coupons.service import issue_one
 from tenure.promotions.router import router as promotions_router
+from tenure.recommend.router import router as recommend_router
 from tenure.referrals.router import router as referrals_router
 from tenure.segments.router import router as segments_router
 from tenure.storage.database import Database
@@ -81,6 +82,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(funnels_router)
     app.include_router(paths_router)
     app.include_router(predict_router)
+    app.include_router(recommend_router)
     app.include_router(loyalty_router)
     app.include_router(promotions_router)
     app.include_router(referrals_router)

@@ -20,6 +20,7 @@ from tenure.cli import (
     paths,
     predict,
     profiles,
+    recommend,
     promotions,
     referrals,
     report,
@@ -66,6 +67,7 @@ app.add_typer(referrals.app, name="referrals")
 app.add_typer(campaigns.app, name="campaigns")
 app.add_typer(experiments.app, name="experiments")
 app.add_typer(users.app, name="users")
+app.add_typer(recommend.app, name="recommend")
 app.command("review")(review.review)
 
 

@@ -31,6 +31,19 @@ def clv_score(ctx: JobContext) -> dict[str, Any]:
     return {"version": result["version"], "scored": result["written"]}
 
 
+def recommend_train(ctx: JobContext) -> dict[str, Any]:
+    """Retrain the recommenders and refresh every user's and item's served list."""
+    from tenure.recommend.errors import NoData
+    from tenure.recommend.service import train_and_store
+
+    try:
+        result = train_and_store(ctx.settings, ctx.warehouse)
+    except NoData:
+        # A new shop without orders yet: nothing to learn, not a failure to retry.
+        return {"skipped": "no_data"}
+    return {k: result[k] for k in ("version", "users", "items", "seconds")}
+
+
 def loyalty_points(ctx: JobContext) -> dict[str, Any]:
     """Confirm pending points, release stale checkout holds, expire lots, send expiry reminders."""
     return run_points_jobs(ctx.database, utc_now())
@@ -79,6 +92,7 @@ def default_registry() -> JobRegistry:
         [
             JobSpec("predict.churn.train", 7 * DAY, churn_train, "Retrain and score churn."),
             JobSpec("predict.clv.score", DAY, clv_score, "Refit CLV models, write CLV scores."),
+            JobSpec("recommend.train", DAY, recommend_train, "Retrain recommendations, top-K."),
             JobSpec("loyalty.points", 5 * 60, loyalty_points, "Confirm, expire, remind, release."),
             JobSpec("loyalty.tiers", DAY, loyalty_tiers, "Tier grace periods and downgrades."),
             JobSpec("promotions.expire", 60, promotions_expire, "Release expired checkout holds."),

@@ -121,10 +121,15 @@ def _paid_lines(con: BaseBackend, before: datetime | None) -> ir.Table:
     lines = con.table("order_lines")
     joined = lines.join(orders, lines.order_id == orders.order_id)
     return joined.select(
-        order_id=lines.order_id, sku=lines.sku, quantity=lines.quantity,
-        unit_price=lines.unit_price, category=lines.category, user_id=orders.user_id,
-        ts=orders.ts, status=orders.status,
-    ).filter(lines.sku.notnull())  # fmt: skip
+        order_id=lines.order_id,
+        sku=lines.sku,
+        quantity=lines.quantity,
+        unit_price=lines.unit_price,
+        category=lines.category,
+        user_id=orders.user_id,
+        ts=orders.ts,
+        status=orders.status,
+    ).filter(lines.sku.notnull())
 
 
 def _purchases(con: BaseBackend, before: datetime | None) -> pd.DataFrame:
@@ -157,9 +162,11 @@ def _first_orders(con: BaseBackend, before: datetime | None) -> pd.DataFrame:
     """The SKUs of every customer's first paid order: what new customers start with."""
     rows = _paid_lines(con, before)
     rows = rows.filter(
-        rows.user_id.notnull() & (rows.status == "paid") & (rows.quantity > 0)
+        rows.user_id.notnull()
+        & (rows.status == "paid")
+        & (rows.quantity > 0)
         & (rows.unit_price > 0)
-    )  # fmt: skip
+    )
     first = rows.group_by("user_id").aggregate(first=rows.ts.min())
     joined = rows.join(first, (rows.user_id == first.user_id) & (rows.ts == first.first))
     return joined.select(user_id=rows.user_id, sku=rows.sku).distinct().execute()
@@ -281,15 +288,23 @@ def encode(raw: Raw, exclude: re.Pattern[str] | None = None) -> Interactions:
     stream = pd.concat(
         [
             pd.DataFrame(
-                {"user": e_users, "item": events["item"].to_numpy(), "ts": _seconds(events["ts"]),
-                 "kind": np.where(events["name"].to_numpy() == "Product Added", 1, 0)}
+                {
+                    "user": e_users,
+                    "item": events["item"].to_numpy(),
+                    "ts": _seconds(events["ts"]),
+                    "kind": np.where(events["name"].to_numpy() == "Product Added", 1, 0),
+                }
             ),
             pd.DataFrame(
-                {"user": o_users, "item": known_orders["item"].to_numpy(),
-                 "ts": _seconds(known_orders["ts"]), "kind": 2}
+                {
+                    "user": o_users,
+                    "item": known_orders["item"].to_numpy(),
+                    "ts": _seconds(known_orders["ts"]),
+                    "kind": 2,
+                }
             ),
         ]
-    )  # fmt: skip
+    )
     stream = stream[stream["user"] >= 0].astype(
         {"user": np.int32, "item": np.int32, "ts": np.int64, "kind": np.int8}
     )

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from tenure.errors import TenureError
+from tenure.errors import BadRequest, TenureError
 
 
 class NotTrained(TenureError):
@@ -24,3 +24,15 @@ class UnknownItem(TenureError):
 
     code = "recommend_unknown_item"
     status = 404
+
+
+class BadSessions(BadRequest):
+    """A session file (OTTO's format) that cannot be read."""
+
+    code = "recommend_bad_sessions"
+
+
+class BadEvaluation(BadRequest):
+    """The cut-off leaves no training data or no test purchases, or a model is unknown."""
+
+    code = "recommend_bad_evaluation"

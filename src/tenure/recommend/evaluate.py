@@ -23,9 +23,8 @@ import pandas as pd
 from ibis.backends import BaseBackend
 from scipy import sparse
 
-from tenure.errors import BadRequest
 from tenure.recommend.data import Interactions, _paid_lines, encode, exclusion, read_raw
-from tenure.recommend.errors import NoData
+from tenure.recommend.errors import BadEvaluation, NoData
 from tenure.recommend.metrics import score_lists
 from tenure.recommend.models.covisit import fit_covisit
 from tenure.recommend.models.factors import FactorParams, Factors, fit_factors
@@ -44,12 +43,6 @@ from tenure.recommend.train import (
 )
 
 MODELS = ("popular_all_time", "popular", "together", "covisit", "als", "bpr", "served")
-
-
-class BadEvaluation(BadRequest):
-    """The cut-off leaves no training data or no test window."""
-
-    code = "recommend_bad_cutoff"
 
 
 @dataclass(frozen=True)
@@ -77,9 +70,13 @@ def _global(order: list[int], users: npt.NDArray[np.int32], x: Interactions, k: 
 def _test_window(con: BaseBackend, cut: datetime, end: datetime, x: Interactions) -> pd.DataFrame:
     rows = _paid_lines(con, None)
     rows = rows.filter(
-        (rows.ts >= cut) & (rows.ts < end) & (rows.status == "paid") & (rows.quantity > 0)
-        & (rows.unit_price > 0) & rows.user_id.notnull()
-    )  # fmt: skip
+        (rows.ts >= cut)
+        & (rows.ts < end)
+        & (rows.status == "paid")
+        & (rows.quantity > 0)
+        & (rows.unit_price > 0)
+        & rows.user_id.notnull()
+    )
     test = rows.select("user_id", "sku").distinct().execute()
     items = pd.Index(x.catalogue.skus)
     users = pd.Index(x.users)
@@ -134,11 +131,15 @@ def evaluate(
     window_end = cut + timedelta(days=config.days)
     x = encode(read_raw(con, before=cut), exclusion(exclude_skus))
     if x.empty:
-        raise BadEvaluation(cutoff=cut.date().isoformat(), reason="no_training_data")
+        raise BadEvaluation("recommend_no_training_data", cutoff=cut.date().isoformat())
     test = _test_window(con, cut, window_end, x)
     users, relevant = _relevant(test, x)
     if users.size == 0:
-        raise BadEvaluation(cutoff=cut.date().isoformat(), reason="no_test_purchases")
+        raise BadEvaluation(
+            "recommend_no_test_purchases",
+            cutoff=cut.date().isoformat(),
+            end=window_end.date().isoformat(),
+        )
     k = config.k
     popularity = np.asarray((x.bought > 0).sum(axis=0)).ravel() / max(x.bought.shape[0], 1)
     inactive = ~x.catalogue.active
@@ -158,8 +159,12 @@ def evaluate(
         ),
         "popular": lambda: _global(cold.popular.items, users, x, k),
         "together": lambda: rank_neighbours(
-            hist, fit_together(x, 50, train_config.min_support).similarity(), users, exclude,
-            inactive, k,
+            hist,
+            fit_together(x, 50, train_config.min_support).similarity(),
+            users,
+            exclude,
+            inactive,
+            k,
         )[0],
         "covisit": lambda: rank_neighbours(
             hist, fit_covisit(x, 50).matrix, users, exclude, inactive, k
@@ -171,25 +176,29 @@ def evaluate(
             x, replace(train_config, personal="bpr"), empty, _fitter("bpr"), users, k
         )[0],
         "served": lambda: _served(x, train_config, users, k),
-    }  # fmt: skip
+    }
     rows = []
     for name in config.models:
         if name not in builders:
-            raise BadEvaluation(cutoff=cut.date().isoformat(), reason=f"unknown_model:{name}")
+            raise BadEvaluation("recommend_unknown_model", model=name, known=", ".join(MODELS))
         lists, seconds = timed(builders[name])
         scores = score_lists(lists, relevant, k, x.catalogue.size, popularity)
         rows.append({"model": name, **scores.as_dict(), "seconds": round(seconds, 3)})
     cold_truth = _cold(test)
     cold_rows = []
     if cold_truth:
-        for name, ranked in (("popular", cold.popular), ("trending", cold.trending),
-                             ("starter", cold.starter)):  # fmt: skip
+        for name, ranked in (
+            ("popular", cold.popular),
+            ("trending", cold.trending),
+            ("starter", cold.starter),
+        ):
             lists = _ranked_list(ranked, k, len(cold_truth))
             scores = score_lists(lists, cold_truth, k, x.catalogue.size, popularity)
             cold_rows.append({"model": name, **scores.as_dict()})
     baseline = next((r["recall"] for r in rows if r["model"] == "popular"), None)
-    best = max((r for r in rows if r["model"] != "popular"), key=lambda r: r["recall"],
-               default=None)  # fmt: skip
+    best = max(
+        (r for r in rows if r["model"] != "popular"), key=lambda r: r["recall"], default=None
+    )
     return {
         "cutoff": cut.date().isoformat(),
         "window_end": window_end.date().isoformat(),

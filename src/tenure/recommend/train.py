@@ -65,8 +65,11 @@ def decayed_signal(x: Interactions, half_life_days: float | None) -> sparse.csr_
         return x.signal
     stream = x.events
     kinds = stream["kind"].to_numpy()
-    weight = np.select([kinds == 2, kinds == 1], [ORDER_WEIGHT, EVENT_WEIGHTS["Product Added"]],
-                       EVENT_WEIGHTS["Product Viewed"])  # fmt: skip
+    weight = np.select(
+        [kinds == 2, kinds == 1],
+        [ORDER_WEIGHT, EVENT_WEIGHTS["Product Added"]],
+        EVENT_WEIGHTS["Product Viewed"],
+    )
     age = (int(stream["ts"].max()) - stream["ts"].to_numpy()) / (half_life_days * 86_400)
     values = (weight * np.power(0.5, age)).astype(np.float32)
     out = sparse.csr_matrix(
@@ -120,8 +123,9 @@ def personal_lists(
     similarity: sparse.csr_matrix,
     covisit: sparse.csr_matrix,
     fit: FactorFitter | None,
-) -> tuple[npt.NDArray[np.int32], npt.NDArray[np.float32], npt.NDArray[np.int8],
-           npt.NDArray[np.int32]]:  # fmt: skip
+) -> tuple[
+    npt.NDArray[np.int32], npt.NDArray[np.float32], npt.NDArray[np.int8], npt.NDArray[np.int32]
+]:
     """Items, scores, reasons and anchors (K per user, in user-code order)."""
     users = np.arange(x.users.size, dtype=np.int32)
     ids, scores = personal_ranking(x, config, covisit, fit, users, config.k)

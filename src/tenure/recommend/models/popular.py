@@ -42,8 +42,9 @@ def _ranked(counts: npt.NDArray[np.float64], k: int, allowed: npt.NDArray[np.boo
     return Ranked([int(i) for i in order], [round(float(score[i]), 4) for i in order])
 
 
-def buyers(x: Interactions, since: int | None = None, users: npt.NDArray[np.bool_] | None = None
-           ) -> npt.NDArray[np.float64]:  # fmt: skip
+def buyers(
+    x: Interactions, since: int | None = None, users: npt.NDArray[np.bool_] | None = None
+) -> npt.NDArray[np.float64]:
     """Distinct buyers per item (optionally since a time, optionally among some users)."""
     stream = x.events
     rows = stream[stream["kind"] == 2]
@@ -55,8 +56,13 @@ def buyers(x: Interactions, since: int | None = None, users: npt.NDArray[np.bool
     return np.bincount(pairs["item"].to_numpy(), minlength=x.catalogue.size).astype(np.float64)
 
 
-def cold_start(x: Interactions, k: int = 50, recent_days: int = 30, trend_days: int = 7,
-               min_country_buyers: int = 20) -> ColdStart:  # fmt: skip
+def cold_start(
+    x: Interactions,
+    k: int = 50,
+    recent_days: int = 30,
+    trend_days: int = 7,
+    min_country_buyers: int = 20,
+) -> ColdStart:
     """Popular = distinct buyers in the last `recent_days`; trending = buyers in the last
     `trend_days` above what the weeks before predicted (a smoothed ratio, at least 3 buyers)."""
     active = x.catalogue.active
