@@ -246,18 +246,24 @@ def _seconds(ts: pd.Series) -> npt.NDArray[np.int64]:
     # Not astype("int64"): the unit of a datetime column varies (ns, us) with its source.
     values = pd.to_datetime(ts, utc=True)
     epoch = pd.Timestamp(0, tz="UTC")
-    return ((values - epoch) // pd.Timedelta(seconds=1)).to_numpy(dtype=np.int64)
+    seconds = (values - epoch) // pd.Timedelta(seconds=1)
+    return np.asarray(seconds, dtype=np.int64)
+
+
+def _codes(index: pd.Index, values: pd.Series) -> npt.NDArray[np.intp]:
+    """Positions of `values` in `index` (-1 when absent)."""
+    return index.get_indexer(pd.Index(values.astype(str)))
 
 
 def encode(raw: Raw, exclude: re.Pattern[str] | None = None) -> Interactions:
     """Integer codes and sparse matrices for the raw answers."""
     catalogue = _catalogue(raw, exclude)
     item_code = pd.Index(catalogue.skus)
-    purchases = raw.purchases.assign(item=item_code.get_indexer(raw.purchases["sku"]))
+    purchases = raw.purchases.assign(item=_codes(item_code, raw.purchases["sku"]))
     purchases = purchases[purchases["item"] >= 0]
     # A purchase given back in full says nothing good about the item.
     kept = purchases[purchases["returned"].fillna(0) < purchases["bought"].fillna(0)]
-    events = raw.events.assign(item=item_code.get_indexer(raw.events["sku"].astype(str)))
+    events = raw.events.assign(item=_codes(item_code, raw.events["sku"]))
     events = events[events["item"] >= 0]
     users = pd.Index(pd.unique(pd.concat([kept["user_id"], events["user_id"]]).astype(str)))
     n_users, n_items = len(users), catalogue.size
@@ -267,14 +273,14 @@ def encode(raw: Raw, exclude: re.Pattern[str] | None = None) -> Interactions:
             (np.asarray(values, dtype=np.float32), (rows, cols)), shape=(n_users, n_items)
         )
 
-    k_users = users.get_indexer(kept["user_id"].astype(str))
+    k_users = _codes(users, kept["user_id"])
     bought = matrix(k_users, kept["item"], kept["orders"])
-    e_users = users.get_indexer(events["user_id"].astype(str))
+    e_users = _codes(users, events["user_id"])
     weights = events["name"].map(EVENT_WEIGHTS).to_numpy(dtype=np.float32)
     signal = (bought * ORDER_WEIGHT + matrix(e_users, events["item"], weights)).tocsr()
     signal.sum_duplicates()
 
-    baskets = raw.baskets.assign(item=item_code.get_indexer(raw.baskets["sku"].astype(str)))
+    baskets = raw.baskets.assign(item=_codes(item_code, raw.baskets["sku"]))
     baskets = baskets[baskets["item"] >= 0]
     order_codes, _ = pd.factorize(baskets["order_id"])
     basket_matrix = sparse.csr_matrix(
@@ -284,7 +290,7 @@ def encode(raw: Raw, exclude: re.Pattern[str] | None = None) -> Interactions:
     basket_matrix.data[:] = 1.0
 
     known_orders = baskets[baskets["user_id"].notna()]
-    o_users = users.get_indexer(known_orders["user_id"].astype(str))
+    o_users = _codes(users, known_orders["user_id"])
     stream = pd.concat(
         [
             pd.DataFrame(
@@ -308,7 +314,7 @@ def encode(raw: Raw, exclude: re.Pattern[str] | None = None) -> Interactions:
     stream = stream[stream["user"] >= 0].astype(
         {"user": np.int32, "item": np.int32, "ts": np.int64, "kind": np.int8}
     )
-    first = item_code.get_indexer(raw.first_orders["sku"].astype(str))
+    first = _codes(item_code, raw.first_orders["sku"])
     countries = raw.countries.dropna(subset=["user_id"]).drop_duplicates("user_id")
     country = countries.set_index(countries["user_id"].astype(str))["country"].reindex(users)
     newest = [

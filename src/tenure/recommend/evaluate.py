@@ -177,7 +177,7 @@ def evaluate(
         )[0],
         "served": lambda: _served(x, train_config, users, k),
     }
-    rows = []
+    rows: list[dict[str, Any]] = []
     for name in config.models:
         if name not in builders:
             raise BadEvaluation("recommend_unknown_model", model=name, known=", ".join(MODELS))

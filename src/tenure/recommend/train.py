@@ -224,7 +224,7 @@ def train(
         algorithm = config.personal
 
         def fit(signal: sparse.csr_matrix, params: FactorParams) -> Factors:
-            return fit_factors(signal, algorithm, params)  # type: ignore[arg-type]
+            return fit_factors(signal, algorithm, params)
 
     ids, scores, reasons, found = personal_lists(x, config, cold, similarity, covisit, fit)
     lap("personal")
