@@ -179,7 +179,7 @@ class Dispatcher:
             return result
         with self.warehouse.reader() as con:
             profiles = facts.profiles(con, sorted({c.user_id for c in claimed}))
-        known = self.database.read(lambda s: render.gather(s, claimed, zone))
+        known = self.database.read(lambda s: render.gather(s, claimed, zone, self.settings))
         held = {c.id for c in claimed}
         renew_at = utc_now() + self.lease / 3
         step = self.threads * 8
@@ -284,7 +284,7 @@ class Dispatcher:
         self, message: delivery.Claimed, profile: dict[str, Any], now: datetime
     ) -> Envelope:
         zone = self.settings.zone
-        known = self.database.read(lambda s: render.gather(s, [message], zone))
+        known = self.database.read(lambda s: render.gather(s, [message], zone, self.settings))
         envelope, _ = render.envelope(
             known, message, profile, now, self.links, zone, self.settings.locale
         )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from typing import TypeVar
 
 from fastapi import APIRouter, Header, Request, Response
@@ -24,14 +25,18 @@ from tenure.promotions.schemas import (
     RefundIn,
     ReservationOut,
     ReserveIn,
+    SuggestionOut,
     ValidateIn,
     WalletCoupon,
 )
 from tenure.promotions.service import pricing, reservations
+from tenure.recommend.service import upsell
 from tenure.storage.database import Database
 
 checkout_router = APIRouter(prefix="/v1", tags=["checkout"])
 T = TypeVar("T")
+log = logging.getLogger(__name__)
+SUGGESTIONS = 3  # items suggested beside a quoted cart
 
 
 def _server(request: Request) -> None:
@@ -50,12 +55,28 @@ def _db(request: Request) -> Database:
     return database
 
 
+def _suggestions(request: Request, body: CheckoutIn) -> list[SuggestionOut]:
+    """Items bought with the cart's (none before a model is trained). A model that cannot be
+    read is logged and shows nothing: suggestions never cost the shop a quote."""
+    settings: Settings = request.app.state.settings
+    try:
+        items = upsell(settings, [line.sku for line in body.lines], SUGGESTIONS)
+    except Exception:
+        log.exception("recommendations unavailable; quoting without suggestions")
+        return []
+    return [views.suggestion_out(item) for item in items]
+
+
 @checkout_router.post("/checkout/quote", response_model=QuoteOut, summary="Price a cart")
 def quote(body: CheckoutIn, request: Request) -> Response:
-    """Every applicable offer, the best combination, why the others do not apply, upsell hints."""
+    """Every applicable offer, the best combination, why the others do not apply, upsell hints,
+    and items bought with the cart's (`suggestions`, empty before a model is trained)."""
     _server(request)
     currency = _currency(request)
-    out = _db(request).read(lambda s: views.quote_out(pricing.quote(s, body, currency, utc_now())))
+    suggested = _suggestions(request, body)
+    out = _db(request).read(
+        lambda s: views.quote_out(pricing.quote(s, body, currency, utc_now()), suggested)
+    )
     # Serialised once here: the checkout is hot, and FastAPI would validate the model again.
     return Response(out.model_dump_json(), media_type="application/json")
 

@@ -366,6 +366,18 @@ class UpsellOut(BaseModel):
     message: str
 
 
+class SuggestionOut(BaseModel):
+    """An item to suggest beside the cart (from the recommendation model), and why: the reason's
+    code and text, and the cart item it was bought with (`anchor_sku`)."""
+
+    sku: str
+    name: str
+    category: str | None
+    reason_code: str
+    reason_text: str
+    anchor_sku: str | None
+
+
 class LineOut(BaseModel):
     sku: str
     quantity: int
@@ -390,6 +402,8 @@ class QuoteOut(BaseModel):
     rejected: list[RejectedOut]
     unknown_codes: list[UnknownCodeOut]
     upsells: list[UpsellOut]
+    # Items bought with what is in the cart; empty before a recommendation model is trained.
+    suggestions: list[SuggestionOut] = []
 
 
 class RefundOut(BaseModel):

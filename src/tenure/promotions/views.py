@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from typing import TYPE_CHECKING
+from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING, Any
 
 from tenure.errors import TenureError
 from tenure.i18n import translate
@@ -22,6 +22,7 @@ from tenure.promotions.schemas import (
     RefundOut,
     RejectedOut,
     ReservationOut,
+    SuggestionOut,
     UnknownCodeOut,
     UpsellOut,
     WalletCoupon,
@@ -58,8 +59,21 @@ def applied_out(item: Applied, currency: str) -> AppliedOut:
     )
 
 
-def quote_out(result: Quote) -> QuoteOut:
-    """The quote as the checkout API returns it."""
+def suggestion_out(item: Mapping[str, Any]) -> SuggestionOut:
+    """One recommended item (`tenure.recommend.service.upsell`) as the quote shows it."""
+    reason = item["reason"]
+    return SuggestionOut(
+        sku=item["sku"],
+        name=item["name"],
+        category=item["category"],
+        reason_code=reason["code"],
+        reason_text=reason["text"],
+        anchor_sku=reason["sku"],
+    )
+
+
+def quote_out(result: Quote, suggestions: Sequence[SuggestionOut] = ()) -> QuoteOut:
+    """The quote as the checkout API returns it, with the items to suggest beside the cart."""
     pricing = result.pricing
     cart = pricing.cart
     currency = cart.currency
@@ -101,6 +115,7 @@ def quote_out(result: Quote) -> QuoteOut:
         ],
         unknown_codes=[UnknownCodeOut(code=c, reason=reason(e)) for c, e in result.unknown_codes],
         upsells=upsells,
+        suggestions=list(suggestions),
     )
 
 

@@ -157,6 +157,13 @@ class Recommender:
         sources.append(Pick(j, s, Reason.POPULAR) for j, s in self._cold("popular"))
         return code, self._select(sources, n, {code}, None, max_per_category)
 
+    def beside(self, skus: Iterable[str], n: int, max_per_category: int = 0) -> list[Pick]:
+        """Items bought with any of `skus` (a cart), none of them itself; unknown SKUs ignored."""
+        shown = [c for c in (self.item_code(s) for s in skus) if c is not None]
+        return self._select(
+            [self.partners(c) for c in shown], n, set(shown), None, max_per_category
+        )
+
     def _select(
         self,
         sources: list[Iterable[Pick]],

@@ -86,10 +86,5 @@ def upsell(settings: Settings, skus: Sequence[str], n: int = 3) -> list[dict[str
         rec = recommender(settings)
     except NotTrained:
         return []
-    shown = [c for c in (rec.item_code(s) for s in skus) if c is not None]
-    if not shown:
-        return []
-    picks = rec._select(
-        [rec.partners(c) for c in shown], n, set(shown), None, settings.recommend_max_per_category
-    )
+    picks = rec.beside(skus, n, settings.recommend_max_per_category)
     return [rec.describe(p) for p in picks]

@@ -34,7 +34,7 @@ def context(
         "points": points,
         "tier": tier,
         "coupon": {"code": coupon} if coupon else None,
-        # Filled by the recommendations domain once it lands; a template can loop over it now.
+        # The user's recommended items (render.recommended), when the template reads them.
         "recommendations": recommendations or [],
         "campaign": {"key": campaign.key, "name": campaign.name},
         "unsubscribe_url": unsubscribe_url,

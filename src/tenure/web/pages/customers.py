@@ -1,5 +1,6 @@
 """Customers: search by id, e-mail or name, the RFM grid, and one customer's 360 page (profile,
-features, scores, timeline, points and tier, coupons, referrals, messages and segments)."""
+features, scores, recommended items, timeline, points and tier, coupons, referrals, messages and
+segments)."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ from sqlalchemy.orm import Session
 
 from tenure.campaigns.models import Decision, Enrollment, InboxItem
 from tenure.campaigns.service import campaigns, contacts
+from tenure.config import Settings
 from tenure.i18n import use_locale
 from tenure.kit.bounds import INT32_MAX, USER_ID_LENGTH
 from tenure.kit.time import utc_now
@@ -22,6 +24,8 @@ from tenure.operators.service import Who
 from tenure.profiles.errors import UserNotFound
 from tenure.profiles.service import build_profile, search_users, user_exists
 from tenure.promotions.coupons.service import WalletEntry, wallet_of
+from tenure.recommend import service as recommend
+from tenure.recommend.errors import NotTrained
 from tenure.referrals import service as referrals
 from tenure.segments import service as segments
 from tenure.segments import tags
@@ -36,6 +40,7 @@ PAGE = 50
 TIMELINE = 50
 MESSAGES = 30
 INBOX = 20
+RECOMMENDED = 8
 # What the operational database can hold as a user id: one line, at most 200 characters.
 _USER_ID = re.compile(rf"^[^\x00-\x1f\x7f]{{1,{USER_ID_LENGTH}}}$")
 
@@ -114,6 +119,15 @@ def _operational(session: Session, user_id: str) -> Operational:
     )
 
 
+def _recommended(settings: Settings, user_id: str) -> dict[str, Any] | None:
+    """The customer's list from the newest recommendation model (reasons in the operator's
+    language), or None when no model is trained."""
+    try:
+        return recommend.for_user(settings, user_id, RECOMMENDED)
+    except NotTrained:
+        return None
+
+
 def _missing(request: Request, who: Who, user_id: str, template: str) -> HTMLResponse:
     return render.page(request, who, template, status_code=404, user_id=user_id, profile=None)
 
@@ -155,6 +169,7 @@ def customer(
                 churn=churn.values if churn else None,
                 clv=clv.values if clv else None,
                 other_scores=scores,
+                recommended=_recommended(settings, user_id),
             )
         with request.app.state.warehouse.reader() as con:
             known = user_exists(con, user_id)
