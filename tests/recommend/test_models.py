@@ -99,3 +99,15 @@ def test_fusion_adds_popular_items_skips_excluded_and_sums_both_ranks() -> None:
     # User 1 has no personal list and bought item 1: the popular list without it.
     assert out[1].tolist() == [2, 4, NONE]
     assert not personal[1].any()
+
+
+def test_row_argmax_matches_a_dense_argmax() -> None:
+    from tenure.recommend.models.neighbours import row_argmax
+
+    rng = np.random.default_rng(5)
+    dense = rng.random((40, 12)).astype(np.float32)
+    dense[dense < 0.6] = 0
+    dense[3] = 0  # an empty row
+    got = row_argmax(sparse.csr_matrix(dense))
+    want = np.where(dense.max(axis=1) > 0, dense.argmax(axis=1), NONE)
+    np.testing.assert_array_equal(got, want)

@@ -15,8 +15,10 @@ Model
 * Spend (Gamma-Gamma): ν ~ Gamma(q, rate gamma) per user, order value ~ Gamma(p, rate ν);
   mean_spend = p / ν. The value becomes a basket of 1-5 lines: each line picks among a few
   candidates (favourite category or bestsellers) the product priced closest to value/lines;
-  later lines are often "bought together" partners of the first product. Baskets therefore
-  match the latent value only roughly (catalogue prices are discrete).
+  each later line is, with probability 1/2, a "bought together" partner of the first
+  product: one of its three planted partners, picked uniformly (two of its own category and
+  one of a complementary category, e.g. shoes for apparel, each drawn by popularity). Baskets
+  therefore match the latent value only roughly (catalogue prices are discrete).
 * Sessions: every purchase happens in a session view → add → checkout → order. Browsing
   sessions without purchase happen while alive at rate base + k·λ (times a per-user
   engagement), rarely after dropout; their funnel drops off (add to cart, abandoned
@@ -28,6 +30,15 @@ Model
 * Campaign (optional, CampaignSpec): on a day, treated users' purchase rate is multiplied in a
   window by 1 + base_lift × factor(stage by recency); truth/campaign_truth.parquet holds the
   assignment, the multiplier and the expected incremental orders (see CampaignSpec).
+
+Ground truth (truth/)
+---------------------
+* users.parquet: each user's latent purchase rate, dropout p and time, mean spend, orders.
+* params.json: the configuration and what was generated (visitors, events, orders, refunds).
+* item_partners.parquet: every item's planted partners (sku, partner_sku, kind
+  "same_category" | "complement", rank 1-2 same category, 3 complement); a partner drawn into
+  both same-category slots is listed once, at rank 1. Depends on seed and items only.
+* campaign_truth.parquet: only with a campaign (see above).
 
 Determinism: users are simulated in fixed blocks of BLOCK_USERS, each with its own random
 stream seeded from (seed, block index), and ids are assigned by running counters in block

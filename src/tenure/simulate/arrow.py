@@ -88,6 +88,15 @@ CAMPAIGN_TRUTH_SCHEMA = pa.schema(
         ("expected_incremental_orders", pa.float64()),
     ]
 )
+ITEM_PARTNERS_SCHEMA = pa.schema(
+    [
+        ("sku", pa.string()),
+        ("partner_sku", pa.string()),
+        ("kind", pa.string()),
+        ("rank", pa.int64()),
+    ]
+)
+PARTNER_KINDS = ("same_category", "complement")
 ID_WIDTHS = {"a": 9, "s": 10, "o": 9, "e": 10}
 
 
@@ -319,6 +328,34 @@ def items_table(catalog: Catalog) -> pa.Table:
             pa.array(catalog.attributes, pa.string()),
         ],
         schema=ITEMS_SCHEMA,
+    )
+
+
+def item_partners_table(catalog: Catalog) -> pa.Table:
+    """truth/item_partners.parquet rows: the planted "bought together" partners of every item.
+
+    Rank is the partner's slot in Catalog.partners (1 and 2: same category, 3: a complementary
+    category). A basket's partner line picks a slot uniformly, so a partner drawn into both
+    same-category slots is twice as likely; it is listed once, at its first rank.
+    """
+    partners = np.asarray(catalog.partners, dtype=np.int64)
+    items, slots = partners.shape
+    item = np.repeat(np.arange(items, dtype=np.int64), slots)
+    partner = partners.ravel()
+    slot = np.tile(np.arange(slots, dtype=np.int64), items)
+    # Row-major order keeps each item's slots in rank order, so return_index finds the first.
+    _, first = np.unique(item * items + partner, return_index=True)
+    keep = np.sort(first)
+    item, partner, slot = item[keep], partner[keep], slot[keep]
+    same = catalog.category[partner] == catalog.category[item]
+    return pa.Table.from_arrays(
+        [
+            lookup(catalog.skus, item),
+            lookup(catalog.skus, partner),
+            lookup(PARTNER_KINDS, np.where(same, 0, 1)),
+            pa.array(slot + 1, pa.int64()),
+        ],
+        schema=ITEM_PARTNERS_SCHEMA,
     )
 
 

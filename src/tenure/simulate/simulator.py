@@ -33,6 +33,8 @@ STREAMED = {
     "order_lines": ("order_lines.parquet", arrow.ORDER_LINES_SCHEMA),
     "truth_users": ("truth/users.parquet", arrow.TRUTH_USERS_SCHEMA),
 }
+# Written once, from the catalogue: the planted "bought together" partners of every item.
+ITEM_PARTNERS_TRUTH = "truth/item_partners.parquet"
 # Written only when the config has a campaign.
 CAMPAIGN_TRUTH = ("truth/campaign_truth.parquet", arrow.CAMPAIGN_TRUTH_SCHEMA)
 
@@ -134,7 +136,8 @@ def _spend_cents(config: SimulationConfig, signups: Array) -> Array:
 def simulate_shop(
     config: SimulationConfig, out_dir: Path, progress: Callable[[int, int], None] | None = None
 ) -> SimulationSummary:
-    """Simulate a shop and write users, items, events, order lines, spend and truth."""
+    """Simulate a shop and write users, items, events, order lines, spend and truth
+    (users, params, item partners and, with a campaign, campaign truth)."""
     started = time.perf_counter()
     out_dir = Path(out_dir)
     (out_dir / "truth").mkdir(parents=True, exist_ok=True)
@@ -145,11 +148,13 @@ def simulate_shop(
     files["items"] = out_dir / "items.parquet"
     files["spend"] = out_dir / "spend.parquet"
     files["truth_params"] = out_dir / "truth" / "params.json"
+    files["truth_item_partners"] = out_dir / ITEM_PARTNERS_TRUTH
     streamed = dict(STREAMED)
     if config.campaign is not None:
         streamed["truth_campaign"] = CAMPAIGN_TRUTH
         files["truth_campaign"] = out_dir / CAMPAIGN_TRUTH[0]
     pq.write_table(arrow.items_table(catalog), files["items"])
+    pq.write_table(arrow.item_partners_table(catalog), files["truth_item_partners"])
 
     counters = _Counters(signups=np.zeros((config.days, len(config.channels)), dtype=np.int64))
     chunk = config.effective_chunk_users

@@ -29,7 +29,7 @@ def rank_neighbours(
         scored = (history[chunk] @ similarity @ drop).tocsr()
         banned = exclude[chunk].tocsr()
         if banned.nnz:
-            # Subtracting a huge value from the excluded cells pushes them below zero.
+            # Zero the excluded cells (score minus itself), then drop them.
             mask = banned.copy()
             mask.data[:] = 1.0
             scored = (scored - scored.multiply(mask)).tocsr()
@@ -38,6 +38,26 @@ def rank_neighbours(
         ids[start : start + chunk.size] = got
         scores[start : start + chunk.size] = val
     return ids, scores
+
+
+def row_argmax(matrix: sparse.csr_matrix) -> npt.NDArray[np.int32]:
+    """The column of each row's largest stored value (NONE for an empty row), vectorised:
+    scipy's own argmax walks the rows in Python."""
+    matrix.sum_duplicates()
+    n = matrix.shape[0]
+    out = np.full(n, NONE, np.int32)
+    lengths = np.diff(matrix.indptr)
+    filled = np.flatnonzero(lengths > 0)
+    if filled.size == 0:
+        return out
+    maxima = np.maximum.reduceat(matrix.data, matrix.indptr[filled])
+    row_of = np.repeat(np.arange(n), lengths)
+    best = np.zeros(n, matrix.data.dtype)
+    best[filled] = maxima
+    hits = np.flatnonzero(matrix.data == best[row_of])
+    rows, first = np.unique(row_of[hits], return_index=True)
+    out[rows] = matrix.indices[hits[first]]
+    return out
 
 
 def anchors(
@@ -60,9 +80,7 @@ def anchors(
         if not valid.any():
             continue
         contrib = history[u[valid]].multiply(incoming[j[valid]]).tocsr()
-        best = np.asarray(contrib.argmax(axis=1)).ravel().astype(np.int32)
-        has = np.diff(contrib.indptr) > 0
-        picked = np.where(has, best, NONE)
+        picked = row_argmax(contrib)
         block = result[start : start + batch]
         block[valid] = picked
         result[start : start + batch] = block

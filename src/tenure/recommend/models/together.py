@@ -42,7 +42,7 @@ def fit_together(x: Interactions, k: int = 50, min_support: int = 3) -> Together
     n_baskets = baskets.shape[0]
     counts = np.asarray(baskets.sum(axis=0)).ravel()
     co = (baskets.T @ baskets).tocsr()
-    co.setdiag(0)
+    co = (co - sparse.diags(co.diagonal())).tocsr()  # setdiag(0) inserts, which is slow
     co.eliminate_zeros()
     co.data[co.data < min_support] = 0
     co.eliminate_zeros()

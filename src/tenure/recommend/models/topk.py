@@ -38,16 +38,22 @@ def top_k_sparse(
     n = matrix.shape[0]
     idx = np.full((n, k), NONE, np.int32)
     val = np.zeros((n, k), np.float32)
-    indptr, indices, data = matrix.indptr, matrix.indices, matrix.data
-    lengths = np.diff(indptr)
-    # Rows sorted by their own score, in one lexsort: row ascending, score descending.
-    row_of = np.repeat(np.arange(n), lengths)
-    order = np.lexsort((-data, row_of))
-    rank = np.arange(order.size) - np.repeat(indptr[:-1], lengths)
-    keep = (rank < k) & (data[order] > 0)
-    rows, ranks = row_of[order][keep], rank[keep]
-    idx[rows, ranks] = indices[order][keep]
-    val[rows, ranks] = data[order][keep]
+    lengths = np.diff(matrix.indptr)
+    row_of = np.repeat(np.arange(n, dtype=np.int64), lengths)
+    keep = matrix.data > 0
+    rows, cols, data = row_of[keep], matrix.indices[keep], matrix.data[keep]
+    if data.size == 0:
+        return idx, val
+    # One float sort instead of a lexsort: the row in the integer part, the score (higher
+    # first) in the fraction; ties within a row may come in any order.
+    fraction = 1.0 - data.astype(np.float64) / (float(data.max()) * (1 + 1e-9))
+    order = np.argsort(rows + fraction * 0.999, kind="quicksort")
+    rows, cols, data = rows[order], cols[order], data[order]
+    starts = np.searchsorted(rows, np.arange(n))
+    rank = np.arange(rows.size) - starts[rows]
+    first = rank < k
+    idx[rows[first], rank[first]] = cols[first]
+    val[rows[first], rank[first]] = data[first]
     return idx, val
 
 
