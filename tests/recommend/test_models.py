@@ -111,3 +111,33 @@ def test_row_argmax_matches_a_dense_argmax() -> None:
     got = row_argmax(sparse.csr_matrix(dense))
     want = np.where(dense.max(axis=1) > 0, dense.argmax(axis=1), NONE)
     np.testing.assert_array_equal(got, want)
+
+
+def test_anchors_pick_the_history_item_that_explains_most() -> None:
+    from tenure.recommend.models.neighbours import anchors
+
+    # User 0 holds items 0 (weight 1) and 1 (weight 3); item 2 is similar to both (0.9 from 0,
+    # 0.5 from 1: 0.9 < 1.5, so item 1 explains it); item 3 only to item 0; item 4 to none.
+    history = sparse.csr_matrix(np.array([[1, 3, 0, 0, 0]], np.float32))
+    similarity = sparse.csr_matrix(
+        np.array(
+            [[0, 0, 0.9, 0.4, 0], [0, 0, 0.5, 0, 0], [0] * 5, [0] * 5, [0] * 5], np.float32
+        )
+    )
+    ids = np.array([[2, 3, 4, NONE]], np.int32)
+    got = anchors(history, similarity, np.array([0], np.int32), ids)
+    assert got.tolist() == [[1, 0, NONE, NONE]]
+
+
+def test_rank_factors_drops_excluded_and_inactive_items_and_keeps_the_order() -> None:
+    from tenure.recommend.models.factors import Factors, rank_factors
+
+    items = np.array([[5.0], [4.0], [3.0], [2.0], [1.0]], np.float32)  # item i scores 5 - i
+    users = np.array([[1.0], [1.0]], np.float32)
+    factors = Factors("als", users, items)
+    exclude = sparse.csr_matrix(np.array([[1, 0, 1, 0, 0], [0] * 5], np.float32))
+    ids, scores = rank_factors(
+        factors, np.array([0, 1], np.int32), exclude, np.array([3], np.int32), 3
+    )
+    assert ids.tolist() == [[1, 4, NONE], [0, 1, 2]]
+    assert scores[0].tolist() == [4.0, 1.0, 0.0]

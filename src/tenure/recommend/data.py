@@ -12,6 +12,7 @@ import fnmatch
 import re
 from dataclasses import dataclass
 from datetime import datetime
+from functools import cached_property
 from typing import Any
 
 import ibis
@@ -75,6 +76,23 @@ class Interactions:
     @property
     def empty(self) -> bool:
         return self.bought.nnz == 0 and self.signal.nnz == 0
+
+    @cached_property
+    def excluded(self) -> sparse.csr_matrix:
+        """Per user, the items not to show again: bought, unless the item is repeatable."""
+        bought = self.bought.tocsr().astype(np.float32, copy=True)
+        bought.data[:] = 1.0
+        keep = sparse.diags((~self.catalogue.repeatable).astype(np.float32))
+        out = (bought @ keep).tocsr()
+        out.eliminate_zeros()
+        return out
+
+    @cached_property
+    def history(self) -> sparse.csr_matrix:
+        """A user's weight on each item: log(1 + signal)."""
+        out = self.signal.tocsr().astype(np.float32, copy=True)
+        out.data = np.log1p(out.data)
+        return out
 
 
 def _flag(value: Any, default: bool) -> bool:

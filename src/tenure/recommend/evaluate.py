@@ -36,8 +36,6 @@ from tenure.recommend.serve import Recommender
 from tenure.recommend.train import (
     FactorFitter,
     TrainConfig,
-    exclusions,
-    history,
     personal_ranking,
     train,
 )
@@ -58,7 +56,7 @@ Lists = npt.NDArray[np.int32]
 
 def _global(order: list[int], users: npt.NDArray[np.int32], x: Interactions, k: int) -> Lists:
     """One ranked list for everyone, each user's excluded items skipped."""
-    exclude = exclusions(x)
+    exclude = x.excluded
     out = np.full((users.size, k), NONE, np.int32)
     for n, user in enumerate(users):
         banned = set(exclude.indices[exclude.indptr[user] : exclude.indptr[user + 1]].tolist())
@@ -143,8 +141,8 @@ def evaluate(
     k = config.k
     popularity = np.asarray((x.bought > 0).sum(axis=0)).ravel() / max(x.bought.shape[0], 1)
     inactive = ~x.catalogue.active
-    exclude = exclusions(x)
-    hist = history(x)
+    exclude = x.excluded
+    hist = x.history
 
     def timed(build: Callable[[], Lists]) -> tuple[Lists, float]:
         start = time.perf_counter()

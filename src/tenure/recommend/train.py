@@ -48,16 +48,6 @@ class TrainConfig:
         return {**asdict(self), "params": asdict(self.params)}
 
 
-def exclusions(x: Interactions) -> sparse.csr_matrix:
-    """Per user, the items not to show again: bought, unless the item is repeatable."""
-    bought = x.bought.tocsr().astype(np.float32, copy=True)
-    bought.data[:] = 1.0
-    keep = sparse.diags((~x.catalogue.repeatable).astype(np.float32))
-    out = (bought @ keep).tocsr()
-    out.eliminate_zeros()
-    return out
-
-
 def decayed_signal(x: Interactions, half_life_days: float | None) -> sparse.csr_matrix:
     """The signal with each interaction weighted 0.5^(age / half-life): on Online Retail a
     30-day half-life lifted ALS's recall@10 by 13 % (taste and season move)."""
@@ -82,13 +72,6 @@ def decayed_signal(x: Interactions, half_life_days: float | None) -> sparse.csr_
     return out.multiply(keep).tocsr()
 
 
-def history(x: Interactions) -> sparse.csr_matrix:
-    """A user's weight on each item: log(1 + signal)."""
-    out = x.signal.tocsr().astype(np.float32, copy=True)
-    out.data = np.log1p(out.data)
-    return out
-
-
 def item_similarity(together: Together, covisit: sparse.csr_matrix, k: int) -> sparse.csr_matrix:
     """Bought-together and co-visitation together (each scaled to a maximum of 1)."""
 
@@ -108,10 +91,10 @@ def personal_ranking(
     k: int,
 ) -> tuple[npt.NDArray[np.int32], npt.NDArray[np.float32]]:
     """The personal model's own top-k per user (before the fusion with popularity)."""
-    exclude = exclusions(x)
+    exclude = x.excluded
     inactive = ~x.catalogue.active
     if config.personal == "covisit" or fit is None:
-        return rank_neighbours(history(x), covisit, users, exclude, inactive, k)
+        return rank_neighbours(x.history, covisit, users, exclude, inactive, k)
     factors = fit(decayed_signal(x, config.half_life_days), config.params)
     return rank_factors(factors, users, exclude, np.flatnonzero(inactive).astype(np.int32), k)
 
@@ -133,10 +116,10 @@ def personal_lists(
     if config.popular_weight > 0:
         popular = np.asarray(cold.popular.items, dtype=np.int32)
         ids, scores, from_model = fuse(
-            ids, popular, users, exclusions(x), config.popular_weight, config.k
+            ids, popular, users, x.excluded, config.popular_weight, config.k
         )
     item_based = config.personal == "covisit" or fit is None
-    found = anchors(history(x), covisit if item_based else similarity, users, ids)
+    found = anchors(x.history, covisit if item_based else similarity, users, ids)
     found = np.where(from_model, found, NONE)
     explained = Reason.VIEWED_TOGETHER if item_based else Reason.SIMILAR_TO
     reasons = np.select([~from_model, found != NONE], [Reason.POPULAR, explained], Reason.FOR_YOU)
@@ -232,7 +215,7 @@ def train(
     lap("items")
 
     user_keys, user_order = sorted_ids(x.users)
-    exclude = exclusions(x)[user_order].tocsr()
+    exclude = x.excluded[user_order].tocsr()
     arrays: dict[str, npt.NDArray[Any]] = {
         "users": user_keys,
         "user_items": ids[user_order],

@@ -60,28 +60,66 @@ def row_argmax(matrix: sparse.csr_matrix) -> npt.NDArray[np.int32]:
     return out
 
 
+def _expand(
+    similarity: sparse.csr_matrix,
+    owners: npt.NDArray[np.int64],
+    items: npt.NDArray[np.int32],
+    weights: npt.NDArray[np.float32],
+) -> tuple[
+    npt.NDArray[np.int64], npt.NDArray[np.int32], npt.NDArray[np.int32], npt.NDArray[np.float32]
+]:
+    """Every similarity row of `items`, flattened: (owner, source item, target item, the
+    source's weight × similarity)."""
+    starts = similarity.indptr[items]
+    lengths = similarity.indptr[items + 1] - starts
+    total = int(lengths.sum())
+    offsets = np.repeat(starts - np.cumsum(lengths) + lengths, lengths) + np.arange(total)
+    return (
+        np.repeat(owners, lengths),
+        np.repeat(items, lengths),
+        similarity.indices[offsets],
+        np.repeat(weights, lengths) * similarity.data[offsets],
+    )
+
+
 def anchors(
     history: sparse.csr_matrix,
     similarity: sparse.csr_matrix,
     users: npt.NDArray[np.int32],
     ids: npt.NDArray[np.int32],
-    batch: int = 200_000,
+    batch: int = 5_000,
+    strongest: int = 20,
 ) -> npt.NDArray[np.int32]:
-    """For each recommended (user, item), the history item that explains it best (NONE: none)."""
+    """For each recommended (user, item), the history item that explains it best: the one of
+    the user's `strongest` history items whose weight × similarity to the item is highest
+    (NONE: none is similar). Worked from the user's side, so the cost grows with history × K,
+    not with how many items point at a popular one."""
     out = np.full(ids.shape, NONE, np.int32)
-    flat_users = np.repeat(users, ids.shape[1])
-    flat_items = ids.ravel()
-    incoming = similarity.T.tocsr()
-    result = out.ravel()
-    for start in range(0, flat_items.size, batch):
-        u = flat_users[start : start + batch]
-        j = flat_items[start : start + batch]
-        valid = j != NONE
-        if not valid.any():
+    n_items = np.int64(similarity.shape[1])
+    for start in range(0, users.size, batch):
+        chunk = users[start : start + batch]
+        top, weight = top_k_sparse(history[chunk], strongest)
+        owner = np.repeat(np.arange(chunk.size, dtype=np.int64), strongest)
+        held = top.ravel() != NONE
+        owners, sources, targets, values = _expand(
+            similarity, owner[held], top.ravel()[held], weight.ravel()[held]
+        )
+        keys = owners * n_items + targets
+        wanted = ids[start : start + batch]
+        slots = np.flatnonzero(wanted.ravel() != NONE)
+        wanted_keys = (slots // wanted.shape[1]).astype(np.int64) * n_items + wanted.ravel()[slots]
+        keep = np.isin(keys, wanted_keys)
+        keys, sources, values = keys[keep], sources[keep], values[keep]
+        order = np.lexsort((-values, keys))
+        keys, sources = keys[order], sources[order]
+        first = np.ones(keys.size, bool)
+        first[1:] = keys[1:] != keys[:-1]
+        found_keys, found = keys[first], sources[first]
+        if found_keys.size == 0:
             continue
-        contrib = history[u[valid]].multiply(incoming[j[valid]]).tocsr()
-        picked = row_argmax(contrib)
-        block = result[start : start + batch]
-        block[valid] = picked
-        result[start : start + batch] = block
-    return result.reshape(ids.shape)
+        at_safe = np.minimum(np.searchsorted(found_keys, wanted_keys), found_keys.size - 1)
+        match = found_keys[at_safe] == wanted_keys
+        block = out[start : start + batch].ravel()
+        block[slots[match]] = found[at_safe[match]]
+        out[start : start + batch] = block.reshape(wanted.shape)
+    return out
