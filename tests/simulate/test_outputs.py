@@ -66,6 +66,7 @@ EXPECTED_SCHEMAS = {
         ("mean_spend", pa.float64()),
         ("orders", pa.int64()),
         ("first_order_at", TS),
+        ("favourite_category", pa.string()),
     ],
 }
 START = pd.Timestamp("2024-01-01", tz="UTC")

@@ -36,6 +36,7 @@ def demo(
 ) -> None:
     """Everything a first look needs, on the embedded DuckDB + SQLite stores."""
     from tenure.predict.service import retrain_churn, score_clv  # LightGBM: only for the demo
+    from tenure.recommend.service import train_and_store  # scipy, implicit: only for the demo
     from tenure.simulate import SimulationConfig, simulate_shop  # numpy work: only for the demo
 
     # Before minutes of work: a port given on purpose must be free; the default moves aside.
@@ -67,6 +68,8 @@ def demo(
     churn = retrain_churn(svc.settings, svc.warehouse)
     clv = score_clv(svc.warehouse, svc.settings.zone)
     console.print(translate("cli.demo.scored", churn=churn["scored"], clv=clv["written"]))
+    lists = train_and_store(svc.settings, svc.warehouse)
+    console.print(translate("cli.demo.recommended", users=lists["users"], items=lists["items"]))
     console.rule(translate("cli.demo.step.report"))
     report_path = write_report(svc.settings.home / "report.html")
     console.print(translate("cli.demo.report", path=report_path), highlight=False, soft_wrap=True)

@@ -75,6 +75,8 @@ TRUTH_USERS_SCHEMA = pa.schema(
         ("mean_spend", pa.float64()),
         ("orders", pa.int64()),
         ("first_order_at", TS),
+        # The category the user mostly browses and buys from: what a recommender should learn.
+        ("favourite_category", pa.string()),
     ]
 )
 CAMPAIGN_TRUTH_SCHEMA = pa.schema(
@@ -200,6 +202,7 @@ def truth_table(
     mean_spend: Array,
     orders: Array,
     first_order_us: Array,
+    favourite_category: pa.Array,
 ) -> pa.Table:
     """truth/users.parquet rows."""
     return pa.Table.from_arrays(
@@ -213,6 +216,7 @@ def truth_table(
             pa.array(mean_spend, pa.float64()),
             pa.array(orders, pa.int64()),
             timestamps(first_order_us),
+            favourite_category,
         ],
         schema=TRUTH_USERS_SCHEMA,
     )
