@@ -113,3 +113,45 @@ class TestEscaping:
         panel = _panel(client, _buyer(shop))
 
         assert XSS not in panel and panel.count(ESCAPED) == 4  # name, SKU, reason, version
+
+
+class TestRecommendationsPage:
+    def test_the_model_bundles_and_lists(
+        self, trained_client: TestClient, recommending: Settings
+    ) -> None:
+        from tenure.recommend.service import overview
+
+        signed_in(trained_client)
+        page = trained_client.get("/recommendations")
+        assert page.status_code == 200
+        shown = overview(recommending)
+        assert shown["version"] in page.text
+        assert 'data-testid="bundles"' in page.text and shown["bundles"]
+        first = shown["bundles"][0]
+        assert str(escape(first["name"])) in page.text
+        assert first["orders"] >= 3 and first["lift"] > 1
+        for name in ("starter", "popular"):
+            assert f'data-testid="list-{name}"' in page.text
+
+    def test_what_is_bought_with_a_sku_and_an_unknown_one(
+        self, trained_client: TestClient, recommending: Settings
+    ) -> None:
+        from tenure.recommend.service import overview, together
+
+        signed_in(trained_client)
+        sku = overview(recommending)["bundles"][0]["sku"]
+        page = trained_client.get("/recommendations", params={"sku": sku})
+        assert page.status_code == 200 and 'data-testid="together"' in page.text
+        for item in together(recommending, sku, 10)["items"]:
+            assert str(escape(item["name"])) in page.text
+        unknown = trained_client.get("/recommendations", params={"sku": "<b>NOPE</b>"})
+        assert unknown.status_code == 200 and 'data-testid="unknown-sku"' in unknown.text
+        assert "<b>NOPE</b>" not in unknown.text
+
+    def test_without_a_model_the_page_says_how_to_train(self, client: TestClient) -> None:
+        signed_in(client)
+        for locale in ("en", "zh-CN"):
+            page = client.get("/recommendations", headers={"accept-language": locale})
+            assert page.status_code == 200
+            assert 'data-testid="no-recommend-model"' in page.text
+            assert "tenure recommend train" in page.text

@@ -192,6 +192,28 @@ class Recommender:
                 picked.append(pick)
         return picked
 
+    def strongest_pairs(self, n: int) -> list[tuple[int, int]]:
+        """The n bought-together pairs found in the most orders, each pair once (A, B)."""
+        pairs = np.asarray(self.a["item_pairs"])
+        together = np.asarray(self.a["item_reasons"]) == Reason.BOUGHT_TOGETHER
+        counts = np.where(together, pairs, 0).ravel()
+        order = np.argsort(-counts, kind="stable")
+        width = pairs.shape[1]
+        found: list[tuple[int, int]] = []
+        seen: set[tuple[int, int]] = set()
+        for flat in order:
+            if counts[flat] <= 0 or len(found) >= n:
+                break
+            item, partner = (
+                int(flat // width),
+                int(self.a["item_partners"][flat // width][flat % width]),
+            )
+            key = (min(item, partner), max(item, partner))
+            if key not in seen:
+                seen.add(key)
+                found.append((item, partner))
+        return found
+
     # Presentation -----------------------------------------------------------------------------
     def describe(self, pick: Pick) -> dict[str, Any]:
         """An item as the API shows it, with its reason in the current language."""

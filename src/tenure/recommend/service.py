@@ -77,6 +77,31 @@ def together(settings: Settings, sku: str, n: int = 10) -> dict[str, Any]:
     }
 
 
+def overview(settings: Settings, pairs: int = 20, listed: int = 10) -> dict[str, Any]:
+    """What the console shows of the served model: its summary, the strongest bundles (with
+    their statistics) and the starter and popular lists."""
+    rec = recommender(settings)
+    bundles = []
+    for item, partner in rec.strongest_pairs(pairs):
+        bundles.append(
+            {
+                "sku": rec.sku(item),
+                "name": rec.names[item],
+                "partner_sku": rec.sku(partner),
+                "partner_name": rec.names[partner],
+                **(rec.statistics(item, partner) or {}),
+            }
+        )
+    lists = {
+        name: [
+            {"sku": rec.sku(i), "name": rec.names[i]}
+            for i in rec.cold.get(name, {}).get("items", [])[:listed]
+        ]
+        for name in ("starter", "popular", "trending")
+    }
+    return {"version": rec.version, "meta": rec.meta, "bundles": bundles, "lists": lists}
+
+
 def upsell(settings: Settings, skus: Sequence[str], n: int = 3) -> list[dict[str, Any]]:
     """Items to suggest beside a cart: bought with what is in it, nothing already in it.
     Empty when no model is trained or no cart item is known: a checkout never fails for it."""

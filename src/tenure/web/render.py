@@ -41,6 +41,7 @@ NAV = (
     ("customers", "/customers"),
     ("segments", "/segments"),
     ("predictions", "/predictions"),
+    ("recommendations", "/recommendations"),
     ("loyalty", "/loyalty"),
     ("offers", "/offers"),
     ("referrals", "/referrals"),
