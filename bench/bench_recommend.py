@@ -192,11 +192,16 @@ def main() -> None:
         f"peak RSS {train.max_rss_mb:.0f} MB, stages {json.dumps(train.output['seconds'])}"
     )
     results["serving"] = serving(home, args.requests)
+    results["in_process"] = in_process(home, args.requests)
     results["peer"] = peer(home, args.requests)
+    results["peer_p99_over_ours"] = results["peer"]["p99_ms"] / results["in_process"]["p99_ms"]
     rows = [[k, v["p50_ms"], v["p99_ms"], v["max_ms"]] for k, v in results["serving"].items()]
-    rows.append(
-        ["peer: implicit recommend()", results["peer"]["p50_ms"], results["peer"]["p99_ms"], "-"]
-    )
+    for name, key in (
+        ("in-process service.for_user", "in_process"),
+        ("peer: implicit recommend()", "peer"),
+    ):
+        rows.append([name, results[key]["p50_ms"], results[key]["p99_ms"], "-"])
+    print(f"peer p99 / ours in-process: {results['peer_p99_over_ours']:.1f}×")
     print(table(["request", "p50 ms", "p99 ms", "max ms"], rows))
     print("written:", write_results("recommend", results))
 
