@@ -120,9 +120,7 @@ def test_anchors_pick_the_history_item_that_explains_most() -> None:
     # 0.5 from 1: 0.9 < 1.5, so item 1 explains it); item 3 only to item 0; item 4 to none.
     history = sparse.csr_matrix(np.array([[1, 3, 0, 0, 0]], np.float32))
     similarity = sparse.csr_matrix(
-        np.array(
-            [[0, 0, 0.9, 0.4, 0], [0, 0, 0.5, 0, 0], [0] * 5, [0] * 5, [0] * 5], np.float32
-        )
+        np.array([[0, 0, 0.9, 0.4, 0], [0, 0, 0.5, 0, 0], [0] * 5, [0] * 5, [0] * 5], np.float32)
     )
     ids = np.array([[2, 3, 4, NONE]], np.int32)
     got = anchors(history, similarity, np.array([0], np.int32), ids)
