@@ -1,6 +1,7 @@
 """Recommendations on UCI Online Retail: offline quality, training time and serving latency.
 
 Usage: .venv/bin/python bench/bench_recommend.py [--requests 2000] [--skip-eval]
+       .venv/bin/python bench/bench_recommend.py --serve-only HOME   (serving on a trained home)
 
 1. Quality: `tenure recommend evaluate` (train before 2011-11-09, score the next 30 days),
    every model against the two popularity baselines; the goal is recall@10 ≥ 1.5× popularity.
@@ -150,8 +151,22 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--requests", type=int, default=2000)
     parser.add_argument("--skip-eval", action="store_true")
+    parser.add_argument(
+        "--serve-only",
+        type=Path,
+        help="Only time serving, on a home trained already (e.g. bench_recommend_scale's).",
+    )
     args = parser.parse_args()
     warn_if_busy()
+    if args.serve_only is not None:
+        served = serving(args.serve_only, args.requests)
+        rows = [[k, v["p50_ms"], v["p99_ms"], v["max_ms"]] for k, v in served.items()]
+        print(table(["request", "p50 ms", "p99 ms", "max ms"], rows))
+        print(
+            "written:",
+            write_results("recommend_serving", {"home": str(args.serve_only), "serving": served}),
+        )
+        return
     home = Path(tempfile.mkdtemp(prefix="tenure-bench-recommend-"))
     load(home)
     results: dict[str, Any] = {}
