@@ -26,8 +26,20 @@ ITEMS = [
     ("B1", "Coffee beans", "coffee", {"consumable": True}),
     ("POST", "Postage", None, {}),
     ("G1", "Free sample", "gifts", {}),
+    ("T1/L", "Green tea, large", "tea", {}),  # never sold; a slash in a SKU
 ]
-PRICES = {"T1": 5, "T2": 6, "C1": 8, "C2": 9, "P1": 30, "K1": 40, "B1": 12, "POST": 4, "G1": 0}
+PRICES = {
+    "T1": 5,
+    "T2": 6,
+    "C1": 8,
+    "C2": 9,
+    "P1": 30,
+    "K1": 40,
+    "B1": 12,
+    "POST": 4,
+    "G1": 0,
+    "T1/L": 9,
+}
 
 # (order_id, user_id, day, status, [(sku, quantity)])
 ORDERS: list[tuple[str, str | None, str, str, list[tuple[str, int]]]] = [

@@ -78,6 +78,15 @@ def test_together_and_an_unknown_sku(client: TestClient) -> None:
     assert missing.json()["code"] == "recommend_unknown_item"
 
 
+def test_a_sku_with_a_slash_is_found(client: TestClient) -> None:
+    server = key(client, "server")
+    for path in ("T1%2FL", "T1/L"):
+        body = ok(client.get(f"/v1/recommendations/items/{path}/together", headers=server))
+        assert body["sku"] == "T1/L" and body["name"] == "Green tea, large"
+        # Never sold: no partner of its own, so the category's best sellers fill in.
+        assert body["items"] and body["items"][0]["reason"]["code"] == "popular_in_category"
+
+
 def test_scopes_and_bounds(client: TestClient) -> None:
     assert client.get("/v1/recommendations/users/u1").status_code == 401
     write = key(client, "write")

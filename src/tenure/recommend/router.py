@@ -47,7 +47,10 @@ def for_user(
     return UserRecommendations.model_validate(result)
 
 
-@router.get("/items/{sku}/together", response_model=ItemRecommendations, summary="Bought together")
+# `:path`, so a SKU with a slash (`12/34`, sent as 12%2F34 or 12/34) is found, not a 404.
+@router.get(
+    "/items/{sku:path}/together", response_model=ItemRecommendations, summary="Bought together"
+)
 def together(
     sku: Sku,
     request: Request,
