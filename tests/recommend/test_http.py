@@ -78,8 +78,10 @@ def test_together_and_an_unknown_sku(client: TestClient) -> None:
     assert missing.json()["code"] == "recommend_unknown_item"
 
 
-def test_a_sku_with_a_slash_is_found(client: TestClient) -> None:
+def test_a_sku_or_user_with_a_slash_is_found(client: TestClient) -> None:
     server = key(client, "server")
+    body = ok(client.get("/v1/recommendations/users/a%2Fb", headers=server))
+    assert body["user_id"] == "a/b" and body["known_user"] is False
     for path in ("T1%2FL", "T1/L"):
         body = ok(client.get(f"/v1/recommendations/items/{path}/together", headers=server))
         assert body["sku"] == "T1/L" and body["name"] == "Green tea, large"

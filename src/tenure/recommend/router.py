@@ -23,7 +23,7 @@ Locale = Annotated[
 ]
 
 
-@router.get("/users/{user_id}", response_model=UserRecommendations, summary="For a user")
+@router.get("/users/{user_id:path}", response_model=UserRecommendations, summary="For a user")
 def for_user(
     user_id: UserId,
     request: Request,
