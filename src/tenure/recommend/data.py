@@ -19,13 +19,13 @@ import ibis
 import ibis.expr.types as ir
 import numpy as np
 import numpy.typing as npt
+import orjson
 import pandas as pd
 from ibis.backends import BaseBackend
 from scipy import sparse
 
 from tenure.storage.jsonfields import json_get
 
-Codes = npt.NDArray[np.int32]
 # A view says less than a cart, a cart less than an order (the weights OTTO's winners used).
 EVENT_WEIGHTS = {"Product Viewed": 1.0, "Product Clicked": 1.0, "Product Added": 3.0}
 ORDER_WEIGHT = 6.0
@@ -54,9 +54,6 @@ class Catalogue:
     @property
     def size(self) -> int:
         return int(self.skus.size)
-
-    def code_of(self) -> dict[str, int]:
-        return {str(s): i for i, s in enumerate(self.skus)}
 
 
 @dataclass(frozen=True)
@@ -112,8 +109,6 @@ def _catalogue_flags(items: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
     for i, doc in enumerate(items["attributes"].tolist()):
         if not isinstance(doc, str) or not doc.startswith("{"):
             continue
-        import orjson
-
         try:
             attrs = orjson.loads(doc)
         except orjson.JSONDecodeError:
@@ -131,8 +126,8 @@ def _catalogue_flags(items: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
     return active, repeat
 
 
-def _paid_lines(con: BaseBackend, before: datetime | None) -> ir.Table:
-    """Order lines joined to their order (user, time, status), before `before`."""
+def order_lines(con: BaseBackend, before: datetime | None) -> ir.Table:
+    """Order lines joined to their order (user, time, status), before `before` (None: all)."""
     orders = con.table("orders")
     if before is not None:
         orders = orders.filter(orders.ts < before)
@@ -152,7 +147,7 @@ def _paid_lines(con: BaseBackend, before: datetime | None) -> ir.Table:
 
 def _purchases(con: BaseBackend, before: datetime | None) -> pd.DataFrame:
     """Per user and SKU: paid orders with it, quantity bought and returned, the last time."""
-    rows = _paid_lines(con, before)
+    rows = order_lines(con, before)
     rows = rows.filter(rows.user_id.notnull())
     paid = (rows.status == "paid") & (rows.quantity > 0) & (rows.unit_price > 0)
     refund = (rows.status == "refunded") & (rows.quantity < 0)
@@ -167,7 +162,7 @@ def _purchases(con: BaseBackend, before: datetime | None) -> pd.DataFrame:
 
 def _baskets(con: BaseBackend, before: datetime | None) -> pd.DataFrame:
     """The distinct SKUs of every paid order (guests' too): order_id, sku, category, user, ts."""
-    rows = _paid_lines(con, before)
+    rows = order_lines(con, before)
     rows = rows.filter((rows.status == "paid") & (rows.quantity > 0) & (rows.unit_price > 0))
     return (
         rows.group_by(["order_id", "sku"])
@@ -178,7 +173,7 @@ def _baskets(con: BaseBackend, before: datetime | None) -> pd.DataFrame:
 
 def _first_orders(con: BaseBackend, before: datetime | None) -> pd.DataFrame:
     """The SKUs of every customer's first paid order: what new customers start with."""
-    rows = _paid_lines(con, before)
+    rows = order_lines(con, before)
     rows = rows.filter(
         rows.user_id.notnull()
         & (rows.status == "paid")

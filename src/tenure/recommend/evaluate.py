@@ -23,7 +23,7 @@ import pandas as pd
 from ibis.backends import BaseBackend
 from scipy import sparse
 
-from tenure.recommend.data import Interactions, _paid_lines, encode, exclusion, read_raw
+from tenure.recommend.data import Interactions, encode, exclusion, order_lines, read_raw
 from tenure.recommend.errors import BadEvaluation, NoData
 from tenure.recommend.metrics import score_lists
 from tenure.recommend.models.covisit import fit_covisit
@@ -66,7 +66,7 @@ def _global(order: list[int], users: npt.NDArray[np.int32], x: Interactions, k: 
 
 
 def _test_window(con: BaseBackend, cut: datetime, end: datetime, x: Interactions) -> pd.DataFrame:
-    rows = _paid_lines(con, None)
+    rows = order_lines(con, None)
     rows = rows.filter(
         (rows.ts >= cut)
         & (rows.ts < end)
