@@ -10,6 +10,8 @@ from typing import Any
 import pytest
 
 from tenure.config import Settings
+from tenure.recommend.service import train_and_store
+from tenure.storage.warehouse import Warehouse
 from tenure.web.render import NAV
 from tests.serving import running_server
 from tests.web.browser import Watched, chromium
@@ -22,6 +24,8 @@ pytestmark = pytest.mark.xdist_group("browser")
 def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Settings]]:
     home: Path = tmp_path_factory.mktemp("browser-shop")
     settings = build_shop(home)
+    # A recommendation model, so the customer 360 and the Recommendations page show lists.
+    train_and_store(settings, Warehouse(settings))
     with running_server(home, TENURE_INBOX_FLUSH_SECONDS="0") as url:
         yield url, settings
 
