@@ -171,20 +171,6 @@ def _baskets(con: BaseBackend, before: datetime | None) -> pd.DataFrame:
     )
 
 
-def _first_orders(con: BaseBackend, before: datetime | None) -> pd.DataFrame:
-    """The SKUs of every customer's first paid order: what new customers start with."""
-    rows = order_lines(con, before)
-    rows = rows.filter(
-        rows.user_id.notnull()
-        & (rows.status == "paid")
-        & (rows.quantity > 0)
-        & (rows.unit_price > 0)
-    )
-    first = rows.group_by("user_id").aggregate(first=rows.ts.min())
-    joined = rows.join(first, (rows.user_id == first.user_id) & (rows.ts == first.first))
-    return joined.select(user_id=rows.user_id, sku=rows.sku).distinct().execute()
-
-
 def _events(con: BaseBackend, before: datetime | None, since: datetime | None) -> pd.DataFrame:
     """Known users' product views and carts: user_id, sku, ts, name."""
     events = con.table("events")
@@ -208,7 +194,6 @@ class Raw:
 
     purchases: pd.DataFrame
     baskets: pd.DataFrame
-    first_orders: pd.DataFrame
     events: pd.DataFrame
     items: pd.DataFrame
     countries: pd.DataFrame
@@ -225,7 +210,6 @@ def read_raw(con: BaseBackend, before: datetime | None = None, event_days: int =
     return Raw(
         purchases=_purchases(con, before),
         baskets=_baskets(con, before),
-        first_orders=_first_orders(con, before),
         events=_events(con, before, since),
         items=con.table("items").select("sku", "name", "category", "attributes").execute(),
         countries=users.select("user_id", "country").execute(),
@@ -300,7 +284,6 @@ def encode(raw: Raw, exclude: re.Pattern[str] | None = None) -> Interactions:
         (np.ones(len(baskets), dtype=np.float32), (order_codes, baskets["item"])),
         shape=(int(order_codes.max()) + 1 if len(baskets) else 0, n_items),
     )
-    basket_matrix.data[:] = 1.0
 
     known_orders = baskets[baskets["user_id"].notna()]
     o_users = _codes(users, known_orders["user_id"])
@@ -327,7 +310,10 @@ def encode(raw: Raw, exclude: re.Pattern[str] | None = None) -> Interactions:
     stream = stream[stream["user"] >= 0].astype(
         {"user": np.int32, "item": np.int32, "ts": np.int64, "kind": np.int8}
     )
-    first = _codes(item_code, raw.first_orders["sku"])
+    # What customers bought in their first order: the baskets at each customer's earliest time.
+    first_time = known_orders.groupby("user_id")["ts"].transform("min")
+    starts = known_orders.loc[known_orders["ts"] == first_time, ["user_id", "item"]]
+    first = starts.drop_duplicates()["item"].to_numpy()
     countries = raw.countries.dropna(subset=["user_id"]).drop_duplicates("user_id")
     country = countries.set_index(countries["user_id"].astype(str))["country"].reindex(users)
     newest = [

@@ -24,7 +24,7 @@ from tenure.recommend.models.fusion import fuse
 from tenure.recommend.models.neighbours import anchors, rank_neighbours
 from tenure.recommend.models.popular import ColdStart, cold_start
 from tenure.recommend.models.together import Together, fit_together
-from tenure.recommend.models.topk import NONE, prune
+from tenure.recommend.models.topk import NONE, prune, top_k_sparse
 from tenure.recommend.reasons import Reason
 
 Personal = Literal["als", "bpr", "covisit", "spark-als"]
@@ -130,8 +130,6 @@ def item_lists(
     x: Interactions, together: Together, covisit: sparse.csr_matrix, k: int
 ) -> dict[str, npt.NDArray[Any]]:
     """Per item: partners bought together first, then co-visited items, with the statistics."""
-    from tenure.recommend.models.topk import top_k_sparse
-
     n = x.catalogue.size
     width = together.partners.shape[1]
     partners = np.full((n, k), NONE, np.int32)
@@ -167,16 +165,6 @@ def item_lists(
         "item_pairs": pairs,
         "item_confidence": conf,
         "item_lift": lift,
-    }
-
-
-def coldstart_doc(cold: ColdStart) -> dict[str, Any]:
-    return {
-        "popular": cold.popular.to_dict(),
-        "trending": cold.trending.to_dict(),
-        "starter": cold.starter.to_dict(),
-        "by_category": {k: v.to_dict() for k, v in cold.by_category.items()},
-        "by_country": {k: v.to_dict() for k, v in cold.by_country.items()},
     }
 
 
@@ -239,7 +227,7 @@ def train(
     arrays["user_country"] = np.array(
         [country_code.get(str(c), -1) for c in x.country], dtype=np.int16
     )[user_order]
-    cold_doc = {**coldstart_doc(cold), "countries": countries}
+    cold_doc = {**cold.to_dict(), "countries": countries}
     lap("lists")
     summary = {
         "users": int(x.users.size),

@@ -4,6 +4,7 @@ starter list (what new customers buy in their first order)."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
@@ -33,6 +34,16 @@ class ColdStart:
     starter: Ranked
     by_category: dict[str, Ranked] = field(default_factory=dict)
     by_country: dict[str, Ranked] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        """The lists as the served version's coldstart.json holds them."""
+        return {
+            "popular": self.popular.to_dict(),
+            "trending": self.trending.to_dict(),
+            "starter": self.starter.to_dict(),
+            "by_category": {k: v.to_dict() for k, v in self.by_category.items()},
+            "by_country": {k: v.to_dict() for k, v in self.by_country.items()},
+        }
 
 
 def _ranked(counts: npt.NDArray[np.float64], k: int, allowed: npt.NDArray[np.bool_]) -> Ranked:
